@@ -1,0 +1,68 @@
+//! Opaque, prefixed identifiers (`usr_…`, `ses_…`): the prefix tells a reader what an id names.
+
+use std::fmt;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The prefix every id of this kind starts with.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// Builds an id from a freshly generated random body (see [`crate::ports::SecretGenerator::new_id`]).
+            pub fn from_random(body: &str) -> Self {
+                Self(format!("{}{}", Self::PREFIX, body))
+            }
+
+            /// Parses an id received from a client or read from storage.
+            ///
+            /// Returns `None` unless it has this kind's prefix and a non-empty body of ASCII letters, digits or `_`.
+            pub fn parse(value: &str) -> Option<Self> {
+                let body = value.strip_prefix(Self::PREFIX)?;
+                let well_formed = !body.is_empty()
+                    && body.len() <= 64
+                    && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                well_formed.then(|| Self(value.to_owned()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// Identifies a user account.
+    UserId,
+    "usr_"
+);
+prefixed_id!(
+    /// Identifies a session: one login, and the family of refresh tokens descending from it.
+    SessionId,
+    "ses_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_requires_the_right_prefix_and_a_clean_body() {
+        assert!(UserId::parse("usr_abc123").is_some());
+        assert!(UserId::parse("ses_abc123").is_none());
+        assert!(UserId::parse("usr_").is_none());
+        assert!(SessionId::parse("ses_a-b").is_none());
+        assert_eq!(SessionId::from_random("xyz").as_str(), "ses_xyz");
+    }
+}

@@ -1,0 +1,19 @@
+//! The domain's values and records. Each value type is valid by construction: its constructor parses.
+
+mod credits;
+mod email;
+mod ids;
+mod name;
+mod password;
+mod session;
+mod user;
+mod username;
+
+pub use credits::Pricing;
+pub use email::Email;
+pub use ids::{SessionId, UserId};
+pub use name::DisplayName;
+pub use password::{Password, PasswordHash};
+pub use session::{ClientInfo, NewRefreshToken, NewSession, Session};
+pub use user::{NewUser, User, UserCredentials};
+pub use username::Username;

@@ -1,0 +1,73 @@
+//! Sessions (one per login) and the refresh tokens that keep them alive.
+
+use chrono::{DateTime, Utc};
+
+use super::{SessionId, UserId};
+use crate::secret::TokenHash;
+
+/// What the client told us about itself when it logged in; shown in the session list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The `User-Agent` header, truncated to [`ClientInfo::MAX_USER_AGENT`] characters.
+    pub user_agent: Option<String>,
+    /// The peer address.
+    pub ip: Option<String>,
+}
+
+impl ClientInfo {
+    /// Longest user agent kept, in characters.
+    pub const MAX_USER_AGENT: usize = 256;
+
+    /// Builds client information, truncating an overlong user agent rather than refusing the login.
+    pub fn new(user_agent: Option<&str>, ip: Option<String>) -> Self {
+        Self {
+            user_agent: user_agent.map(|agent| agent.chars().take(Self::MAX_USER_AGENT).collect()),
+            ip,
+        }
+    }
+}
+
+/// A login session: the family of refresh tokens descending from one login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Opaque id (`ses_…`); access tokens carry it as `sid`.
+    pub id: SessionId,
+    /// The account it belongs to.
+    pub user_id: UserId,
+    /// When the login happened.
+    pub created_at: DateTime<Utc>,
+    /// When a refresh token of this session was last used.
+    pub last_used_at: DateTime<Utc>,
+    /// When the newest refresh token expires; the session is dead after that.
+    pub expires_at: DateTime<Utc>,
+    /// When the session was revoked (logout, password change, reuse detection), if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Client details recorded at login.
+    pub client: ClientInfo,
+}
+
+/// A session to create, together with its first refresh token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Freshly generated id.
+    pub id: SessionId,
+    /// The account logging in.
+    pub user_id: UserId,
+    /// Login time.
+    pub created_at: DateTime<Utc>,
+    /// Client details.
+    pub client: ClientInfo,
+    /// The first refresh token of the family.
+    pub refresh_token: NewRefreshToken,
+}
+
+/// A refresh token to store: only its hash and its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the plain token.
+    pub hash: TokenHash,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,30 @@
+use async_trait::async_trait;
+
+use crate::error::PortError;
+use crate::model::{Password, PasswordHash};
+
+/// Hashes and verifies passwords with a deliberately slow function.
+///
+/// Implementations must run the work off the async workers, on a pool bounded so that a flood of logins cannot
+/// exhaust memory, and callers must not hold a database connection while awaiting it.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a new password with the configured parameters and a fresh salt.
+    ///
+    /// # Errors
+    /// [`PortError`] when the hashing pool is gone or hashing fails.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError>;
+
+    /// Checks a password against a stored hash. A malformed stored hash never matches.
+    ///
+    /// # Errors
+    /// [`PortError`] when the hashing pool is gone.
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError>;
+
+    /// Spends the same work as [`PasswordHasher::verify`] with nothing to match, for logins naming no account, so
+    /// that response times do not reveal which accounts exist.
+    ///
+    /// # Errors
+    /// [`PortError`] when the hashing pool is gone.
+    async fn verify_nothing(&self, password: &Password) -> Result<(), PortError>;
+}

@@ -1,0 +1,92 @@
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::error::PortError;
+use crate::model::{NewSession, Session, SessionId, UserId};
+use crate::secret::TokenHash;
+
+/// A request to spend a refresh token and store its successor.
+#[derive(Debug, Clone)]
+pub struct RotationRequest {
+    /// Hash of the refresh token the client presented.
+    pub presented: TokenHash,
+    /// Hash of its successor (deterministic: see [`crate::ports::SecretGenerator::successor`]).
+    pub successor: TokenHash,
+    /// Lifetime of the successor, counted from the rotation.
+    pub successor_ttl: TimeDelta,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// How long after a rotation the spent token may be retried.
+    pub grace: TimeDelta,
+}
+
+/// What happened to a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The token was live: it is now spent and its successor stored, expiring `rotated_at + successor_ttl`.
+    Rotated {
+        /// The session the token belongs to.
+        session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
+        /// The instant of the rotation (now).
+        rotated_at: DateTime<Utc>,
+    },
+    /// The token was spent less than `grace` ago, by a rotation to this same successor which is still unused: a
+    /// client retrying after a lost response. Nothing changed.
+    Retried {
+        /// The session the token belongs to.
+        session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
+        /// The instant of the original rotation, so the caller can rebuild the same access token.
+        rotated_at: DateTime<Utc>,
+    },
+    /// The token was spent earlier (or its successor already used): it was replayed, so the whole session has been
+    /// revoked.
+    ReuseDetected,
+    /// Unknown, expired, or belonging to a revoked or expired session.
+    Rejected,
+}
+
+/// Stores sessions and refresh tokens.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Creates a session with its first refresh token.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails (including a duplicate token hash); nothing is written then.
+    async fn create(&self, session: &NewSession) -> Result<Session, PortError>;
+
+    /// Spends a refresh token and stores its successor, atomically: of two concurrent rotations of one token, one
+    /// gets [`RotationOutcome::Rotated`] and the other sees the spent token.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is written then.
+    async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError>;
+
+    /// `true` when the session exists, belongs to `user_id` and is not revoked. Runs on every authenticated
+    /// request, so it must be a single indexed lookup.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError>;
+
+    /// The user's sessions that are neither revoked nor expired at `now`, newest first.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn list_active(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError>;
+
+    /// Revokes one session of the user. Returns `false` when no such active session belongs to the user.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn revoke(&self, id: &SessionId, user_id: &UserId, now: DateTime<Utc>) -> Result<bool, PortError>;
+
+    /// Revokes every active session of the user; returns how many were revoked.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; then none was revoked.
+    async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError>;
+}

@@ -1,0 +1,68 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::PortError;
+use crate::model::{Email, NewUser, PasswordHash, SessionId, User, UserCredentials, UserId, Username};
+
+/// How a login names an account.
+#[derive(Debug, Clone)]
+pub enum UserLookup {
+    /// By id (an authenticated user).
+    Id(UserId),
+    /// By email address, case-insensitively.
+    Email(Email),
+    /// By username, case-insensitively.
+    Username(Username),
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// Another account has the same email key.
+    #[error("email already registered")]
+    EmailTaken,
+    /// Another account has the same username key.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// Stores user accounts.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// - [`InsertUserError::EmailTaken`] when an account with the same [`Email::key`] exists; this must hold under
+    ///   concurrent inserts (a unique constraint, not a prior read).
+    /// - [`InsertUserError::UsernameTaken`] likewise for [`Username::key`] (and only when the email was free).
+    /// - [`InsertUserError::Unavailable`] when the store fails; nothing is written then.
+    async fn insert(&self, user: &NewUser) -> Result<User, InsertUserError>;
+
+    /// Finds an account by id.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; an unknown id is `Ok(None)`.
+    async fn find(&self, id: &UserId) -> Result<Option<User>, PortError>;
+
+    /// Finds an account and its password hash.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; an unknown account is `Ok(None)`.
+    async fn find_credentials(&self, lookup: &UserLookup) -> Result<Option<UserCredentials>, PortError>;
+
+    /// Replaces the password hash and, in the same transaction, revokes every active session of the user except
+    /// `keep` (the session that made the change, if any). Returns `false` when the user does not exist.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; then neither the hash nor any session changed.
+    async fn update_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        keep: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+}

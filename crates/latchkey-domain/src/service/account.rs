@@ -1,0 +1,101 @@
+use super::{AuthError, Latchkey, Principal};
+use crate::error::{PortError, ValidationErrors};
+use crate::model::{Password, Pricing, User};
+use crate::ports::UserLookup;
+
+/// A credit balance with the price list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditsView {
+    /// Current balance.
+    pub credits: i64,
+    /// Price per unit.
+    pub pricing: Pricing,
+}
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The current password given is wrong.
+    #[error("current password is incorrect")]
+    InvalidCurrentPassword,
+    /// The new password breaks the policy.
+    #[error("invalid new password: {0}")]
+    Invalid(ValidationErrors),
+    /// The account no longer exists.
+    #[error("account not found")]
+    AccountGone,
+    /// A port failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+impl Latchkey {
+    /// The caller's account.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] when the account no longer exists, or [`AuthError::Unavailable`].
+    pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        self.ports
+            .users
+            .find(&principal.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)
+    }
+
+    /// The caller's credit balance and the price of each unit.
+    ///
+    /// # Errors
+    /// As [`Latchkey::current_user`].
+    pub async fn credits(&self, principal: &Principal) -> Result<CreditsView, AuthError> {
+        let user = self.current_user(principal).await?;
+        Ok(CreditsView {
+            credits: user.credits,
+            pricing: self.policies.credits.pricing.clone(),
+        })
+    }
+
+    /// Changes the caller's password after checking the current one, and revokes every other session.
+    ///
+    /// # Errors
+    /// [`ChangePasswordError::Invalid`] for a new password the policy refuses (checked first, so a bad request
+    /// costs no hashing), [`ChangePasswordError::InvalidCurrentPassword`], [`ChangePasswordError::AccountGone`] or
+    /// [`ChangePasswordError::Unavailable`].
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), ChangePasswordError> {
+        let policy = &self.policies.password;
+        let new_password = Password::parse_new(new_password, policy)
+            .map_err(|message| ChangePasswordError::Invalid(ValidationErrors::single("new_password", message)))?;
+        let Some(current_password) = Password::for_verification(current_password, policy) else {
+            return Err(ChangePasswordError::InvalidCurrentPassword);
+        };
+        let credentials = self
+            .ports
+            .users
+            .find_credentials(&UserLookup::Id(principal.user_id.clone()))
+            .await?
+            .ok_or(ChangePasswordError::AccountGone)?;
+        if !self
+            .ports
+            .hasher
+            .verify(&current_password, &credentials.password_hash)
+            .await?
+        {
+            return Err(ChangePasswordError::InvalidCurrentPassword);
+        }
+        let new_hash = self.ports.hasher.hash(&new_password).await?;
+        let updated = self
+            .ports
+            .users
+            .update_password(&principal.user_id, &new_hash, Some(&principal.session_id), self.now())
+            .await?;
+        if updated {
+            Ok(())
+        } else {
+            Err(ChangePasswordError::AccountGone)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+use super::Latchkey;
+use crate::error::PortError;
+use crate::model::{SessionId, UserId};
+use crate::ports::DecodeError;
+
+/// Who is calling: the result of checking an access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The authenticated user.
+    pub user_id: UserId,
+    /// The session the access token belongs to.
+    pub session_id: SessionId,
+}
+
+/// Why an access token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Well signed, but past its `exp`.
+    #[error("token has expired")]
+    TokenExpired,
+    /// Anything else: malformed, badly signed, not yet valid, or its session revoked.
+    #[error("could not validate credentials")]
+    InvalidToken,
+    /// A port failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+impl From<DecodeError> for AuthError {
+    fn from(DecodeError::Invalid: DecodeError) -> Self {
+        Self::InvalidToken
+    }
+}
+
+/// Tolerated clock skew between the instance that issued a token and the one checking its `nbf`.
+const NOT_BEFORE_LEEWAY_SECONDS: i64 = 30;
+
+impl Latchkey {
+    /// Checks an access token: signature, lifetime, and that its session is still live.
+    ///
+    /// Costs one signature check and one indexed lookup; a revoked session's tokens are refused at once.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] or [`AuthError::Unavailable`].
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let claims = self.ports.access_tokens.decode(access_token)?;
+        let now = self.now();
+        if claims.expires_at <= now {
+            return Err(AuthError::TokenExpired);
+        }
+        if claims.issued_at > now + chrono::TimeDelta::seconds(NOT_BEFORE_LEEWAY_SECONDS) {
+            return Err(AuthError::InvalidToken);
+        }
+        if !self
+            .ports
+            .sessions
+            .is_active(&claims.session_id, &claims.user_id)
+            .await?
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Principal {
+            user_id: claims.user_id,
+            session_id: claims.session_id,
+        })
+    }
+}

@@ -1,0 +1,93 @@
+use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
+use crate::error::PortError;
+use crate::model::{ClientInfo, Email, NewRefreshToken, NewSession, Password, SessionId, User, UserId, Username};
+use crate::ports::UserLookup;
+
+/// A successful login: tokens for a new session, and who logged in.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The account.
+    pub user: User,
+    /// Tokens of the new session.
+    pub tokens: TokenPair,
+}
+
+/// Why a login was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown account or wrong password; deliberately indistinguishable.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A port failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+impl Latchkey {
+    /// Logs in by email or username (`identifier` holds either) and starts a new session.
+    ///
+    /// An unknown account costs the same password-hashing work as a wrong password, so neither the answer nor its
+    /// timing tells which accounts exist.
+    ///
+    /// # Errors
+    /// [`LoginError::InvalidCredentials`] or [`LoginError::Unavailable`].
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: String,
+        client: ClientInfo,
+    ) -> Result<LoginOutcome, LoginError> {
+        let Some(password) = Password::for_verification(password, &self.policies.password) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        let lookup = if identifier.contains('@') {
+            Email::parse(identifier).ok().map(UserLookup::Email)
+        } else {
+            Username::parse(identifier).ok().map(UserLookup::Username)
+        };
+        let credentials = match lookup {
+            Some(lookup) => self.ports.users.find_credentials(&lookup).await?,
+            None => None,
+        };
+        let Some(credentials) = credentials else {
+            self.ports.hasher.verify_nothing(&password).await?;
+            return Err(LoginError::InvalidCredentials);
+        };
+        if !self
+            .ports
+            .hasher
+            .verify(&password, &credentials.password_hash)
+            .await?
+        {
+            return Err(LoginError::InvalidCredentials);
+        }
+        let tokens = self.start_session(&credentials.user.id, client).await?;
+        Ok(LoginOutcome {
+            user: credentials.user,
+            tokens,
+        })
+    }
+
+    /// Creates a session with its first refresh token and returns the session's token pair.
+    pub(super) async fn start_session(
+        &self,
+        user_id: &UserId,
+        client: ClientInfo,
+    ) -> Result<TokenPair, PortError> {
+        let now = self.now();
+        let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
+        let session = NewSession {
+            id: SessionId::from_random(&self.ports.secrets.new_id()),
+            user_id: user_id.clone(),
+            created_at: now,
+            client,
+            refresh_token: NewRefreshToken {
+                hash: refresh_token.hash(),
+                issued_at: now,
+                expires_at: now + self.policies.tokens.refresh_ttl,
+            },
+        };
+        let session = self.ports.sessions.create(&session).await?;
+        self.token_pair(user_id, &session.id, refresh_token, now)
+    }
+}

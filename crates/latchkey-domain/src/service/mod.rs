@@ -1,0 +1,103 @@
+//! Use cases. [`Latchkey`] is the one service embedders call; each submodule adds the methods of one area.
+
+mod account;
+mod authenticate;
+mod login;
+mod refresh;
+mod register;
+mod sessions;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+pub use account::{ChangePasswordError, CreditsView};
+pub use authenticate::{AuthError, Principal};
+pub use login::{LoginError, LoginOutcome};
+pub use refresh::RefreshError;
+pub use register::{RegisterError, RegisterInput, RegisterOutcome};
+pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
+
+use crate::error::PortError;
+use crate::model::{SessionId, UserId};
+use crate::policy::Policies;
+use crate::ports::{AccessClaims, Ports};
+use crate::secret::{PlainSecret, TokenHash};
+
+/// Prefix of refresh tokens, so secret scanners can recognise a leaked one.
+pub const REFRESH_TOKEN_PREFIX: &str = "lkr_";
+
+/// The Latchkey service: every use case, over a set of ports and policies.
+///
+/// Cheap to share: wrap it in an `Arc` (the ports are `Arc`s already).
+pub struct Latchkey {
+    ports: Ports,
+    policies: Policies,
+}
+
+impl fmt::Debug for Latchkey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Latchkey")
+            .field("policies", &self.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Latchkey {
+    /// Builds the service.
+    pub fn new(ports: Ports, policies: Policies) -> Self {
+        Self { ports, policies }
+    }
+
+    /// The policies in force.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+
+    /// Builds the access and refresh token pair of a session at `issued_at`.
+    ///
+    /// The access token is a pure function of the refresh token and `issued_at`, so a retried rotation rebuilds
+    /// exactly the pair it first returned.
+    fn token_pair(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        refresh_token: PlainSecret,
+        issued_at: DateTime<Utc>,
+    ) -> Result<TokenPair, PortError> {
+        let tokens = &self.policies.tokens;
+        let access_expires_at = issued_at + tokens.access_ttl;
+        let claims = AccessClaims {
+            user_id: user_id.clone(),
+            session_id: session_id.clone(),
+            // Hash of a hash: unique per refresh token, yet reveals nothing about it.
+            token_id: TokenHash::of(&refresh_token.hash().to_hex()).to_hex()[..32].to_owned(),
+            issued_at,
+            expires_at: access_expires_at,
+        };
+        let now = self.now();
+        Ok(TokenPair {
+            access_token: PlainSecret::new(self.ports.access_tokens.encode(&claims)?),
+            access_expires_in: (access_expires_at - now).num_seconds().max(0),
+            refresh_token,
+            refresh_expires_in: (issued_at + tokens.refresh_ttl - now).num_seconds().max(0),
+        })
+    }
+}
+
+/// An access token and a refresh token, as a login or a refresh returns them.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    /// The signed access token (a JWT with the default codec).
+    pub access_token: PlainSecret,
+    /// Seconds until the access token expires.
+    pub access_expires_in: i64,
+    /// The opaque refresh token; only its hash is stored.
+    pub refresh_token: PlainSecret,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}

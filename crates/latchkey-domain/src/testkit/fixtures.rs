@@ -1,0 +1,42 @@
+//! Builders for the records the contract suite stores.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use crate::model::{
+    ClientInfo, DisplayName, Email, NewRefreshToken, NewSession, NewUser, PasswordHash, SessionId,
+    UserId, Username,
+};
+use crate::secret::TokenHash;
+
+/// A fixed instant the suite counts from (stores must round-trip times to the microsecond).
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().expect("valid date") + TimeDelta::microseconds(123_456)
+}
+
+/// A new user with the given email and username and 1000 credits.
+pub fn new_user(id: &str, email: &str, username: Option<&str>) -> NewUser {
+    NewUser {
+        id: UserId::from_random(id),
+        email: Email::parse(email).expect("fixture email is valid"),
+        username: username.map(|name| Username::parse(name).expect("fixture username is valid")),
+        name: Some(DisplayName::parse("Jane Doe").expect("fixture name is valid")),
+        password_hash: PasswordHash::new(format!("$fake${id}")),
+        credits: 1000,
+        created_at: t0(),
+    }
+}
+
+/// A new session of `user` created at `at`, whose first refresh token is `token` and lives 30 days.
+pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        id: SessionId::from_random(id),
+        user_id: user.clone(),
+        created_at: at,
+        client: ClientInfo::new(Some("contract-suite/1.0"), Some("192.0.2.1".into())),
+        refresh_token: NewRefreshToken {
+            hash: TokenHash::of(token),
+            issued_at: at,
+            expires_at: at + TimeDelta::days(30),
+        },
+    }
+}

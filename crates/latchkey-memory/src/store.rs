@@ -1,0 +1,240 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use latchkey_domain::ports::{
+    InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup, UserRepository,
+};
+use latchkey_domain::{
+    NewUser, PasswordHash, PortError, Session, SessionId, TokenHash, User, UserCredentials, UserId,
+};
+
+/// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, UserCredentials>,
+    sessions: HashMap<SessionId, Session>,
+    refresh_tokens: HashMap<TokenHash, RefreshToken>,
+}
+
+#[derive(Debug)]
+struct RefreshToken {
+    session_id: SessionId,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    successor: Option<TokenHash>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl State {
+    fn revoke_where(&mut self, now: DateTime<Utc>, mut matches: impl FnMut(&Session) -> bool) -> u64 {
+        let mut revoked = 0;
+        for session in self.sessions.values_mut() {
+            if session.revoked_at.is_none() && matches(session) {
+                session.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        revoked
+    }
+}
+
+#[async_trait]
+impl UserRepository for MemoryStore {
+    async fn insert(&self, new: &NewUser) -> Result<User, InsertUserError> {
+        let mut state = crate::lock(&self.state);
+        let existing = state.users.values().map(|credentials| &credentials.user);
+        for user in existing {
+            if user.email == new.email {
+                return Err(InsertUserError::EmailTaken);
+            }
+        }
+        if let Some(username) = &new.username {
+            if state.users.values().any(|c| c.user.username.as_ref() == Some(username)) {
+                return Err(InsertUserError::UsernameTaken);
+            }
+        }
+        let user = User {
+            id: new.id.clone(),
+            email: new.email.clone(),
+            username: new.username.clone(),
+            name: new.name.clone(),
+            phone: None,
+            metadata: Default::default(),
+            credits: new.credits,
+            is_verified: false,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+        };
+        state.users.insert(
+            user.id.clone(),
+            UserCredentials {
+                user: user.clone(),
+                password_hash: new.password_hash.clone(),
+            },
+        );
+        Ok(user)
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
+        Ok(crate::lock(&self.state).users.get(id).map(|c| c.user.clone()))
+    }
+
+    async fn find_credentials(&self, lookup: &UserLookup) -> Result<Option<UserCredentials>, PortError> {
+        let state = crate::lock(&self.state);
+        let found = match lookup {
+            UserLookup::Id(id) => state.users.get(id),
+            UserLookup::Email(email) => state.users.values().find(|c| &c.user.email == email),
+            UserLookup::Username(name) => state
+                .users
+                .values()
+                .find(|c| c.user.username.as_ref() == Some(name)),
+        };
+        Ok(found.cloned())
+    }
+
+    async fn update_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        keep: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let mut state = crate::lock(&self.state);
+        let Some(credentials) = state.users.get_mut(id) else {
+            return Ok(false);
+        };
+        credentials.password_hash = hash.clone();
+        credentials.user.updated_at = now;
+        state.revoke_where(now, |s| &s.user_id == id && Some(&s.id) != keep);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl SessionRepository for MemoryStore {
+    async fn create(&self, new: &latchkey_domain::model::NewSession) -> Result<Session, PortError> {
+        let mut state = crate::lock(&self.state);
+        if state.refresh_tokens.contains_key(&new.refresh_token.hash) || state.sessions.contains_key(&new.id) {
+            return Err(PortError::new("create session", "duplicate session id or token hash"));
+        }
+        let session = Session {
+            id: new.id.clone(),
+            user_id: new.user_id.clone(),
+            created_at: new.created_at,
+            last_used_at: new.created_at,
+            expires_at: new.refresh_token.expires_at,
+            revoked_at: None,
+            client: new.client.clone(),
+        };
+        state.sessions.insert(session.id.clone(), session.clone());
+        state.refresh_tokens.insert(
+            new.refresh_token.hash,
+            RefreshToken {
+                session_id: new.id.clone(),
+                expires_at: new.refresh_token.expires_at,
+                used_at: None,
+                successor: None,
+            },
+        );
+        Ok(session)
+    }
+
+    async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {
+        let mut guard = crate::lock(&self.state);
+        let state = &mut *guard;
+        let Some(token) = state.refresh_tokens.get(&request.presented) else {
+            return Ok(RotationOutcome::Rejected);
+        };
+        let Some(session) = state.sessions.get(&token.session_id) else {
+            return Ok(RotationOutcome::Rejected);
+        };
+        if session.revoked_at.is_some() || token.expires_at <= request.now {
+            return Ok(RotationOutcome::Rejected);
+        }
+        let (session_id, user_id) = (session.id.clone(), session.user_id.clone());
+        match token.used_at {
+            None => {
+                let expires_at = request.now + request.successor_ttl;
+                if let Some(token) = state.refresh_tokens.get_mut(&request.presented) {
+                    token.used_at = Some(request.now);
+                    token.successor = Some(request.successor);
+                }
+                state.refresh_tokens.insert(
+                    request.successor,
+                    RefreshToken {
+                        session_id: session_id.clone(),
+                        expires_at,
+                        used_at: None,
+                        successor: None,
+                    },
+                );
+                if let Some(session) = state.sessions.get_mut(&session_id) {
+                    session.last_used_at = request.now;
+                    session.expires_at = expires_at;
+                }
+                Ok(RotationOutcome::Rotated {
+                    session_id,
+                    user_id,
+                    rotated_at: request.now,
+                })
+            }
+            Some(used_at) => {
+                let successor_unused = token.successor == Some(request.successor)
+                    && state
+                        .refresh_tokens
+                        .get(&request.successor)
+                        .is_some_and(|successor| successor.used_at.is_none());
+                if successor_unused && request.now - used_at <= request.grace {
+                    return Ok(RotationOutcome::Retried {
+                        session_id,
+                        user_id,
+                        rotated_at: used_at,
+                    });
+                }
+                state.revoke_where(request.now, |s| s.id == session_id);
+                Ok(RotationOutcome::ReuseDetected)
+            }
+        }
+    }
+
+    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+        Ok(crate::lock(&self.state)
+            .sessions
+            .get(id)
+            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none()))
+    }
+
+    async fn list_active(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError> {
+        let state = crate::lock(&self.state);
+        let mut sessions: Vec<Session> = state
+            .sessions
+            .values()
+            .filter(|s| &s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now)
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        Ok(sessions)
+    }
+
+    async fn revoke(&self, id: &SessionId, user_id: &UserId, now: DateTime<Utc>) -> Result<bool, PortError> {
+        let revoked = crate::lock(&self.state).revoke_where(now, |s| &s.id == id && &s.user_id == user_id);
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {
+        Ok(crate::lock(&self.state).revoke_where(now, |s| &s.user_id == user_id))
+    }
+}
