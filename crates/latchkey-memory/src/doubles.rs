@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use latchkey_domain::ports::{AccessClaims, AccessTokenCodec, DecodeError, PasswordHasher, SecretGenerator};
+use latchkey_domain::ports::{
+    AccessClaims, AccessTokenCodec, DecodeError, PasswordHasher, SecretGenerator,
+};
 use latchkey_domain::{Password, PasswordHash, PlainSecret, PortError, TokenHash};
 
 /// A password "hasher" that stores an unsalted SHA-256: instant, and enough to tell passwords apart in tests.
@@ -62,7 +64,9 @@ impl AccessTokenCodec for MemoryAccessTokens {
         }
         let token = format!("mat_{}", issued.by_token.len() + 1);
         issued.by_token.insert(token.clone(), claims.clone());
-        issued.by_token_id.insert(claims.token_id.clone(), token.clone());
+        issued
+            .by_token_id
+            .insert(claims.token_id.clone(), token.clone());
         Ok(token)
     }
 

@@ -13,7 +13,8 @@
 //! let clock = Arc::new(ManualClock::starting_at_epoch());
 //! let ports = Ports {
 //!     users: store.clone(),
-//!     sessions: store,
+//!     sessions: store.clone(),
+//!     health: store,
 //!     hasher: Arc::new(FastTestHasher),
 //!     access_tokens: Arc::new(MemoryAccessTokens::new()),
 //!     secrets: Arc::new(SequentialSecrets::new()),
@@ -34,5 +35,7 @@ pub use store::MemoryStore;
 /// Locks a mutex, recovering the data if a panicking test poisoned it (the state itself is always consistent
 /// because every mutation completes under one lock).
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -4,7 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
-    InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup, UserRepository,
+    HealthCheck, InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup,
+    UserRepository,
 };
 use latchkey_domain::{
     NewUser, PasswordHash, PortError, Session, SessionId, TokenHash, User, UserCredentials, UserId,
@@ -39,7 +40,11 @@ impl MemoryStore {
 }
 
 impl State {
-    fn revoke_where(&mut self, now: DateTime<Utc>, mut matches: impl FnMut(&Session) -> bool) -> u64 {
+    fn revoke_where(
+        &mut self,
+        now: DateTime<Utc>,
+        mut matches: impl FnMut(&Session) -> bool,
+    ) -> u64 {
         let mut revoked = 0;
         for session in self.sessions.values_mut() {
             if session.revoked_at.is_none() && matches(session) {
@@ -48,6 +53,13 @@ impl State {
             }
         }
         revoked
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MemoryStore {
+    async fn check(&self) -> Result<(), PortError> {
+        Ok(())
     }
 }
 
@@ -62,7 +74,11 @@ impl UserRepository for MemoryStore {
             }
         }
         if let Some(username) = &new.username {
-            if state.users.values().any(|c| c.user.username.as_ref() == Some(username)) {
+            if state
+                .users
+                .values()
+                .any(|c| c.user.username.as_ref() == Some(username))
+            {
                 return Err(InsertUserError::UsernameTaken);
             }
         }
@@ -89,10 +105,16 @@ impl UserRepository for MemoryStore {
     }
 
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
-        Ok(crate::lock(&self.state).users.get(id).map(|c| c.user.clone()))
+        Ok(crate::lock(&self.state)
+            .users
+            .get(id)
+            .map(|c| c.user.clone()))
     }
 
-    async fn find_credentials(&self, lookup: &UserLookup) -> Result<Option<UserCredentials>, PortError> {
+    async fn find_credentials(
+        &self,
+        lookup: &UserLookup,
+    ) -> Result<Option<UserCredentials>, PortError> {
         let state = crate::lock(&self.state);
         let found = match lookup {
             UserLookup::Id(id) => state.users.get(id),
@@ -127,8 +149,13 @@ impl UserRepository for MemoryStore {
 impl SessionRepository for MemoryStore {
     async fn create(&self, new: &latchkey_domain::model::NewSession) -> Result<Session, PortError> {
         let mut state = crate::lock(&self.state);
-        if state.refresh_tokens.contains_key(&new.refresh_token.hash) || state.sessions.contains_key(&new.id) {
-            return Err(PortError::new("create session", "duplicate session id or token hash"));
+        if state.refresh_tokens.contains_key(&new.refresh_token.hash)
+            || state.sessions.contains_key(&new.id)
+        {
+            return Err(PortError::new(
+                "create session",
+                "duplicate session id or token hash",
+            ));
         }
         let session = Session {
             id: new.id.clone(),
@@ -217,7 +244,11 @@ impl SessionRepository for MemoryStore {
             .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none()))
     }
 
-    async fn list_active(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError> {
+    async fn list_active(
+        &self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, PortError> {
         let state = crate::lock(&self.state);
         let mut sessions: Vec<Session> = state
             .sessions
@@ -225,12 +256,22 @@ impl SessionRepository for MemoryStore {
             .filter(|s| &s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now)
             .cloned()
             .collect();
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        sessions.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
         Ok(sessions)
     }
 
-    async fn revoke(&self, id: &SessionId, user_id: &UserId, now: DateTime<Utc>) -> Result<bool, PortError> {
-        let revoked = crate::lock(&self.state).revoke_where(now, |s| &s.id == id && &s.user_id == user_id);
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let revoked =
+            crate::lock(&self.state).revoke_where(now, |s| &s.id == id && &s.user_id == user_id);
         Ok(revoked > 0)
     }
 

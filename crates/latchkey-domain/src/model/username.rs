@@ -77,6 +77,9 @@ mod tests {
         assert!(Username::parse(&"a".repeat(33)).is_err());
         assert!(Username::parse("jane.doe").is_err());
         assert!(Username::parse("jané").is_err());
-        assert_eq!(Username::parse("Jane_D").unwrap(), Username::parse("jane_d").unwrap());
+        assert_eq!(
+            Username::parse("Jane_D").unwrap(),
+            Username::parse("jane_d").unwrap()
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 mod clock;
 mod hasher;
+mod health;
 mod secrets;
 mod sessions;
 mod tokens;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock};
 pub use hasher::PasswordHasher;
+pub use health::HealthCheck;
 pub use secrets::SecretGenerator;
 pub use sessions::{RotationOutcome, RotationRequest, SessionRepository};
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};
@@ -33,6 +35,8 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretGenerator>,
     /// Tells the time.
     pub clock: Arc<dyn Clock>,
+    /// Tells whether the store is reachable.
+    pub health: Arc<dyn HealthCheck>,
 }
 
 impl std::fmt::Debug for Ports {

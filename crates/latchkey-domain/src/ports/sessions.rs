@@ -76,13 +76,22 @@ pub trait SessionRepository: Send + Sync {
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    async fn list_active(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError>;
+    async fn list_active(
+        &self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, PortError>;
 
     /// Revokes one session of the user. Returns `false` when no such active session belongs to the user.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    async fn revoke(&self, id: &SessionId, user_id: &UserId, now: DateTime<Utc>) -> Result<bool, PortError>;
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 
     /// Revokes every active session of the user; returns how many were revoked.
     ///

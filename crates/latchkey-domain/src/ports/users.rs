@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::model::{Email, NewUser, PasswordHash, SessionId, User, UserCredentials, UserId, Username};
+use crate::model::{
+    Email, NewUser, PasswordHash, SessionId, User, UserCredentials, UserId, Username,
+};
 
 /// How a login names an account.
 #[derive(Debug, Clone)]
@@ -51,7 +53,10 @@ pub trait UserRepository: Send + Sync {
     ///
     /// # Errors
     /// [`PortError`] when the store fails; an unknown account is `Ok(None)`.
-    async fn find_credentials(&self, lookup: &UserLookup) -> Result<Option<UserCredentials>, PortError>;
+    async fn find_credentials(
+        &self,
+        lookup: &UserLookup,
+    ) -> Result<Option<UserCredentials>, PortError>;
 
     /// Replaces the password hash and, in the same transaction, revokes every active session of the user except
     /// `keep` (the session that made the change, if any). Returns `false` when the user does not exist.

@@ -67,8 +67,9 @@ impl Latchkey {
         new_password: String,
     ) -> Result<(), ChangePasswordError> {
         let policy = &self.policies.password;
-        let new_password = Password::parse_new(new_password, policy)
-            .map_err(|message| ChangePasswordError::Invalid(ValidationErrors::single("new_password", message)))?;
+        let new_password = Password::parse_new(new_password, policy).map_err(|message| {
+            ChangePasswordError::Invalid(ValidationErrors::single("new_password", message))
+        })?;
         let Some(current_password) = Password::for_verification(current_password, policy) else {
             return Err(ChangePasswordError::InvalidCurrentPassword);
         };
@@ -90,7 +91,12 @@ impl Latchkey {
         let updated = self
             .ports
             .users
-            .update_password(&principal.user_id, &new_hash, Some(&principal.session_id), self.now())
+            .update_password(
+                &principal.user_id,
+                &new_hash,
+                Some(&principal.session_id),
+                self.now(),
+            )
             .await?;
         if updated {
             Ok(())

@@ -1,6 +1,8 @@
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
-use crate::model::{ClientInfo, Email, NewRefreshToken, NewSession, Password, SessionId, User, UserId, Username};
+use crate::model::{
+    ClientInfo, Email, NewRefreshToken, NewSession, Password, SessionId, User, UserId, Username,
+};
 use crate::ports::UserLookup;
 
 /// A successful login: tokens for a new session, and who logged in.

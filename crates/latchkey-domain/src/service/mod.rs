@@ -54,6 +54,14 @@ impl Latchkey {
         &self.policies
     }
 
+    /// Whether the backing store answers; what `/readyz` reports.
+    ///
+    /// # Errors
+    /// [`PortError`] when it does not.
+    pub async fn ready(&self) -> Result<(), PortError> {
+        self.ports.health.check().await
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()
     }

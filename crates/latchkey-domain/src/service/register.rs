@@ -84,11 +84,16 @@ impl Latchkey {
             credits: self.policies.credits.welcome_credits,
             created_at: self.now(),
         };
-        let user = self.ports.users.insert(&new_user).await.map_err(|error| match error {
-            InsertUserError::EmailTaken => RegisterError::EmailTaken,
-            InsertUserError::UsernameTaken => RegisterError::UsernameTaken,
-            InsertUserError::Unavailable(source) => RegisterError::Unavailable(source),
-        })?;
+        let user = self
+            .ports
+            .users
+            .insert(&new_user)
+            .await
+            .map_err(|error| match error {
+                InsertUserError::EmailTaken => RegisterError::EmailTaken,
+                InsertUserError::UsernameTaken => RegisterError::UsernameTaken,
+                InsertUserError::Unavailable(source) => RegisterError::Unavailable(source),
+            })?;
         let tokens = self.start_session(&user.id, client).await?;
         Ok(RegisterOutcome { user, tokens })
     }

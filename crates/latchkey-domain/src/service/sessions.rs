@@ -58,7 +58,10 @@ impl Latchkey {
                     .await?;
             }
             LogoutScope::AllSessions => {
-                self.ports.sessions.revoke_all(&principal.user_id, now).await?;
+                self.ports
+                    .sessions
+                    .revoke_all(&principal.user_id, now)
+                    .await?;
             }
         }
         Ok(())
@@ -68,7 +71,10 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    pub async fn list_sessions(&self, principal: &Principal) -> Result<Vec<SessionView>, PortError> {
+    pub async fn list_sessions(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<SessionView>, PortError> {
         let sessions = self
             .ports
             .sessions

@@ -10,7 +10,10 @@ use crate::secret::TokenHash;
 
 /// A fixed instant the suite counts from (stores must round-trip times to the microsecond).
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().expect("valid date") + TimeDelta::microseconds(123_456)
+    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+        .single()
+        .expect("valid date")
+        + TimeDelta::microseconds(123_456)
 }
 
 /// A new user with the given email and username and 1000 credits.

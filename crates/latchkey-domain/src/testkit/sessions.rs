@@ -39,14 +39,20 @@ pub async fn create_then_is_active_and_listed<S: UserRepository + SessionReposit
     assert_eq!(session.revoked_at, None);
     assert_eq!(session.client, new.client);
     assert!(store.is_active(&session.id, &jane.id).await.unwrap());
-    assert_eq!(store.list_active(&jane.id, t0()).await.unwrap(), vec![session]);
+    assert_eq!(
+        store.list_active(&jane.id, t0()).await.unwrap(),
+        vec![session]
+    );
 }
 
 /// `is_active` is false for another user's session and for unknown ids.
 pub async fn is_active_checks_the_owner<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     assert!(!store.is_active(&session.id, &bob.id).await.unwrap());
     let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
     assert!(!store.is_active(&unknown, &jane.id).await.unwrap());
@@ -55,7 +61,10 @@ pub async fn is_active_checks_the_owner<S: UserRepository + SessionRepository>(s
 /// A live token rotates once: its successor is stored and live, and the session's use and expiry move forward.
 pub async fn rotate_spends_the_token_once<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     let at = t0() + TimeDelta::hours(1);
     assert_eq!(
         store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
@@ -79,13 +88,24 @@ pub async fn rotate_spends_the_token_once<S: UserRepository + SessionRepository>
 
 /// Presenting a spent token again within the grace, with the same successor still unused, is a retry: the
 /// original rotation is reported and nothing changes. A different successor is never accepted as a retry.
-pub async fn retry_within_grace_returns_the_same_rotation<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn retry_within_grace_returns_the_same_rotation<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
-    store.rotate(&rotation("tok-1", "tok-2", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-1", "tok-2", t0()))
+        .await
+        .unwrap();
     let retry_at = t0() + TimeDelta::seconds(3);
     assert_eq!(
-        store.rotate(&rotation("tok-1", "tok-2", retry_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-1", "tok-2", retry_at))
+            .await
+            .unwrap(),
         RotationOutcome::Retried {
             session_id: session.id.clone(),
             user_id: jane.id.clone(),
@@ -94,33 +114,62 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: UserRepository + Se
     );
     // The successor is still live after the retry.
     assert!(matches!(
-        store.rotate(&rotation("tok-2", "tok-3", retry_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-2", "tok-3", retry_at))
+            .await
+            .unwrap(),
         RotationOutcome::Rotated { .. }
     ));
 
-    let other = store.create(&new_session("s2", &jane.id, "tok-a", t0())).await.unwrap();
-    store.rotate(&rotation("tok-a", "tok-b", t0())).await.unwrap();
+    let other = store
+        .create(&new_session("s2", &jane.id, "tok-a", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-a", "tok-b", t0()))
+        .await
+        .unwrap();
     assert_eq!(
-        store.rotate(&rotation("tok-a", "tok-forged", retry_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-a", "tok-forged", retry_at))
+            .await
+            .unwrap(),
         RotationOutcome::ReuseDetected
     );
     assert!(!store.is_active(&other.id, &jane.id).await.unwrap());
 }
 
 /// A spent token presented after the grace revokes its whole session, successor included.
-pub async fn replay_after_grace_revokes_the_session<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn replay_after_grace_revokes_the_session<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
-    let sibling = store.create(&new_session("s2", &jane.id, "tok-a", t0())).await.unwrap();
-    store.rotate(&rotation("tok-1", "tok-2", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let sibling = store
+        .create(&new_session("s2", &jane.id, "tok-a", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-1", "tok-2", t0()))
+        .await
+        .unwrap();
     let replay_at = t0() + GRACE + TimeDelta::seconds(1);
     assert_eq!(
-        store.rotate(&rotation("tok-1", "tok-2", replay_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-1", "tok-2", replay_at))
+            .await
+            .unwrap(),
         RotationOutcome::ReuseDetected
     );
     assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
     assert_eq!(
-        store.rotate(&rotation("tok-2", "tok-3", replay_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-2", "tok-3", replay_at))
+            .await
+            .unwrap(),
         RotationOutcome::Rejected
     );
     // Other sessions of the same user are not part of the family.
@@ -130,9 +179,18 @@ pub async fn replay_after_grace_revokes_the_session<S: UserRepository + SessionR
 /// Once the successor has been used, presenting its parent is reuse even within the grace.
 pub async fn retry_after_successor_used_is_reuse<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
-    store.rotate(&rotation("tok-1", "tok-2", t0())).await.unwrap();
-    store.rotate(&rotation("tok-2", "tok-3", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-1", "tok-2", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-2", "tok-3", t0()))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .rotate(&rotation("tok-1", "tok-2", t0() + TimeDelta::seconds(1)))
@@ -142,22 +200,36 @@ pub async fn retry_after_successor_used_is_reuse<S: UserRepository + SessionRepo
     );
     assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
     assert_eq!(
-        store.rotate(&rotation("tok-3", "tok-4", t0())).await.unwrap(),
+        store
+            .rotate(&rotation("tok-3", "tok-4", t0()))
+            .await
+            .unwrap(),
         RotationOutcome::Rejected
     );
 }
 
 /// Unknown tokens and tokens past their expiry are rejected without side effects.
-pub async fn expired_and_unknown_tokens_are_rejected<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn expired_and_unknown_tokens_are_rejected<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     assert_eq!(
-        store.rotate(&rotation("unknown", "tok-2", t0())).await.unwrap(),
+        store
+            .rotate(&rotation("unknown", "tok-2", t0()))
+            .await
+            .unwrap(),
         RotationOutcome::Rejected
     );
     let expired_at = t0() + TimeDelta::days(30);
     assert_eq!(
-        store.rotate(&rotation("tok-1", "tok-2", expired_at)).await.unwrap(),
+        store
+            .rotate(&rotation("tok-1", "tok-2", expired_at))
+            .await
+            .unwrap(),
         RotationOutcome::Rejected
     );
     assert!(store.is_active(&session.id, &jane.id).await.unwrap());
@@ -166,11 +238,17 @@ pub async fn expired_and_unknown_tokens_are_rejected<S: UserRepository + Session
 /// A revoked session's refresh tokens are rejected, and it is no longer active.
 pub async fn revoked_session_rejects_its_tokens<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
     assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
     assert_eq!(
-        store.rotate(&rotation("tok-1", "tok-2", t0())).await.unwrap(),
+        store
+            .rotate(&rotation("tok-1", "tok-2", t0()))
+            .await
+            .unwrap(),
         RotationOutcome::Rejected
     );
     assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
@@ -180,20 +258,35 @@ pub async fn revoked_session_rejects_its_tokens<S: UserRepository + SessionRepos
 pub async fn revoke_only_affects_own_sessions<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
-    let session = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     assert!(!store.revoke(&session.id, &bob.id, t0()).await.unwrap());
     assert!(store.is_active(&session.id, &jane.id).await.unwrap());
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
-    assert!(!store.revoke(&session.id, &jane.id, t0()).await.unwrap(), "already revoked");
+    assert!(
+        !store.revoke(&session.id, &jane.id, t0()).await.unwrap(),
+        "already revoked"
+    );
 }
 
 /// `revoke_all` ends every active session of one user and reports how many.
 pub async fn revoke_all_revokes_every_session<S: UserRepository + SessionRepository>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
-    let one = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
-    let two = store.create(&new_session("s2", &jane.id, "tok-2", t0())).await.unwrap();
-    let bobs = store.create(&new_session("s3", &bob.id, "tok-3", t0())).await.unwrap();
+    let one = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let two = store
+        .create(&new_session("s2", &jane.id, "tok-2", t0()))
+        .await
+        .unwrap();
+    let bobs = store
+        .create(&new_session("s3", &bob.id, "tok-3", t0()))
+        .await
+        .unwrap();
     assert_eq!(store.revoke_all(&jane.id, t0()).await.unwrap(), 2);
     for id in [&one.id, &two.id] {
         assert!(!store.is_active(id, &jane.id).await.unwrap());
@@ -205,28 +298,51 @@ pub async fn revoke_all_revokes_every_session<S: UserRepository + SessionReposit
 }
 
 /// Listing shows only live sessions, newest first.
-pub async fn list_hides_expired_sessions_and_orders_newest_first<S: UserRepository + SessionRepository>(
+pub async fn list_hides_expired_sessions_and_orders_newest_first<
+    S: UserRepository + SessionRepository,
+>(
     store: &S,
 ) {
     let jane = user(store, "jane").await;
-    let old = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let old = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
     let newer = store
-        .create(&new_session("s2", &jane.id, "tok-2", t0() + TimeDelta::hours(1)))
+        .create(&new_session(
+            "s2",
+            &jane.id,
+            "tok-2",
+            t0() + TimeDelta::hours(1),
+        ))
         .await
         .unwrap();
     let newest = store
-        .create(&new_session("s3", &jane.id, "tok-3", t0() + TimeDelta::hours(2)))
+        .create(&new_session(
+            "s3",
+            &jane.id,
+            "tok-3",
+            t0() + TimeDelta::hours(2),
+        ))
         .await
         .unwrap();
     store.revoke(&newest.id, &jane.id, t0()).await.unwrap();
-    let ids = |sessions: Vec<crate::model::Session>| sessions.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let ids = |sessions: Vec<crate::model::Session>| {
+        sessions.into_iter().map(|s| s.id).collect::<Vec<_>>()
+    };
     assert_eq!(
-        ids(store.list_active(&jane.id, t0() + TimeDelta::hours(3)).await.unwrap()),
+        ids(store
+            .list_active(&jane.id, t0() + TimeDelta::hours(3))
+            .await
+            .unwrap()),
         vec![newer.id.clone(), old.id.clone()]
     );
     let after_first_expired = t0() + TimeDelta::days(30) + TimeDelta::minutes(30);
     assert_eq!(
-        ids(store.list_active(&jane.id, after_first_expired).await.unwrap()),
+        ids(store
+            .list_active(&jane.id, after_first_expired)
+            .await
+            .unwrap()),
         vec![newer.id]
     );
 }

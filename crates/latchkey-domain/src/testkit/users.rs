@@ -7,11 +7,17 @@ use crate::model::{Email, PasswordHash, Username};
 use crate::ports::{InsertUserError, SessionRepository, UserLookup, UserRepository};
 
 /// An inserted user reads back identically by id, email (any case) and username (any case).
-pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
     let new = new_user("a1", "Jane.Doe@Example.com", Some("Jane_D"));
     let user = store.insert(&new).await.unwrap();
     assert_eq!(user.id, new.id);
-    assert_eq!(user.email.as_str(), "Jane.Doe@Example.com", "the spelling typed is kept");
+    assert_eq!(
+        user.email.as_str(),
+        "Jane.Doe@Example.com",
+        "the spelling typed is kept"
+    );
     assert_eq!(user.username.as_ref().map(Username::as_str), Some("Jane_D"));
     assert_eq!(user.name.as_ref().map(|n| n.as_str()), Some("Jane Doe"));
     assert_eq!(user.credits, 1000);
@@ -22,7 +28,9 @@ pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + Sessi
 
     assert_eq!(store.find(&new.id).await.unwrap(), Some(user.clone()));
     let by_email = store
-        .find_credentials(&UserLookup::Email(Email::parse("jane.doe@EXAMPLE.com").unwrap()))
+        .find_credentials(&UserLookup::Email(
+            Email::parse("jane.doe@EXAMPLE.com").unwrap(),
+        ))
         .await
         .unwrap()
         .expect("found by email in another case");
@@ -44,27 +52,55 @@ pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + Sessi
 
 /// A second account with the same email in another case is `EmailTaken`, and nothing is written.
 pub async fn email_is_unique_case_insensitively<S: UserRepository + SessionRepository>(store: &S) {
-    store.insert(&new_user("a1", "jane@example.com", Some("jane"))).await.unwrap();
+    store
+        .insert(&new_user("a1", "jane@example.com", Some("jane")))
+        .await
+        .unwrap();
     let duplicate = new_user("a2", "JANE@example.com", Some("other"));
-    assert!(matches!(store.insert(&duplicate).await, Err(InsertUserError::EmailTaken)));
+    assert!(matches!(
+        store.insert(&duplicate).await,
+        Err(InsertUserError::EmailTaken)
+    ));
     assert_eq!(store.find(&duplicate.id).await.unwrap(), None);
     // The username of the refused insert stays free.
-    store.insert(&new_user("a3", "other@example.com", Some("other"))).await.unwrap();
+    store
+        .insert(&new_user("a3", "other@example.com", Some("other")))
+        .await
+        .unwrap();
 }
 
 /// A second account with the same username in another case is `UsernameTaken`, and nothing is written.
-pub async fn username_is_unique_case_insensitively<S: UserRepository + SessionRepository>(store: &S) {
-    store.insert(&new_user("a1", "jane@example.com", Some("Jane"))).await.unwrap();
+pub async fn username_is_unique_case_insensitively<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
+    store
+        .insert(&new_user("a1", "jane@example.com", Some("Jane")))
+        .await
+        .unwrap();
     let duplicate = new_user("a2", "other@example.com", Some("JANE"));
-    assert!(matches!(store.insert(&duplicate).await, Err(InsertUserError::UsernameTaken)));
+    assert!(matches!(
+        store.insert(&duplicate).await,
+        Err(InsertUserError::UsernameTaken)
+    ));
     assert_eq!(store.find(&duplicate.id).await.unwrap(), None);
-    store.insert(&new_user("a3", "other@example.com", None)).await.unwrap();
+    store
+        .insert(&new_user("a3", "other@example.com", None))
+        .await
+        .unwrap();
 }
 
 /// Any number of accounts may have no username.
-pub async fn users_without_username_do_not_collide<S: UserRepository + SessionRepository>(store: &S) {
-    store.insert(&new_user("a1", "one@example.com", None)).await.unwrap();
-    store.insert(&new_user("a2", "two@example.com", None)).await.unwrap();
+pub async fn users_without_username_do_not_collide<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
+    store
+        .insert(&new_user("a1", "one@example.com", None))
+        .await
+        .unwrap();
+    store
+        .insert(&new_user("a2", "two@example.com", None))
+        .await
+        .unwrap();
 }
 
 /// Unknown ids, emails and usernames are `None`, not errors.
@@ -81,32 +117,67 @@ pub async fn unknown_users_are_none<S: UserRepository + SessionRepository>(store
 }
 
 /// A password update replaces the hash, bumps `updated_at` and revokes every session but the one kept.
-pub async fn update_password_revokes_other_sessions<S: UserRepository + SessionRepository>(store: &S) {
-    let user = store.insert(&new_user("a1", "jane@example.com", None)).await.unwrap();
-    let other_user = store.insert(&new_user("b1", "bob@example.com", None)).await.unwrap();
-    let kept = store.create(&new_session("s1", &user.id, "tok-1", t0())).await.unwrap();
-    let dropped = store.create(&new_session("s2", &user.id, "tok-2", t0())).await.unwrap();
-    let bystander = store.create(&new_session("s3", &other_user.id, "tok-3", t0())).await.unwrap();
+pub async fn update_password_revokes_other_sessions<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
+    let user = store
+        .insert(&new_user("a1", "jane@example.com", None))
+        .await
+        .unwrap();
+    let other_user = store
+        .insert(&new_user("b1", "bob@example.com", None))
+        .await
+        .unwrap();
+    let kept = store
+        .create(&new_session("s1", &user.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let dropped = store
+        .create(&new_session("s2", &user.id, "tok-2", t0()))
+        .await
+        .unwrap();
+    let bystander = store
+        .create(&new_session("s3", &other_user.id, "tok-3", t0()))
+        .await
+        .unwrap();
 
     let later = t0() + TimeDelta::minutes(5);
     let new_hash = PasswordHash::new("$fake$new".into());
-    assert!(store.update_password(&user.id, &new_hash, Some(&kept.id), later).await.unwrap());
+    assert!(store
+        .update_password(&user.id, &new_hash, Some(&kept.id), later)
+        .await
+        .unwrap());
 
-    let credentials = store.find_credentials(&UserLookup::Id(user.id.clone())).await.unwrap().unwrap();
+    let credentials = store
+        .find_credentials(&UserLookup::Id(user.id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(credentials.password_hash, new_hash);
     assert_eq!(credentials.user.updated_at, later);
     assert!(store.is_active(&kept.id, &user.id).await.unwrap());
     assert!(!store.is_active(&dropped.id, &user.id).await.unwrap());
-    assert!(store.is_active(&bystander.id, &other_user.id).await.unwrap());
+    assert!(store
+        .is_active(&bystander.id, &other_user.id)
+        .await
+        .unwrap());
 
     // Without a session to keep, every session goes.
-    assert!(store.update_password(&user.id, &new_hash, None, later).await.unwrap());
+    assert!(store
+        .update_password(&user.id, &new_hash, None, later)
+        .await
+        .unwrap());
     assert!(!store.is_active(&kept.id, &user.id).await.unwrap());
 }
 
 /// Updating the password of an unknown user reports `false`.
-pub async fn update_password_of_unknown_user_is_false<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn update_password_of_unknown_user_is_false<S: UserRepository + SessionRepository>(
+    store: &S,
+) {
     let ghost = new_user("zz", "ghost@example.com", None);
     let hash = PasswordHash::new("$fake$x".into());
-    assert!(!store.update_password(&ghost.id, &hash, None, t0()).await.unwrap());
+    assert!(!store
+        .update_password(&ghost.id, &hash, None, t0())
+        .await
+        .unwrap());
 }
