@@ -1,0 +1,116 @@
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use latchkey_domain::ports::SecretGenerator;
+use latchkey_domain::PlainSecret;
+use rand::rngs::OsRng;
+use rand::Rng;
+use sha2::Sha256;
+
+/// Alphabet of identifiers: lower-case letters and digits, so ids survive case-insensitive systems.
+const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// 26 symbols of a 36-letter alphabet: about 134 bits.
+const ID_LENGTH: usize = 26;
+/// 256 bits per secret.
+const SECRET_BYTES: usize = 32;
+
+/// A fresh 32-byte key from the OS CSPRNG.
+pub fn random_key() -> [u8; 32] {
+    OsRng.gen()
+}
+
+/// Identifiers and secrets from the operating system's CSPRNG.
+///
+/// Successors of rotated secrets are `HMAC-SHA256(rotation_key, parent)`: deterministic for a retried rotation,
+/// unpredictable to anyone without the key. Every instance sharing a database must share the key.
+#[derive(Clone)]
+pub struct OsSecrets {
+    rotation_key: [u8; 32],
+}
+
+impl std::fmt::Debug for OsSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OsSecrets { rotation_key: <redacted> }")
+    }
+}
+
+impl OsSecrets {
+    /// A generator deriving rotation successors with `rotation_key`.
+    pub fn new(rotation_key: [u8; 32]) -> Self {
+        Self { rotation_key }
+    }
+
+    /// Derives the rotation key from a longer-lived master secret (such as the JWT secret), so one configured
+    /// secret serves both without the two uses ever sharing a key.
+    pub fn derived_from(master_secret: &[u8]) -> Self {
+        Self::new(hmac_sha256(master_secret, b"latchkey/refresh-token-rotation/v1"))
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+impl SecretGenerator for OsSecrets {
+    fn new_id(&self) -> String {
+        (0..ID_LENGTH)
+            .map(|_| char::from(ID_ALPHABET[OsRng.gen_range(0..ID_ALPHABET.len())]))
+            .collect()
+    }
+
+    fn new_secret(&self, prefix: &str) -> PlainSecret {
+        let bytes: [u8; SECRET_BYTES] = OsRng.gen();
+        PlainSecret::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    fn successor(&self, prefix: &str, parent: &PlainSecret) -> PlainSecret {
+        let derived = hmac_sha256(&self.rotation_key, parent.expose().as_bytes());
+        PlainSecret::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(derived)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_long_lowercase_alphanumerics_and_distinct() {
+        let secrets = OsSecrets::new([7; 32]);
+        let (a, b) = (secrets.new_id(), secrets.new_id());
+        assert_eq!(a.len(), ID_LENGTH);
+        assert!(a.bytes().all(|c| ID_ALPHABET.contains(&c)));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn secrets_carry_the_prefix_and_256_bits() {
+        let secrets = OsSecrets::new([7; 32]);
+        let secret = secrets.new_secret("lkr_");
+        let body = secret.expose().strip_prefix("lkr_").unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
+        assert_ne!(secret, secrets.new_secret("lkr_"));
+    }
+
+    #[test]
+    fn successors_are_deterministic_per_key_and_parent() {
+        let parent = PlainSecret::new("lkr_parent");
+        let one = OsSecrets::new([1; 32]);
+        assert_eq!(one.successor("lkr_", &parent), one.successor("lkr_", &parent));
+        assert_ne!(
+            one.successor("lkr_", &parent),
+            OsSecrets::new([2; 32]).successor("lkr_", &parent)
+        );
+        assert_ne!(
+            one.successor("lkr_", &parent),
+            one.successor("lkr_", &PlainSecret::new("lkr_other"))
+        );
+        assert_ne!(
+            OsSecrets::derived_from(b"master").successor("lkr_", &parent),
+            one.successor("lkr_", &parent)
+        );
+    }
+}
