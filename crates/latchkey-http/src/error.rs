@@ -1,0 +1,263 @@
+//! The one place where domain errors become HTTP responses.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use latchkey_domain::service::{
+    AuthError, ChangePasswordError, LoginError, RefreshError, RegisterError, RevokeSessionError,
+};
+use latchkey_domain::{PortError, ValidationErrors};
+use serde::Serialize;
+
+/// An error response: status, machine code, human message, optional field errors and challenge.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: Cow<'static, str>,
+    errors: Vec<FieldErrorBody>,
+    challenge: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct FieldErrorBody {
+    field: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldErrorBody],
+}
+
+/// `WWW-Authenticate` when no credentials were sent (RFC 6750 §3).
+const CHALLENGE: &str = "Bearer";
+/// `WWW-Authenticate` when a token was sent and refused.
+const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
+impl ApiError {
+    /// An error with the given status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            challenge: None,
+        }
+    }
+
+    /// 400 with one entry per rejected field.
+    pub fn validation(errors: &ValidationErrors) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_error", "Invalid input");
+        error.errors = errors
+            .fields()
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field.to_owned(),
+                message: e.message.clone(),
+            })
+            .collect();
+        error
+    }
+
+    /// 400 for a body or query that could not be parsed at all.
+    pub fn invalid_body(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", detail)
+    }
+
+    /// 401 for a request without credentials.
+    pub fn not_authenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "Not authenticated",
+        )
+        .with_challenge(CHALLENGE)
+    }
+
+    /// 401 for a refused access token.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Could not validate credentials",
+        )
+        .with_challenge(CHALLENGE_INVALID_TOKEN)
+    }
+
+    /// 401 for an expired access token.
+    pub fn token_expired() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "Token has expired",
+        )
+        .with_challenge(CHALLENGE_INVALID_TOKEN)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    /// 503 for an infrastructure failure: logged with its source chain, answered with a generic message.
+    pub fn unavailable(source: &PortError) -> Self {
+        tracing::error!(error = %ErrorChain(source), "request failed on an unavailable dependency");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service temporarily unavailable, please retry",
+        )
+    }
+
+    fn with_challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+/// Formats an error with its sources: `a: b: c`.
+struct ErrorChain<'a>(&'a dyn StdError);
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(challenge) = self.challenge {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            ));
+        }
+        response.json(Envelope {
+            detail: &self.detail,
+            code: self.code,
+            errors: &self.errors,
+        })
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(error: PortError) -> Self {
+        Self::unavailable(&error)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::TokenExpired => Self::token_expired(),
+            AuthError::InvalidToken => Self::invalid_token(),
+            AuthError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(error: RegisterError) -> Self {
+        match error {
+            RegisterError::Invalid(errors) => Self::validation(&errors),
+            RegisterError::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "Email already registered",
+            ),
+            RegisterError::UsernameTaken => Self::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                "Username already taken",
+            ),
+            RegisterError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+            )
+            .with_challenge(CHALLENGE),
+            LoginError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::InvalidRefreshToken => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "Invalid or expired refresh token",
+            )
+            .with_challenge(CHALLENGE_INVALID_TOKEN),
+            RefreshError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for ApiError {
+    fn from(error: ChangePasswordError) -> Self {
+        match error {
+            ChangePasswordError::InvalidCurrentPassword => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_current_password",
+                "Current password is incorrect",
+            ),
+            ChangePasswordError::Invalid(errors) => Self::validation(&errors),
+            ChangePasswordError::AccountGone => Self::invalid_token(),
+            ChangePasswordError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}
+
+impl From<RevokeSessionError> for ApiError {
+    fn from(error: RevokeSessionError) -> Self {
+        match error {
+            RevokeSessionError::NotFound => Self::not_found("Session not found"),
+            RevokeSessionError::Unavailable(source) => Self::unavailable(&source),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Request extractors and the body-parsing configuration that turns every parse failure into the envelope.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest};
+use latchkey_domain::{ClientInfo, Latchkey, Principal};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::HttpConfig;
+
+fn payload_too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("Request body is larger than {limit} bytes"),
+    )
+}
+
+fn unsupported_media_type(expected: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("Content-Type must be {expected}"),
+    )
+}
+
+pub(crate) fn json_config(config: &HttpConfig) -> web::JsonConfig {
+    let limit = config.max_body_bytes;
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _req| json_error(error, limit).into())
+}
+
+fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            payload_too_large(limit)
+        }
+        JsonPayloadError::ContentType => unsupported_media_type("application/json"),
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::invalid_body(format!("Invalid JSON body: {error}"))
+        }
+        other => ApiError::invalid_body(format!("Invalid JSON body: {other}")),
+    }
+}
+
+pub(crate) fn form_config(config: &HttpConfig) -> web::FormConfig {
+    let limit = config.max_body_bytes;
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _req| form_error(error, limit).into())
+}
+
+fn form_error(error: UrlencodedError, limit: usize) -> ApiError {
+    match error {
+        UrlencodedError::Overflow { .. } => payload_too_large(limit),
+        UrlencodedError::ContentType => unsupported_media_type("application/x-www-form-urlencoded"),
+        UrlencodedError::Parse(error) => {
+            ApiError::invalid_body(format!("Invalid form body: {error}"))
+        }
+        other => ApiError::invalid_body(format!("Invalid form body: {other}")),
+    }
+}
+
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req| {
+        ApiError::invalid_body(format!("Invalid query string: {error}")).into()
+    })
+}
+
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_error: PathError, _req| ApiError::not_found("Not found").into())
+}
+
+fn latchkey(req: &HttpRequest) -> Result<web::Data<Latchkey>, ApiError> {
+    req.app_data::<web::Data<Latchkey>>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("latchkey-http routes registered without their service");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Internal server error",
+            )
+        })
+}
+
+/// The bearer token of the `Authorization` header, if one was sent.
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A request carrying a valid access token of a live session.
+///
+/// Refuses the request with 401 (and `WWW-Authenticate`) otherwise: `"Not authenticated"` without a token,
+/// `"Token has expired"` for an expired one, `"Could not validate credentials"` for any other.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = bearer_token(req).map(str::to_owned);
+        let service = latchkey(req);
+        Box::pin(async move {
+            let service = service?;
+            let token = token.ok_or_else(ApiError::not_authenticated)?;
+            Ok(Self(service.authenticate(&token).await?))
+        })
+    }
+}
+
+/// What the client says about itself, recorded on the session it starts.
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    // The peer address, not X-Forwarded-For: a header any client can forge.
+    ClientInfo::new(
+        user_agent,
+        req.peer_addr().map(|addr| addr.ip().to_string()),
+    )
+}
+
+/// A body that is JSON or a URL-encoded form, chosen by `Content-Type` (the login accepts both).
+pub(crate) struct FormOrJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            let form = web::Form::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Self(form.await?.into_inner())) })
+        } else {
+            let json = web::Json::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Self(json.await?.into_inner())) })
+        }
+    }
+}
+
+/// A JSON body that may be absent altogether (an empty body means `T::default()`).
+pub(crate) struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|error| {
+                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "Request body is too large",
+                    )
+                } else {
+                    ApiError::invalid_body("Could not read the request body")
+                }
+            })?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Self(T::default()));
+            }
+            serde_json::from_slice(&bytes).map(Self).map_err(|error| {
+                ApiError::invalid_body(format!("Invalid JSON body: {error}")).into()
+            })
+        })
+    }
+}

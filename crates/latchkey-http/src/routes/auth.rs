@@ -1,0 +1,76 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::service::{LogoutScope, RegisterInput};
+use latchkey_domain::{Latchkey, ValidationErrors};
+
+use crate::dto::{
+    LoginRequest, LoginResponse, LogoutRequest, MessageBody, RefreshRequest, RegisterRequest,
+    RegisterResponse,
+};
+use crate::error::ApiError;
+use crate::extract::{client_info, Authenticated, FormOrJson, OptionalJson};
+
+pub(super) async fn register(
+    latchkey: web::Data<Latchkey>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let input = RegisterInput {
+        email: body.email,
+        password: body.password,
+        name: body.name,
+        username: body.username,
+    };
+    let outcome = latchkey.register(input, client_info(&req)).await?;
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        user: outcome.user.into(),
+        token: Some(outcome.tokens.into()),
+        message: "Registration successful.",
+    }))
+}
+
+pub(super) async fn login(
+    latchkey: web::Data<Latchkey>,
+    req: HttpRequest,
+    body: FormOrJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest {
+        username,
+        email,
+        password,
+    } = body.0;
+    let identifier = username.or(email).ok_or_else(|| {
+        ApiError::validation(&ValidationErrors::single("username", "is required"))
+    })?;
+    let outcome = latchkey
+        .login(&identifier, password, client_info(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        tokens: outcome.tokens.into(),
+        user: outcome.user.into(),
+    }))
+}
+
+pub(super) async fn refresh(
+    latchkey: web::Data<Latchkey>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let pair = latchkey.refresh(&body.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(crate::dto::TokenPairBody::from(pair)))
+}
+
+pub(super) async fn logout(
+    latchkey: web::Data<Latchkey>,
+    Authenticated(principal): Authenticated,
+    body: OptionalJson<LogoutRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = if body.0.all {
+        LogoutScope::AllSessions
+    } else {
+        LogoutScope::ThisSession
+    };
+    latchkey.logout(&principal, scope).await?;
+    Ok(HttpResponse::Ok().json(MessageBody {
+        message: "Successfully logged out",
+    }))
+}
