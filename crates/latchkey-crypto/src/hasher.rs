@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use latchkey_domain::ports::PasswordHasher;
@@ -77,9 +79,17 @@ impl Argon2Hasher {
     ///
     /// # Errors
     /// [`HasherError`] when the parameters are invalid.
-    pub fn with_concurrency(params: Argon2Params, max_concurrent: usize) -> Result<Self, HasherError> {
-        let argon2_params = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(HasherError::InvalidParams)?;
+    pub fn with_concurrency(
+        params: Argon2Params,
+        max_concurrent: usize,
+    ) -> Result<Self, HasherError> {
+        let argon2_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(HasherError::InvalidParams)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let decoy_password: String = {
             use rand::Rng;
@@ -111,9 +121,14 @@ impl Argon2Hasher {
     }
 }
 
-fn hash_blocking(argon2: &Argon2<'_>, password: &str) -> Result<String, argon2::password_hash::Error> {
+fn hash_blocking(
+    argon2: &Argon2<'_>,
+    password: &str,
+) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2.hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Verifies with the hasher's own parameters' algorithm but the stored hash's salt and costs, so hashes made under
@@ -170,10 +185,19 @@ mod tests {
         let hasher = Argon2Hasher::new(cheap()).unwrap();
         let hash = hasher.hash(&password("correct horse")).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert!(hasher.verify(&password("correct horse"), &hash).await.unwrap());
-        assert!(!hasher.verify(&password("Correct horse"), &hash).await.unwrap());
+        assert!(hasher
+            .verify(&password("correct horse"), &hash)
+            .await
+            .unwrap());
         assert!(!hasher
-            .verify(&password("x"), &PasswordHash::new("not a phc string".into()))
+            .verify(&password("Correct horse"), &hash)
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify(
+                &password("x"),
+                &PasswordHash::new("not a phc string".into())
+            )
             .await
             .unwrap());
         hasher.verify_nothing(&password("whatever")).await.unwrap();
@@ -197,7 +221,10 @@ mod tests {
             memory_kib: 1,
             ..cheap()
         };
-        assert!(matches!(Argon2Hasher::new(params), Err(HasherError::InvalidParams(_))));
+        assert!(matches!(
+            Argon2Hasher::new(params),
+            Err(HasherError::InvalidParams(_))
+        ));
     }
 
     #[tokio::test]

@@ -203,7 +203,9 @@ mod tests {
         let token = codec.encode(&claims()).unwrap();
         assert_eq!(codec.decode(&token).unwrap(), claims());
         let body = payload(&token);
-        for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp", "typ"] {
+        for claim in [
+            "iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp", "typ",
+        ] {
             assert!(body.get(claim).is_some(), "missing {claim}");
         }
         assert_eq!(body["typ"], "access");
@@ -223,7 +225,10 @@ mod tests {
     fn refuses_short_secrets() {
         let mut short = config();
         short.secret.truncate(31);
-        assert!(matches!(JwtCodec::new(short), Err(JwtError::SecretTooShort(31))));
+        assert!(matches!(
+            JwtCodec::new(short),
+            Err(JwtError::SecretTooShort(31))
+        ));
     }
 
     #[test]
@@ -253,7 +258,10 @@ mod tests {
         // alg=none with the same claims and an empty signature.
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = token.split('.').nth(1).unwrap();
-        assert_eq!(codec.decode(&format!("{none_header}.{body}.")), Err(DecodeError::Invalid));
+        assert_eq!(
+            codec.decode(&format!("{none_header}.{body}.")),
+            Err(DecodeError::Invalid)
+        );
 
         // HS512 signed with the right secret is still refused: the algorithm is pinned.
         let hs512 = jsonwebtoken::encode(

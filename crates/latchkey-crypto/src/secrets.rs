@@ -43,7 +43,10 @@ impl OsSecrets {
     /// Derives the rotation key from a longer-lived master secret (such as the JWT secret), so one configured
     /// secret serves both without the two uses ever sharing a key.
     pub fn derived_from(master_secret: &[u8]) -> Self {
-        Self::new(hmac_sha256(master_secret, b"latchkey/refresh-token-rotation/v1"))
+        Self::new(hmac_sha256(
+            master_secret,
+            b"latchkey/refresh-token-rotation/v1",
+        ))
     }
 }
 
@@ -99,7 +102,10 @@ mod tests {
     fn successors_are_deterministic_per_key_and_parent() {
         let parent = PlainSecret::new("lkr_parent");
         let one = OsSecrets::new([1; 32]);
-        assert_eq!(one.successor("lkr_", &parent), one.successor("lkr_", &parent));
+        assert_eq!(
+            one.successor("lkr_", &parent),
+            one.successor("lkr_", &parent)
+        );
         assert_ne!(
             one.successor("lkr_", &parent),
             OsSecrets::new([2; 32]).successor("lkr_", &parent)
