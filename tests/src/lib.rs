@@ -1,1 +1,203 @@
+//! Test harness: [`TestApp::spawn`] starts the real application (as `latchkey serve` builds it) on a free port with
+//! a fresh database, and offers a small HTTP client to drive it.
 
+// A harness that cannot set up should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use awc::http::StatusCode;
+use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
+use latchkey_server::{Application, Settings};
+use serde_json::{json, Value};
+
+/// Which database the application runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// Where a test application keeps its data; dropped with it.
+#[derive(Debug)]
+enum Storage {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] TestDatabase),
+}
+
+/// A running application and a client pointed at it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The settings it was started with (to start a second instance on the same database).
+    pub settings: Settings,
+    _storage: std::sync::Arc<Storage>,
+}
+
+/// A response: status, headers we look at, and the JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// `WWW-Authenticate`, if any.
+    pub www_authenticate: Option<String>,
+    /// `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// Parsed JSON body.
+    pub body: Value,
+}
+
+/// Settings for tests: a free port, one worker, and argon2 at its cheapest (the production cost is benchmarked,
+/// not tested).
+fn test_settings(database_url: String, jwt_secret: Option<&str>) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 1;
+    settings.server.shutdown_timeout_seconds = 1;
+    settings.database.url = database_url;
+    settings.database.max_connections = 4;
+    settings.jwt.secret = jwt_secret.map(str::to_owned);
+    settings.argon2.memory_kib = 64;
+    settings.argon2.iterations = 1;
+    settings
+}
+
+impl TestApp {
+    /// Starts the application on a fresh database; `None` (after printing why) when PostgreSQL is wanted but not
+    /// reachable outside CI.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let (settings, storage) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+                // No secret: exercise the generated-secret path a zero-configuration start takes.
+                (test_settings(url, None), Storage::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let database = fresh_postgres_database().await?;
+                let settings = test_settings(
+                    database.url().to_owned(),
+                    Some("a-test-secret-that-is-at-least-32-bytes-long"),
+                );
+                (settings, Storage::Postgres(database))
+            }
+        };
+        Some(Self::start(settings, std::sync::Arc::new(storage)).await)
+    }
+
+    async fn start(settings: Settings, storage: std::sync::Arc<Storage>) -> Self {
+        let app = Application::build(&settings).await.expect("application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        Self {
+            address,
+            settings,
+            _storage: storage,
+        }
+    }
+
+    /// A second instance on the same database and secret, as a scaled-out deployment runs.
+    pub async fn another_instance(&self) -> Self {
+        Self::start(self.settings.clone(), self._storage.clone()).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("/auth") {
+            format!("{}/api/v1{path}", self.address)
+        } else {
+            format!("{}{path}", self.address)
+        }
+    }
+
+    /// Sends a request; paths starting with `/auth` are under `/api/v1`.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Body<'_>>,
+    ) -> Reply {
+        let client = awc::Client::default();
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = client.request(method, self.url(path));
+        if let Some(token) = bearer {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = match body {
+            None => request.send().await,
+            Some(Body::Json(value)) => request.send_json(&value).await,
+            Some(Body::Form(pairs)) => request.send_form(&pairs).await,
+            Some(Body::Raw(content_type, bytes)) => {
+                request.insert_header(("Content-Type", content_type)).send_body(bytes).await
+            }
+        }
+        .expect("request reaches the server");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (www_authenticate, content_type) = (header("www-authenticate"), header("content-type"));
+        let bytes = response.body().limit(1 << 20).await.expect("body readable");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Reply {
+            status: response.status(),
+            www_authenticate,
+            content_type,
+            body,
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.request("GET", path, bearer, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: Value) -> Reply {
+        self.request("POST", path, bearer, Some(Body::Json(body))).await
+    }
+
+    /// Registers an account and returns the reply.
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        self.post_json("/auth/register", None, json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// Logs in with JSON and returns `(access_token, refresh_token)`, asserting success.
+    pub async fn login(&self, identifier: &str, password: &str) -> (String, String) {
+        let reply = self
+            .post_json("/auth/login", None, json!({"username": identifier, "password": password}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login failed: {}", reply.body);
+        tokens(&reply.body)
+    }
+}
+
+/// A request body.
+#[derive(Debug)]
+pub enum Body<'a> {
+    /// `application/json`.
+    Json(Value),
+    /// `application/x-www-form-urlencoded`.
+    Form(Vec<(&'a str, &'a str)>),
+    /// Any content type and bytes.
+    Raw(&'a str, Vec<u8>),
+}
+
+/// `(access_token, refresh_token)` of a token pair body.
+pub fn tokens(pair: &Value) -> (String, String) {
+    (
+        pair["access_token"].as_str().expect("access_token").to_owned(),
+        pair["refresh_token"].as_str().expect("refresh_token").to_owned(),
+    )
+}

@@ -1,1 +1,10 @@
+//! The `latchkey` binary's library half: settings, adapter selection and the server, so tests can start the real
+//! application in-process on a free port.
 
+pub mod app;
+pub mod database;
+pub mod secret;
+pub mod settings;
+
+pub use app::{build_service, migrate, Application, StartupError};
+pub use settings::Settings;

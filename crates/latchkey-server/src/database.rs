@@ -1,0 +1,124 @@
+//! Picks the storage adapter from the database URL.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use latchkey_diesel::pg::PgStore;
+use latchkey_diesel::sqlite::SqliteStore;
+use latchkey_diesel::ConnectError;
+use latchkey_domain::ports::{HealthCheck, SessionRepository, UserRepository};
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (the URL as given).
+    Postgres(String),
+}
+
+/// Why a database URL was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUrlError {
+    /// Neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnknownScheme(String),
+    /// `sqlite://` with no path, or an in-memory database (each pooled connection would see its own).
+    #[error("a SQLite URL needs a file path, e.g. sqlite://latchkey.db")]
+    MissingPath,
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH` (relative), `sqlite:///ABS/PATH`, or `postgres://…`/`postgresql://…`.
+    ///
+    /// # Errors
+    /// [`DatabaseUrlError`] for any other scheme or an empty SQLite path.
+    pub fn parse(url: &str) -> Result<Self, DatabaseUrlError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            // Never echo the URL of an unknown scheme back whole: it may carry a password.
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(DatabaseUrlError::UnknownScheme(format!("{scheme}:")));
+        };
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(DatabaseUrlError::MissingPath);
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// The repositories of one backend, as the domain's ports.
+#[derive(Clone)]
+pub struct Stores {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Readiness.
+    pub health: Arc<dyn HealthCheck>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    fn from<S: UserRepository + SessionRepository + HealthCheck + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            health: store,
+        }
+    }
+}
+
+/// Connects to the database and brings its schema up to date.
+///
+/// # Errors
+/// [`ConnectError`] when the database cannot be reached or a migration fails.
+pub async fn connect_and_migrate(url: &DatabaseUrl, max_connections: usize) -> Result<Stores, ConnectError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(path, max_connections).await?;
+            store.run_migrations().await?;
+            Ok(Stores::from(store))
+        }
+        DatabaseUrl::Postgres(url) => {
+            let store = PgStore::connect(url, max_connections).await?;
+            store.run_migrations().await?;
+            Ok(Stores::from(store))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_backends_and_refuses_the_rest() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://latchkey.db").unwrap(),
+            DatabaseUrl::Sqlite("latchkey.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/latchkey/db.sqlite").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/latchkey/db.sqlite".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::MissingPath)));
+        assert!(matches!(DatabaseUrl::parse("sqlite::memory:"), Err(DatabaseUrlError::MissingPath)));
+        let error = DatabaseUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,88 @@
+//! `latchkey serve` (the default) and `latchkey migrate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use latchkey_server::{Application, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// Latchkey: a self-hostable authentication service.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file (its values override the defaults; environment variables override it).
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run migrations, then serve HTTP until SIGTERM or SIGINT (the default).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error),
+    };
+    init_tracing(&settings.log.filter);
+    // actix runs its own worker threads; this runtime only drives start-up and the server future.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error),
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&settings).await,
+            Command::Migrate => latchkey_server::migrate(&settings)
+                .await
+                .map(|()| tracing::info!("migrations are up to date"))
+                .map_err(Box::from),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&*error),
+    }
+}
+
+async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let app = Application::build(settings).await?;
+    tracing::info!(bind = %settings.server.bind, port = app.port(), "latchkey listening");
+    app.run_until_stopped().await?;
+    tracing::info!("latchkey stopped");
+    Ok(())
+}
+
+fn init_tracing(filter: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+        source = source.and_then(std::error::Error::source);
+    }
+    eprintln!("latchkey: error: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,326 @@
+//! Black-box scenarios over HTTP, each on a fresh SQLite file and a fresh PostgreSQL database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use awc::http::StatusCode;
+use latchkey_tests::{tokens, Backend, Body, TestApp};
+use serde_json::{json, Value};
+
+macro_rules! on_every_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $scenario() {
+                    let app = super::TestApp::spawn(super::Backend::Sqlite).await.expect("SQLite always runs");
+                    super::$scenario(&app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $scenario() {
+                    let Some(app) = super::TestApp::spawn(super::Backend::Postgres).await else { return };
+                    super::$scenario(&app).await;
+                }
+            )+
+        }
+    };
+}
+
+on_every_backend!(
+    walkthrough_register_login_me_refresh_logout,
+    login_by_username_with_the_oauth2_form,
+    wrong_password_and_unknown_account_answer_alike,
+    refresh_replay_revokes_the_session,
+    change_password_revokes_other_sessions,
+    sessions_can_be_listed_and_revoked,
+    duplicate_registration_is_a_conflict,
+    every_error_is_the_json_envelope,
+    instances_sharing_a_database_accept_each_others_tokens,
+    health_and_readiness,
+);
+
+async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
+    let registered = app
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "Jane@Example.com", "password": "correct horse battery", "name": "Jane"}),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    let user = &registered.body["user"];
+    assert!(user["id"].as_str().unwrap().starts_with("usr_"));
+    assert_eq!(user["email"], "Jane@Example.com");
+    assert_eq!(user["credits"], 1000);
+    assert_eq!(user["is_verified"], false);
+    assert_eq!(registered.body["token"]["token_type"], "bearer");
+
+    let (access, refresh) = app.login("jane@example.com", "correct horse battery").await;
+    let me = app.get("/auth/me", Some(&access)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["id"], user["id"]);
+    assert_eq!(me.body["metadata"], json!({}));
+
+    let credits = app.get("/auth/credits", Some(&access)).await;
+    assert_eq!(
+        credits.body,
+        json!({"credits": 1000, "credits_per_second_video": 10, "credits_per_photo": 100})
+    );
+
+    let refreshed = app
+        .post_json("/auth/refresh", None, json!({"refreshToken": refresh}))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let (new_access, new_refresh) = tokens(&refreshed.body);
+    assert_ne!(new_refresh, refresh);
+    assert_eq!(app.get("/auth/me", Some(&new_access)).await.status, StatusCode::OK);
+
+    let logout = app.post_json("/auth/logout", Some(&new_access), json!({})).await;
+    assert_eq!(logout.status, StatusCode::OK);
+    assert_eq!(logout.body, json!({"message": "Successfully logged out"}));
+    // Every token of the session is refused at once: both access tokens and the refresh token.
+    for token in [&access, &new_access] {
+        let refused = app.get("/auth/me", Some(token)).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.body["detail"], "Could not validate credentials");
+    }
+    let refused = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": new_refresh}))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.body["code"], "invalid_refresh_token");
+}
+
+async fn login_by_username_with_the_oauth2_form(app: &TestApp) {
+    let reply = app
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "bob@example.com", "password": "bob's password", "username": "Bob_99"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let form = app
+        .request(
+            "POST",
+            "/auth/login",
+            None,
+            Some(Body::Form(vec![
+                ("grant_type", "password"),
+                ("username", "bob_99"),
+                ("password", "bob's password"),
+            ])),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert_eq!(form.body["token_type"], "bearer");
+    assert_eq!(form.body["user"]["username"], "Bob_99");
+    assert!(form.body["expires_in"].as_i64().unwrap() > 0);
+    assert!(form.body["refresh_expires_in"].as_i64().unwrap() > 0);
+
+    let by_email_field = app
+        .post_json("/auth/login", None, json!({"email": "BOB@example.com", "password": "bob's password"}))
+        .await;
+    assert_eq!(by_email_field.status, StatusCode::OK);
+}
+
+async fn wrong_password_and_unknown_account_answer_alike(app: &TestApp) {
+    app.register("carol@example.com", "carol's password").await;
+    let wrong = app
+        .post_json("/auth/login", None, json!({"username": "carol@example.com", "password": "nope nope"}))
+        .await;
+    let unknown = app
+        .post_json("/auth/login", None, json!({"username": "nobody@example.com", "password": "nope nope"}))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.www_authenticate, unknown.www_authenticate);
+    assert_eq!(wrong.body, json!({"detail": "Invalid credentials", "code": "invalid_credentials"}));
+    assert!(wrong.www_authenticate.unwrap().starts_with("Bearer"));
+}
+
+async fn refresh_replay_revokes_the_session(app: &TestApp) {
+    app.register("dave@example.com", "dave's password").await;
+    let (_, first) = app.login("dave@example.com", "dave's password").await;
+    let rotated = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    let (access, second) = tokens(&rotated.body);
+
+    // A retry within the grace window (the client lost the response) gets the same pair.
+    let retried = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    assert_eq!(retried.status, StatusCode::OK);
+    assert_eq!(tokens(&retried.body), (access.clone(), second.clone()));
+
+    // Once the successor is used, the parent is a replay: the whole session goes.
+    let third = app.post_json("/auth/refresh", None, json!({"refresh_token": second})).await;
+    assert_eq!(third.status, StatusCode::OK);
+    let (third_access, third_refresh) = tokens(&third.body);
+    let replay = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/auth/me", Some(&third_access)).await.status, StatusCode::UNAUTHORIZED);
+    let after = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": third_refresh}))
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn change_password_revokes_other_sessions(app: &TestApp) {
+    app.register("erin@example.com", "erin's password").await;
+    let (laptop, _) = app.login("erin@example.com", "erin's password").await;
+    let (phone, phone_refresh) = app.login("erin@example.com", "erin's password").await;
+
+    let wrong = app
+        .post_json(
+            "/auth/change-password",
+            Some(&laptop),
+            json!({"current_password": "not it at all", "new_password": "a new password"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.body["code"], "invalid_current_password");
+
+    let changed = app
+        .post_json(
+            "/auth/change-password",
+            Some(&laptop),
+            json!({"current_password": "erin's password", "new_password": "a new password"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(app.get("/auth/me", Some(&laptop)).await.status, StatusCode::OK);
+    assert_eq!(app.get("/auth/me", Some(&phone)).await.status, StatusCode::UNAUTHORIZED);
+    let refresh = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": phone_refresh}))
+        .await;
+    assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
+    let old = app
+        .post_json("/auth/login", None, json!({"username": "erin@example.com", "password": "erin's password"}))
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    app.login("erin@example.com", "a new password").await;
+}
+
+async fn sessions_can_be_listed_and_revoked(app: &TestApp) {
+    app.register("fay@example.com", "fay's password").await;
+    let (first, _) = app.login("fay@example.com", "fay's password").await;
+    let (second, _) = app.login("fay@example.com", "fay's password").await;
+    let listed = app.get("/auth/sessions", Some(&first)).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    // Registration started a session too.
+    let sessions = listed.body.as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let other = sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = app
+        .request("DELETE", &format!("/auth/sessions/{other}"), Some(&first), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let again = app
+        .request("DELETE", &format!("/auth/sessions/{other}"), Some(&first), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.body["code"], "not_found");
+    assert_eq!(app.get("/auth/sessions", Some(&second)).await.status.is_success(), true);
+
+    let all = app.post_json("/auth/logout", Some(&first), json!({"all": true})).await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert_eq!(app.get("/auth/me", Some(&second)).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn duplicate_registration_is_a_conflict(app: &TestApp) {
+    let first = app
+        .post_json("/auth/register", None, json!({"email": "gus@example.com", "password": "gus password", "username": "gus"}))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let email = app.register("GUS@example.com", "another password").await;
+    assert_eq!(email.status, StatusCode::CONFLICT);
+    assert_eq!(email.body["code"], "email_taken");
+    let username = app
+        .post_json("/auth/register", None, json!({"email": "gus2@example.com", "password": "gus password", "username": "GUS"}))
+        .await;
+    assert_eq!(username.status, StatusCode::CONFLICT);
+    assert_eq!(username.body["code"], "username_taken");
+    let invalid = app
+        .post_json("/auth/register", None, json!({"email": "not-an-email", "password": "short"}))
+        .await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = invalid.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password"]);
+}
+
+async fn every_error_is_the_json_envelope(app: &TestApp) {
+    let cases = [
+        app.get("/api/v1/nowhere", None).await,
+        app.request("PUT", "/auth/login", None, None).await,
+        app.request("POST", "/auth/register", None, Some(Body::Raw("application/json", b"{not json".to_vec())))
+            .await,
+        app.post_json("/auth/register", None, json!({"email": 5, "password": []})).await,
+        app.post_json("/auth/register", None, json!({"email": "x@example.com"})).await,
+        app.request("POST", "/auth/register", None, Some(Body::Raw("text/plain", b"hello".to_vec())))
+            .await,
+        app.request(
+            "POST",
+            "/auth/register",
+            None,
+            Some(Body::Raw("application/json", vec![b' '; 1024 * 1024])),
+        )
+        .await,
+        app.get("/auth/me", None).await,
+        app.get("/auth/me", Some("not-a-jwt")).await,
+    ];
+    let expected = [
+        (404, "not_found"),
+        (405, "method_not_allowed"),
+        (400, "invalid_request"),
+        (400, "invalid_request"),
+        (400, "invalid_request"),
+        (415, "unsupported_media_type"),
+        (413, "payload_too_large"),
+        (401, "not_authenticated"),
+        (401, "invalid_token"),
+    ];
+    for (reply, (status, code)) in cases.iter().zip(expected) {
+        assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+        assert_eq!(reply.body["code"], code);
+        assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+    }
+    assert_eq!(cases[7].www_authenticate.as_deref(), Some("Bearer"));
+    assert_eq!(cases[8].www_authenticate.as_deref(), Some("Bearer error=\"invalid_token\""));
+}
+
+async fn instances_sharing_a_database_accept_each_others_tokens(app: &TestApp) {
+    app.register("hal@example.com", "hal's password").await;
+    let (access, refresh) = app.login("hal@example.com", "hal's password").await;
+    // On SQLite the second instance reads the generated secret the first one wrote: tokens survive a restart.
+    let other = app.another_instance().await;
+    assert_eq!(other.get("/auth/me", Some(&access)).await.status, StatusCode::OK);
+    let rotated = other.post_json("/auth/refresh", None, json!({"refresh_token": refresh})).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let (new_access, _) = tokens(&rotated.body);
+    // A logout on one instance is honoured by the other at once.
+    assert_eq!(app.post_json("/auth/logout", Some(&new_access), json!({})).await.status, StatusCode::OK);
+    assert_eq!(other.get("/auth/me", Some(&new_access)).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn health_and_readiness(app: &TestApp) {
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body["status"], "ready");
+}
