@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Load test of the release binary on SQLite, with an actix-web hello-world measured in the same run as a baseline.
+#
+#   bench/run.sh            # 10 s per scenario, 64 connections
+#   DURATION=30s CONNECTIONS=128 bench/run.sh
+#
+# Needs wrk (installed from Debian's packages when missing). Prints one line per scenario.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+LATCHKEY_PORT=18080
+HELLO_PORT=18081
+
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --quiet -p latchkey-server
+cargo build --release --quiet -p latchkey-http --example hello
+
+workdir="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+LATCHKEY__SERVER__BIND="127.0.0.1:${LATCHKEY_PORT}" \
+LATCHKEY__DATABASE__URL="sqlite://${workdir}/bench.db" \
+LATCHKEY__LOG__FILTER=warn \
+  target/release/latchkey serve &
+pids+=($!)
+HELLO_BIND="127.0.0.1:${HELLO_PORT}" target/release/examples/hello &
+pids+=($!)
+
+for port in "$LATCHKEY_PORT" "$HELLO_PORT"; do
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:${port}/" 2>/dev/null && break
+    curl -fsS -o /dev/null "http://127.0.0.1:${port}/healthz" 2>/dev/null && break
+    sleep 0.1
+  done
+done
+
+api="http://127.0.0.1:${LATCHKEY_PORT}/api/v1"
+curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.com","password":"benchmark password"}'
+token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"username":"bench@example.com","password":"benchmark password"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+
+run() {
+  local name="$1"; shift
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")"
+  local rps p50 p99 non2xx
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+  printf '%-28s %12s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}"
+run "hello-world GET /" "http://127.0.0.1:${HELLO_PORT}/"
+run "latchkey GET /auth/me" -H "Authorization: Bearer ${token}" "$api/auth/me"
+run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"
