@@ -1,0 +1,135 @@
+use latchkey_domain::service::{AuthError, ChangePasswordError, LoginError};
+use latchkey_domain::{CreditsPolicy, Policies, Pricing};
+
+use crate::support::{client, TestApp, PASSWORD};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+#[tokio::test]
+async fn current_user_is_the_account_of_the_token() {
+    let app = TestApp::new();
+    let registered = app.register("jane@example.com", Some("jane")).await;
+    let principal = app.principal(&registered.tokens).await;
+    let user = app.svc.current_user(&principal).await.unwrap();
+    assert_eq!(user, registered.user);
+}
+
+#[tokio::test]
+async fn credits_view_shows_balance_and_pricing_from_the_policy() {
+    let pricing = Pricing::from([("page".to_owned(), 3), ("minute_audio".to_owned(), 7)]);
+    let app = TestApp::with_policies(Policies {
+        credits: CreditsPolicy {
+            welcome_credits: 42,
+            pricing: pricing.clone(),
+        },
+        ..Policies::default()
+    });
+    let tokens = app.register("jane@example.com", None).await.tokens;
+    let view = app
+        .svc
+        .credits(&app.principal(&tokens).await)
+        .await
+        .unwrap();
+    assert_eq!(view.credits, 42);
+    assert_eq!(view.pricing, pricing);
+}
+
+#[tokio::test]
+async fn default_credits_view() {
+    let app = TestApp::new();
+    let tokens = app.register("jane@example.com", None).await.tokens;
+    let view = app
+        .svc
+        .credits(&app.principal(&tokens).await)
+        .await
+        .unwrap();
+    assert_eq!(view.credits, 1000);
+    assert_eq!(
+        view.pricing,
+        Pricing::from([("photo".to_owned(), 100), ("second_video".to_owned(), 10)])
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_password_is_refused() {
+    let app = TestApp::new();
+    let tokens = app.register("jane@example.com", None).await.tokens;
+    let principal = app.principal(&tokens).await;
+    let error = app
+        .svc
+        .change_password(&principal, "not my password".into(), NEW_PASSWORD.into())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ChangePasswordError::InvalidCurrentPassword),
+        "{error:?}"
+    );
+    // Nothing changed.
+    app.login("jane@example.com").await;
+}
+
+#[tokio::test]
+async fn invalid_new_password_is_refused_before_any_hashing() {
+    let app = TestApp::new();
+    let tokens = app.register("jane@example.com", None).await.tokens;
+    let principal = app.principal(&tokens).await;
+    let (hashes, verifies) = (app.hasher.hashes(), app.hasher.verifies());
+
+    for bad in ["short".to_owned(), "a".repeat(257)] {
+        let error = app
+            .svc
+            .change_password(&principal, PASSWORD.into(), bad)
+            .await
+            .unwrap_err();
+        match error {
+            ChangePasswordError::Invalid(errors) => {
+                assert_eq!(errors.fields().len(), 1);
+                assert_eq!(errors.fields()[0].field, "new_password");
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+    assert_eq!(app.hasher.hashes(), hashes);
+    assert_eq!(app.hasher.verifies(), verifies);
+    app.login("jane@example.com").await;
+}
+
+#[tokio::test]
+async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
+    let app = TestApp::new();
+    let caller = app.register("jane@example.com", None).await.tokens;
+    let other = app.login("jane@example.com").await.tokens;
+    let bystander = app.register("joe@example.com", None).await.tokens;
+    let principal = app.principal(&caller).await;
+
+    app.svc
+        .change_password(&principal, PASSWORD.into(), NEW_PASSWORD.into())
+        .await
+        .unwrap();
+
+    // The caller carries on.
+    assert_eq!(app.principal(&caller).await, principal);
+    app.svc
+        .refresh(caller.refresh_token.expose())
+        .await
+        .unwrap();
+    // Every other session of the user is gone; other users are untouched.
+    assert!(matches!(
+        app.svc.authenticate(other.access_token.expose()).await,
+        Err(AuthError::InvalidToken)
+    ));
+    assert!(app.svc.refresh(other.refresh_token.expose()).await.is_err());
+    app.principal(&bystander).await;
+
+    // Only the new password logs in.
+    let error = app
+        .svc
+        .login("jane@example.com", PASSWORD.into(), client())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    app.svc
+        .login("jane@example.com", NEW_PASSWORD.into(), client())
+        .await
+        .unwrap();
+}

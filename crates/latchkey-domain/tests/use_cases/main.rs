@@ -1,0 +1,11 @@
+//! Use-case tests of the Latchkey service, run on the in-memory adapters with a manual clock.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod account;
+mod login;
+mod refresh;
+mod register;
+mod sessions;

@@ -1,0 +1,168 @@
+use latchkey_domain::service::{RegisterError, RegisterInput};
+use latchkey_domain::{CreditsPolicy, Policies};
+
+use crate::support::{client, input, TestApp, PASSWORD};
+
+fn rejected_fields(error: RegisterError) -> Vec<(&'static str, String)> {
+    match error {
+        RegisterError::Invalid(errors) => errors
+            .fields()
+            .iter()
+            .map(|e| (e.field, e.message.clone()))
+            .collect(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn new_account_gets_the_welcome_credits_of_the_policy() {
+    let policies = Policies {
+        credits: CreditsPolicy {
+            welcome_credits: 250,
+            ..CreditsPolicy::default()
+        },
+        ..Policies::default()
+    };
+    let app = TestApp::with_policies(policies);
+    let outcome = app.register("jane@example.com", Some("jane")).await;
+    assert_eq!(outcome.user.credits, 250);
+    assert_eq!(outcome.user.email.as_str(), "jane@example.com");
+    assert_eq!(outcome.user.username.unwrap().as_str(), "jane");
+    assert!(!outcome.user.is_verified);
+    assert!(outcome.user.id.as_str().starts_with("usr_"));
+
+    // The default policy gives 1000.
+    let app = TestApp::new();
+    assert_eq!(
+        app.register("joe@example.com", None).await.user.credits,
+        1000
+    );
+}
+
+#[tokio::test]
+async fn registration_logs_the_new_account_in() {
+    let app = TestApp::new();
+    let outcome = app.register("jane@example.com", None).await;
+    let principal = app.principal(&outcome.tokens).await;
+    assert_eq!(principal.user_id, outcome.user.id);
+    assert_eq!(app.svc.list_sessions(&principal).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_hashed() {
+    let app = TestApp::new();
+    let error = app
+        .svc
+        .register(
+            RegisterInput {
+                email: "not-an-email".into(),
+                password: "short".into(),
+                name: Some("   ".into()),
+                username: Some("no spaces!".into()),
+            },
+            client(),
+        )
+        .await
+        .unwrap_err();
+    let fields: Vec<_> = rejected_fields(error).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["email", "password", "name", "username"]);
+    assert_eq!(app.hasher.hashes(), 0);
+}
+
+#[tokio::test]
+async fn optional_fields_are_reported_even_when_email_and_password_are_fine() {
+    let app = TestApp::new();
+    let error = app
+        .svc
+        .register(input("jane@example.com", PASSWORD, Some("x")), client())
+        .await
+        .unwrap_err();
+    let fields: Vec<_> = rejected_fields(error).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["username"]);
+    // Nothing was stored: the same email registers fine afterwards.
+    app.register("jane@example.com", None).await;
+}
+
+#[tokio::test]
+async fn email_is_taken_case_insensitively() {
+    let app = TestApp::new();
+    app.register("Jane@Example.com", None).await;
+    let error = app
+        .svc
+        .register(input("jane@EXAMPLE.COM", PASSWORD, None), client())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegisterError::EmailTaken), "{error:?}");
+}
+
+#[tokio::test]
+async fn username_is_taken_case_insensitively() {
+    let app = TestApp::new();
+    app.register("jane@example.com", Some("Jane_D")).await;
+    let error = app
+        .svc
+        .register(
+            input("other@example.com", PASSWORD, Some("jane_d")),
+            client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegisterError::UsernameTaken), "{error:?}");
+}
+
+#[tokio::test]
+async fn password_length_is_8_to_256_characters_not_bytes() {
+    let app = TestApp::new();
+    let attempt = |n: usize, password: String| {
+        let email = format!("user{n}@example.com");
+        let svc = &app.svc;
+        async move { svc.register(input(&email, &password, None), client()).await }
+    };
+
+    let error = attempt(1, "a".repeat(7)).await.unwrap_err();
+    assert_eq!(
+        rejected_fields(error),
+        [("password", "must be at least 8 characters".to_owned())]
+    );
+    // Seven characters in fourteen bytes is still too short.
+    assert!(attempt(2, "é".repeat(7)).await.is_err());
+    assert!(attempt(3, "é".repeat(8)).await.is_ok());
+    assert!(attempt(4, "a".repeat(8)).await.is_ok());
+    // 256 characters in 512 bytes is allowed; 257 is not.
+    assert!(attempt(5, "é".repeat(256)).await.is_ok());
+    let error = attempt(6, "a".repeat(257)).await.unwrap_err();
+    assert_eq!(
+        rejected_fields(error),
+        [("password", "must be at most 256 characters".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn password_is_never_trimmed() {
+    let app = TestApp::new();
+    // Eight characters only because of the spaces: accepted, so they were counted.
+    app.svc
+        .register(input("pad@example.com", "  abcd  ", None), client())
+        .await
+        .unwrap();
+    // Eight spaces is a password too.
+    app.svc
+        .register(input("blank@example.com", "        ", None), client())
+        .await
+        .unwrap();
+
+    assert!(app
+        .svc
+        .login("pad@example.com", "abcd".into(), client())
+        .await
+        .is_err());
+    assert!(app
+        .svc
+        .login("pad@example.com", "  abcd".into(), client())
+        .await
+        .is_err());
+    app.svc
+        .login("pad@example.com", "  abcd  ".into(), client())
+        .await
+        .unwrap();
+}

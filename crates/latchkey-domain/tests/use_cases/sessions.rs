@@ -1,0 +1,146 @@
+use latchkey_domain::service::{AuthError, LogoutScope, RefreshError, RevokeSessionError};
+use latchkey_domain::SessionId;
+
+use crate::support::TestApp;
+
+async fn refused(app: &TestApp, access_token: &str) -> bool {
+    matches!(
+        app.svc.authenticate(access_token).await,
+        Err(AuthError::InvalidToken)
+    )
+}
+
+#[tokio::test]
+async fn logout_ends_only_the_calling_session() {
+    let app = TestApp::new();
+    let phone = app.register("jane@example.com", None).await.tokens;
+    let laptop = app.login("jane@example.com").await.tokens;
+    let principal = app.principal(&phone).await;
+
+    app.svc
+        .logout(&principal, LogoutScope::ThisSession)
+        .await
+        .unwrap();
+
+    assert!(refused(&app, phone.access_token.expose()).await);
+    assert!(matches!(
+        app.svc.refresh(phone.refresh_token.expose()).await,
+        Err(RefreshError::InvalidRefreshToken)
+    ));
+    app.principal(&laptop).await;
+    app.svc
+        .refresh(laptop.refresh_token.expose())
+        .await
+        .unwrap();
+
+    // Logging out twice is not an error.
+    app.svc
+        .logout(&principal, LogoutScope::ThisSession)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_the_user_only() {
+    let app = TestApp::new();
+    let phone = app.register("jane@example.com", None).await.tokens;
+    let laptop = app.login("jane@example.com").await.tokens;
+    let someone_else = app.register("joe@example.com", None).await.tokens;
+    let principal = app.principal(&phone).await;
+
+    app.svc
+        .logout(&principal, LogoutScope::AllSessions)
+        .await
+        .unwrap();
+
+    assert!(refused(&app, phone.access_token.expose()).await);
+    assert!(refused(&app, laptop.access_token.expose()).await);
+    assert!(app
+        .svc
+        .refresh(laptop.refresh_token.expose())
+        .await
+        .is_err());
+    app.principal(&someone_else).await;
+}
+
+#[tokio::test]
+async fn revoked_session_access_token_is_refused_at_once() {
+    let app = TestApp::new();
+    let phone = app.register("jane@example.com", None).await.tokens;
+    let laptop = app.login("jane@example.com").await.tokens;
+    let phone_session = app.principal(&phone).await.session_id;
+    let laptop_principal = app.principal(&laptop).await;
+
+    app.svc
+        .revoke_session(&laptop_principal, &phone_session)
+        .await
+        .unwrap();
+
+    // No clock movement: the access token is still well within its lifetime.
+    assert!(refused(&app, phone.access_token.expose()).await);
+    app.principal(&laptop).await;
+    // Revoking it again finds nothing to revoke.
+    assert!(matches!(
+        app.svc
+            .revoke_session(&laptop_principal, &phone_session)
+            .await,
+        Err(RevokeSessionError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn list_sessions_marks_the_current_one_newest_first() {
+    let app = TestApp::new();
+    let first = app.register("jane@example.com", None).await.tokens;
+    app.advance(chrono::TimeDelta::seconds(5));
+    let second = app.login("jane@example.com").await.tokens;
+    app.advance(chrono::TimeDelta::seconds(5));
+    let third = app.login("jane@example.com").await.tokens;
+    app.register("joe@example.com", None).await;
+
+    let caller = app.principal(&second).await;
+    let sessions = app.svc.list_sessions(&caller).await.unwrap();
+    let ids: Vec<_> = sessions.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [
+            app.principal(&third).await.session_id,
+            caller.session_id.clone(),
+            app.principal(&first).await.session_id,
+        ]
+    );
+    let current: Vec<_> = sessions.iter().filter(|s| s.current).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].id, caller.session_id);
+    assert_eq!(current[0].client.user_agent.as_deref(), Some("tests/1.0"));
+    assert_eq!(current[0].client.ip.as_deref(), Some("192.0.2.7"));
+
+    // A revoked session leaves the list.
+    let first_session = app.principal(&first).await.session_id;
+    app.svc
+        .revoke_session(&caller, &first_session)
+        .await
+        .unwrap();
+    assert_eq!(app.svc.list_sessions(&caller).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn another_users_session_cannot_be_revoked() {
+    let app = TestApp::new();
+    let jane = app.register("jane@example.com", None).await.tokens;
+    let joe = app.register("joe@example.com", None).await.tokens;
+    let jane_principal = app.principal(&jane).await;
+    let joe_session = app.principal(&joe).await.session_id;
+
+    assert!(matches!(
+        app.svc.revoke_session(&jane_principal, &joe_session).await,
+        Err(RevokeSessionError::NotFound)
+    ));
+    app.principal(&joe).await;
+
+    let unknown = SessionId::parse("ses_doesnotexist").unwrap();
+    assert!(matches!(
+        app.svc.revoke_session(&jane_principal, &unknown).await,
+        Err(RevokeSessionError::NotFound)
+    ));
+}

@@ -1,0 +1,133 @@
+//! One fresh service per test, on the in-memory adapters and a clock that only moves when told to.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::service::{LoginOutcome, RegisterInput, RegisterOutcome};
+use latchkey_domain::{
+    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Ports, Principal, TokenPair,
+};
+use latchkey_memory::{
+    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets,
+};
+
+/// A password that satisfies the default policy.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Wraps [`FastTestHasher`] and counts each kind of call, so tests can tell which work was done.
+#[derive(Debug, Default)]
+pub struct CountingHasher {
+    hashes: AtomicUsize,
+    verifies: AtomicUsize,
+    verify_nothings: AtomicUsize,
+}
+
+impl CountingHasher {
+    pub fn hashes(&self) -> usize {
+        self.hashes.load(Ordering::SeqCst)
+    }
+
+    pub fn verifies(&self) -> usize {
+        self.verifies.load(Ordering::SeqCst)
+    }
+
+    pub fn verify_nothings(&self) -> usize {
+        self.verify_nothings.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for CountingHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        FastTestHasher.hash(password).await
+    }
+
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        FastTestHasher.verify(password, hash).await
+    }
+
+    async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
+        self.verify_nothings.fetch_add(1, Ordering::SeqCst);
+        FastTestHasher.verify_nothing(password).await
+    }
+}
+
+/// A service with handles on the adapters a test needs to steer or inspect.
+pub struct TestApp {
+    pub svc: Latchkey,
+    pub clock: Arc<ManualClock>,
+    pub hasher: Arc<CountingHasher>,
+}
+
+impl TestApp {
+    /// A service with the default policies.
+    pub fn new() -> Self {
+        Self::with_policies(Policies::default())
+    }
+
+    pub fn with_policies(policies: Policies) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::starting_at_epoch());
+        let hasher = Arc::new(CountingHasher::default());
+        let ports = Ports {
+            users: store.clone(),
+            sessions: store.clone(),
+            health: store,
+            hasher: hasher.clone(),
+            access_tokens: Arc::new(MemoryAccessTokens::new()),
+            secrets: Arc::new(SequentialSecrets::new()),
+            clock: clock.clone(),
+        };
+        Self {
+            svc: Latchkey::new(ports, policies),
+            clock,
+            hasher,
+        }
+    }
+
+    pub fn advance(&self, by: TimeDelta) {
+        self.clock.advance(by);
+    }
+
+    /// Registers an account that must be accepted.
+    pub async fn register(&self, email: &str, username: Option<&str>) -> RegisterOutcome {
+        self.svc
+            .register(input(email, PASSWORD, username), client())
+            .await
+            .expect("registration accepted")
+    }
+
+    /// Logs in with [`PASSWORD`]; must succeed.
+    pub async fn login(&self, identifier: &str) -> LoginOutcome {
+        self.svc
+            .login(identifier, PASSWORD.to_owned(), client())
+            .await
+            .expect("login accepted")
+    }
+
+    /// The principal behind a pair's access token; must be valid.
+    pub async fn principal(&self, tokens: &TokenPair) -> Principal {
+        self.svc
+            .authenticate(tokens.access_token.expose())
+            .await
+            .expect("access token accepted")
+    }
+}
+
+pub fn input(email: &str, password: &str, username: Option<&str>) -> RegisterInput {
+    RegisterInput {
+        email: email.to_owned(),
+        password: password.to_owned(),
+        name: None,
+        username: username.map(str::to_owned),
+    }
+}
+
+pub fn client() -> ClientInfo {
+    ClientInfo::new(Some("tests/1.0"), Some("192.0.2.7".to_owned()))
+}
