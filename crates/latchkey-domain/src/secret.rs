@@ -1,6 +1,7 @@
 //! Opaque secrets (refresh tokens, and later personal tokens and API keys) and their stored form.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -38,7 +39,7 @@ impl fmt::Debug for PlainSecret {
 ///
 /// Secrets carry at least 128 bits of entropy, so an unsalted fast hash is enough to make a leaked table useless,
 /// and it lets the database find a token by its hash in one indexed lookup.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -72,6 +73,13 @@ impl PartialEq for TokenHash {
     /// Constant-time, so that comparing a presented secret's hash leaks nothing about the stored one.
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Hash for TokenHash {
+    /// Hashes the digest bytes, consistent with the constant-time [`PartialEq`].
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 
