@@ -6,7 +6,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use latchkey_domain::{ClientInfo, Latchkey, Principal};
 use serde::de::DeserializeOwned;
 
@@ -141,11 +141,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The media type without parameters, compared case-insensitively as `web::Form` itself does.
         let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+            .content_type()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded");
         if is_form {
             let form = web::Form::<T>::from_request(req, payload);
             Box::pin(async move { Ok(Self(form.await?.into_inner())) })
