@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP API through actix's test utilities, on the in-memory adapters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod account;
+mod auth;
+mod errors;
+mod sessions;

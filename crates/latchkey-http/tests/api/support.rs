@@ -1,0 +1,284 @@
+//! One fresh app per test: the real routes on the in-memory adapters, a manual clock and a counting hasher.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::web::Bytes;
+use actix_web::App;
+use chrono::TimeDelta;
+use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::{Latchkey, Password, PasswordHash, Policies, PortError, Ports};
+use latchkey_http::HttpConfig;
+use latchkey_memory::{
+    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets,
+};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The boxed future `#[async_trait]` methods return (the crate is not a dependency here).
+type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PortError>> + Send + 'a>>;
+
+/// Wraps [`FastTestHasher`] and counts every call, to prove which requests reached the hasher.
+#[derive(Debug, Default)]
+pub struct CountingHasher {
+    inner: FastTestHasher,
+    calls: AtomicUsize,
+}
+
+impl CountingHasher {
+    /// Calls of `hash`, `verify` and `verify_nothing` together.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl PasswordHasher for CountingHasher {
+    fn hash<'a, 'b, 'r>(&'a self, password: &'b Password) -> PortFuture<'r, PasswordHash>
+    where
+        'a: 'r,
+        'b: 'r,
+    {
+        self.count();
+        self.inner.hash(password)
+    }
+
+    fn verify<'a, 'b, 'c, 'r>(
+        &'a self,
+        password: &'b Password,
+        hash: &'c PasswordHash,
+    ) -> PortFuture<'r, bool>
+    where
+        'a: 'r,
+        'b: 'r,
+        'c: 'r,
+    {
+        self.count();
+        self.inner.verify(password, hash)
+    }
+
+    fn verify_nothing<'a, 'b, 'r>(&'a self, password: &'b Password) -> PortFuture<'r, ()>
+    where
+        'a: 'r,
+        'b: 'r,
+    {
+        self.count();
+        self.inner.verify_nothing(password)
+    }
+}
+
+/// A response, read in full.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    /// Asserts the status and the error envelope `{"detail", "code", "errors"?}` with this code; returns the body.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "body: {:?}", self.body);
+        assert_eq!(
+            self.header(header::CONTENT_TYPE),
+            Some("application/json"),
+            "{:?}",
+            self.body
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+        let keys = keys(&body);
+        assert!(
+            keys == ["code", "detail"] || keys == ["code", "detail", "errors"],
+            "{body}"
+        );
+        body
+    }
+
+    /// Asserts a 401 with this code, detail and challenge.
+    #[track_caller]
+    pub fn assert_unauthorized(&self, code: &str, detail: &str, challenge: &str) {
+        let body = self.assert_error(StatusCode::UNAUTHORIZED, code);
+        assert_eq!(body["detail"], detail);
+        assert_eq!(self.header(header::WWW_AUTHENTICATE), Some(challenge));
+    }
+}
+
+/// The sorted keys of a JSON object.
+pub fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+pub fn api(path: &str) -> String {
+    format!("{}{path}", latchkey_http::API_BASE)
+}
+
+pub fn bearer(token: &str) -> (header::HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;
+
+/// The app under test, with handles on the clock and the hasher.
+pub struct TestApp {
+    call: Box<dyn Fn(TestRequest) -> ReplyFuture>,
+    pub clock: Arc<ManualClock>,
+    pub hasher: Arc<CountingHasher>,
+}
+
+/// Builds the app on fresh in-memory adapters with the default policies and HTTP settings.
+pub async fn spawn() -> TestApp {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::starting_at_epoch());
+    let hasher = Arc::new(CountingHasher::default());
+    let ports = Ports {
+        users: store.clone(),
+        sessions: store.clone(),
+        health: store,
+        hasher: hasher.clone(),
+        access_tokens: Arc::new(MemoryAccessTokens::new()),
+        secrets: Arc::new(SequentialSecrets::new()),
+        clock: clock.clone(),
+    };
+    let latchkey = Arc::new(Latchkey::new(ports, Policies::default()));
+    let service = Rc::new(
+        test::init_service(
+            App::new().configure(latchkey_http::configure(latchkey, HttpConfig::default())),
+        )
+        .await,
+    );
+    // The service's type cannot be named here, so a closure carries it.
+    let call = move |request: TestRequest| {
+        let service = Rc::clone(&service);
+        Box::pin(async move {
+            let response = match test::try_call_service(&*service, request.to_request()).await {
+                Ok(response) => response.map_into_boxed_body(),
+                Err(error) => ServiceResponse::new(
+                    TestRequest::default().to_http_request(),
+                    error.error_response(),
+                ),
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = test::read_body(response).await;
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        }) as ReplyFuture
+    };
+    TestApp {
+        call: Box::new(call),
+        clock,
+        hasher,
+    }
+}
+
+impl TestApp {
+    /// Sends a request; an error the service returns instead of a response is rendered as actix would.
+    pub async fn send(&self, request: TestRequest) -> Reply {
+        (self.call)(request).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        self.send(TestRequest::post().uri(&api(path)).set_json(body))
+            .await
+    }
+
+    pub async fn get_with(&self, path: &str, token: &str) -> Reply {
+        self.send(
+            TestRequest::get()
+                .uri(&api(path))
+                .insert_header(bearer(token)),
+        )
+        .await
+    }
+
+    pub async fn post_with(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(
+            TestRequest::post()
+                .uri(&api(path))
+                .insert_header(bearer(token))
+                .set_json(body),
+        )
+        .await
+    }
+
+    /// Registers an account with [`PASSWORD`]; returns the 201 body.
+    pub async fn register(&self, email: &str, username: Option<&str>) -> Value {
+        let mut body = json!({"email": email, "password": PASSWORD});
+        if let Some(username) = username {
+            body["username"] = json!(username);
+        }
+        let reply = self.post_json("/auth/register", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.json()
+    }
+
+    /// Logs in by JSON with [`PASSWORD`]; returns the 200 body.
+    pub async fn login(&self, identifier: &str) -> Value {
+        let reply = self
+            .post_json(
+                "/auth/login",
+                json!({"username": identifier, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.json()
+    }
+
+    pub fn advance(&self, by: TimeDelta) {
+        self.clock.advance(by);
+    }
+}
+
+/// The access token of a register (`token.access_token`) or login (`access_token`) body.
+pub fn access_token(body: &Value) -> String {
+    body["access_token"]
+        .as_str()
+        .or_else(|| body["token"]["access_token"].as_str())
+        .unwrap_or_else(|| panic!("no access token in {body}"))
+        .to_owned()
+}
+
+/// The refresh token of a register or login body.
+pub fn refresh_token(body: &Value) -> String {
+    body["refresh_token"]
+        .as_str()
+        .or_else(|| body["token"]["refresh_token"].as_str())
+        .unwrap_or_else(|| panic!("no refresh token in {body}"))
+        .to_owned()
+}
