@@ -5,8 +5,13 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let bind = std::env::var("HELLO_BIND").unwrap_or_else(|_| "127.0.0.1:18081".into());
-    HttpServer::new(|| App::new().route("/", web::get().to(|| async { HttpResponse::Ok().body("Hello world!") })))
-        .bind(bind)?
-        .run()
-        .await
+    HttpServer::new(|| {
+        App::new().route(
+            "/",
+            web::get().to(|| async { HttpResponse::Ok().body("Hello world!") }),
+        )
+    })
+    .bind(bind)?
+    .run()
+    .await
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_domain::service::{
@@ -20,7 +20,7 @@ pub struct ApiError {
     code: &'static str,
     detail: Cow<'static, str>,
     errors: Vec<FieldErrorBody>,
-    challenge: Option<&'static str>,
+    header: Option<(HeaderName, &'static str)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +54,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
-            challenge: None,
+            header: None,
         }
     }
 
@@ -84,7 +84,7 @@ impl ApiError {
             "not_authenticated",
             "Not authenticated",
         )
-        .with_challenge(CHALLENGE)
+        .with_header(header::WWW_AUTHENTICATE, CHALLENGE)
     }
 
     /// 401 for a refused access token.
@@ -94,7 +94,7 @@ impl ApiError {
             "invalid_token",
             "Could not validate credentials",
         )
-        .with_challenge(CHALLENGE_INVALID_TOKEN)
+        .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN)
     }
 
     /// 401 for an expired access token.
@@ -104,7 +104,7 @@ impl ApiError {
             "token_expired",
             "Token has expired",
         )
-        .with_challenge(CHALLENGE_INVALID_TOKEN)
+        .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN)
     }
 
     /// 404.
@@ -122,8 +122,9 @@ impl ApiError {
         )
     }
 
-    fn with_challenge(mut self, challenge: &'static str) -> Self {
-        self.challenge = Some(challenge);
+    /// Adds a response header (a challenge, `Allow`, …).
+    pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
+        self.header = Some((name, value));
         self
     }
 
@@ -161,11 +162,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        if let Some(challenge) = self.challenge {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            ));
+        if let Some((name, value)) = &self.header {
+            response.insert_header((name.clone(), HeaderValue::from_static(value)));
         }
         response.json(Envelope {
             detail: &self.detail,
@@ -218,7 +216,7 @@ impl From<LoginError> for ApiError {
                 "invalid_credentials",
                 "Invalid credentials",
             )
-            .with_challenge(CHALLENGE),
+            .with_header(header::WWW_AUTHENTICATE, CHALLENGE),
             LoginError::Unavailable(source) => Self::unavailable(&source),
         }
     }
@@ -232,7 +230,7 @@ impl From<RefreshError> for ApiError {
                 "invalid_refresh_token",
                 "Invalid or expired refresh token",
             )
-            .with_challenge(CHALLENGE_INVALID_TOKEN),
+            .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN),
             RefreshError::Unavailable(source) => Self::unavailable(&source),
         }
     }

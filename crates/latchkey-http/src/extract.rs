@@ -142,15 +142,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // The media type without parameters, compared case-insensitively as `web::Form` itself does.
-        let is_form = req
-            .content_type()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded");
-        if is_form {
+        let media_type = req.content_type().to_ascii_lowercase();
+        let is_json = media_type == "application/json" || media_type.ends_with("+json");
+        if media_type == "application/x-www-form-urlencoded" {
             let form = web::Form::<T>::from_request(req, payload);
             Box::pin(async move { Ok(Self(form.await?.into_inner())) })
-        } else {
+        } else if is_json {
             let json = web::Json::<T>::from_request(req, payload);
             Box::pin(async move { Ok(Self(json.await?.into_inner())) })
+        } else {
+            let refused =
+                unsupported_media_type("application/json or application/x-www-form-urlencoded");
+            Box::pin(async move { Err(refused.into()) })
         }
     }
 }

@@ -266,11 +266,30 @@ async fn wrong_methods_are_a_json_405() {
         TestRequest::post().uri("/healthz"),
         TestRequest::delete().uri("/readyz"),
     ];
-    for request in requests {
-        app.send(request)
-            .await
-            .assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    let allowed = ["POST", "POST", "GET", "GET", "DELETE", "GET", "GET"];
+    for (request, allow) in requests.into_iter().zip(allowed) {
+        let reply = app.send(request).await;
+        reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        assert_eq!(reply.header(header::ALLOW), Some(allow));
     }
+}
+
+#[actix_web::test]
+async fn login_names_both_media_types_it_accepts() {
+    let app = spawn().await;
+    let reply = app
+        .send(
+            TestRequest::post()
+                .uri(&api("/auth/login"))
+                .insert_header(ContentType::plaintext())
+                .set_payload("username=jane&password=x"),
+        )
+        .await;
+    let body = reply.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("application/json") && detail.contains("application/x-www-form-urlencoded")
+    );
 }
 
 #[actix_web::test]
