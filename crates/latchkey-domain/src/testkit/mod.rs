@@ -17,10 +17,24 @@ pub mod users;
 /// ```ignore
 /// latchkey_domain::repository_contract!(async { MemoryStore::new() });
 /// ```
+///
+/// Stores that need a resource kept alive for the test (a temporary directory, a throw-away database), or that may
+/// be unavailable (no database server on this machine), use the `optional:` form: the expression yields
+/// `Option<(store, guard)>`; `None` skips the test, and the guard is dropped after it.
+///
+/// ```ignore
+/// latchkey_domain::repository_contract!(optional: async { Some((open_store().await, temp_dir)) });
+/// ```
 #[macro_export]
 macro_rules! repository_contract {
+    (optional: $fixture:expr) => {
+        $crate::repository_contract!(@rules @optional $fixture);
+    };
     ($store:expr) => {
-        $crate::repository_contract!(@tests $store;
+        $crate::repository_contract!(@rules @required $store);
+    };
+    (@rules @$kind:ident $store:expr) => {
+        $crate::repository_contract!(@tests $kind $store;
             users::insert_then_find_by_id_email_and_username,
             users::email_is_unique_case_insensitively,
             users::username_is_unique_case_insensitively,
@@ -28,6 +42,8 @@ macro_rules! repository_contract {
             users::unknown_users_are_none,
             users::update_password_revokes_other_sessions,
             users::update_password_of_unknown_user_is_false,
+            users::email_conflict_is_reported_before_username_conflict,
+            users::concurrent_registrations_of_one_email_admit_one,
             sessions::create_then_is_active_and_listed,
             sessions::is_active_checks_the_owner,
             sessions::rotate_spends_the_token_once,
@@ -39,9 +55,12 @@ macro_rules! repository_contract {
             sessions::revoke_only_affects_own_sessions,
             sessions::revoke_all_revokes_every_session,
             sessions::list_hides_expired_sessions_and_orders_newest_first,
+            sessions::list_shows_only_the_users_sessions,
+            sessions::concurrent_rotations_of_one_token_rotate_once,
+            sessions::duplicate_token_hash_is_refused_and_writes_nothing,
         );
     };
-    (@tests $store:expr; $($module:ident :: $case:ident),+ $(,)?) => {
+    (@tests required $store:expr; $($module:ident :: $case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
@@ -50,4 +69,47 @@ macro_rules! repository_contract {
             }
         )+
     };
+    (@tests optional $fixture:expr; $($module:ident :: $case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some((store, _guard)) = $fixture.await else {
+                    return;
+                };
+                $crate::testkit::$module::$case(&store).await;
+            }
+        )+
+    };
+}
+
+/// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.
+/// (What `tokio::join!` does, without making tokio a dependency of the domain.)
+pub(crate) async fn join<A, B>(a: A, b: B) -> (A::Output, B::Output)
+where
+    A: std::future::Future,
+    B: std::future::Future,
+{
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut a_out, mut b_out) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a_out.is_none() {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                a_out = Some(out);
+            }
+        }
+        if b_out.is_none() {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                b_out = Some(out);
+            }
+        }
+        match (a_out.take(), b_out.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                (a_out, b_out) = (a, b);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }

@@ -346,3 +346,78 @@ pub async fn list_hides_expired_sessions_and_orders_newest_first<
         vec![newer.id]
     );
 }
+
+/// Listing shows the user's own sessions only.
+pub async fn list_shows_only_the_users_sessions<S: UserRepository + SessionRepository>(store: &S) {
+    let jane = user(store, "jane").await;
+    let bob = user(store, "bob").await;
+    let janes = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    store
+        .create(&new_session("s2", &bob.id, "tok-2", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_active(&jane.id, t0()).await.unwrap(),
+        vec![janes]
+    );
+}
+
+/// Two rotations of one token racing (a client double-submitting): exactly one rotates, the other sees the spent
+/// token and, as it asks for the same successor within the grace, is told about the same rotation. The successor
+/// is stored once and live.
+pub async fn concurrent_rotations_of_one_token_rotate_once<
+    S: UserRepository + SessionRepository,
+>(
+    store: &S,
+) {
+    let jane = user(store, "jane").await;
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let at = t0() + TimeDelta::minutes(1);
+    let request = rotation("tok-1", "tok-2", at);
+    let (one, two) = super::join(store.rotate(&request), store.rotate(&request)).await;
+    let mut outcomes = [one.unwrap(), two.unwrap()];
+    outcomes.sort_by_key(|outcome| matches!(outcome, RotationOutcome::Retried { .. }));
+    assert_eq!(
+        outcomes,
+        [
+            RotationOutcome::Rotated {
+                session_id: session.id.clone(),
+                user_id: jane.id.clone(),
+                rotated_at: at
+            },
+            RotationOutcome::Retried {
+                session_id: session.id.clone(),
+                user_id: jane.id.clone(),
+                rotated_at: at
+            },
+        ]
+    );
+    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(matches!(
+        store.rotate(&rotation("tok-2", "tok-3", at)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+}
+
+/// A session whose first token hash is already stored is refused with an error, and nothing of it is written.
+pub async fn duplicate_token_hash_is_refused_and_writes_nothing<
+    S: UserRepository + SessionRepository,
+>(
+    store: &S,
+) {
+    let jane = user(store, "jane").await;
+    store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let duplicate = new_session("s2", &jane.id, "tok-1", t0());
+    assert!(store.create(&duplicate).await.is_err());
+    assert!(!store.is_active(&duplicate.id, &jane.id).await.unwrap());
+    assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 1);
+}

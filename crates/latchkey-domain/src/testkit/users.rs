@@ -181,3 +181,49 @@ pub async fn update_password_of_unknown_user_is_false<S: UserRepository + Sessio
         .await
         .unwrap());
 }
+
+/// When both the email and the username are taken, the email is reported (a user can only fix one at a time, and
+/// the email is the account's identity).
+pub async fn email_conflict_is_reported_before_username_conflict<
+    S: UserRepository + SessionRepository,
+>(
+    store: &S,
+) {
+    store
+        .insert(&new_user("a1", "jane@example.com", Some("jane")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert(&new_user("a2", "Jane@Example.com", Some("JANE")))
+            .await,
+        Err(InsertUserError::EmailTaken)
+    ));
+}
+
+/// Of two concurrent registrations of one email (in different cases), exactly one succeeds: uniqueness is not a
+/// read-then-write race.
+pub async fn concurrent_registrations_of_one_email_admit_one<
+    S: UserRepository + SessionRepository,
+>(
+    store: &S,
+) {
+    let first = new_user("a1", "race@example.com", None);
+    let second = new_user("a2", "RACE@example.com", None);
+    let (one, two) = super::join(store.insert(&first), store.insert(&second)).await;
+    let admitted = [one.is_ok(), two.is_ok()];
+    assert_eq!(
+        admitted.iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one registration wins"
+    );
+    for outcome in [one, two] {
+        assert!(matches!(outcome, Ok(_) | Err(InsertUserError::EmailTaken)));
+    }
+    let found = store
+        .find_credentials(&UserLookup::Email(first.email.clone()))
+        .await
+        .unwrap()
+        .expect("the winner is stored");
+    assert!(found.user.id == first.id || found.user.id == second.id);
+}
