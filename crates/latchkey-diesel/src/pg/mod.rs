@@ -1,0 +1,163 @@
+//! The PostgreSQL store: the production backend.
+//!
+//! Connections come from a bounded deadpool pool of [`AsyncPgConnection`]s. Every port method runs as one statement
+//! or one transaction at PostgreSQL's default READ COMMITTED level; where a read decides a write (`rotate`), the
+//! write is conditional on what was read, so concurrent requests, across any number of instances, cannot both win.
+
+mod rows;
+mod schema;
+mod sessions;
+mod users;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use latchkey_domain::ports::HealthCheck;
+use latchkey_domain::PortError;
+
+use crate::error::{redact_url, ConnectError};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Serialises migrations across instances starting together: diesel's harness takes no lock of its own, and two
+/// harnesses racing would both try to create the same tables. The value is "latchkey" in ASCII.
+const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579;
+
+/// How long a request waits for a pooled connection before reporting the store unavailable, rather than queueing
+/// without bound behind a stalled database.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Users, sessions and refresh tokens in PostgreSQL.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+    /// The URL without its password, for messages.
+    target: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("max_connections", &self.pool.status().max_size)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Builds a pool of at most `max_connections` connections to `url` and opens one, so that a wrong URL or an
+    /// unreachable server is reported at start-up rather than on the first request.
+    ///
+    /// # Errors
+    /// [`ConnectError::PostgresUnreachable`] when the pool cannot be built or the first connection fails.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<Self, ConnectError> {
+        let target = redact_url(url);
+        let unreachable = |reason: crate::error::Cause| ConnectError::PostgresUnreachable {
+            target: target.clone(),
+            reason,
+        };
+        let mut config = ManagerConfig::default();
+        // A broken connection is detected by the driver and discarded on return; pinging on every checkout would add
+        // a round trip to each request, `is_active` included.
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .build()
+            .map_err(|e| unreachable(e.into()))?;
+        let store = Self {
+            pool,
+            target: target.clone(),
+        };
+        let first = store
+            .connection("connect")
+            .await
+            .map_err(|e| unreachable(source_of(e)))?;
+        // Back into the pool: the first request need not connect again.
+        drop(first);
+        Ok(store)
+    }
+
+    /// Applies the pending embedded migrations (`migrations/postgres`), holding a PostgreSQL advisory lock so that
+    /// instances starting at once apply them one after the other.
+    ///
+    /// Runs diesel's synchronous harness on a blocking thread through [`AsyncConnectionWrapper`], so it is safe on
+    /// a current-thread runtime (`block_in_place` would panic there).
+    ///
+    /// # Errors
+    /// [`ConnectError::PostgresUnreachable`] without a connection; [`ConnectError::Migration`] when a migration
+    /// fails (it is rolled back).
+    pub async fn run_migrations(&self) -> Result<(), ConnectError> {
+        let connection =
+            self.connection("migrate")
+                .await
+                .map_err(|e| ConnectError::PostgresUnreachable {
+                    target: self.target.clone(),
+                    reason: source_of(e),
+                })?;
+        // The connection leaves the pool: it holds a session-level lock and is driven from another thread.
+        let connection = Object::take(connection);
+        let migration_error = |reason| ConnectError::Migration {
+            backend: "PostgreSQL",
+            reason,
+        };
+        tokio::task::spawn_blocking(move || -> Result<(), crate::error::Cause> {
+            let mut connection: AsyncConnectionWrapper<AsyncPgConnection> =
+                AsyncConnectionWrapper::from(connection);
+            connection.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = connection.run_pending_migrations(MIGRATIONS).map(drop);
+            // Dropping the connection would release the lock too; unlocking keeps that explicit.
+            let unlocked =
+                connection.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            applied?;
+            unlocked.map_err(Into::into)
+        })
+        .await
+        .map_err(|e| migration_error(e.into()))?
+        .map_err(migration_error)
+    }
+
+    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`].
+    async fn connection(
+        &self,
+        context: &'static str,
+    ) -> Result<Object<AsyncPgConnection>, PortError> {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(PortError::new(context, error)),
+            Err(elapsed) => Err(PortError::new(context, elapsed)),
+        }
+    }
+}
+
+/// The cause of a connection failure, for a start-up message that already says what was attempted.
+fn source_of(error: PortError) -> crate::error::Cause {
+    match std::error::Error::source(&error) {
+        Some(source) => source.to_string().into(),
+        None => error.to_string().into(),
+    }
+}
+
+#[async_trait]
+impl HealthCheck for PgStore {
+    async fn check(&self) -> Result<(), PortError> {
+        const CONTEXT: &str = "check database";
+        let mut connection = self.connection(CONTEXT).await?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut connection)
+            .await
+            .map(drop)
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+}

@@ -1,0 +1,96 @@
+//! [`UserRepository`] on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use latchkey_domain::ports::{InsertUserError, UserLookup, UserRepository};
+use latchkey_domain::{NewUser, PasswordHash, PortError, SessionId, User, UserCredentials, UserId};
+
+use super::rows::UserRow;
+use super::schema::{sessions, users};
+use super::PgStore;
+use crate::error::insert_user_error;
+
+#[async_trait]
+impl UserRepository for PgStore {
+    async fn insert(&self, user: &NewUser) -> Result<User, InsertUserError> {
+        let mut connection = self.connection("insert user").await?;
+        // No prior read: the unique constraints decide, so two concurrent registrations cannot both succeed.
+        let row = diesel::insert_into(users::table)
+            .values(UserRow::new(user))
+            .returning(UserRow::as_returning())
+            .get_result(&mut connection)
+            .await
+            .map_err(insert_user_error)?;
+        Ok(row.into_credentials()?.user)
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
+        let credentials = self.find_credentials(&UserLookup::Id(id.clone())).await?;
+        Ok(credentials.map(|c| c.user))
+    }
+
+    async fn find_credentials(
+        &self,
+        lookup: &UserLookup,
+    ) -> Result<Option<UserCredentials>, PortError> {
+        const CONTEXT: &str = "find user";
+        let mut connection = self.connection(CONTEXT).await?;
+        let query = users::table.select(UserRow::as_select()).into_boxed();
+        let query = match lookup {
+            UserLookup::Id(id) => query.filter(users::id.eq(id.as_str())),
+            UserLookup::Email(email) => query.filter(users::email_key.eq(email.key())),
+            UserLookup::Username(name) => query.filter(users::username_key.eq(name.key())),
+        };
+        let row = query
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(|e| PortError::new(CONTEXT, e))?;
+        row.map(UserRow::into_credentials).transpose()
+    }
+
+    async fn update_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        keep: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        const CONTEXT: &str = "update password";
+        let mut connection = self.connection(CONTEXT).await?;
+        let (id, hash) = (id.as_str(), hash.as_str());
+        let keep = keep.map(SessionId::as_str);
+        connection
+            .transaction::<_, diesel::result::Error, _>(async |connection| {
+                let updated = diesel::update(users::table.find(id))
+                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                    .execute(connection)
+                    .await?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+                let active = sessions::table
+                    .filter(sessions::user_id.eq(id))
+                    .filter(sessions::revoked_at.is_null());
+                match keep {
+                    Some(keep) => {
+                        diesel::update(active.filter(sessions::id.ne(keep)))
+                            .set(sessions::revoked_at.eq(now))
+                            .execute(connection)
+                            .await?
+                    }
+                    None => {
+                        diesel::update(active)
+                            .set(sessions::revoked_at.eq(now))
+                            .execute(connection)
+                            .await?
+                    }
+                };
+                Ok(true)
+            })
+            .await
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+}

@@ -1,0 +1,195 @@
+//! The SQLite store: the zero-setup backend, one file in WAL mode.
+//!
+//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool; each query runs on tokio's blocking
+//! pool, so SQLite's synchronous calls never stall the async workers. Every connection is set up with
+//! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
+//! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
+//! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
+//! write transaction serialisable, so `rotate` may decide on what it read.
+
+mod rows;
+mod schema;
+mod sessions;
+mod users;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::{ConnectionError, ConnectionResult, QueryResult, RunQueryDsl, SqliteConnection};
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use latchkey_domain::ports::HealthCheck;
+use latchkey_domain::PortError;
+
+use crate::error::{Cause, ConnectError};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Run on every new connection. The busy timeout comes first so that switching to WAL waits for other connections
+/// instead of failing; `synchronous = NORMAL` is durable across application crashes in WAL mode and only risks the
+/// last transactions on power loss; foreign keys are off by default in SQLite and the cascades need them.
+pub const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+/// How long a request waits for a pooled connection before reporting the store unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Connection = SyncConnectionWrapper<SqliteConnection>;
+
+/// Users, sessions and refresh tokens in one SQLite file.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<Connection>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("max_connections", &self.pool.status().max_size)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if needed) the database file at `path`, with a pool of at most
+    /// `max_connections` connections. One connection is opened at once so that an unwritable path is reported at
+    /// start-up.
+    ///
+    /// # Errors
+    /// [`ConnectError::SqliteUnavailable`] when the path is not UTF-8, its directory cannot be created, or the file
+    /// cannot be opened and set up.
+    pub async fn open(path: &Path, max_connections: usize) -> Result<Self, ConnectError> {
+        let unavailable = |reason: Cause| ConnectError::SqliteUnavailable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let url = path
+            .to_str()
+            .ok_or_else(|| unavailable("the path is not valid UTF-8".into()))?
+            .to_owned();
+        if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(directory).map_err(|e| unavailable(e.into()))?;
+        }
+        let mut config = ManagerConfig::default();
+        // The file is local: a broken connection is rare and detected on use, so skip the ping on every checkout.
+        config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(|url| Box::pin(establish(url.to_owned())));
+        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .build()
+            .map_err(|e| unavailable(e.into()))?;
+        let store = Self {
+            pool,
+            path: path.to_owned(),
+        };
+        let first = store
+            .connection("open")
+            .await
+            .map_err(|e| unavailable(e.to_string().into()))?;
+        drop(first);
+        Ok(store)
+    }
+
+    /// Applies the pending embedded migrations (`migrations/sqlite`) in one `BEGIN IMMEDIATE` transaction, so
+    /// processes starting at once on the same file apply them one after the other, and a failure leaves the schema
+    /// as it was.
+    ///
+    /// Diesel's harness is synchronous; it runs on a blocking thread with the pooled connection's inner
+    /// [`SqliteConnection`], so it is safe on a current-thread runtime.
+    ///
+    /// # Errors
+    /// [`ConnectError::SqliteUnavailable`] without a connection; [`ConnectError::Migration`] when a migration fails.
+    pub async fn run_migrations(&self) -> Result<(), ConnectError> {
+        let mut connection =
+            self.connection("migrate")
+                .await
+                .map_err(|e| ConnectError::SqliteUnavailable {
+                    path: self.path.display().to_string(),
+                    reason: e.to_string().into(),
+                })?;
+        let migrated = connection
+            .spawn_blocking(|connection| {
+                Ok(
+                    connection.immediate_transaction(|connection| -> Result<(), Cause> {
+                        connection.run_pending_migrations(MIGRATIONS).map(drop)
+                    }),
+                )
+            })
+            .await;
+        let reason = match migrated {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => error,
+            Err(error) => error.into(),
+        };
+        Err(ConnectError::Migration {
+            backend: "SQLite",
+            reason,
+        })
+    }
+
+    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`].
+    async fn connection(&self, context: &'static str) -> Result<Object<Connection>, PortError> {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(PortError::new(context, error)),
+            Err(elapsed) => Err(PortError::new(context, elapsed)),
+        }
+    }
+
+    /// Runs `task` with a pooled connection on a blocking thread, leaving its diesel error to the caller.
+    async fn run_raw<R, F>(
+        &self,
+        context: &'static str,
+        task: F,
+    ) -> Result<QueryResult<R>, PortError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut connection = self.connection(context).await?;
+        Ok(connection.spawn_blocking(task).await)
+    }
+
+    /// Runs `task` with a pooled connection on a blocking thread.
+    async fn run<R, F>(&self, context: &'static str, task: F) -> Result<R, PortError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run_raw(context, task)
+            .await?
+            .map_err(|e| PortError::new(context, e))
+    }
+}
+
+/// Opens one connection and applies [`CONNECTION_PRAGMAS`] before the pool hands it out.
+async fn establish(url: String) -> ConnectionResult<Connection> {
+    let mut connection = Connection::establish(&url).await?;
+    connection
+        .batch_execute(CONNECTION_PRAGMAS)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(connection)
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    async fn check(&self) -> Result<(), PortError> {
+        self.run("check database", |connection| {
+            diesel::sql_query("SELECT 1").execute(connection).map(drop)
+        })
+        .await
+    }
+}

@@ -1,0 +1,104 @@
+//! [`UserRepository`] on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use latchkey_domain::ports::{InsertUserError, UserLookup, UserRepository};
+use latchkey_domain::{NewUser, PasswordHash, PortError, SessionId, User, UserCredentials, UserId};
+
+use super::rows::{micros, UserRow};
+use super::schema::{sessions, users};
+use super::SqliteStore;
+use crate::error::insert_user_error;
+
+#[async_trait]
+impl UserRepository for SqliteStore {
+    async fn insert(&self, user: &NewUser) -> Result<User, InsertUserError> {
+        let row = UserRow::new(user);
+        // No prior read: the unique constraints decide, so two concurrent registrations cannot both succeed.
+        let inserted = self
+            .run_raw("insert user", move |connection| {
+                let error = match diesel::insert_into(users::table)
+                    .values(&row)
+                    .execute(connection)
+                {
+                    Ok(_) => return Ok(Ok(row)),
+                    Err(error) => insert_user_error(error),
+                };
+                // SQLite checks the username index first; the port reports a taken email before a taken username.
+                if matches!(error, InsertUserError::UsernameTaken) {
+                    let email_taken = diesel::select(diesel::dsl::exists(
+                        users::table.filter(users::email_key.eq(row.email_key())),
+                    ))
+                    .get_result::<bool>(connection)?;
+                    if email_taken {
+                        return Ok(Err(InsertUserError::EmailTaken));
+                    }
+                }
+                Ok(Err(error))
+            })
+            .await?
+            .map_err(|e| PortError::new("insert user", e))??;
+        Ok(inserted.into_credentials()?.user)
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
+        let credentials = self.find_credentials(&UserLookup::Id(id.clone())).await?;
+        Ok(credentials.map(|c| c.user))
+    }
+
+    async fn find_credentials(
+        &self,
+        lookup: &UserLookup,
+    ) -> Result<Option<UserCredentials>, PortError> {
+        let lookup = lookup.clone();
+        let row = self
+            .run("find user", move |connection| {
+                let query = users::table.select(UserRow::as_select()).into_boxed();
+                let query = match &lookup {
+                    UserLookup::Id(id) => query.filter(users::id.eq(id.as_str())),
+                    UserLookup::Email(email) => query.filter(users::email_key.eq(email.key())),
+                    UserLookup::Username(name) => query.filter(users::username_key.eq(name.key())),
+                };
+                query.first(connection).optional()
+            })
+            .await?;
+        row.map(UserRow::into_credentials).transpose()
+    }
+
+    async fn update_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        keep: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let id = id.as_str().to_owned();
+        let hash = hash.as_str().to_owned();
+        let keep = keep.map(|keep| keep.as_str().to_owned());
+        let now = micros(now);
+        self.run("update password", move |connection| {
+            connection.immediate_transaction(|connection| {
+                let updated = diesel::update(users::table.find(&id))
+                    .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
+                    .execute(connection)?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+                let active = sessions::table
+                    .filter(sessions::user_id.eq(&id))
+                    .filter(sessions::revoked_at.is_null());
+                match &keep {
+                    Some(keep) => diesel::update(active.filter(sessions::id.ne(keep)))
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(connection)?,
+                    None => diesel::update(active)
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(connection)?,
+                };
+                Ok(true)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,43 @@
+//! The repository contract suite on PostgreSQL: a fresh database per test, skipped when no server answers (unless
+//! `CI=true`). Set `LATCHKEY_TEST_DATABASE_URL` to use another server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use latchkey_diesel::pg::PgStore;
+use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
+
+/// A migrated store on its own database, dropped with the guard.
+async fn fresh_store() -> Option<(PgStore, TestDatabase)> {
+    let database = fresh_postgres_database().await?;
+    let store = PgStore::connect(database.url(), 4).await.unwrap();
+    store.run_migrations().await.unwrap();
+    Some((store, database))
+}
+
+latchkey_domain::repository_contract!(optional: fresh_store());
+
+#[tokio::test]
+async fn concurrent_migrations_apply_once_and_health_check_answers() {
+    use latchkey_domain::ports::HealthCheck;
+    let Some(database) = fresh_postgres_database().await else {
+        return;
+    };
+    let one = PgStore::connect(database.url(), 2).await.unwrap();
+    let two = PgStore::connect(database.url(), 2).await.unwrap();
+    let (first, second) = tokio::join!(one.run_migrations(), two.run_migrations());
+    first.unwrap();
+    second.unwrap();
+    one.check().await.unwrap();
+}
+
+#[tokio::test]
+async fn connect_reports_an_unreachable_server_without_its_password() {
+    let error = PgStore::connect("postgres://app:s3cret@127.0.0.1:1/latchkey", 1)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("cannot reach PostgreSQL at postgres://app:***@127.0.0.1:1/latchkey: "),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"));
+}

@@ -1,0 +1,39 @@
+//! The repository contract suite on SQLite: a fresh database file per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use latchkey_diesel::sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A migrated store in its own directory; the directory (and the file) go away with the guard.
+async fn fresh_store() -> Option<(SqliteStore, TempDir)> {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&directory.path().join("latchkey.db"), 4)
+        .await
+        .unwrap();
+    store.run_migrations().await.unwrap();
+    Some((store, directory))
+}
+
+latchkey_domain::repository_contract!(optional: fresh_store());
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_health_check_answers() {
+    use latchkey_domain::ports::HealthCheck;
+    let (store, _directory) = fresh_store().await.unwrap();
+    store.run_migrations().await.unwrap();
+    store.check().await.unwrap();
+}
+
+#[tokio::test]
+async fn open_reports_an_unusable_path() {
+    let directory = tempfile::tempdir().unwrap();
+    let blocker = directory.path().join("file");
+    std::fs::write(&blocker, b"").unwrap();
+    let error = SqliteStore::open(&blocker.join("latchkey.db"), 1)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with("cannot open SQLite database"),
+        "{error}"
+    );
+}
