@@ -66,6 +66,16 @@ pub(crate) fn corrupt(context: &'static str, what: &'static str) -> PortError {
     PortError::new(context, what)
 }
 
+/// The most specific description in an error's source chain: pools and drivers wrap a connection failure in layers
+/// that only add "while creating a new object", and an operator needs the innermost cause.
+pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> Cause {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string().into()
+}
+
 /// A connection URL (or `key=value` string) fit for messages: the password, if any, is replaced by `***`.
 pub(crate) fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {

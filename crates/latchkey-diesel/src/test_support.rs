@@ -74,7 +74,9 @@ pub async fn fresh_postgres_database() -> Option<TestDatabase> {
         tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(&admin_url)).await;
     let mut admin = match connected {
         Ok(Ok(admin)) => admin,
-        Ok(Err(error)) => return unreachable(&target, &error.to_string()),
+        Ok(Err(error)) => {
+            return unreachable(&target, &crate::error::innermost(&error).to_string())
+        }
         Err(_) => return unreachable(&target, "timed out"),
     };
     let name = format!("latchkey_test_{:016x}", rand::random::<u64>());

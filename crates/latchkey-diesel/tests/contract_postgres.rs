@@ -2,13 +2,15 @@
 //! `CI=true`). Set `LATCHKEY_TEST_DATABASE_URL` to use another server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
 
 /// A migrated store on its own database, dropped with the guard.
 async fn fresh_store() -> Option<(PgStore, TestDatabase)> {
     let database = fresh_postgres_database().await?;
-    let store = PgStore::connect(database.url(), 4).await.unwrap();
+    let store = PgStore::connect(database.url(), 8).await.unwrap();
     store.run_migrations().await.unwrap();
     Some((store, database))
 }
@@ -40,4 +42,12 @@ async fn connect_reports_an_unreachable_server_without_its_password() {
         "{message}"
     );
     assert!(!message.contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_rotations_rotate_once() {
+    let Some((store, _guard)) = fresh_store().await else {
+        return;
+    };
+    common::racing_rotations_rotate_once(std::sync::Arc::new(store), 8).await;
 }

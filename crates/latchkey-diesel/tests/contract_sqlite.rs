@@ -1,13 +1,15 @@
 //! The repository contract suite on SQLite: a fresh database file per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use latchkey_diesel::sqlite::SqliteStore;
 use tempfile::TempDir;
 
 /// A migrated store in its own directory; the directory (and the file) go away with the guard.
 async fn fresh_store() -> Option<(SqliteStore, TempDir)> {
     let directory = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&directory.path().join("latchkey.db"), 4)
+    let store = SqliteStore::open(&directory.path().join("latchkey.db"), 8)
         .await
         .unwrap();
     store.run_migrations().await.unwrap();
@@ -17,11 +19,15 @@ async fn fresh_store() -> Option<(SqliteStore, TempDir)> {
 latchkey_domain::repository_contract!(optional: fresh_store());
 
 #[tokio::test]
-async fn migrations_are_idempotent_and_health_check_answers() {
+async fn migrations_are_idempotent_wal_is_on_and_health_check_answers() {
     use latchkey_domain::ports::HealthCheck;
-    let (store, _directory) = fresh_store().await.unwrap();
+    let (store, directory) = fresh_store().await.unwrap();
     store.run_migrations().await.unwrap();
     store.check().await.unwrap();
+    assert!(
+        directory.path().join("latchkey.db-wal").exists(),
+        "connections run in WAL mode"
+    );
 }
 
 #[tokio::test]
@@ -36,4 +42,12 @@ async fn open_reports_an_unusable_path() {
         error.to_string().starts_with("cannot open SQLite database"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_rotations_rotate_once() {
+    let Some((store, _guard)) = fresh_store().await else {
+        return;
+    };
+    common::racing_rotations_rotate_once(std::sync::Arc::new(store), 8).await;
 }

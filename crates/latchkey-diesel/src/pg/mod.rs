@@ -24,7 +24,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
-use crate::error::{redact_url, ConnectError};
+use crate::error::{innermost, redact_url, ConnectError};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
@@ -83,7 +83,7 @@ impl PgStore {
         let first = store
             .connection("connect")
             .await
-            .map_err(|e| unreachable(source_of(e)))?;
+            .map_err(|e| unreachable(innermost(&e)))?;
         // Back into the pool: the first request need not connect again.
         drop(first);
         Ok(store)
@@ -104,7 +104,7 @@ impl PgStore {
                 .await
                 .map_err(|e| ConnectError::PostgresUnreachable {
                     target: self.target.clone(),
-                    reason: source_of(e),
+                    reason: innermost(&e),
                 })?;
         // The connection leaves the pool: it holds a session-level lock and is driven from another thread.
         let connection = Object::take(connection);
@@ -138,14 +138,6 @@ impl PgStore {
             Ok(Err(error)) => Err(PortError::new(context, error)),
             Err(elapsed) => Err(PortError::new(context, elapsed)),
         }
-    }
-}
-
-/// The cause of a connection failure, for a start-up message that already says what was attempted.
-fn source_of(error: PortError) -> crate::error::Cause {
-    match std::error::Error::source(&error) {
-        Some(source) => source.to_string().into(),
-        None => error.to_string().into(),
     }
 }
 

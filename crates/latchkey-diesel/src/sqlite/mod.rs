@@ -28,7 +28,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
-use crate::error::{Cause, ConnectError};
+use crate::error::{innermost, Cause, ConnectError};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
@@ -97,7 +97,7 @@ impl SqliteStore {
         let first = store
             .connection("open")
             .await
-            .map_err(|e| unavailable(e.to_string().into()))?;
+            .map_err(|e| unavailable(innermost(&e)))?;
         drop(first);
         Ok(store)
     }
@@ -117,7 +117,7 @@ impl SqliteStore {
                 .await
                 .map_err(|e| ConnectError::SqliteUnavailable {
                     path: self.path.display().to_string(),
-                    reason: e.to_string().into(),
+                    reason: innermost(&e),
                 })?;
         let migrated = connection
             .spawn_blocking(|connection| {
