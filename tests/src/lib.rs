@@ -87,7 +87,9 @@ impl TestApp {
     }
 
     async fn start(settings: Settings, storage: std::sync::Arc<Storage>) -> Self {
-        let app = Application::build(&settings).await.expect("application starts");
+        let app = Application::build(&settings)
+            .await
+            .expect("application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         Self {
@@ -129,7 +131,10 @@ impl TestApp {
             Some(Body::Json(value)) => request.send_json(&value).await,
             Some(Body::Form(pairs)) => request.send_form(&pairs).await,
             Some(Body::Raw(content_type, bytes)) => {
-                request.insert_header(("Content-Type", content_type)).send_body(bytes).await
+                request
+                    .insert_header(("Content-Type", content_type))
+                    .send_body(bytes)
+                    .await
             }
         }
         .expect("request reaches the server");
@@ -145,9 +150,8 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes))
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
         Reply {
             status: response.status(),
@@ -164,19 +168,28 @@ impl TestApp {
 
     /// `POST path` with a JSON body.
     pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: Value) -> Reply {
-        self.request("POST", path, bearer, Some(Body::Json(body))).await
+        self.request("POST", path, bearer, Some(Body::Json(body)))
+            .await
     }
 
     /// Registers an account and returns the reply.
     pub async fn register(&self, email: &str, password: &str) -> Reply {
-        self.post_json("/auth/register", None, json!({"email": email, "password": password}))
-            .await
+        self.post_json(
+            "/auth/register",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Logs in with JSON and returns `(access_token, refresh_token)`, asserting success.
     pub async fn login(&self, identifier: &str, password: &str) -> (String, String) {
         let reply = self
-            .post_json("/auth/login", None, json!({"username": identifier, "password": password}))
+            .post_json(
+                "/auth/login",
+                None,
+                json!({"username": identifier, "password": password}),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "login failed: {}", reply.body);
         tokens(&reply.body)
@@ -197,7 +210,13 @@ pub enum Body<'a> {
 /// `(access_token, refresh_token)` of a token pair body.
 pub fn tokens(pair: &Value) -> (String, String) {
     (
-        pair["access_token"].as_str().expect("access_token").to_owned(),
-        pair["refresh_token"].as_str().expect("refresh_token").to_owned(),
+        pair["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        pair["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
     )
 }

@@ -50,7 +50,12 @@ async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
             json!({"email": "Jane@Example.com", "password": "correct horse battery", "name": "Jane"}),
         )
         .await;
-    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
     let user = &registered.body["user"];
     assert!(user["id"].as_str().unwrap().starts_with("usr_"));
     assert_eq!(user["email"], "Jane@Example.com");
@@ -76,9 +81,14 @@ async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     let (new_access, new_refresh) = tokens(&refreshed.body);
     assert_ne!(new_refresh, refresh);
-    assert_eq!(app.get("/auth/me", Some(&new_access)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/auth/me", Some(&new_access)).await.status,
+        StatusCode::OK
+    );
 
-    let logout = app.post_json("/auth/logout", Some(&new_access), json!({})).await;
+    let logout = app
+        .post_json("/auth/logout", Some(&new_access), json!({}))
+        .await;
     assert_eq!(logout.status, StatusCode::OK);
     assert_eq!(logout.body, json!({"message": "Successfully logged out"}));
     // Every token of the session is refused at once: both access tokens and the refresh token.
@@ -122,7 +132,11 @@ async fn login_by_username_with_the_oauth2_form(app: &TestApp) {
     assert!(form.body["refresh_expires_in"].as_i64().unwrap() > 0);
 
     let by_email_field = app
-        .post_json("/auth/login", None, json!({"email": "BOB@example.com", "password": "bob's password"}))
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"email": "BOB@example.com", "password": "bob's password"}),
+        )
         .await;
     assert_eq!(by_email_field.status, StatusCode::OK);
 }
@@ -130,38 +144,64 @@ async fn login_by_username_with_the_oauth2_form(app: &TestApp) {
 async fn wrong_password_and_unknown_account_answer_alike(app: &TestApp) {
     app.register("carol@example.com", "carol's password").await;
     let wrong = app
-        .post_json("/auth/login", None, json!({"username": "carol@example.com", "password": "nope nope"}))
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"username": "carol@example.com", "password": "nope nope"}),
+        )
         .await;
     let unknown = app
-        .post_json("/auth/login", None, json!({"username": "nobody@example.com", "password": "nope nope"}))
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"username": "nobody@example.com", "password": "nope nope"}),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.body, unknown.body);
     assert_eq!(wrong.www_authenticate, unknown.www_authenticate);
-    assert_eq!(wrong.body, json!({"detail": "Invalid credentials", "code": "invalid_credentials"}));
+    assert_eq!(
+        wrong.body,
+        json!({"detail": "Invalid credentials", "code": "invalid_credentials"})
+    );
     assert!(wrong.www_authenticate.unwrap().starts_with("Bearer"));
 }
 
 async fn refresh_replay_revokes_the_session(app: &TestApp) {
     app.register("dave@example.com", "dave's password").await;
     let (_, first) = app.login("dave@example.com", "dave's password").await;
-    let rotated = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    let rotated = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": first}))
+        .await;
     let (access, second) = tokens(&rotated.body);
 
     // A retry within the grace window (the client lost the response) gets the same pair.
-    let retried = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    let retried = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": first}))
+        .await;
     assert_eq!(retried.status, StatusCode::OK);
     assert_eq!(tokens(&retried.body), (access.clone(), second.clone()));
 
     // Once the successor is used, the parent is a replay: the whole session goes.
-    let third = app.post_json("/auth/refresh", None, json!({"refresh_token": second})).await;
+    let third = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": second}))
+        .await;
     assert_eq!(third.status, StatusCode::OK);
     let (third_access, third_refresh) = tokens(&third.body);
-    let replay = app.post_json("/auth/refresh", None, json!({"refresh_token": first})).await;
+    let replay = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": first}))
+        .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/auth/me", Some(&third_access)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/auth/me", Some(&third_access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let after = app
-        .post_json("/auth/refresh", None, json!({"refresh_token": third_refresh}))
+        .post_json(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": third_refresh}),
+        )
         .await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 }
@@ -189,14 +229,28 @@ async fn change_password_revokes_other_sessions(app: &TestApp) {
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
-    assert_eq!(app.get("/auth/me", Some(&laptop)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/auth/me", Some(&phone)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/auth/me", Some(&laptop)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/auth/me", Some(&phone)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let refresh = app
-        .post_json("/auth/refresh", None, json!({"refresh_token": phone_refresh}))
+        .post_json(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": phone_refresh}),
+        )
         .await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
     let old = app
-        .post_json("/auth/login", None, json!({"username": "erin@example.com", "password": "erin's password"}))
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"username": "erin@example.com", "password": "erin's password"}),
+        )
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     app.login("erin@example.com", "a new password").await;
@@ -213,44 +267,88 @@ async fn sessions_can_be_listed_and_revoked(app: &TestApp) {
     assert_eq!(sessions.len(), 3);
     let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
     assert_eq!(current.len(), 1);
+    let current_of = |reply: &latchkey_tests::Reply| {
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == true)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first_id = current_of(&listed);
+    let second_id = current_of(&app.get("/auth/sessions", Some(&second)).await);
+    // The registration's session: neither of the two logins.
     let other = sessions
         .iter()
-        .find(|s| s["current"] == false)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .find(|id| *id != first_id && *id != second_id)
+        .unwrap();
     let revoked = app
-        .request("DELETE", &format!("/auth/sessions/{other}"), Some(&first), None)
+        .request(
+            "DELETE",
+            &format!("/auth/sessions/{other}"),
+            Some(&first),
+            None,
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
     let again = app
-        .request("DELETE", &format!("/auth/sessions/{other}"), Some(&first), None)
+        .request(
+            "DELETE",
+            &format!("/auth/sessions/{other}"),
+            Some(&first),
+            None,
+        )
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(again.body["code"], "not_found");
-    assert_eq!(app.get("/auth/sessions", Some(&second)).await.status.is_success(), true);
+    assert!(app
+        .get("/auth/sessions", Some(&second))
+        .await
+        .status
+        .is_success());
 
-    let all = app.post_json("/auth/logout", Some(&first), json!({"all": true})).await;
+    let all = app
+        .post_json("/auth/logout", Some(&first), json!({"all": true}))
+        .await;
     assert_eq!(all.status, StatusCode::OK);
-    assert_eq!(app.get("/auth/me", Some(&second)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/auth/me", Some(&second)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn duplicate_registration_is_a_conflict(app: &TestApp) {
     let first = app
-        .post_json("/auth/register", None, json!({"email": "gus@example.com", "password": "gus password", "username": "gus"}))
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "gus@example.com", "password": "gus password", "username": "gus"}),
+        )
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
     let email = app.register("GUS@example.com", "another password").await;
     assert_eq!(email.status, StatusCode::CONFLICT);
     assert_eq!(email.body["code"], "email_taken");
     let username = app
-        .post_json("/auth/register", None, json!({"email": "gus2@example.com", "password": "gus password", "username": "GUS"}))
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "gus2@example.com", "password": "gus password", "username": "GUS"}),
+        )
         .await;
     assert_eq!(username.status, StatusCode::CONFLICT);
     assert_eq!(username.body["code"], "username_taken");
     let invalid = app
-        .post_json("/auth/register", None, json!({"email": "not-an-email", "password": "short"}))
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "not-an-email", "password": "short"}),
+        )
         .await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
     let fields: Vec<&str> = invalid.body["errors"]
@@ -266,12 +364,24 @@ async fn every_error_is_the_json_envelope(app: &TestApp) {
     let cases = [
         app.get("/api/v1/nowhere", None).await,
         app.request("PUT", "/auth/login", None, None).await,
-        app.request("POST", "/auth/register", None, Some(Body::Raw("application/json", b"{not json".to_vec())))
+        app.request(
+            "POST",
+            "/auth/register",
+            None,
+            Some(Body::Raw("application/json", b"{not json".to_vec())),
+        )
+        .await,
+        app.post_json("/auth/register", None, json!({"email": 5, "password": []}))
             .await,
-        app.post_json("/auth/register", None, json!({"email": 5, "password": []})).await,
-        app.post_json("/auth/register", None, json!({"email": "x@example.com"})).await,
-        app.request("POST", "/auth/register", None, Some(Body::Raw("text/plain", b"hello".to_vec())))
+        app.post_json("/auth/register", None, json!({"email": "x@example.com"}))
             .await,
+        app.request(
+            "POST",
+            "/auth/register",
+            None,
+            Some(Body::Raw("text/plain", b"hello".to_vec())),
+        )
+        .await,
         app.request(
             "POST",
             "/auth/register",
@@ -300,7 +410,10 @@ async fn every_error_is_the_json_envelope(app: &TestApp) {
         assert_eq!(reply.content_type.as_deref(), Some("application/json"));
     }
     assert_eq!(cases[7].www_authenticate.as_deref(), Some("Bearer"));
-    assert_eq!(cases[8].www_authenticate.as_deref(), Some("Bearer error=\"invalid_token\""));
+    assert_eq!(
+        cases[8].www_authenticate.as_deref(),
+        Some("Bearer error=\"invalid_token\"")
+    );
 }
 
 async fn instances_sharing_a_database_accept_each_others_tokens(app: &TestApp) {
@@ -308,13 +421,26 @@ async fn instances_sharing_a_database_accept_each_others_tokens(app: &TestApp) {
     let (access, refresh) = app.login("hal@example.com", "hal's password").await;
     // On SQLite the second instance reads the generated secret the first one wrote: tokens survive a restart.
     let other = app.another_instance().await;
-    assert_eq!(other.get("/auth/me", Some(&access)).await.status, StatusCode::OK);
-    let rotated = other.post_json("/auth/refresh", None, json!({"refresh_token": refresh})).await;
+    assert_eq!(
+        other.get("/auth/me", Some(&access)).await.status,
+        StatusCode::OK
+    );
+    let rotated = other
+        .post_json("/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
     assert_eq!(rotated.status, StatusCode::OK);
     let (new_access, _) = tokens(&rotated.body);
     // A logout on one instance is honoured by the other at once.
-    assert_eq!(app.post_json("/auth/logout", Some(&new_access), json!({})).await.status, StatusCode::OK);
-    assert_eq!(other.get("/auth/me", Some(&new_access)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post_json("/auth/logout", Some(&new_access), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        other.get("/auth/me", Some(&new_access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn health_and_readiness(app: &TestApp) {

@@ -55,7 +55,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,7 +78,10 @@ impl Application {
         })?;
         let port = listener
             .local_addr()
-            .map_err(|source| StartupError::Bind { address: address.clone(), source })?
+            .map_err(|source| StartupError::Bind {
+                address: address.clone(),
+                source,
+            })?
             .port();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -162,7 +167,9 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         if seconds > 0 {
             Ok(TimeDelta::seconds(seconds))
         } else {
-            Err(StartupError::Invalid(format!("jwt.{name} must be positive, got {seconds}")))
+            Err(StartupError::Invalid(format!(
+                "jwt.{name} must be positive, got {seconds}"
+            )))
         }
     };
     let credits = &settings.credits;

@@ -21,7 +21,9 @@ pub enum DatabaseUrl {
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseUrlError {
     /// Neither `sqlite:` nor `postgres:`/`postgresql:`.
-    #[error("unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    #[error(
+        "unsupported database URL scheme in {0:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
     UnknownScheme(String),
     /// `sqlite://` with no path, or an in-memory database (each pooled connection would see its own).
     #[error("a SQLite URL needs a file path, e.g. sqlite://latchkey.db")]
@@ -83,7 +85,10 @@ impl Stores {
 ///
 /// # Errors
 /// [`ConnectError`] when the database cannot be reached or a migration fails.
-pub async fn connect_and_migrate(url: &DatabaseUrl, max_connections: usize) -> Result<Stores, ConnectError> {
+pub async fn connect_and_migrate(
+    url: &DatabaseUrl,
+    max_connections: usize,
+) -> Result<Stores, ConnectError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             let store = SqliteStore::open(path, max_connections).await?;
@@ -116,8 +121,14 @@ mod tests {
             DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
             DatabaseUrl::Postgres(_)
         ));
-        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::MissingPath)));
-        assert!(matches!(DatabaseUrl::parse("sqlite::memory:"), Err(DatabaseUrlError::MissingPath)));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::MissingPath)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Err(DatabaseUrlError::MissingPath)
+        ));
         let error = DatabaseUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
         assert!(!error.to_string().contains("hunter2"));
     }

@@ -54,7 +54,8 @@ fn load_or_create(path: &Path) -> std::io::Result<Vec<u8>> {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
         Err(_) => {}
     }
-    let secret = URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key()) + &URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key());
+    let secret = URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key())
+        + &URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -91,7 +92,10 @@ mod tests {
     #[test]
     fn postgres_without_secret_is_an_error() {
         let url = DatabaseUrl::Postgres("postgres://x".into());
-        assert!(matches!(resolve(None, &url), Err(SecretError::MissingForPostgres)));
+        assert!(matches!(
+            resolve(None, &url),
+            Err(SecretError::MissingForPostgres)
+        ));
     }
 
     #[test]

@@ -77,7 +77,10 @@ impl std::fmt::Debug for JwtSettings {
             .field("audience", &self.audience)
             .field("access_ttl_seconds", &self.access_ttl_seconds)
             .field("refresh_ttl_seconds", &self.refresh_ttl_seconds)
-            .field("refresh_reuse_grace_seconds", &self.refresh_reuse_grace_seconds)
+            .field(
+                "refresh_reuse_grace_seconds",
+                &self.refresh_reuse_grace_seconds,
+            )
             .finish()
     }
 }
@@ -190,7 +193,8 @@ impl Settings {
         }
         // DATABASE_URL is the convention of most hosting platforms; LATCHKEY__DATABASE__URL still wins.
         if !env.contains_key("LATCHKEY__DATABASE__URL") {
-            builder = builder.set_override_option("database.url", env.get("DATABASE_URL").cloned())?;
+            builder =
+                builder.set_override_option("database.url", env.get("DATABASE_URL").cloned())?;
         }
         builder = builder.add_source(
             Environment::with_prefix("LATCHKEY")
@@ -206,9 +210,8 @@ impl Settings {
 impl Default for Settings {
     /// The built-in defaults alone, without file or environment.
     fn default() -> Self {
-        Self::load_from(None, std::iter::empty()).unwrap_or_else(|error| {
-            unreachable!("the built-in defaults always parse: {error}")
-        })
+        Self::load_from(None, std::iter::empty())
+            .unwrap_or_else(|error| unreachable!("the built-in defaults always parse: {error}"))
     }
 }
 
@@ -217,7 +220,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -237,7 +243,11 @@ mod tests {
     fn file_then_environment_override_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.toml");
-        std::fs::write(&path, "[server]\nbind = \"0.0.0.0:9000\"\n[credits]\nwelcome = 5\n").unwrap();
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"0.0.0.0:9000\"\n[credits]\nwelcome = 5\n",
+        )
+        .unwrap();
         let settings = Settings::load_from(
             Some(&path),
             env(&[
@@ -259,7 +269,10 @@ mod tests {
         assert_eq!(plain.database.url, "postgres://a/b");
         let both = Settings::load_from(
             None,
-            env(&[("DATABASE_URL", "postgres://a/b"), ("LATCHKEY__DATABASE__URL", "sqlite://x.db")]),
+            env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("LATCHKEY__DATABASE__URL", "sqlite://x.db"),
+            ]),
         )
         .unwrap();
         assert_eq!(both.database.url, "sqlite://x.db");
