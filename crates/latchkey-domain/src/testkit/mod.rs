@@ -14,7 +14,7 @@ pub mod users;
 
 /// Expands to one test per repository rule. `$store` is an async expression evaluated anew for each test.
 ///
-/// ```ignore
+/// ```text
 /// latchkey_domain::repository_contract!(async { MemoryStore::new() });
 /// ```
 ///
@@ -22,7 +22,7 @@ pub mod users;
 /// be unavailable (no database server on this machine), use the `optional:` form: the expression yields
 /// `Option<(store, guard)>`; `None` skips the test, and the guard is dropped after it.
 ///
-/// ```ignore
+/// ```text
 /// latchkey_domain::repository_contract!(optional: async { Some((open_store().await, temp_dir)) });
 /// ```
 #[macro_export]
