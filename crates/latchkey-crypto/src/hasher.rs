@@ -105,19 +105,24 @@ impl Argon2Hasher {
     }
 
     /// Runs `work` on a blocking thread once a permit is free.
+    ///
+    /// The permit moves into the blocking task: if the caller's future is dropped (a client gone, a timeout), the
+    /// hash still runs to completion, and it must keep counting against the bound until it does.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, PortError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|error| PortError::new("wait for a password hashing slot", error))?;
         let argon2 = self.argon2.clone();
-        tokio::task::spawn_blocking(move || work(&argon2))
-            .await
-            .map_err(|error| PortError::new("run password hashing", error))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&argon2)
+        })
+        .await
+        .map_err(|error| PortError::new("run password hashing", error))
     }
 }
 

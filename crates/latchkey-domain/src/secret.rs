@@ -9,8 +9,17 @@ use subtle::ConstantTimeEq;
 /// A secret in plain text, held only between its creation and the one response that shows it.
 ///
 /// `Debug` prints the type name only, so the value cannot reach a log line by accident.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PlainSecret(String);
+
+impl PartialEq for PlainSecret {
+    /// Compares the digests in constant time, so equality leaks nothing about where two secrets differ.
+    fn eq(&self, other: &Self) -> bool {
+        self.hash() == other.hash()
+    }
+}
+
+impl Eq for PlainSecret {}
 
 impl PlainSecret {
     /// Wraps a secret received from a client or produced by a [`crate::ports::SecretGenerator`].

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// `POST /auth/register`.
-#[derive(Debug, Deserialize)]
+// No Debug: it carries a password or token.
+#[derive(Deserialize)]
 pub(crate) struct RegisterRequest {
     pub email: String,
     pub password: String,
@@ -18,7 +19,8 @@ pub(crate) struct RegisterRequest {
 }
 
 /// `POST /auth/login`, as the OAuth2 password form or JSON. `username` may hold an email or a username.
-#[derive(Debug, Deserialize)]
+// No Debug: it carries a password or token.
+#[derive(Deserialize)]
 pub(crate) struct LoginRequest {
     pub username: Option<String>,
     pub email: Option<String>,
@@ -26,7 +28,8 @@ pub(crate) struct LoginRequest {
 }
 
 /// `POST /auth/refresh`.
-#[derive(Debug, Deserialize)]
+// No Debug: it carries a password or token.
+#[derive(Deserialize)]
 pub(crate) struct RefreshRequest {
     #[serde(alias = "refreshToken")]
     pub refresh_token: String,
@@ -41,7 +44,8 @@ pub(crate) struct LogoutRequest {
 }
 
 /// `POST /auth/change-password`.
-#[derive(Debug, Deserialize)]
+// No Debug: it carries a password or token.
+#[derive(Deserialize)]
 pub(crate) struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -78,7 +82,8 @@ impl From<User> for UserBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+// No Debug: it carries a password or token.
+#[derive(Serialize)]
 pub(crate) struct TokenPairBody {
     access_token: String,
     token_type: &'static str,
@@ -99,14 +104,16 @@ impl From<TokenPair> for TokenPairBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+// No Debug: it carries a password or token.
+#[derive(Serialize)]
 pub(crate) struct RegisterResponse {
     pub user: UserBody,
     pub token: Option<TokenPairBody>,
     pub message: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+// No Debug: it carries a password or token.
+#[derive(Serialize)]
 pub(crate) struct LoginResponse {
     #[serde(flatten)]
     pub tokens: TokenPairBody,

@@ -163,15 +163,17 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         )));
     }
     let jwt = &settings.jwt;
-    let positive = |name: &str, seconds: i64| {
-        if seconds > 0 {
+    // Bounded so that no date arithmetic can overflow and no token outlives what an operator could mean.
+    let duration = |name: &str, seconds: i64, min: i64, max: i64| {
+        if (min..=max).contains(&seconds) {
             Ok(TimeDelta::seconds(seconds))
         } else {
             Err(StartupError::Invalid(format!(
-                "jwt.{name} must be positive, got {seconds}"
+                "jwt.{name} must be between {min} and {max} seconds, got {seconds}"
             )))
         }
     };
+    const DAY: i64 = 86_400;
     let credits = &settings.credits;
     if credits.welcome < 0 || credits.pricing.values().any(|price| *price < 0) {
         return Err(StartupError::Invalid("credits must not be negative".into()));
@@ -182,13 +184,55 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
             max_length: password.max_length,
         },
         tokens: TokenPolicy {
-            access_ttl: positive("access_ttl_seconds", jwt.access_ttl_seconds)?,
-            refresh_ttl: positive("refresh_ttl_seconds", jwt.refresh_ttl_seconds)?,
-            refresh_reuse_grace: TimeDelta::seconds(jwt.refresh_reuse_grace_seconds.max(0)),
+            access_ttl: duration("access_ttl_seconds", jwt.access_ttl_seconds, 1, DAY)?,
+            refresh_ttl: duration(
+                "refresh_ttl_seconds",
+                jwt.refresh_ttl_seconds,
+                60,
+                366 * DAY,
+            )?,
+            refresh_reuse_grace: duration(
+                "refresh_reuse_grace_seconds",
+                jwt.refresh_reuse_grace_seconds,
+                0,
+                300,
+            )?,
         },
         credits: CreditsPolicy {
             welcome_credits: credits.welcome,
             pricing: credits.pricing.clone(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_lifetimes_are_configuration_errors_not_panics() {
+        for (access, refresh, grace) in [
+            (0, 3600, 10),
+            (900, i64::MAX, 10),
+            (900, 3600, -1),
+            (i64::MAX, 3600, 0),
+        ] {
+            let mut settings = Settings::default();
+            settings.jwt.access_ttl_seconds = access;
+            settings.jwt.refresh_ttl_seconds = refresh;
+            settings.jwt.refresh_reuse_grace_seconds = grace;
+            assert!(matches!(policies(&settings), Err(StartupError::Invalid(_))));
+        }
+        assert!(policies(&Settings::default()).is_ok());
+    }
+
+    #[test]
+    fn inverted_password_bounds_and_negative_credits_are_refused() {
+        let mut settings = Settings::default();
+        settings.password.min_length = 300;
+        assert!(policies(&settings).is_err());
+        let mut settings = Settings::default();
+        settings.credits.pricing.insert("photo".into(), -1);
+        assert!(policies(&settings).is_err());
+    }
 }

@@ -9,12 +9,24 @@ use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{HealthCheck, SessionRepository, UserRepository};
 
 /// Which backend a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
     /// A PostgreSQL server (the URL as given).
     Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&crate::settings::redacted_url(url))
+                .finish(),
+        }
+    }
 }
 
 /// Why a database URL was refused.

@@ -86,6 +86,12 @@ fn fail(error: &dyn std::error::Error) -> ExitCode {
         }
         source = source.and_then(std::error::Error::source);
     }
-    eprintln!("latchkey: error: {message}");
+    // One line, even when a cause (a TOML parser's caret diagram) spans several.
+    let message: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    eprintln!("latchkey: error: {}", message.join(" "));
     ExitCode::FAILURE
 }

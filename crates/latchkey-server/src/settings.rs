@@ -41,13 +41,30 @@ pub struct ServerSettings {
 }
 
 /// `[database]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://…` (`LATCHKEY__DATABASE__URL`, else `DATABASE_URL`).
     pub url: String,
     /// Pool size.
     pub max_connections: usize,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redacted_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// The URL with any user information replaced, so a password never reaches a log line.
+pub(crate) fn redacted_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
+        _ => url.to_owned(),
+    }
 }
 
 /// `[jwt]`.
@@ -200,7 +217,6 @@ impl Settings {
             Environment::with_prefix("LATCHKEY")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
                 .source(Some(env.into_iter().collect())),
         );
         Ok(builder.build()?.try_deserialize()?)
@@ -276,6 +292,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(both.database.url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn digits_only_secrets_stay_strings() {
+        let secret = "12345678901234567890123456789012345678";
+        let settings =
+            Settings::load_from(None, env(&[("LATCHKEY__JWT__SECRET", secret)])).unwrap();
+        assert_eq!(settings.jwt.secret.as_deref(), Some(secret));
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let settings = Settings::load_from(
+            None,
+            env(&[("DATABASE_URL", "postgres://app:hunter2@db/x")]),
+        )
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("postgres://***@db/x"));
     }
 
     #[test]

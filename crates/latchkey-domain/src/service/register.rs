@@ -4,7 +4,7 @@ use crate::model::{ClientInfo, DisplayName, Email, NewUser, Password, User, User
 use crate::ports::InsertUserError;
 
 /// A registration as the client sent it; [`Latchkey::register`] parses every field.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RegisterInput {
     /// Email address.
     pub email: String,
@@ -16,13 +16,25 @@ pub struct RegisterInput {
     pub username: Option<String>,
 }
 
+impl std::fmt::Debug for RegisterInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterInput")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .finish()
+    }
+}
+
 /// A new account and its first session's tokens.
 #[derive(Debug, Clone)]
 pub struct RegisterOutcome {
     /// The account as created.
     pub user: User,
-    /// Tokens for the new account's first session.
-    pub tokens: TokenPair,
+    /// Tokens for the new account's first session; `None` when the account was created but its session could
+    /// not be started, in which case the client logs in as usual. The account is never lost to a later failure.
+    pub tokens: Option<TokenPair>,
 }
 
 /// Why a registration was refused.
@@ -94,7 +106,15 @@ impl Latchkey {
                 InsertUserError::UsernameTaken => RegisterError::UsernameTaken,
                 InsertUserError::Unavailable(source) => RegisterError::Unavailable(source),
             })?;
-        let tokens = self.start_session(&user.id, client).await?;
+        // The account is created and must be acknowledged as such: failing now would make the client's retry
+        // answer "email taken" for an account it was never told about.
+        let tokens = match self.start_session(&user.id, client).await {
+            Ok(tokens) => Some(tokens),
+            Err(error) => {
+                tracing::warn!(%error, "account created but its first session could not be started");
+                None
+            }
+        };
         Ok(RegisterOutcome { user, tokens })
     }
 }

@@ -9,7 +9,7 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 async fn current_user_is_the_account_of_the_token() {
     let app = TestApp::new();
     let registered = app.register("jane@example.com", Some("jane")).await;
-    let principal = app.principal(&registered.tokens).await;
+    let principal = app.principal(registered.tokens.as_ref().unwrap()).await;
     let user = app.svc.current_user(&principal).await.unwrap();
     assert_eq!(user, registered.user);
 }
@@ -24,7 +24,11 @@ async fn credits_view_shows_balance_and_pricing_from_the_policy() {
         },
         ..Policies::default()
     });
-    let tokens = app.register("jane@example.com", None).await.tokens;
+    let tokens = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let view = app
         .svc
         .credits(&app.principal(&tokens).await)
@@ -37,7 +41,11 @@ async fn credits_view_shows_balance_and_pricing_from_the_policy() {
 #[tokio::test]
 async fn default_credits_view() {
     let app = TestApp::new();
-    let tokens = app.register("jane@example.com", None).await.tokens;
+    let tokens = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let view = app
         .svc
         .credits(&app.principal(&tokens).await)
@@ -53,7 +61,11 @@ async fn default_credits_view() {
 #[tokio::test]
 async fn wrong_current_password_is_refused() {
     let app = TestApp::new();
-    let tokens = app.register("jane@example.com", None).await.tokens;
+    let tokens = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let principal = app.principal(&tokens).await;
     let error = app
         .svc
@@ -71,7 +83,11 @@ async fn wrong_current_password_is_refused() {
 #[tokio::test]
 async fn invalid_new_password_is_refused_before_any_hashing() {
     let app = TestApp::new();
-    let tokens = app.register("jane@example.com", None).await.tokens;
+    let tokens = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let principal = app.principal(&tokens).await;
     let (hashes, verifies) = (app.hasher.hashes(), app.hasher.verifies());
 
@@ -97,9 +113,17 @@ async fn invalid_new_password_is_refused_before_any_hashing() {
 #[tokio::test]
 async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
     let app = TestApp::new();
-    let caller = app.register("jane@example.com", None).await.tokens;
+    let caller = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let other = app.login("jane@example.com").await.tokens;
-    let bystander = app.register("joe@example.com", None).await.tokens;
+    let bystander = app
+        .register("joe@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let principal = app.principal(&caller).await;
 
     app.svc

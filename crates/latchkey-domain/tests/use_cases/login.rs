@@ -29,7 +29,9 @@ async fn each_login_starts_its_own_session() {
     let first = app.login("jane@example.com").await;
     let second = app.login("jane@example.com").await;
     let sessions = [
-        app.principal(&registered.tokens).await.session_id,
+        app.principal(registered.tokens.as_ref().unwrap())
+            .await
+            .session_id,
         app.principal(&first.tokens).await.session_id,
         app.principal(&second.tokens).await.session_id,
     ];

@@ -21,7 +21,11 @@ fn assert_invalid_token<T: std::fmt::Debug>(result: Result<T, AuthError>) {
 #[tokio::test]
 async fn refresh_rotates_to_a_new_pair_of_the_same_session() {
     let app = TestApp::new();
-    let first = app.register("jane@example.com", None).await.tokens;
+    let first = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let session = app.principal(&first).await;
     app.advance(TimeDelta::minutes(1));
 
@@ -45,7 +49,11 @@ async fn refresh_rotates_to_a_new_pair_of_the_same_session() {
 #[tokio::test]
 async fn retry_within_the_grace_returns_the_identical_pair() {
     let app = TestApp::new();
-    let first = app.register("jane@example.com", None).await.tokens;
+    let first = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let rotated = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
 
     app.advance(TimeDelta::seconds(9));
@@ -68,7 +76,7 @@ async fn replay_after_the_grace_revokes_the_session() {
     let app = TestApp::new();
     let registered = app.register("jane@example.com", None).await;
     let other_session = app.login("jane@example.com").await.tokens;
-    let first = registered.tokens;
+    let first = registered.tokens.unwrap();
     let rotated = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
 
     app.advance(TimeDelta::seconds(11));
@@ -89,7 +97,11 @@ async fn replay_after_the_grace_revokes_the_session() {
 #[tokio::test]
 async fn replay_after_the_successor_was_used_is_theft_even_within_the_grace() {
     let app = TestApp::new();
-    let first = app.register("jane@example.com", None).await.tokens;
+    let first = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let second = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
     let third = app
         .svc
@@ -105,7 +117,11 @@ async fn replay_after_the_successor_was_used_is_theft_even_within_the_grace() {
 #[tokio::test]
 async fn unknown_and_expired_refresh_tokens_are_refused() {
     let app = TestApp::new();
-    let first = app.register("jane@example.com", None).await.tokens;
+    let first = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     assert_invalid_refresh(app.svc.refresh("lkr_not-a-token").await);
     assert_invalid_refresh(app.svc.refresh("").await);
 
@@ -116,7 +132,11 @@ async fn unknown_and_expired_refresh_tokens_are_refused() {
 #[tokio::test]
 async fn access_token_expires_after_access_ttl() {
     let app = TestApp::new();
-    let tokens = app.register("jane@example.com", None).await.tokens;
+    let tokens = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     assert_eq!(tokens.access_expires_in, 15 * 60);
 
     app.advance(TimeDelta::minutes(15) - TimeDelta::seconds(1));

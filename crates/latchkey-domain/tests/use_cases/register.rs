@@ -43,7 +43,7 @@ async fn new_account_gets_the_welcome_credits_of_the_policy() {
 async fn registration_logs_the_new_account_in() {
     let app = TestApp::new();
     let outcome = app.register("jane@example.com", None).await;
-    let principal = app.principal(&outcome.tokens).await;
+    let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
     assert_eq!(principal.user_id, outcome.user.id);
     assert_eq!(app.svc.list_sessions(&principal).await.unwrap().len(), 1);
 }
@@ -165,4 +165,80 @@ async fn password_is_never_trimmed() {
         .login("pad@example.com", "  abcd  ".into(), client())
         .await
         .unwrap();
+}
+
+/// Sessions that cannot be created: the store fails between the account insert and the first session.
+struct BrokenSessions;
+
+#[async_trait::async_trait]
+impl latchkey_domain::ports::SessionRepository for BrokenSessions {
+    async fn create(
+        &self,
+        _: &latchkey_domain::model::NewSession,
+    ) -> Result<latchkey_domain::Session, latchkey_domain::PortError> {
+        Err(latchkey_domain::PortError::new(
+            "create session",
+            "database went away",
+        ))
+    }
+    async fn rotate(
+        &self,
+        _: &latchkey_domain::ports::RotationRequest,
+    ) -> Result<latchkey_domain::ports::RotationOutcome, latchkey_domain::PortError> {
+        unreachable!("registration never rotates")
+    }
+    async fn is_active(
+        &self,
+        _: &latchkey_domain::SessionId,
+        _: &latchkey_domain::UserId,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("registration never authenticates")
+    }
+    async fn list_active(
+        &self,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<latchkey_domain::Session>, latchkey_domain::PortError> {
+        unreachable!("registration never lists sessions")
+    }
+    async fn revoke(
+        &self,
+        _: &latchkey_domain::SessionId,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("registration never revokes")
+    }
+    async fn revoke_all(
+        &self,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, latchkey_domain::PortError> {
+        unreachable!("registration never revokes")
+    }
+}
+
+#[tokio::test]
+async fn an_account_created_is_acknowledged_even_if_its_first_session_fails() {
+    use std::sync::Arc;
+    let store = Arc::new(latchkey_memory::MemoryStore::new());
+    let ports = latchkey_domain::Ports {
+        users: store.clone(),
+        sessions: Arc::new(BrokenSessions),
+        health: store.clone(),
+        hasher: Arc::new(latchkey_memory::FastTestHasher),
+        access_tokens: Arc::new(latchkey_memory::MemoryAccessTokens::new()),
+        secrets: Arc::new(latchkey_memory::SequentialSecrets::new()),
+        clock: Arc::new(latchkey_memory::ManualClock::starting_at_epoch()),
+    };
+    let svc = latchkey_domain::Latchkey::new(ports, Policies::default());
+    let outcome = svc
+        .register(input("jane@example.com", PASSWORD, None), client())
+        .await
+        .expect("the account is created");
+    assert!(outcome.tokens.is_none());
+    let stored = latchkey_domain::ports::UserRepository::find(&*store, &outcome.user.id)
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(outcome.user));
 }

@@ -13,7 +13,11 @@ async fn refused(app: &TestApp, access_token: &str) -> bool {
 #[tokio::test]
 async fn logout_ends_only_the_calling_session() {
     let app = TestApp::new();
-    let phone = app.register("jane@example.com", None).await.tokens;
+    let phone = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let laptop = app.login("jane@example.com").await.tokens;
     let principal = app.principal(&phone).await;
 
@@ -43,9 +47,17 @@ async fn logout_ends_only_the_calling_session() {
 #[tokio::test]
 async fn logout_all_ends_every_session_of_the_user_only() {
     let app = TestApp::new();
-    let phone = app.register("jane@example.com", None).await.tokens;
+    let phone = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let laptop = app.login("jane@example.com").await.tokens;
-    let someone_else = app.register("joe@example.com", None).await.tokens;
+    let someone_else = app
+        .register("joe@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let principal = app.principal(&phone).await;
 
     app.svc
@@ -66,7 +78,11 @@ async fn logout_all_ends_every_session_of_the_user_only() {
 #[tokio::test]
 async fn revoked_session_access_token_is_refused_at_once() {
     let app = TestApp::new();
-    let phone = app.register("jane@example.com", None).await.tokens;
+    let phone = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let laptop = app.login("jane@example.com").await.tokens;
     let phone_session = app.principal(&phone).await.session_id;
     let laptop_principal = app.principal(&laptop).await;
@@ -91,7 +107,11 @@ async fn revoked_session_access_token_is_refused_at_once() {
 #[tokio::test]
 async fn list_sessions_marks_the_current_one_newest_first() {
     let app = TestApp::new();
-    let first = app.register("jane@example.com", None).await.tokens;
+    let first = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     app.advance(chrono::TimeDelta::seconds(5));
     let second = app.login("jane@example.com").await.tokens;
     app.advance(chrono::TimeDelta::seconds(5));
@@ -127,8 +147,16 @@ async fn list_sessions_marks_the_current_one_newest_first() {
 #[tokio::test]
 async fn another_users_session_cannot_be_revoked() {
     let app = TestApp::new();
-    let jane = app.register("jane@example.com", None).await.tokens;
-    let joe = app.register("joe@example.com", None).await.tokens;
+    let jane = app
+        .register("jane@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
+    let joe = app
+        .register("joe@example.com", None)
+        .await
+        .tokens
+        .expect("registration starts a session");
     let jane_principal = app.principal(&jane).await;
     let joe_session = app.principal(&joe).await.session_id;
 

@@ -22,10 +22,15 @@ pub(super) async fn register(
         username: body.username,
     };
     let outcome = latchkey.register(input, client_info(&req)).await?;
+    let message = if outcome.tokens.is_some() {
+        "Registration successful."
+    } else {
+        "Registration successful. Please log in."
+    };
     Ok(HttpResponse::Created().json(RegisterResponse {
         user: outcome.user.into(),
-        token: Some(outcome.tokens.into()),
-        message: "Registration successful.",
+        token: outcome.tokens.map(Into::into),
+        message,
     }))
 }
 
