@@ -5,6 +5,8 @@
 //! - [`OsSecrets`]: identifiers and opaque secrets from the operating system's CSPRNG, and keyed derivation of a
 //!   rotated refresh token's successor.
 
+#![warn(missing_docs)]
+
 mod hasher;
 mod jwt;
 mod secrets;

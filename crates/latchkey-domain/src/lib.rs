@@ -11,6 +11,8 @@
 //! The crate performs no I/O itself: every effect goes through a port, so the same rules run on PostgreSQL, SQLite
 //! or the in-memory adapters of `latchkey-memory`.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod model;
 pub mod policy;

@@ -24,6 +24,8 @@
 //! # let _ = latchkey;
 //! ```
 
+#![warn(missing_docs)]
+
 mod clock;
 mod doubles;
 mod store;
