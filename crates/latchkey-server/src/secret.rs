@@ -56,14 +56,24 @@ fn load_or_create(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let secret = URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key())
         + &URL_SAFE_NO_PAD.encode(latchkey_crypto::random_key());
+    // Write a private temporary file, then link it into place: the link either creates the secret file whole or
+    // fails because another instance got there first, so nobody ever reads a half-written secret.
+    let temporary = path.with_extension(format!(
+        "tmp-{}",
+        URL_SAFE_NO_PAD.encode(&latchkey_crypto::random_key()[..9])
+    ));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes())?;
-            file.sync_all()?;
+    let mut file = options.open(&temporary)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    let linked = std::fs::hard_link(&temporary, path);
+    std::fs::remove_file(&temporary)?;
+    match linked {
+        Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
                 "no JWT secret configured: generated one and stored it beside the database; \
@@ -112,5 +122,19 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn instances_starting_together_agree_on_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("app.db"));
+        let secrets: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| resolve(None, &url).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(secrets[0].len() >= 32);
+        assert!(secrets.iter().all(|s| *s == secrets[0]));
     }
 }
