@@ -2,9 +2,12 @@
 //!
 //! Enabled by the `test-support` feature; the contract tests of this crate and the black-box HTTP tests use it.
 
+use std::fmt;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::error::redact_url;
 
 /// Where the test server is looked for when `LATCHKEY_TEST_DATABASE_URL` is unset.
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -13,11 +16,22 @@ pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A database created for one test; it is dropped, best effort, when this guard is.
-#[derive(Debug)]
+///
+/// Its `Debug` output shows the URLs without their passwords.
 pub struct TestDatabase {
     name: String,
     url: String,
     admin_url: String,
+}
+
+impl fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("name", &self.name)
+            .field("url", &redact_url(&self.url))
+            .field("admin_url", &redact_url(&self.admin_url))
+            .finish()
+    }
 }
 
 impl TestDatabase {
@@ -69,7 +83,7 @@ impl Drop for TestDatabase {
 pub async fn fresh_postgres_database() -> Option<TestDatabase> {
     let admin_url = std::env::var("LATCHKEY_TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
-    let target = crate::error::redact_url(&admin_url);
+    let target = redact_url(&admin_url);
     let connected =
         tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(&admin_url)).await;
     let mut admin = match connected {
@@ -124,7 +138,24 @@ fn with_database(url: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{with_database, TestDatabase};
+
+    #[test]
+    fn debug_output_hides_the_passwords() {
+        let database = TestDatabase {
+            name: "latchkey_test_0".to_owned(),
+            url: "postgres://app:s3cret@h:5432/latchkey_test_0".to_owned(),
+            admin_url: "postgres://app:s3cret@h:5432/postgres".to_owned(),
+        };
+        let debug = format!("{database:?}");
+        // The guard's drop would try to drop the database on a server that does not exist.
+        std::mem::forget(database);
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(
+            debug.contains("postgres://app:***@h:5432/latchkey_test_0"),
+            "{debug}"
+        );
+    }
 
     #[test]
     fn database_name_replaces_only_the_path() {
