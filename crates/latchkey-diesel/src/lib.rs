@@ -10,6 +10,8 @@
 
 mod error;
 pub mod pg;
+mod pool;
+mod rotation;
 pub mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -51,3 +51,11 @@ async fn racing_rotations_rotate_once() {
     };
     common::racing_rotations_rotate_once(std::sync::Arc::new(store), 8).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retries_racing_the_successor_rotation() {
+    let Some((store, _guard)) = fresh_store().await else {
+        return;
+    };
+    common::retries_racing_the_successor_rotation(std::sync::Arc::new(store), 6).await;
+}

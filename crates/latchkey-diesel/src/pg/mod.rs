@@ -2,7 +2,8 @@
 //!
 //! Connections come from a bounded deadpool pool of [`AsyncPgConnection`]s. Every port method runs as one statement
 //! or one transaction at PostgreSQL's default READ COMMITTED level; where a read decides a write (`rotate`), the
-//! write is conditional on what was read, so concurrent requests, across any number of instances, cannot both win.
+//! rows read are locked (`SELECT … FOR UPDATE`) until the write commits, so concurrent requests, across any number
+//! of instances, cannot both win.
 
 mod rows;
 mod schema;
@@ -10,7 +11,6 @@ mod sessions;
 mod users;
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
@@ -31,10 +31,6 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postg
 /// Serialises migrations across instances starting together: diesel's harness takes no lock of its own, and two
 /// harnesses racing would both try to create the same tables. The value is "latchkey" in ASCII.
 const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579;
-
-/// How long a request waits for a pooled connection before reporting the store unavailable, rather than queueing
-/// without bound behind a stalled database.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Users, sessions and refresh tokens in PostgreSQL.
 ///
@@ -128,16 +124,12 @@ impl PgStore {
         .map_err(migration_error)
     }
 
-    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`].
+    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`](crate::pool::ACQUIRE_TIMEOUT).
     async fn connection(
         &self,
         context: &'static str,
     ) -> Result<Object<AsyncPgConnection>, PortError> {
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
-            Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(PortError::new(context, error)),
-            Err(elapsed) => Err(PortError::new(context, elapsed)),
-        }
+        crate::pool::acquire(context, self.pool.get()).await
     }
 }
 

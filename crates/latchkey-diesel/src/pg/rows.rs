@@ -128,25 +128,11 @@ pub(super) struct NewTokenRow<'a> {
     pub(super) expires_at: DateTime<Utc>,
 }
 
-/// A presented token with what `rotate` needs of its session.
+/// A presented token as `rotate` locks it; its session is read separately (see `rotate`).
 #[derive(Debug, Queryable)]
-pub(super) struct PresentedToken {
+pub(super) struct LockedToken {
     pub(super) session_id: String,
     pub(super) expires_at: DateTime<Utc>,
     pub(super) used_at: Option<DateTime<Utc>>,
     pub(super) successor_hash: Option<Vec<u8>>,
-    pub(super) user_id: String,
-    pub(super) session_revoked_at: Option<DateTime<Utc>>,
-}
-
-/// Parses the ids of a token's session for a rotation outcome.
-pub(super) fn session_ids(
-    session_id: &str,
-    user_id: &str,
-) -> Result<(SessionId, UserId), PortError> {
-    const CONTEXT: &str = "rotate refresh token";
-    Ok((
-        SessionId::parse(session_id).ok_or_else(|| corrupt(CONTEXT, "malformed session id"))?,
-        UserId::parse(user_id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
-    ))
 }

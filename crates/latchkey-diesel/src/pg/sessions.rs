@@ -8,24 +8,10 @@ use latchkey_domain::model::NewSession;
 use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
 use latchkey_domain::{PortError, Session, SessionId, UserId};
 
-use super::rows::{session_ids, NewTokenRow, PresentedToken, SessionRow};
+use super::rows::{LockedToken, NewTokenRow, SessionRow};
 use super::schema::{refresh_tokens, sessions};
 use super::PgStore;
-
-/// What a rotation decided, before the ids are parsed (which cannot happen inside the transaction's error type).
-enum Decision {
-    Rotated {
-        session_id: String,
-        user_id: String,
-    },
-    Retried {
-        session_id: String,
-        user_id: String,
-        rotated_at: DateTime<Utc>,
-    },
-    ReuseDetected,
-    Rejected,
-}
+use crate::rotation::{self, Decision, PresentedState};
 
 #[async_trait]
 impl SessionRepository for PgStore {
@@ -62,138 +48,110 @@ impl SessionRepository for PgStore {
         let presented = request.presented.as_bytes().as_slice();
         let successor = request.successor.as_bytes().as_slice();
         let now = request.now;
+        // Read, decide, then write, holding row locks on the token rows the decision rests on. A concurrent rotation
+        // of the same token blocks on the first lock and, once the winner commits, reads the spent row. Locks are
+        // taken in one order only (the presented token, then its successor, then the session by the writes), so
+        // rotations of consecutive tokens of one family cannot deadlock; that is why the session row is read
+        // without a lock here, and the rotation's write to it re-checks that it is still not revoked.
         let decision = connection
             .transaction::<_, diesel::result::Error, _>(async |connection| {
-                // Spend the token only if it is still live. A concurrent rotation of the same token blocks on this
-                // row's lock and, once the first commits, re-evaluates `used_at IS NULL` on the new row version and
-                // updates nothing: exactly one rotation wins, on any number of instances.
-                let live_sessions = sessions::table
-                    .filter(sessions::revoked_at.is_null())
-                    .select(sessions::id);
-                let spent = diesel::update(
-                    refresh_tokens::table
-                        .filter(refresh_tokens::token_hash.eq(presented))
-                        .filter(refresh_tokens::used_at.is_null())
-                        .filter(refresh_tokens::expires_at.gt(now))
-                        .filter(refresh_tokens::session_id.eq_any(live_sessions)),
-                )
-                .set((
-                    refresh_tokens::used_at.eq(now),
-                    refresh_tokens::successor_hash.eq(successor),
-                ))
-                .returning(refresh_tokens::session_id)
-                .get_result::<String>(connection)
-                .await
-                .optional()?;
-
-                if let Some(session_id) = spent {
-                    let expires_at = now + request.successor_ttl;
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(NewTokenRow {
-                            token_hash: successor,
-                            session_id: &session_id,
-                            issued_at: now,
-                            expires_at,
-                        })
-                        .execute(connection)
-                        .await?;
-                    let user_id = diesel::update(sessions::table.find(&session_id))
-                        .set((
-                            sessions::last_used_at.eq(now),
-                            sessions::expires_at.eq(expires_at),
-                        ))
-                        .returning(sessions::user_id)
-                        .get_result::<String>(connection)
-                        .await?;
-                    return Ok(Decision::Rotated {
-                        session_id,
-                        user_id,
-                    });
-                }
-
-                // Not spendable: read why. At READ COMMITTED this statement sees the rotation that beat us.
                 let token = refresh_tokens::table
-                    .inner_join(sessions::table)
-                    .filter(refresh_tokens::token_hash.eq(presented))
+                    .find(presented)
                     .select((
                         refresh_tokens::session_id,
                         refresh_tokens::expires_at,
                         refresh_tokens::used_at,
                         refresh_tokens::successor_hash,
-                        sessions::user_id,
-                        sessions::revoked_at,
                     ))
-                    .first::<PresentedToken>(connection)
+                    .for_update()
+                    .first::<LockedToken>(connection)
                     .await
                     .optional()?;
-                let Some(token) = token else {
-                    return Ok(Decision::Rejected);
-                };
-                if token.session_revoked_at.is_some() || token.expires_at <= now {
-                    return Ok(Decision::Rejected);
-                }
-                let Some(used_at) = token.used_at else {
-                    // Live yet not updated: only a concurrent change to its session explains it; refuse.
-                    return Ok(Decision::Rejected);
-                };
-                if token.successor_hash.as_deref() == Some(successor)
-                    && now - used_at <= request.grace
-                {
-                    let successor_unused = refresh_tokens::table
-                        .filter(refresh_tokens::token_hash.eq(successor))
-                        .filter(refresh_tokens::used_at.is_null())
-                        .count()
-                        .get_result::<i64>(connection)
-                        .await?
-                        > 0;
-                    if successor_unused {
-                        return Ok(Decision::Retried {
+                let state = match token {
+                    None => None,
+                    Some(token) => {
+                        let (user_id, revoked_at) = sessions::table
+                            .find(&token.session_id)
+                            .select((sessions::user_id, sessions::revoked_at))
+                            .first::<(String, Option<DateTime<Utc>>)>(connection)
+                            .await?;
+                        // Locked so that a concurrent rotation of the successor cannot spend it between this read
+                        // and the answer that hands it out again.
+                        let requested_successor_unused = token.used_at.is_some()
+                            && refresh_tokens::table
+                                .find(successor)
+                                .select(refresh_tokens::used_at)
+                                .for_update()
+                                .first::<Option<DateTime<Utc>>>(connection)
+                                .await
+                                .optional()?
+                                .is_some_and(|used_at| used_at.is_none());
+                        Some(PresentedState {
                             session_id: token.session_id,
-                            user_id: token.user_id,
-                            rotated_at: used_at,
-                        });
+                            user_id,
+                            session_revoked: revoked_at.is_some(),
+                            expires_at: token.expires_at,
+                            used_at: token.used_at,
+                            successor_hash: token.successor_hash,
+                            requested_successor_unused,
+                        })
                     }
+                };
+
+                let decision = rotation::decide(state, request);
+                match &decision {
+                    Decision::Rotate { session_id, .. } => {
+                        let expires_at = now + request.successor_ttl;
+                        // First, because it waits for and re-checks a concurrent revocation of the session.
+                        let extended = diesel::update(
+                            sessions::table
+                                .find(session_id)
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set((
+                            sessions::last_used_at.eq(now),
+                            sessions::expires_at.eq(expires_at),
+                        ))
+                        .execute(connection)
+                        .await?;
+                        if extended == 0 {
+                            // Revoked since it was read: as if it had been revoked when read.
+                            return Ok(Decision::Reject);
+                        }
+                        diesel::update(refresh_tokens::table.find(presented))
+                            .set((
+                                refresh_tokens::used_at.eq(now),
+                                refresh_tokens::successor_hash.eq(successor),
+                            ))
+                            .execute(connection)
+                            .await?;
+                        diesel::insert_into(refresh_tokens::table)
+                            .values(NewTokenRow {
+                                token_hash: successor,
+                                session_id,
+                                issued_at: now,
+                                expires_at,
+                            })
+                            .execute(connection)
+                            .await?;
+                    }
+                    Decision::RevokeSession { session_id } => {
+                        diesel::update(
+                            sessions::table
+                                .find(session_id)
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(connection)
+                        .await?;
+                    }
+                    Decision::Retry { .. } | Decision::Reject => {}
                 }
-                diesel::update(
-                    sessions::table
-                        .find(&token.session_id)
-                        .filter(sessions::revoked_at.is_null()),
-                )
-                .set(sessions::revoked_at.eq(now))
-                .execute(connection)
-                .await?;
-                Ok(Decision::ReuseDetected)
+                Ok(decision)
             })
             .await
             .map_err(|e| PortError::new(CONTEXT, e))?;
-
-        Ok(match decision {
-            Decision::Rotated {
-                session_id,
-                user_id,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Rotated {
-                    session_id,
-                    user_id,
-                    rotated_at: now,
-                }
-            }
-            Decision::Retried {
-                session_id,
-                user_id,
-                rotated_at,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Retried {
-                    session_id,
-                    user_id,
-                    rotated_at,
-                }
-            }
-            Decision::ReuseDetected => RotationOutcome::ReuseDetected,
-            Decision::Rejected => RotationOutcome::Rejected,
-        })
+        decision.into_outcome(request)
     }
 
     async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {

@@ -14,7 +14,6 @@ mod users;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::{ConnectionError, ConnectionResult, QueryResult, RunQueryDsl, SqliteConnection};
@@ -37,9 +36,6 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 /// last transactions on power loss; foreign keys are off by default in SQLite and the cascades need them.
 pub const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                                       PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
-
-/// How long a request waits for a pooled connection before reporting the store unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Connection = SyncConnectionWrapper<SqliteConnection>;
 
@@ -139,13 +135,9 @@ impl SqliteStore {
         })
     }
 
-    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`].
+    /// A pooled connection, waiting at most [`ACQUIRE_TIMEOUT`](crate::pool::ACQUIRE_TIMEOUT).
     async fn connection(&self, context: &'static str) -> Result<Object<Connection>, PortError> {
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
-            Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(PortError::new(context, error)),
-            Err(elapsed) => Err(PortError::new(context, elapsed)),
-        }
+        crate::pool::acquire(context, self.pool.get()).await
     }
 
     /// Runs `task` with a pooled connection on a blocking thread, leaving its diesel error to the caller.

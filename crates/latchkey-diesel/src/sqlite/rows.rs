@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::schema::{refresh_tokens, sessions, users};
 use crate::error::corrupt;
+use crate::rotation::PresentedState;
 
 /// Microseconds since the Unix epoch: exact for chrono's `DateTime<Utc>` down to what the domain keeps, and ordered
 /// like the instants.
@@ -154,14 +155,28 @@ pub(super) struct PresentedToken {
     pub(super) session_revoked_at: Option<i64>,
 }
 
-/// Parses the ids of a token's session for a rotation outcome.
-pub(super) fn session_ids(
-    session_id: &str,
-    user_id: &str,
-) -> Result<(SessionId, UserId), PortError> {
-    const CONTEXT: &str = "rotate refresh token";
-    Ok((
-        SessionId::parse(session_id).ok_or_else(|| corrupt(CONTEXT, "malformed session id"))?,
-        UserId::parse(user_id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
-    ))
+impl PresentedToken {
+    /// The state the rotation rules decide on; see [`PresentedState::requested_successor_unused`].
+    ///
+    /// # Errors
+    /// A deserialisation error when a stored instant is out of range.
+    pub(super) fn into_state(
+        self,
+        requested_successor_unused: bool,
+    ) -> QueryResult<PresentedState> {
+        let instant = |micros| {
+            DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                diesel::result::Error::DeserializationError("timestamp out of range".into())
+            })
+        };
+        Ok(PresentedState {
+            session_id: self.session_id,
+            user_id: self.user_id,
+            session_revoked: self.session_revoked_at.is_some(),
+            expires_at: instant(self.expires_at)?,
+            used_at: self.used_at.map(instant).transpose()?,
+            successor_hash: self.successor_hash,
+            requested_successor_unused,
+        })
+    }
 }

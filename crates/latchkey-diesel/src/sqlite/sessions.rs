@@ -7,24 +7,10 @@ use latchkey_domain::model::NewSession;
 use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
 use latchkey_domain::{PortError, Session, SessionId, UserId};
 
-use super::rows::{instant, micros, session_ids, NewTokenRow, PresentedToken, SessionRow};
+use super::rows::{micros, NewTokenRow, PresentedToken, SessionRow};
 use super::schema::{refresh_tokens, sessions};
 use super::SqliteStore;
-
-/// What a rotation decided, before the ids are parsed.
-enum Decision {
-    Rotated {
-        session_id: String,
-        user_id: String,
-    },
-    Retried {
-        session_id: String,
-        user_id: String,
-        rotated_at: i64,
-    },
-    ReuseDetected,
-    Rejected,
-}
+use crate::rotation::{self, Decision};
 
 #[async_trait]
 impl SessionRepository for SqliteStore {
@@ -53,19 +39,19 @@ impl SessionRepository for SqliteStore {
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {
-        let presented = request.presented.as_bytes().to_vec();
-        let successor = request.successor.as_bytes().to_vec();
-        let now = micros(request.now);
-        let successor_expires_at = micros(request.now + request.successor_ttl);
-        let grace = request.grace.num_microseconds().unwrap_or(i64::MAX);
+        let owned = request.clone();
         // BEGIN IMMEDIATE holds the database's write lock from the first read, so deciding on what was read is safe:
         // a concurrent rotation of the same token waits, then sees it spent.
         let decision = self
             .run("rotate refresh token", move |connection| {
+                let request = owned;
+                let presented = request.presented.as_bytes().as_slice();
+                let successor = request.successor.as_bytes().as_slice();
+                let now = micros(request.now);
                 connection.immediate_transaction(|connection| {
                     let token = refresh_tokens::table
                         .inner_join(sessions::table)
-                        .filter(refresh_tokens::token_hash.eq(&presented))
+                        .filter(refresh_tokens::token_hash.eq(presented))
                         .select((
                             refresh_tokens::session_id,
                             refresh_tokens::expires_at,
@@ -76,94 +62,61 @@ impl SessionRepository for SqliteStore {
                         ))
                         .first::<PresentedToken>(connection)
                         .optional()?;
-                    let Some(token) = token else {
-                        return Ok(Decision::Rejected);
-                    };
-                    if token.session_revoked_at.is_some() || token.expires_at <= now {
-                        return Ok(Decision::Rejected);
-                    }
-                    let Some(used_at) = token.used_at else {
-                        diesel::update(refresh_tokens::table.find(&presented))
-                            .set((
-                                refresh_tokens::used_at.eq(now),
-                                refresh_tokens::successor_hash.eq(&successor),
-                            ))
-                            .execute(connection)?;
-                        diesel::insert_into(refresh_tokens::table)
-                            .values(NewTokenRow {
-                                token_hash: successor,
-                                session_id: token.session_id.clone(),
-                                issued_at: now,
-                                expires_at: successor_expires_at,
-                            })
-                            .execute(connection)?;
-                        diesel::update(sessions::table.find(&token.session_id))
-                            .set((
-                                sessions::last_used_at.eq(now),
-                                sessions::expires_at.eq(successor_expires_at),
-                            ))
-                            .execute(connection)?;
-                        return Ok(Decision::Rotated {
-                            session_id: token.session_id,
-                            user_id: token.user_id,
-                        });
-                    };
-                    if token.successor_hash.as_deref() == Some(successor.as_slice())
-                        && now.saturating_sub(used_at) <= grace
-                    {
-                        let successor_unused = diesel::select(diesel::dsl::exists(
-                            refresh_tokens::table
-                                .find(&successor)
-                                .filter(refresh_tokens::used_at.is_null()),
-                        ))
-                        .get_result::<bool>(connection)?;
-                        if successor_unused {
-                            return Ok(Decision::Retried {
-                                session_id: token.session_id,
-                                user_id: token.user_id,
-                                rotated_at: used_at,
-                            });
+                    let state = match token {
+                        None => None,
+                        Some(token) => {
+                            let requested_successor_unused = token.used_at.is_some()
+                                && diesel::select(diesel::dsl::exists(
+                                    refresh_tokens::table
+                                        .find(successor)
+                                        .filter(refresh_tokens::used_at.is_null()),
+                                ))
+                                .get_result::<bool>(connection)?;
+                            Some(token.into_state(requested_successor_unused)?)
                         }
+                    };
+
+                    let decision = rotation::decide(state, &request);
+                    match &decision {
+                        Decision::Rotate { session_id, .. } => {
+                            let expires_at = micros(request.now + request.successor_ttl);
+                            diesel::update(refresh_tokens::table.find(presented))
+                                .set((
+                                    refresh_tokens::used_at.eq(now),
+                                    refresh_tokens::successor_hash.eq(successor),
+                                ))
+                                .execute(connection)?;
+                            diesel::insert_into(refresh_tokens::table)
+                                .values(NewTokenRow {
+                                    token_hash: successor.to_vec(),
+                                    session_id: session_id.clone(),
+                                    issued_at: now,
+                                    expires_at,
+                                })
+                                .execute(connection)?;
+                            diesel::update(sessions::table.find(session_id))
+                                .set((
+                                    sessions::last_used_at.eq(now),
+                                    sessions::expires_at.eq(expires_at),
+                                ))
+                                .execute(connection)?;
+                        }
+                        Decision::RevokeSession { session_id } => {
+                            diesel::update(
+                                sessions::table
+                                    .find(session_id)
+                                    .filter(sessions::revoked_at.is_null()),
+                            )
+                            .set(sessions::revoked_at.eq(now))
+                            .execute(connection)?;
+                        }
+                        Decision::Retry { .. } | Decision::Reject => {}
                     }
-                    diesel::update(
-                        sessions::table
-                            .find(&token.session_id)
-                            .filter(sessions::revoked_at.is_null()),
-                    )
-                    .set(sessions::revoked_at.eq(now))
-                    .execute(connection)?;
-                    Ok(Decision::ReuseDetected)
+                    Ok(decision)
                 })
             })
             .await?;
-
-        Ok(match decision {
-            Decision::Rotated {
-                session_id,
-                user_id,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Rotated {
-                    session_id,
-                    user_id,
-                    rotated_at: request.now,
-                }
-            }
-            Decision::Retried {
-                session_id,
-                user_id,
-                rotated_at,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Retried {
-                    session_id,
-                    user_id,
-                    rotated_at: instant("rotate refresh token", rotated_at)?,
-                }
-            }
-            Decision::ReuseDetected => RotationOutcome::ReuseDetected,
-            Decision::Rejected => RotationOutcome::Rejected,
-        })
+        decision.into_outcome(request)
     }
 
     async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {

@@ -57,3 +57,84 @@ where
     }
     assert!(store.is_active(&session.id, &user.id).await.unwrap());
 }
+
+/// Retries the rotation of a spent token from `parallel` tasks while the successor it handed out is rotated in turn,
+/// on fresh sessions, many times: no request fails (in particular, no deadlock between the retries' lock on the
+/// successor and its rotation), and the outcomes are consistent with some serial order.
+pub async fn retries_racing_the_successor_rotation<S>(store: Arc<S>, parallel: usize)
+where
+    S: UserRepository + SessionRepository + 'static,
+{
+    let user = store
+        .insert(&new_user("retrier", "retrier@example.com", None))
+        .await
+        .unwrap();
+    let request = |presented: &str, successor: &str, seconds| RotationRequest {
+        presented: TokenHash::of(presented),
+        successor: TokenHash::of(successor),
+        successor_ttl: TimeDelta::days(30),
+        now: t0() + TimeDelta::seconds(seconds),
+        grace: TimeDelta::seconds(10),
+    };
+    for round in 0..20 {
+        let (first, second, third) = (
+            format!("r{round}-0"),
+            format!("r{round}-1"),
+            format!("r{round}-2"),
+        );
+        let session = store
+            .create(&new_session(
+                &format!("retry{round}"),
+                &user.id,
+                &first,
+                t0(),
+            ))
+            .await
+            .unwrap();
+        let rotated = store.rotate(&request(&first, &second, 1)).await.unwrap();
+        assert!(matches!(rotated, RotationOutcome::Rotated { .. }));
+
+        let retry = request(&first, &second, 2);
+        let mut tasks: Vec<_> = (0..parallel)
+            .map(|_| {
+                let (store, retry) = (Arc::clone(&store), retry.clone());
+                tokio::spawn(async move { store.rotate(&retry).await })
+            })
+            .collect();
+        let next = request(&second, &third, 2);
+        let rotation = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.rotate(&next).await })
+        };
+        tasks.push(rotation);
+        let mut outcomes: Vec<_> = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap().unwrap());
+        }
+        let successor_outcome = outcomes.pop().unwrap();
+        let reuse = outcomes
+            .iter()
+            .filter(|o| matches!(o, RotationOutcome::ReuseDetected))
+            .count();
+        for outcome in &outcomes {
+            match outcome {
+                RotationOutcome::Retried { .. } | RotationOutcome::ReuseDetected => {}
+                // After a replay revoked the session, the token is refused.
+                RotationOutcome::Rejected => assert!(reuse > 0, "round {round}"),
+                other => panic!("round {round}: retry got {other:?}"),
+            }
+        }
+        match successor_outcome {
+            // Some retries came after it and saw the successor spent: a replay, which revokes the session.
+            RotationOutcome::Rotated { .. } => {}
+            // A replay was detected first: the session was revoked, so the successor is refused.
+            RotationOutcome::Rejected => assert!(reuse > 0, "round {round}"),
+            other => panic!("round {round}: successor rotation got {other:?}"),
+        }
+        assert_eq!(
+            store.is_active(&session.id, &user.id).await.unwrap(),
+            reuse == 0,
+            "round {round}"
+        );
+    }
+}
