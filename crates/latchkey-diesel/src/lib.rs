@@ -8,6 +8,8 @@
 //!
 //! SQL lives only in this crate.
 
+#![warn(missing_docs)]
+
 mod error;
 pub mod pg;
 mod pool;
