@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{RotationOutcome, RotationRequest};
-use latchkey_domain::{PortError, SessionId, UserId};
+use latchkey_domain::{PortError, SessionId, TokenHash, UserId};
 
 use crate::error::corrupt;
 
@@ -64,8 +64,12 @@ pub(crate) fn decide(token: Option<PresentedState>, request: &RotationRequest) -
             user_id: token.user_id,
         };
     };
-    let spent_for_this_successor =
-        token.successor_hash.as_deref() == Some(request.successor.as_bytes().as_slice());
+    // Compared as `TokenHash`es, whose equality is constant-time.
+    let spent_for_this_successor = token
+        .successor_hash
+        .as_deref()
+        .and_then(TokenHash::from_slice)
+        .is_some_and(|stored| stored == request.successor);
     if spent_for_this_successor
         && token.requested_successor_unused
         && request.now - used_at <= request.grace
