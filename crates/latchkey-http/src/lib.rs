@@ -33,7 +33,7 @@ use actix_web::web;
 use latchkey_domain::Latchkey;
 
 pub use error::ApiError;
-pub use extract::Authenticated;
+pub use extract::{Authenticated, AuthenticatedUser};
 pub use logging::log_request;
 
 /// Base path of the API.

@@ -111,6 +111,21 @@ impl UserRepository for MemoryStore {
             .map(|c| c.user.clone()))
     }
 
+    async fn find_by_active_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<User>, PortError> {
+        let state = crate::lock(&self.state);
+        let active = state
+            .sessions
+            .get(session_id)
+            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none());
+        Ok(active
+            .then(|| state.users.get(user_id).map(|c| c.user.clone()))
+            .flatten())
+    }
+
     async fn find_credentials(
         &self,
         lookup: &UserLookup,

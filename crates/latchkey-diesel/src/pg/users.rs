@@ -31,6 +31,29 @@ impl UserRepository for PgStore {
         Ok(credentials.map(|c| c.user))
     }
 
+    async fn find_by_active_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<User>, PortError> {
+        const CONTEXT: &str = "find user of session";
+        let mut connection = self.connection(CONTEXT).await?;
+        let row = users::table
+            .inner_join(sessions::table)
+            .filter(sessions::id.eq(session_id.as_str()))
+            .filter(users::id.eq(user_id.as_str()))
+            .filter(sessions::revoked_at.is_null())
+            .select(UserRow::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(|e| PortError::new(CONTEXT, e))?;
+        Ok(row
+            .map(UserRow::into_credentials)
+            .transpose()?
+            .map(|c| c.user))
+    }
+
     async fn find_credentials(
         &self,
         lookup: &UserLookup,

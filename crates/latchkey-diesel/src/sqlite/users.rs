@@ -47,6 +47,30 @@ impl UserRepository for SqliteStore {
         Ok(credentials.map(|c| c.user))
     }
 
+    async fn find_by_active_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<User>, PortError> {
+        let (session_id, user_id) = (session_id.as_str().to_owned(), user_id.as_str().to_owned());
+        let row = self
+            .run("find user of session", move |connection| {
+                users::table
+                    .inner_join(sessions::table)
+                    .filter(sessions::id.eq(&session_id))
+                    .filter(users::id.eq(&user_id))
+                    .filter(sessions::revoked_at.is_null())
+                    .select(UserRow::as_select())
+                    .first(connection)
+                    .optional()
+            })
+            .await?;
+        Ok(row
+            .map(UserRow::into_credentials)
+            .transpose()?
+            .map(|c| c.user))
+    }
+
     async fn find_credentials(
         &self,
         lookup: &UserLookup,

@@ -49,6 +49,19 @@ pub trait UserRepository: Send + Sync {
     /// [`PortError`] when the store fails; an unknown id is `Ok(None)`.
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError>;
 
+    /// Finds the account of an active session, in one indexed lookup: what every request that needs the caller's
+    /// account runs, so the revocation check and the account read cost a single round trip.
+    ///
+    /// Returns `None` when the session is unknown, revoked, or does not belong to `user_id`.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn find_by_active_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<User>, PortError>;
+
     /// Finds an account and its password hash.
     ///
     /// # Errors

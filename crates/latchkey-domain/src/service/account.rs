@@ -48,10 +48,15 @@ impl Latchkey {
     /// As [`Latchkey::current_user`].
     pub async fn credits(&self, principal: &Principal) -> Result<CreditsView, AuthError> {
         let user = self.current_user(principal).await?;
-        Ok(CreditsView {
+        Ok(self.credits_of(&user))
+    }
+
+    /// The balance of an account already loaded (see [`Latchkey::authenticate_user`]) with the price list.
+    pub fn credits_of(&self, user: &User) -> CreditsView {
+        CreditsView {
             credits: user.credits,
             pricing: self.policies.credits.pricing.clone(),
-        })
+        }
     }
 
     /// Changes the caller's password after checking the current one, and revokes every other session.

@@ -1,6 +1,6 @@
 use super::Latchkey;
 use crate::error::PortError;
-use crate::model::{SessionId, UserId};
+use crate::model::{SessionId, User, UserId};
 use crate::ports::DecodeError;
 
 /// Who is calling: the result of checking an access token.
@@ -43,20 +43,44 @@ impl Latchkey {
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] or [`AuthError::Unavailable`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let principal = self.verify_access_token(access_token)?;
+        if !self
+            .ports
+            .sessions
+            .is_active(&principal.session_id, &principal.user_id)
+            .await?
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(principal)
+    }
+
+    /// As [`Latchkey::authenticate`], also returning the caller's account, for the same single lookup.
+    ///
+    /// # Errors
+    /// As [`Latchkey::authenticate`]; a deleted account is [`AuthError::InvalidToken`].
+    pub async fn authenticate_user(
+        &self,
+        access_token: &str,
+    ) -> Result<(Principal, User), AuthError> {
+        let principal = self.verify_access_token(access_token)?;
+        let user = self
+            .ports
+            .users
+            .find_by_active_session(&principal.session_id, &principal.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        Ok((principal, user))
+    }
+
+    /// Checks what the token itself says: signature and claims (the codec), then lifetime against the clock.
+    fn verify_access_token(&self, access_token: &str) -> Result<Principal, AuthError> {
         let claims = self.ports.access_tokens.decode(access_token)?;
         let now = self.now();
         if claims.expires_at <= now {
             return Err(AuthError::TokenExpired);
         }
         if claims.issued_at > now + chrono::TimeDelta::seconds(NOT_BEFORE_LEEWAY_SECONDS) {
-            return Err(AuthError::InvalidToken);
-        }
-        if !self
-            .ports
-            .sessions
-            .is_active(&claims.session_id, &claims.user_id)
-            .await?
-        {
             return Err(AuthError::InvalidToken);
         }
         Ok(Principal {

@@ -42,6 +42,7 @@ macro_rules! repository_contract {
             users::unknown_users_are_none,
             users::update_password_revokes_other_sessions,
             users::update_password_of_unknown_user_is_false,
+            users::find_by_active_session_sees_only_live_own_sessions,
             users::email_conflict_is_reported_before_username_conflict,
             users::concurrent_registrations_of_one_email_admit_one,
             sessions::create_then_is_active_and_listed,

@@ -227,3 +227,53 @@ pub async fn concurrent_registrations_of_one_email_admit_one<
         .expect("the winner is stored");
     assert!(found.user.id == first.id || found.user.id == second.id);
 }
+
+/// `find_by_active_session` returns the account only for its own, unrevoked session.
+pub async fn find_by_active_session_sees_only_live_own_sessions<
+    S: UserRepository + SessionRepository,
+>(
+    store: &S,
+) {
+    let jane = store
+        .insert(&new_user("a1", "jane@example.com", None))
+        .await
+        .unwrap();
+    let bob = store
+        .insert(&new_user("b1", "bob@example.com", None))
+        .await
+        .unwrap();
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id)
+            .await
+            .unwrap(),
+        Some(jane.clone())
+    );
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &bob.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
+    assert_eq!(
+        store
+            .find_by_active_session(&unknown, &jane.id)
+            .await
+            .unwrap(),
+        None
+    );
+    store.revoke(&session.id, &jane.id, t0()).await.unwrap();
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id)
+            .await
+            .unwrap(),
+        None
+    );
+}

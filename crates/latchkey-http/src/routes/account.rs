@@ -3,22 +3,17 @@ use latchkey_domain::Latchkey;
 
 use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, AuthenticatedUser};
 
-pub(super) async fn me(
-    latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let user = latchkey.current_user(&principal).await?;
-    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+pub(super) async fn me(AuthenticatedUser(_, user): AuthenticatedUser) -> HttpResponse {
+    HttpResponse::Ok().json(UserBody::from(user))
 }
 
 pub(super) async fn credits(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let credits = latchkey.credits(&principal).await?;
-    Ok(HttpResponse::Ok().json(CreditsBody::from(credits)))
+    AuthenticatedUser(_, user): AuthenticatedUser,
+) -> HttpResponse {
+    HttpResponse::Ok().json(CreditsBody::from(latchkey.credits_of(&user)))
 }
 
 pub(super) async fn change_password(
