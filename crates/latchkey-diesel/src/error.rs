@@ -77,7 +77,7 @@ pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> Cause {
 }
 
 /// A connection URL (or `key=value` string) fit for messages: the password, if any, is replaced by `***`.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);

@@ -18,4 +18,4 @@ pub mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use error::ConnectError;
+pub use error::{redact_url, ConnectError};

@@ -23,7 +23,7 @@ impl std::fmt::Debug for DatabaseUrl {
             Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
             Self::Postgres(url) => f
                 .debug_tuple("Postgres")
-                .field(&crate::settings::redacted_url(url))
+                .field(&latchkey_diesel::redact_url(url))
                 .finish(),
         }
     }

@@ -53,17 +53,9 @@ pub struct DatabaseSettings {
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseSettings")
-            .field("url", &redacted_url(&self.url))
+            .field("url", &latchkey_diesel::redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .finish()
-    }
-}
-
-/// The URL with any user information replaced, so a password never reaches a log line.
-pub(crate) fn redacted_url(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
-        _ => url.to_owned(),
     }
 }
 
@@ -311,7 +303,7 @@ mod tests {
         .unwrap();
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
-        assert!(printed.contains("postgres://***@db/x"));
+        assert!(printed.contains("postgres://app:***@db/x"));
     }
 
     #[test]
