@@ -1,7 +1,7 @@
 //! Latchkey's domain: the rules of accounts, sessions and credits, independent of any framework or database.
 //!
-//! Embedders build a [`Latchkey`] service from a set of [`Ports`] (repositories, password hasher, token codec,
-//! secret generator, clock) and a set of [`Policies`], then call its use cases directly:
+//! Embedders build a [`Latchkey`] service with [`Latchkey::builder`] from its ports (repositories, password hasher,
+//! token codec, secret generator, clock) and its [`Policies`], then call its use cases directly:
 //!
 //! - [`Latchkey::register`], [`Latchkey::login`], [`Latchkey::refresh`], [`Latchkey::logout`]
 //! - [`Latchkey::authenticate`] turns an access token into a [`Principal`]
@@ -28,6 +28,5 @@ pub use model::{
     User, UserCredentials, UserId, Username,
 };
 pub use policy::{CreditsPolicy, PasswordPolicy, Policies, TokenPolicy};
-pub use ports::Ports;
 pub use secret::{PlainSecret, TokenHash};
-pub use service::{Latchkey, Principal, TokenPair};
+pub use service::{BuildError, Latchkey, LatchkeyBuilder, Principal, TokenPair};

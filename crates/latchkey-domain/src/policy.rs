@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use crate::model::Pricing;
 
 /// Every policy the service applies.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policies {
     /// Password length rules.
     pub password: PasswordPolicy,

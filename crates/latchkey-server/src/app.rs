@@ -9,7 +9,7 @@ use actix_web::{App, HttpServer};
 use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
-use latchkey_domain::{CreditsPolicy, Latchkey, PasswordPolicy, Policies, Ports, TokenPolicy};
+use latchkey_domain::{CreditsPolicy, Latchkey, PasswordPolicy, Policies, TokenPolicy};
 use latchkey_http::HttpConfig;
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError};
@@ -34,6 +34,9 @@ pub enum StartupError {
     /// The argon2 parameters are invalid.
     #[error(transparent)]
     Hasher(#[from] latchkey_crypto::HasherError),
+    /// The service lacks a port (a wiring mistake in this crate, not a setting).
+    #[error(transparent)]
+    Wiring(#[from] latchkey_domain::BuildError),
     /// A setting is out of range.
     #[error("invalid configuration: {0}")]
     Invalid(String),
@@ -132,16 +135,16 @@ pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError
         parallelism: settings.argon2.parallelism,
     })?;
     let stores = connect_and_migrate(&database, settings.database.max_connections.max(1)).await?;
-    let ports = Ports {
-        users: stores.users,
-        sessions: stores.sessions,
-        health: stores.health,
-        hasher: Arc::new(hasher),
-        access_tokens: Arc::new(access_tokens),
-        secrets: Arc::new(OsSecrets::derived_from(&secret)),
-        clock: Arc::new(SystemClock),
-    };
-    Ok(Latchkey::new(ports, policies))
+    Ok(Latchkey::builder()
+        .users(stores.users)
+        .sessions(stores.sessions)
+        .health(stores.health)
+        .hasher(Arc::new(hasher))
+        .access_tokens(Arc::new(access_tokens))
+        .secrets(Arc::new(OsSecrets::derived_from(&secret)))
+        .clock(Arc::new(SystemClock))
+        .policies(policies)
+        .build()?)
 }
 
 /// Runs the migrations and nothing else (`latchkey migrate`).

@@ -2,17 +2,20 @@
 
 mod account;
 mod authenticate;
+mod builder;
 mod login;
 mod refresh;
 mod register;
 mod sessions;
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 pub use account::{ChangePasswordError, CreditsView};
 pub use authenticate::{AuthError, Principal};
+pub use builder::{BuildError, LatchkeyBuilder};
 pub use login::{LoginError, LoginOutcome};
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome};
@@ -21,7 +24,10 @@ pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
 use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
-use crate::ports::{AccessClaims, Ports};
+use crate::ports::{
+    AccessClaims, AccessTokenCodec, Clock, HealthCheck, PasswordHasher, SecretGenerator,
+    SessionRepository, UserRepository,
+};
 use crate::secret::{PlainSecret, TokenHash};
 
 /// Prefix of refresh tokens, so secret scanners can recognise a leaked one.
@@ -29,7 +35,7 @@ pub const REFRESH_TOKEN_PREFIX: &str = "lkr_";
 
 /// The Latchkey service: every use case, over a set of ports and policies.
 ///
-/// Cheap to share: wrap it in an `Arc` (the ports are `Arc`s already).
+/// Built with [`Latchkey::builder`]. Cheap to share: wrap it in an `Arc` (the ports are `Arc`s already).
 pub struct Latchkey {
     ports: Ports,
     policies: Policies,
@@ -43,10 +49,22 @@ impl fmt::Debug for Latchkey {
     }
 }
 
+/// The adapters a [`Latchkey`] runs on; filled by [`LatchkeyBuilder`].
+struct Ports {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    health: Arc<dyn HealthCheck>,
+    hasher: Arc<dyn PasswordHasher>,
+    access_tokens: Arc<dyn AccessTokenCodec>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+}
+
 impl Latchkey {
-    /// Builds the service.
-    pub fn new(ports: Ports, policies: Policies) -> Self {
-        Self { ports, policies }
+    /// Starts building a service: set each port, optionally the clock and the policies, then
+    /// [`LatchkeyBuilder::build`].
+    pub fn builder() -> LatchkeyBuilder {
+        LatchkeyBuilder::default()
     }
 
     /// The policies in force.

@@ -5,6 +5,7 @@
 mod support;
 
 mod account;
+mod builder;
 mod login;
 mod refresh;
 mod register;

@@ -220,18 +220,13 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
 
 #[tokio::test]
 async fn an_account_created_is_acknowledged_even_if_its_first_session_fails() {
-    use std::sync::Arc;
-    let store = Arc::new(latchkey_memory::MemoryStore::new());
-    let ports = latchkey_domain::Ports {
-        users: store.clone(),
-        sessions: Arc::new(BrokenSessions),
-        health: store.clone(),
-        hasher: Arc::new(latchkey_memory::FastTestHasher),
-        access_tokens: Arc::new(latchkey_memory::MemoryAccessTokens::new()),
-        secrets: Arc::new(latchkey_memory::SequentialSecrets::new()),
-        clock: Arc::new(latchkey_memory::ManualClock::starting_at_epoch()),
-    };
-    let svc = latchkey_domain::Latchkey::new(ports, Policies::default());
+    let memory = latchkey_memory::MemoryPorts::new();
+    let store = memory.store.clone();
+    let svc = memory
+        .builder()
+        .sessions(std::sync::Arc::new(BrokenSessions))
+        .build()
+        .unwrap();
     let outcome = svc
         .register(input("jane@example.com", PASSWORD, None), client())
         .await

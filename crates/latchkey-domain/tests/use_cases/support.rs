@@ -8,11 +8,9 @@ use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
 use latchkey_domain::service::{LoginOutcome, RegisterInput, RegisterOutcome};
 use latchkey_domain::{
-    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Ports, Principal, TokenPair,
+    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, TokenPair,
 };
-use latchkey_memory::{
-    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets,
-};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
 
 /// A password that satisfies the default policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -71,21 +69,17 @@ impl TestApp {
     }
 
     pub fn with_policies(policies: Policies) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let clock = Arc::new(ManualClock::starting_at_epoch());
+        let memory = MemoryPorts::new();
         let hasher = Arc::new(CountingHasher::default());
-        let ports = Ports {
-            users: store.clone(),
-            sessions: store.clone(),
-            health: store,
-            hasher: hasher.clone(),
-            access_tokens: Arc::new(MemoryAccessTokens::new()),
-            secrets: Arc::new(SequentialSecrets::new()),
-            clock: clock.clone(),
-        };
+        let svc = memory
+            .builder()
+            .hasher(hasher.clone())
+            .policies(policies)
+            .build()
+            .unwrap();
         Self {
-            svc: Latchkey::new(ports, policies),
-            clock,
+            svc,
+            clock: memory.clock,
             hasher,
         }
     }
