@@ -22,11 +22,16 @@ pub mod service;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use error::{FieldError, PortError, ValidationErrors};
+pub use error::PortError;
 pub use model::{
-    ClientInfo, DisplayName, Email, NewUser, Password, PasswordHash, Pricing, Session, SessionId,
-    User, UserCredentials, UserId, Username,
+    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password, PasswordError,
+    PasswordHash, Pricing, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
+    UsernameError,
 };
 pub use policy::{CreditsPolicy, PasswordPolicy, Policies, TokenPolicy};
+pub use ports::{DecodeError, InsertUserError};
 pub use secret::{PlainSecret, TokenHash};
-pub use service::{BuildError, Latchkey, LatchkeyBuilder, Principal, TokenPair};
+pub use service::{
+    AuthError, BuildError, ChangePasswordError, Latchkey, LatchkeyBuilder, LoginError, Principal,
+    RefreshError, RegisterError, RegistrationErrors, RevokeSessionError, TokenPair,
+};

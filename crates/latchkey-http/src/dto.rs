@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use latchkey_domain::service::{CreditsView, SessionView};
+use latchkey_domain::service::{ChangePasswordInput, CreditsView, RegisterInput, SessionView};
 use latchkey_domain::{TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,6 +16,21 @@ pub(crate) struct RegisterRequest {
     pub password: String,
     pub name: Option<String>,
     pub username: Option<String>,
+}
+
+impl From<RegisterRequest> for RegisterInput {
+    fn from(body: RegisterRequest) -> Self {
+        let mut input = RegisterInput::new()
+            .email(body.email)
+            .password(body.password);
+        if let Some(name) = body.name {
+            input = input.name(name);
+        }
+        if let Some(username) = body.username {
+            input = input.username(username);
+        }
+        input
+    }
 }
 
 /// `POST /auth/login`, as the OAuth2 password form or JSON. `username` may hold an email or a username.
@@ -49,6 +64,14 @@ pub(crate) struct LogoutRequest {
 pub(crate) struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
+}
+
+impl From<ChangePasswordRequest> for ChangePasswordInput {
+    fn from(body: ChangePasswordRequest) -> Self {
+        ChangePasswordInput::new()
+            .current_password(body.current_password)
+            .new_password(body.new_password)
+    }
 }
 
 #[derive(Debug, Serialize)]

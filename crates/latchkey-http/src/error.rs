@@ -7,10 +7,10 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use latchkey_domain::service::{
-    AuthError, ChangePasswordError, LoginError, RefreshError, RegisterError, RevokeSessionError,
+use latchkey_domain::{
+    AuthError, ChangePasswordError, LoginError, PortError, RefreshError, RegisterError,
+    RegistrationErrors, RevokeSessionError,
 };
-use latchkey_domain::{PortError, ValidationErrors};
 use serde::Serialize;
 
 /// An error response: status, machine code, human message, optional field errors and challenge.
@@ -58,15 +58,15 @@ impl ApiError {
         }
     }
 
-    /// 400 with one entry per rejected field.
-    pub fn validation(errors: &ValidationErrors) -> Self {
+    /// 400 with one entry per rejected field: its name as the API spells it, and a message that follows the name
+    /// (`"must be at least 8 characters"`).
+    pub fn validation(fields: impl IntoIterator<Item = (&'static str, String)>) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_error", "Invalid input");
-        error.errors = errors
-            .fields()
-            .iter()
-            .map(|e| FieldErrorBody {
-                field: e.field.to_owned(),
-                message: e.message.clone(),
+        error.errors = fields
+            .into_iter()
+            .map(|(field, message)| FieldErrorBody {
+                field: field.to_owned(),
+                message,
             })
             .collect();
         error
@@ -119,6 +119,17 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service temporarily unavailable, please retry",
+        )
+    }
+
+    /// 500 for an error this crate does not know how to answer (a variant added to a domain error after this
+    /// mapping was written): logged in full, answered with a generic message.
+    pub fn internal(error: &dyn StdError) -> Self {
+        tracing::error!(error = %ErrorChain(error), "request failed with an unmapped error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
         )
     }
 
@@ -185,6 +196,7 @@ impl From<AuthError> for ApiError {
             AuthError::TokenExpired => Self::token_expired(),
             AuthError::InvalidToken => Self::invalid_token(),
             AuthError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -192,7 +204,7 @@ impl From<AuthError> for ApiError {
 impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
         match error {
-            RegisterError::Invalid(errors) => Self::validation(&errors),
+            RegisterError::Invalid(errors) => Self::validation(registration_fields(&errors)),
             RegisterError::EmailTaken => Self::new(
                 StatusCode::CONFLICT,
                 "email_taken",
@@ -204,6 +216,7 @@ impl From<RegisterError> for ApiError {
                 "Username already taken",
             ),
             RegisterError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -218,6 +231,7 @@ impl From<LoginError> for ApiError {
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE),
             LoginError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -232,6 +246,7 @@ impl From<RefreshError> for ApiError {
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN),
             RefreshError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -244,9 +259,12 @@ impl From<ChangePasswordError> for ApiError {
                 "invalid_current_password",
                 "Current password is incorrect",
             ),
-            ChangePasswordError::Invalid(errors) => Self::validation(&errors),
+            ChangePasswordError::InvalidNewPassword(error) => {
+                Self::validation([("new_password", error.to_string())])
+            }
             ChangePasswordError::AccountGone => Self::invalid_token(),
             ChangePasswordError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -256,6 +274,27 @@ impl From<RevokeSessionError> for ApiError {
         match error {
             RevokeSessionError::NotFound => Self::not_found("Session not found"),
             RevokeSessionError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
+}
+
+/// The rejected fields of a registration, in the order of the form.
+fn registration_fields(errors: &RegistrationErrors) -> Vec<(&'static str, String)> {
+    let RegistrationErrors {
+        email,
+        password,
+        name,
+        username,
+        ..
+    } = errors;
+    [
+        ("email", email.as_ref().map(ToString::to_string)),
+        ("password", password.as_ref().map(ToString::to_string)),
+        ("name", name.as_ref().map(ToString::to_string)),
+        ("username", username.as_ref().map(ToString::to_string)),
+    ]
+    .into_iter()
+    .filter_map(|(field, message)| Some((field, message?)))
+    .collect()
 }

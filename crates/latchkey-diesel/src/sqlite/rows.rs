@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use latchkey_domain::model::NewSession;
 use latchkey_domain::{
-    ClientInfo, DisplayName, Email, NewUser, PasswordHash, PortError, Session, SessionId, User,
-    UserCredentials, UserId, Username,
+    ClientInfo, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, User,
+    UserCredentials, UserId,
 };
 use serde_json::{Map, Value};
 
@@ -70,18 +70,18 @@ impl UserRow {
         const CONTEXT: &str = "read user";
         let metadata: Map<String, Value> = serde_json::from_str(&self.metadata)
             .map_err(|_| corrupt(CONTEXT, "stored metadata is not a JSON object"))?;
-        let user = User {
+        let user = User::from_stored(StoredUser {
             id: UserId::parse(&self.id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
-            email: Email::from_trusted(self.email),
-            username: self.username.map(Username::from_trusted),
-            name: self.name.map(DisplayName::from_trusted),
+            email: self.email,
+            username: self.username,
+            name: self.name,
             phone: self.phone,
             metadata,
             credits: self.credits,
             is_verified: self.is_verified,
             created_at: instant(CONTEXT, self.created_at)?,
             updated_at: instant(CONTEXT, self.updated_at)?,
-        };
+        });
         Ok(UserCredentials {
             user,
             password_hash: PasswordHash::new(self.password_hash),
@@ -127,10 +127,7 @@ impl SessionRow {
             last_used_at: instant(CONTEXT, self.last_used_at)?,
             expires_at: instant(CONTEXT, self.expires_at)?,
             revoked_at: self.revoked_at.map(|at| instant(CONTEXT, at)).transpose()?,
-            client: ClientInfo {
-                user_agent: self.user_agent,
-                ip: self.ip,
-            },
+            client: ClientInfo::new(self.user_agent.as_deref(), self.ip),
         })
     }
 }

@@ -4,6 +4,24 @@ use std::fmt;
 
 use crate::policy::PasswordPolicy;
 
+/// Why a new password was refused. `Display` is a phrase to follow the field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasswordError {
+    /// Fewer than `min` characters.
+    #[error("must be at least {min} characters")]
+    TooShort {
+        /// The policy's minimum.
+        min: usize,
+    },
+    /// More than `max` characters.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The policy's maximum.
+        max: usize,
+    },
+}
+
 /// A password in plain text, on its way to the hasher.
 ///
 /// It is never truncated, trimmed or case-folded, and `Debug` does not print it.
@@ -14,14 +32,18 @@ impl Password {
     /// Parses a new password against the policy (length counted in characters, no composition rules).
     ///
     /// # Errors
-    /// A message fit to show the user when the password is shorter or longer than the policy allows.
-    pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, String> {
+    /// [`PasswordError`] when the password is shorter or longer than the policy allows.
+    pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, PasswordError> {
         let length = raw.chars().count();
         if length < policy.min_length {
-            return Err(format!("must be at least {} characters", policy.min_length));
+            return Err(PasswordError::TooShort {
+                min: policy.min_length,
+            });
         }
         if length > policy.max_length {
-            return Err(format!("must be at most {} characters", policy.max_length));
+            return Err(PasswordError::TooLong {
+                max: policy.max_length,
+            });
         }
         Ok(Self(raw))
     }
@@ -82,10 +104,16 @@ mod tests {
     #[test]
     fn length_is_counted_in_characters_not_bytes() {
         // Seven characters but fourteen bytes: still too short.
-        assert!(Password::parse_new("ééééééé".into(), &policy()).is_err());
+        assert_eq!(
+            Password::parse_new("ééééééé".into(), &policy()).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
         // Twelve characters but 24 bytes: still allowed.
         assert!(Password::parse_new("éééééééééééé".into(), &policy()).is_ok());
-        assert!(Password::parse_new("a".repeat(13), &policy()).is_err());
+        assert_eq!(
+            Password::parse_new("a".repeat(13), &policy()).unwrap_err(),
+            PasswordError::TooLong { max: 12 }
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Principal {
 
 /// Why an access token was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// Well signed, but past its `exp`.
     #[error("token has expired")]

@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use account::{ChangePasswordError, CreditsView};
+pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
 pub use authenticate::{AuthError, Principal};
 pub use builder::{BuildError, LatchkeyBuilder};
-pub use login::{LoginError, LoginOutcome};
+pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use refresh::RefreshError;
-pub use register::{RegisterError, RegisterInput, RegisterOutcome};
+pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
 
 use crate::error::PortError;
@@ -117,6 +117,7 @@ impl Latchkey {
 
 /// An access token and a refresh token, as a login or a refresh returns them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TokenPair {
     /// The signed access token (a JWT with the default codec).
     pub access_token: PlainSecret,

@@ -5,6 +5,7 @@ use crate::secret::PlainSecret;
 
 /// Why a refresh was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// Unknown, expired, revoked or replayed refresh token. A replay has also revoked the session.
     #[error("invalid refresh token")]

@@ -6,6 +6,7 @@ use crate::model::{ClientInfo, Session, SessionId};
 
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogoutScope {
     /// Only the calling session.
     ThisSession,
@@ -15,6 +16,7 @@ pub enum LogoutScope {
 
 /// A session as its owner sees it in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionView {
     /// Session id.
     pub id: SessionId,
@@ -32,6 +34,7 @@ pub struct SessionView {
 
 /// Why a session could not be revoked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RevokeSessionError {
     /// No active session with that id belongs to the caller.
     #[error("session not found")]

@@ -1,17 +1,30 @@
 use latchkey_domain::service::{RegisterError, RegisterInput};
-use latchkey_domain::{CreditsPolicy, Policies};
+use latchkey_domain::{
+    CreditsPolicy, DisplayNameError, EmailError, PasswordError, Policies, UsernameError,
+};
 
-use crate::support::{client, input, TestApp, PASSWORD};
+use crate::support::{client, credentials, input, TestApp, PASSWORD};
 
 fn rejected_fields(error: RegisterError) -> Vec<(&'static str, String)> {
-    match error {
-        RegisterError::Invalid(errors) => errors
-            .fields()
-            .iter()
-            .map(|e| (e.field, e.message.clone()))
-            .collect(),
-        other => panic!("expected a validation error, got {other:?}"),
-    }
+    let RegisterError::Invalid(errors) = error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    let message = |e: Option<&dyn std::fmt::Display>| e.map(ToString::to_string);
+    [
+        ("email", message(errors.email.as_ref().map(|e| e as _))),
+        (
+            "password",
+            message(errors.password.as_ref().map(|e| e as _)),
+        ),
+        ("name", message(errors.name.as_ref().map(|e| e as _))),
+        (
+            "username",
+            message(errors.username.as_ref().map(|e| e as _)),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(field, message)| Some((field, message?)))
+    .collect()
 }
 
 #[tokio::test]
@@ -54,18 +67,22 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_hashed() {
     let error = app
         .svc
         .register(
-            RegisterInput {
-                email: "not-an-email".into(),
-                password: "short".into(),
-                name: Some("   ".into()),
-                username: Some("no spaces!".into()),
-            },
+            RegisterInput::new()
+                .email("not-an-email")
+                .password("short")
+                .name("   ")
+                .username("no spaces!"),
             client(),
         )
         .await
         .unwrap_err();
-    let fields: Vec<_> = rejected_fields(error).into_iter().map(|(f, _)| f).collect();
-    assert_eq!(fields, ["email", "password", "name", "username"]);
+    let RegisterError::Invalid(errors) = error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    assert_eq!(errors.email, Some(EmailError::Malformed));
+    assert_eq!(errors.password, Some(PasswordError::TooShort { min: 8 }));
+    assert_eq!(errors.name, Some(DisplayNameError::Blank));
+    assert_eq!(errors.username, Some(UsernameError::InvalidCharacter));
     assert_eq!(app.hasher.hashes(), 0);
 }
 
@@ -153,16 +170,16 @@ async fn password_is_never_trimmed() {
 
     assert!(app
         .svc
-        .login("pad@example.com", "abcd".into(), client())
+        .login(credentials("pad@example.com", "abcd"), client())
         .await
         .is_err());
     assert!(app
         .svc
-        .login("pad@example.com", "  abcd".into(), client())
+        .login(credentials("pad@example.com", "  abcd"), client())
         .await
         .is_err());
     app.svc
-        .login("pad@example.com", "  abcd  ".into(), client())
+        .login(credentials("pad@example.com", "  abcd  "), client())
         .await
         .unwrap();
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
-use latchkey_domain::service::{LoginOutcome, RegisterInput, RegisterOutcome};
+use latchkey_domain::service::{
+    ChangePasswordInput, LoginInput, LoginOutcome, RegisterInput, RegisterOutcome,
+};
 use latchkey_domain::{
     ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, TokenPair,
 };
@@ -99,7 +101,7 @@ impl TestApp {
     /// Logs in with [`PASSWORD`]; must succeed.
     pub async fn login(&self, identifier: &str) -> LoginOutcome {
         self.svc
-            .login(identifier, PASSWORD.to_owned(), client())
+            .login(credentials(identifier, PASSWORD), client())
             .await
             .expect("login accepted")
     }
@@ -114,12 +116,21 @@ impl TestApp {
 }
 
 pub fn input(email: &str, password: &str, username: Option<&str>) -> RegisterInput {
-    RegisterInput {
-        email: email.to_owned(),
-        password: password.to_owned(),
-        name: None,
-        username: username.map(str::to_owned),
+    let input = RegisterInput::new().email(email).password(password);
+    match username {
+        Some(username) => input.username(username),
+        None => input,
     }
+}
+
+pub fn credentials(identifier: &str, password: impl Into<String>) -> LoginInput {
+    LoginInput::new().identifier(identifier).password(password)
+}
+
+pub fn change(current: &str, new: impl Into<String>) -> ChangePasswordInput {
+    ChangePasswordInput::new()
+        .current_password(current)
+        .new_password(new)
 }
 
 pub fn client() -> ClientInfo {

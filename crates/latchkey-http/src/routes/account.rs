@@ -21,9 +21,8 @@ pub(super) async fn change_password(
     Authenticated(principal): Authenticated,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
     latchkey
-        .change_password(&principal, body.current_password, body.new_password)
+        .change_password(&principal, body.into_inner().into())
         .await?;
     Ok(HttpResponse::Ok().json(MessageBody {
         message: "Password changed successfully",

@@ -1,6 +1,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::service::{LogoutScope, RegisterInput};
-use latchkey_domain::{Latchkey, ValidationErrors};
+use latchkey_domain::service::{LoginInput, LogoutScope};
+use latchkey_domain::Latchkey;
 
 use crate::dto::{
     LoginRequest, LoginResponse, LogoutRequest, MessageBody, RefreshRequest, RegisterRequest,
@@ -14,14 +14,9 @@ pub(super) async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let input = RegisterInput {
-        email: body.email,
-        password: body.password,
-        name: body.name,
-        username: body.username,
-    };
-    let outcome = latchkey.register(input, client_info(&req)).await?;
+    let outcome = latchkey
+        .register(body.into_inner().into(), client_info(&req))
+        .await?;
     let message = if outcome.tokens.is_some() {
         "Registration successful."
     } else {
@@ -44,12 +39,11 @@ pub(super) async fn login(
         email,
         password,
     } = body.0;
-    let identifier = username.or(email).ok_or_else(|| {
-        ApiError::validation(&ValidationErrors::single("username", "is required"))
-    })?;
-    let outcome = latchkey
-        .login(&identifier, password, client_info(&req))
-        .await?;
+    let identifier = username
+        .or(email)
+        .ok_or_else(|| ApiError::validation([("username", "is required".to_owned())]))?;
+    let input = LoginInput::new().identifier(identifier).password(password);
+    let outcome = latchkey.login(input, client_info(&req)).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens: outcome.tokens.into(),
         user: outcome.user.into(),
