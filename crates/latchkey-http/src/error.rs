@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_domain::{
-    AuthError, ChangePasswordError, LoginError, PortError, RefreshError, RegisterError,
-    RegistrationErrors, RevokeSessionError,
+    AccessError, AuthError, ChangePasswordError, LoginError, PortError, RefreshError,
+    RegisterError, RegistrationErrors, RevokeSessionError,
 };
 use serde::Serialize;
 
@@ -41,6 +41,8 @@ struct Envelope<'a> {
 const CHALLENGE: &str = "Bearer";
 /// `WWW-Authenticate` when a token was sent and refused.
 const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+/// `WWW-Authenticate` when a valid token lacks a scope (RFC 6750 §3.1).
+const CHALLENGE_INSUFFICIENT_SCOPE: &str = "Bearer error=\"insufficient_scope\"";
 
 impl ApiError {
     /// An error with the given status, code and message.
@@ -195,7 +197,27 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::TokenExpired => Self::token_expired(),
             AuthError::InvalidToken => Self::invalid_token(),
+            AuthError::Forbidden(error) => error.into(),
             AuthError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::SessionRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                "This needs a login session; personal tokens and API keys cannot use it",
+            ),
+            AccessError::InsufficientScope { required } => Self::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("The credential lacks the {required} scope"),
+            )
+            .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INSUFFICIENT_SCOPE),
             other => Self::internal(&other),
         }
     }
@@ -297,4 +319,23 @@ fn registration_fields(errors: &RegistrationErrors) -> Vec<(&'static str, String
     .into_iter()
     .filter_map(|(field, message)| Some((field, message?)))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_domain::Scope;
+
+    use super::*;
+
+    #[test]
+    fn a_use_case_refusing_a_scope_answers_as_the_extractor_would() {
+        let refused = AccessError::InsufficientScope {
+            required: Scope::ProfileRead,
+        };
+        let error = ApiError::from(AuthError::Forbidden(refused));
+        assert_eq!(error.status_code(), StatusCode::FORBIDDEN);
+        assert_eq!(error.code(), "insufficient_scope");
+        let error = ApiError::from(AuthError::Forbidden(AccessError::SessionRequired));
+        assert_eq!(error.code(), "session_required");
+    }
 }

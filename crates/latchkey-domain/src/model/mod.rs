@@ -11,7 +11,7 @@ mod username;
 
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
-pub use ids::{SessionId, UserId};
+pub use ids::{ApiKeyId, PersonalTokenId, SessionId, UserId};
 pub use name::{DisplayName, DisplayNameError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{ClientInfo, NewRefreshToken, NewSession, Session};

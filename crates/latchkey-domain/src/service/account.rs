@@ -1,4 +1,5 @@
-use super::{AuthError, Latchkey, Principal};
+use super::{AuthError, Latchkey};
+use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
 use crate::model::{Password, PasswordError, Pricing, User};
 use crate::ports::UserLookup;
@@ -72,11 +73,17 @@ pub enum ChangePasswordError {
 }
 
 impl Latchkey {
-    /// The caller's account.
+    /// The caller's account; needs `profile:read`.
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] when the account no longer exists, or [`AuthError::Unavailable`].
+    /// [`AuthError::Forbidden`] without the scope, [`AuthError::InvalidToken`] when the account no longer exists,
+    /// or [`AuthError::Unavailable`].
     pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        principal.require(Scope::ProfileRead)?;
+        self.find_user(principal).await
+    }
+
+    async fn find_user(&self, principal: &Principal) -> Result<User, AuthError> {
         self.ports
             .users
             .find(&principal.user_id)
@@ -84,12 +91,13 @@ impl Latchkey {
             .ok_or(AuthError::InvalidToken)
     }
 
-    /// The caller's credit balance and the price of each unit.
+    /// The caller's credit balance and the price of each unit; needs `credits:read`.
     ///
     /// # Errors
     /// As [`Latchkey::current_user`].
     pub async fn credits(&self, principal: &Principal) -> Result<CreditsView, AuthError> {
-        let user = self.current_user(principal).await?;
+        principal.require(Scope::CreditsRead)?;
+        let user = self.find_user(principal).await?;
         Ok(self.credits_of(&user))
     }
 
@@ -101,7 +109,8 @@ impl Latchkey {
         }
     }
 
-    /// Changes the caller's password after checking the current one, and revokes every other session.
+    /// Changes the caller's password after checking the current one, and revokes every other session. Only a login
+    /// session may do this.
     ///
     /// # Errors
     /// [`ChangePasswordError::InvalidNewPassword`] for a new password the policy refuses (checked first, so a bad request
@@ -109,7 +118,7 @@ impl Latchkey {
     /// [`ChangePasswordError::Unavailable`].
     pub async fn change_password(
         &self,
-        principal: &Principal,
+        principal: &SessionPrincipal,
         input: ChangePasswordInput,
     ) -> Result<(), ChangePasswordError> {
         let policy = &self.policies.password;
@@ -122,7 +131,7 @@ impl Latchkey {
         let credentials = self
             .ports
             .users
-            .find_credentials(&UserLookup::Id(principal.user_id.clone()))
+            .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
         if !self
@@ -138,9 +147,9 @@ impl Latchkey {
             .ports
             .users
             .update_password(
-                &principal.user_id,
+                principal.user_id(),
                 &new_hash,
-                Some(&principal.session_id),
+                Some(principal.session_id()),
                 self.now(),
             )
             .await?;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
-pub use authenticate::{AuthError, Principal};
+pub use authenticate::AuthError;
 pub use builder::{BuildError, LatchkeyBuilder};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use refresh::RefreshError;

@@ -66,7 +66,7 @@ async fn wrong_current_password_is_refused() {
         .await
         .tokens
         .expect("registration starts a session");
-    let principal = app.principal(&tokens).await;
+    let principal = app.session(&tokens).await;
     let error = app
         .svc
         .change_password(&principal, change("not my password", NEW_PASSWORD))
@@ -88,7 +88,7 @@ async fn invalid_new_password_is_refused_before_any_hashing() {
         .await
         .tokens
         .expect("registration starts a session");
-    let principal = app.principal(&tokens).await;
+    let principal = app.session(&tokens).await;
     let (hashes, verifies) = (app.hasher.hashes(), app.hasher.verifies());
 
     for bad in ["short".to_owned(), "a".repeat(257)] {
@@ -126,7 +126,7 @@ async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
         .await
         .tokens
         .expect("registration starts a session");
-    let principal = app.principal(&caller).await;
+    let principal = app.session(&caller).await;
 
     app.svc
         .change_password(&principal, change(PASSWORD, NEW_PASSWORD))
@@ -134,7 +134,7 @@ async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
         .unwrap();
 
     // The caller carries on.
-    assert_eq!(app.principal(&caller).await, principal);
+    assert_eq!(app.session(&caller).await, principal);
     app.svc
         .refresh(caller.refresh_token.expose())
         .await

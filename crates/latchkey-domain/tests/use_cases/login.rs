@@ -29,11 +29,12 @@ async fn each_login_starts_its_own_session() {
     let first = app.login("jane@example.com").await;
     let second = app.login("jane@example.com").await;
     let sessions = [
-        app.principal(registered.tokens.as_ref().unwrap())
+        app.session(registered.tokens.as_ref().unwrap())
             .await
-            .session_id,
-        app.principal(&first.tokens).await.session_id,
-        app.principal(&second.tokens).await.session_id,
+            .session_id()
+            .clone(),
+        app.session(&first.tokens).await.session_id().clone(),
+        app.session(&second.tokens).await.session_id().clone(),
     ];
     assert_ne!(sessions[0], sessions[1]);
     assert_ne!(sessions[1], sessions[2]);

@@ -56,8 +56,8 @@ async fn new_account_gets_the_welcome_credits_of_the_policy() {
 async fn registration_logs_the_new_account_in() {
     let app = TestApp::new();
     let outcome = app.register("jane@example.com", None).await;
-    let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
-    assert_eq!(principal.user_id, outcome.user.id);
+    let principal = app.session(outcome.tokens.as_ref().unwrap()).await;
+    assert_eq!(principal.user_id(), &outcome.user.id);
     assert_eq!(app.svc.list_sessions(&principal).await.unwrap().len(), 1);
 }
 

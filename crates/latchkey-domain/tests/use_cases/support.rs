@@ -10,7 +10,8 @@ use latchkey_domain::service::{
     ChangePasswordInput, LoginInput, LoginOutcome, RegisterInput, RegisterOutcome,
 };
 use latchkey_domain::{
-    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, TokenPair,
+    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, SessionPrincipal,
+    TokenPair,
 };
 use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
 
@@ -112,6 +113,14 @@ impl TestApp {
             .authenticate(tokens.access_token.expose())
             .await
             .expect("access token accepted")
+    }
+
+    /// The session principal behind a pair's access token; must be valid.
+    pub async fn session(&self, tokens: &TokenPair) -> SessionPrincipal {
+        self.principal(tokens)
+            .await
+            .into_session()
+            .expect("an access token is a session credential")
     }
 }
 

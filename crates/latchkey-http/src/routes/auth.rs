@@ -2,12 +2,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::service::{LoginInput, LogoutScope};
 use latchkey_domain::Latchkey;
 
+use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::{
     LoginRequest, LoginResponse, LogoutRequest, MessageBody, RefreshRequest, RegisterRequest,
     RegisterResponse,
 };
 use crate::error::ApiError;
-use crate::extract::{client_info, Authenticated, FormOrJson, OptionalJson};
+use crate::extract::{client_info, FormOrJson, OptionalJson};
 
 pub(super) async fn register(
     latchkey: web::Data<Latchkey>,
@@ -60,7 +61,7 @@ pub(super) async fn refresh(
 
 pub(super) async fn logout(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
     body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let scope = if body.0.all {

@@ -1,13 +1,13 @@
 use actix_web::{web, HttpResponse};
 use latchkey_domain::{Latchkey, SessionId};
 
+use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::SessionBody;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
 
 pub(super) async fn list(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = latchkey.list_sessions(&principal).await?;
     Ok(HttpResponse::Ok().json(
@@ -20,7 +20,7 @@ pub(super) async fn list(
 
 pub(super) async fn revoke(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("Session not found"))?;
