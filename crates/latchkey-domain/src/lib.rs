@@ -31,7 +31,10 @@ pub use model::{
     PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId, StoredUser, User,
     UserCredentials, UserId, Username, UsernameError,
 };
-pub use policy::{CreditsPolicy, PasswordPolicy, Policies, TokenPolicy};
+pub use policy::{
+    CreditsPolicy, CreditsPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies,
+    TokenPolicy, TokenPolicyError,
+};
 pub use ports::{DecodeError, InsertUserError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{

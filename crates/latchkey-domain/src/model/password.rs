@@ -35,14 +35,14 @@ impl Password {
     /// [`PasswordError`] when the password is shorter or longer than the policy allows.
     pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, PasswordError> {
         let length = raw.chars().count();
-        if length < policy.min_length {
+        if length < policy.min_length() {
             return Err(PasswordError::TooShort {
-                min: policy.min_length,
+                min: policy.min_length(),
             });
         }
-        if length > policy.max_length {
+        if length > policy.max_length() {
             return Err(PasswordError::TooLong {
-                max: policy.max_length,
+                max: policy.max_length(),
             });
         }
         Ok(Self(raw))
@@ -53,7 +53,7 @@ impl Password {
     /// Returns `None` when it is longer than any password the policy lets anyone set, so it cannot match and need
     /// not be hashed.
     pub fn for_verification(raw: String, policy: &PasswordPolicy) -> Option<Self> {
-        (raw.chars().count() <= policy.max_length).then_some(Self(raw))
+        (raw.chars().count() <= policy.max_length()).then_some(Self(raw))
     }
 
     /// The plain text, for the hasher only.
@@ -95,10 +95,7 @@ mod tests {
     use super::*;
 
     fn policy() -> PasswordPolicy {
-        PasswordPolicy {
-            min_length: 8,
-            max_length: 12,
-        }
+        PasswordPolicy::default().with_length(8..=12).unwrap()
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Latchkey {
     pub fn credits_of(&self, user: &User) -> CreditsView {
         CreditsView {
             credits: user.credits,
-            pricing: self.policies.credits.pricing.clone(),
+            pricing: self.policies.credits.pricing().clone(),
         }
     }
 

@@ -132,7 +132,7 @@ impl Latchkey {
             refresh_token: NewRefreshToken {
                 hash: refresh_token.hash(),
                 issued_at: now,
-                expires_at: now + self.policies.tokens.refresh_ttl,
+                expires_at: now + self.policies.tokens.refresh_ttl(),
             },
         };
         let session = self.ports.sessions.create(&session).await?;

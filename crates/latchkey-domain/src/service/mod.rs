@@ -96,7 +96,7 @@ impl Latchkey {
         issued_at: DateTime<Utc>,
     ) -> Result<TokenPair, PortError> {
         let tokens = &self.policies.tokens;
-        let access_expires_at = issued_at + tokens.access_ttl;
+        let access_expires_at = issued_at + tokens.access_ttl();
         let claims = AccessClaims {
             user_id: user_id.clone(),
             session_id: session_id.clone(),
@@ -110,7 +110,9 @@ impl Latchkey {
             access_token: PlainSecret::new(self.ports.access_tokens.encode(&claims)?),
             access_expires_in: (access_expires_at - now).num_seconds().max(0),
             refresh_token,
-            refresh_expires_in: (issued_at + tokens.refresh_ttl - now).num_seconds().max(0),
+            refresh_expires_in: (issued_at + tokens.refresh_ttl() - now)
+                .num_seconds()
+                .max(0),
         })
     }
 }

@@ -33,9 +33,9 @@ impl Latchkey {
         let request = RotationRequest {
             presented: presented.hash(),
             successor: successor.hash(),
-            successor_ttl: tokens.refresh_ttl,
+            successor_ttl: tokens.refresh_ttl(),
             now: self.now(),
-            grace: tokens.refresh_reuse_grace,
+            grace: tokens.refresh_reuse_grace(),
         };
         match self.ports.sessions.rotate(&request).await? {
             RotationOutcome::Rotated {

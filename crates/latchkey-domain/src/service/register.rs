@@ -186,7 +186,7 @@ impl Latchkey {
             username,
             name,
             password_hash,
-            credits: self.policies.credits.welcome_credits,
+            credits: self.policies.credits.welcome_credits(),
             created_at: self.now(),
         };
         let user = self

@@ -17,13 +17,12 @@ async fn current_user_is_the_account_of_the_token() {
 #[tokio::test]
 async fn credits_view_shows_balance_and_pricing_from_the_policy() {
     let pricing = Pricing::from([("page".to_owned(), 3), ("minute_audio".to_owned(), 7)]);
-    let app = TestApp::with_policies(Policies {
-        credits: CreditsPolicy {
-            welcome_credits: 42,
-            pricing: pricing.clone(),
-        },
-        ..Policies::default()
-    });
+    let mut policies = Policies::default();
+    policies.credits = CreditsPolicy::default()
+        .with_welcome_credits(42)
+        .and_then(|p| p.with_pricing(pricing.clone()))
+        .unwrap();
+    let app = TestApp::with_policies(policies);
     let tokens = app
         .register("jane@example.com", None)
         .await

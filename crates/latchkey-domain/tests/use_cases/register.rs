@@ -29,13 +29,8 @@ fn rejected_fields(error: RegisterError) -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn new_account_gets_the_welcome_credits_of_the_policy() {
-    let policies = Policies {
-        credits: CreditsPolicy {
-            welcome_credits: 250,
-            ..CreditsPolicy::default()
-        },
-        ..Policies::default()
-    };
+    let mut policies = Policies::default();
+    policies.credits = CreditsPolicy::default().with_welcome_credits(250).unwrap();
     let app = TestApp::with_policies(policies);
     let outcome = app.register("jane@example.com", Some("jane")).await;
     assert_eq!(outcome.user.credits, 250);
