@@ -32,6 +32,11 @@ pub use doubles::{FastTestHasher, MemoryAccessTokens, SequentialSecrets};
 pub use service::{service, service_with, MemoryPorts, MemoryService};
 pub use store::MemoryStore;
 
+/// `docs/embedding.md`, whose example is compiled and run as this crate's doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;
+
 /// Locks a mutex, recovering the data if a panicking test poisoned it (the state itself is always consistent
 /// because every mutation completes under one lock).
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
