@@ -8,6 +8,7 @@ mod access;
 mod account;
 mod builder;
 mod login;
+mod public_api;
 mod refresh;
 mod register;
 mod sessions;
