@@ -14,6 +14,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
+use diesel::QueryResult;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
@@ -25,6 +26,7 @@ use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
 use crate::error::{innermost, redact_url, ConnectError};
+use crate::pool::{detached, Work};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
@@ -131,17 +133,51 @@ impl PgStore {
     ) -> Result<Object<AsyncPgConnection>, PortError> {
         crate::pool::acquire(context, self.pool.get()).await
     }
+
+    /// Runs `work` with a pooled connection, leaving its diesel error to the caller.
+    ///
+    /// The work is [`detached`]: a statement or transaction whose caller stops waiting still completes (or rolls
+    /// back) before its connection returns to the pool, so the next request never inherits an unfinished query.
+    async fn run_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> Result<QueryResult<R>, PortError>
+    where
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        detached(context, async move {
+            let mut connection = crate::pool::acquire(context, pool.get()).await?;
+            Ok(work(&mut connection).await)
+        })
+        .await
+    }
+
+    /// Runs `work` with a pooled connection, as [`PgStore::run_raw`].
+    async fn run<R, F>(&self, context: &'static str, work: F) -> Result<R, PortError>
+    where
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run_raw(context, work)
+            .await?
+            .map_err(|e| PortError::new(context, e))
+    }
 }
 
 #[async_trait]
 impl HealthCheck for PgStore {
     async fn check(&self) -> Result<(), PortError> {
-        const CONTEXT: &str = "check database";
-        let mut connection = self.connection(CONTEXT).await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut connection)
-            .await
-            .map(drop)
-            .map_err(|e| PortError::new(CONTEXT, e))
+        self.run("check database", |connection| {
+            Box::pin(async move {
+                diesel::sql_query("SELECT 1")
+                    .execute(connection)
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
     }
 }

@@ -15,15 +15,21 @@ use crate::error::insert_user_error;
 #[async_trait]
 impl UserRepository for PgStore {
     async fn insert(&self, user: &NewUser) -> Result<User, InsertUserError> {
-        let mut connection = self.connection("insert user").await?;
+        let row = UserRow::new(user);
         // No prior read: the unique constraints decide, so two concurrent registrations cannot both succeed.
-        let row = diesel::insert_into(users::table)
-            .values(UserRow::new(user))
-            .returning(UserRow::as_returning())
-            .get_result(&mut connection)
-            .await
+        let inserted = self
+            .run_raw("insert user", move |connection| {
+                Box::pin(async move {
+                    diesel::insert_into(users::table)
+                        .values(row)
+                        .returning(UserRow::as_returning())
+                        .get_result(connection)
+                        .await
+                })
+            })
+            .await?
             .map_err(insert_user_error)?;
-        Ok(row.into_credentials()?.user)
+        Ok(inserted.into_credentials()?.user)
     }
 
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
@@ -36,18 +42,22 @@ impl UserRepository for PgStore {
         session_id: &SessionId,
         user_id: &UserId,
     ) -> Result<Option<User>, PortError> {
-        const CONTEXT: &str = "find user of session";
-        let mut connection = self.connection(CONTEXT).await?;
-        let row = users::table
-            .inner_join(sessions::table)
-            .filter(sessions::id.eq(session_id.as_str()))
-            .filter(users::id.eq(user_id.as_str()))
-            .filter(sessions::revoked_at.is_null())
-            .select(UserRow::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|e| PortError::new(CONTEXT, e))?;
+        let (session_id, user_id) = (session_id.as_str().to_owned(), user_id.as_str().to_owned());
+        let row = self
+            .run("find user of session", move |connection| {
+                Box::pin(async move {
+                    users::table
+                        .inner_join(sessions::table)
+                        .filter(sessions::id.eq(&session_id))
+                        .filter(users::id.eq(&user_id))
+                        .filter(sessions::revoked_at.is_null())
+                        .select(UserRow::as_select())
+                        .first(connection)
+                        .await
+                        .optional()
+                })
+            })
+            .await?;
         Ok(row
             .map(UserRow::into_credentials)
             .transpose()?
@@ -58,19 +68,22 @@ impl UserRepository for PgStore {
         &self,
         lookup: &UserLookup,
     ) -> Result<Option<UserCredentials>, PortError> {
-        const CONTEXT: &str = "find user";
-        let mut connection = self.connection(CONTEXT).await?;
-        let query = users::table.select(UserRow::as_select()).into_boxed();
-        let query = match lookup {
-            UserLookup::Id(id) => query.filter(users::id.eq(id.as_str())),
-            UserLookup::Email(email) => query.filter(users::email_key.eq(email.key())),
-            UserLookup::Username(name) => query.filter(users::username_key.eq(name.key())),
-        };
-        let row = query
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|e| PortError::new(CONTEXT, e))?;
+        let lookup = lookup.clone();
+        let row = self
+            .run("find user", move |connection| {
+                Box::pin(async move {
+                    let query = users::table.select(UserRow::as_select()).into_boxed();
+                    let query = match &lookup {
+                        UserLookup::Id(id) => query.filter(users::id.eq(id.as_str())),
+                        UserLookup::Email(email) => query.filter(users::email_key.eq(email.key())),
+                        UserLookup::Username(name) => {
+                            query.filter(users::username_key.eq(name.key()))
+                        }
+                    };
+                    query.first(connection).await.optional()
+                })
+            })
+            .await?;
         row.map(UserRow::into_credentials).transpose()
     }
 
@@ -81,39 +94,41 @@ impl UserRepository for PgStore {
         keep: Option<&SessionId>,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
-        const CONTEXT: &str = "update password";
-        let mut connection = self.connection(CONTEXT).await?;
-        let (id, hash) = (id.as_str(), hash.as_str());
-        let keep = keep.map(SessionId::as_str);
-        connection
-            .transaction::<_, diesel::result::Error, _>(async |connection| {
-                let updated = diesel::update(users::table.find(id))
-                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
-                    .execute(connection)
-                    .await?;
-                if updated == 0 {
-                    return Ok(false);
-                }
-                let active = sessions::table
-                    .filter(sessions::user_id.eq(id))
-                    .filter(sessions::revoked_at.is_null());
-                match keep {
-                    Some(keep) => {
-                        diesel::update(active.filter(sessions::id.ne(keep)))
-                            .set(sessions::revoked_at.eq(now))
+        let (id, hash) = (id.as_str().to_owned(), hash.as_str().to_owned());
+        let keep = keep.map(|keep| keep.as_str().to_owned());
+        self.run("update password", move |connection| {
+            Box::pin(async move {
+                connection
+                    .transaction::<_, diesel::result::Error, _>(async |connection| {
+                        let updated = diesel::update(users::table.find(&id))
+                            .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                             .execute(connection)
-                            .await?
-                    }
-                    None => {
-                        diesel::update(active)
-                            .set(sessions::revoked_at.eq(now))
-                            .execute(connection)
-                            .await?
-                    }
-                };
-                Ok(true)
+                            .await?;
+                        if updated == 0 {
+                            return Ok(false);
+                        }
+                        let active = sessions::table
+                            .filter(sessions::user_id.eq(&id))
+                            .filter(sessions::revoked_at.is_null());
+                        match &keep {
+                            Some(keep) => {
+                                diesel::update(active.filter(sessions::id.ne(keep)))
+                                    .set(sessions::revoked_at.eq(now))
+                                    .execute(connection)
+                                    .await?
+                            }
+                            None => {
+                                diesel::update(active)
+                                    .set(sessions::revoked_at.eq(now))
+                                    .execute(connection)
+                                    .await?
+                            }
+                        };
+                        Ok(true)
+                    })
+                    .await
             })
-            .await
-            .map_err(|e| PortError::new(CONTEXT, e))
+        })
+        .await
     }
 }

@@ -1,7 +1,8 @@
 //! The SQLite store: the zero-setup backend, one file in WAL mode.
 //!
 //! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool; each query runs on tokio's blocking
-//! pool, so SQLite's synchronous calls never stall the async workers. Every connection is set up with
+//! pool, so SQLite's synchronous calls never stall the async workers, and each port method's work is detached from
+//! its caller (see `crate::pool`), so a cancelled request cannot leave a connection mid-call. Every connection is set up with
 //! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
 //! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
 //! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
@@ -28,6 +29,7 @@ use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
 use crate::error::{innermost, Cause, ConnectError};
+use crate::pool::{detached, BlockingCalls};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
@@ -37,7 +39,8 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 pub const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                                       PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
-type Connection = SyncConnectionWrapper<SqliteConnection>;
+/// Blocking calls through [`BlockingCalls`], which is safe to drop on actix's current-thread workers.
+type Connection = SyncConnectionWrapper<SqliteConnection, BlockingCalls>;
 
 /// Users, sessions and refresh tokens in one SQLite file.
 ///
@@ -141,6 +144,9 @@ impl SqliteStore {
     }
 
     /// Runs `task` with a pooled connection on a blocking thread, leaving its diesel error to the caller.
+    ///
+    /// The task is [`detached`]: it finishes, and its connection returns to the pool, even if the caller stops
+    /// waiting.
     async fn run_raw<R, F>(
         &self,
         context: &'static str,
@@ -150,8 +156,12 @@ impl SqliteStore {
         F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        let mut connection = self.connection(context).await?;
-        Ok(connection.spawn_blocking(task).await)
+        let pool = self.pool.clone();
+        detached(context, async move {
+            let mut connection = crate::pool::acquire(context, pool.get()).await?;
+            Ok(connection.spawn_blocking(task).await)
+        })
+        .await
     }
 
     /// Runs `task` with a pooled connection on a blocking thread.
