@@ -8,6 +8,7 @@
 // The suite's whole purpose is to fail loudly when an adapter breaks a rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cancellation;
 pub mod fixtures;
 pub mod sessions;
 pub mod users;
@@ -59,6 +60,12 @@ macro_rules! repository_contract {
             sessions::list_shows_only_the_users_sessions,
             sessions::concurrent_rotations_of_one_token_rotate_once,
             sessions::duplicate_token_hash_is_refused_and_writes_nothing,
+            cancellation::cancelled_insert_is_all_or_nothing,
+            cancellation::cancelled_reads_leave_the_store_usable,
+            cancellation::cancelled_create_is_all_or_nothing,
+            cancellation::cancelled_rotate_is_all_or_nothing,
+            cancellation::cancelled_update_password_leaves_the_store_usable,
+            cancellation::cancelled_revocations_leave_the_store_usable,
         );
     };
     (@tests required $store:expr; $($module:ident :: $case:ident),+ $(,)?) => {
