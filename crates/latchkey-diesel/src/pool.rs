@@ -9,11 +9,13 @@
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
 
 use std::future::Future;
+use std::ops::DerefMut;
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use diesel::QueryResult;
 use latchkey_domain::PortError;
 
 /// How long a request waits for a pooled connection before reporting the store unavailable, rather than queueing
@@ -55,6 +57,27 @@ where
         Ok(result) => result,
         Err(join_error) => Err(PortError::new(context, join_error).into()),
     }
+}
+
+/// Runs `work` [`detached`] on the connection `checkout` yields (a pool's `get()`, given at most
+/// [`ACQUIRE_TIMEOUT`]), leaving its diesel error to the caller. The connection returns to its pool when the work is
+/// done, whether or not the caller still waits.
+pub(crate) async fn run_raw<O, E, R, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) -> Result<QueryResult<R>, PortError>
+where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    detached(context, async move {
+        let mut connection = acquire(context, checkout).await?;
+        Ok(work(&mut connection).await)
+    })
+    .await
 }
 
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: on tokio's blocking pool, like its default, but safe

@@ -1,0 +1,57 @@
+//! The tables, as `migrations/postgres` and `migrations/sqlite` create them: one schema for both backends, with the
+//! columns whose storage differs typed by [`crate::sql_types`].
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{JsonObject, UtcTimestamp};
+
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_key -> Text,
+        username -> Nullable<Text>,
+        username_key -> Nullable<Text>,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        metadata -> JsonObject,
+        credits -> BigInt,
+        is_verified -> Bool,
+        password_hash -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> UtcTimestamp,
+        last_used_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    refresh_tokens (token_hash) {
+        token_hash -> Binary,
+        session_id -> Text,
+        issued_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        used_at -> Nullable<UtcTimestamp>,
+        successor_hash -> Nullable<Binary>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens);
