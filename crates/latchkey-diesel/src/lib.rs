@@ -7,13 +7,29 @@
 //! constraints of the schema. The migrations are embedded per backend and applied by `run_migrations`.
 //!
 //! SQL lives only in this crate.
+//!
+//! # One body for both backends
+//!
+//! Both backends share one schema (`schema.rs`), one set of rows (`rows.rs`) and one body of queries per port
+//! (`repositories/*.rs`). The column types whose storage differs (instants, JSON) are custom SQL types mapped per
+//! backend (`sql_types.rs`), so the rows need no twin. Each `repositories/*.rs` file is compiled twice, as a child
+//! module of `pg` and of `sqlite` (`#[path]`), against the names its backend module provides:
+//!
+//! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work);
+//! - `write_transaction`: READ COMMITTED on PostgreSQL, `BEGIN IMMEDIATE` on SQLite;
+//! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock).
+//!
+//! Only that locking and the connection setup differ per backend. A new table costs a migration per backend, its
+//! `table!` and rows here, and one repository file.
 
 #![warn(missing_docs)]
 
 mod error;
 pub mod pg;
 mod pool;
-mod rotation;
+mod rows;
+mod schema;
+mod sql_types;
 pub mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -1,13 +1,29 @@
-//! Acquiring pooled connections, the same way on both backends.
+//! Acquiring pooled connections and running work on them so that it survives the caller going away.
+//!
+//! A port method's future can be dropped at any await: a client disconnects, a proxy times out, a sibling actix
+//! extractor fails and actix drops the request's other extractors. Dropping a database call half-way is unsafe on
+//! both backends: diesel-async's `SyncConnectionWrapper` (SQLite) waits for its blocking call in `Drop` with
+//! `block_in_place`, which panics on the current-thread runtimes actix workers run; and a transaction abandoned
+//! between statements leaves its connection with an open transaction. So every port method runs its connection work
+//! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
+//! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
 
 use std::future::Future;
+use std::ops::DerefMut;
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use diesel::QueryResult;
 use latchkey_domain::PortError;
 
 /// How long a request waits for a pooled connection before reporting the store unavailable, rather than queueing
 /// without bound behind a stalled database.
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The future of a unit of connection work, borrowing the connection for `'c`.
+pub(crate) type Work<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
 /// Awaits `checkout` (a pool's `get()`) for at most [`ACQUIRE_TIMEOUT`], reporting a pool error or the timeout as a
 /// [`PortError`] with `context`.
@@ -22,5 +38,99 @@ where
         Ok(Ok(connection)) => Ok(connection),
         Ok(Err(error)) => Err(PortError::new(context, error)),
         Err(elapsed) => Err(PortError::new(context, elapsed)),
+    }
+}
+
+/// Runs `work` to completion on a task of its own and waits for its result.
+///
+/// Dropping the returned future stops the waiting, not the work. A panic in `work` (or the runtime shutting down
+/// under it) is reported as a [`PortError`] with `context`.
+pub(crate) async fn detached<T, E>(
+    context: &'static str,
+    work: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<PortError> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(join_error) => Err(PortError::new(context, join_error).into()),
+    }
+}
+
+/// Runs `work` [`detached`] on the connection `checkout` yields (a pool's `get()`, given at most
+/// [`ACQUIRE_TIMEOUT`]), leaving its diesel error to the caller. The connection returns to its pool when the work is
+/// done, whether or not the caller still waits.
+pub(crate) async fn run_raw<O, E, R, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) -> Result<QueryResult<R>, PortError>
+where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    detached(context, async move {
+        let mut connection = acquire(context, checkout).await?;
+        Ok(work(&mut connection).await)
+    })
+    .await
+}
+
+/// How `SyncConnectionWrapper` runs SQLite's blocking calls: on tokio's blocking pool, like its default, but safe
+/// to drop on any runtime.
+///
+/// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded
+/// runtime. Waiting is still required (the wrapper's next call needs the connection back, and reads the transaction
+/// state without locking), so this one waits on a plain channel instead, which works on every runtime flavour.
+/// With [`detached`] work that wait only happens when a runtime shuts down mid-call.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BlockingCalls;
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingCalls {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> Work<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        // The sender is dropped when the task ends, however it ends; that is what `Drop` waits for.
+        let (finished, on_finish) = mpsc::sync_channel::<()>(0);
+        let handle = tokio::task::spawn_blocking(move || {
+            let _finished = finished;
+            task()
+        });
+        Box::pin(WaitOnDrop { handle, on_finish })
+    }
+
+    fn get_runtime() -> Self {
+        Self
+    }
+}
+
+/// A blocking call's result; dropping it before the call ends waits for the call.
+struct WaitOnDrop<R> {
+    handle: tokio::task::JoinHandle<R>,
+    on_finish: mpsc::Receiver<()>,
+}
+
+impl<R> Future for WaitOnDrop<R> {
+    type Output = Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.handle).poll(cx).map_err(Box::from)
+    }
+}
+
+impl<R> Drop for WaitOnDrop<R> {
+    fn drop(&mut self) {
+        if !self.handle.is_finished() {
+            // Returns (with a disconnection error) once the task has dropped its sender.
+            let _ = self.on_finish.recv();
+        }
     }
 }

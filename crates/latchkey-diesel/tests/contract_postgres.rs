@@ -9,8 +9,12 @@ use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
 
 /// A migrated store on its own database, dropped with the guard.
 async fn fresh_store() -> Option<(PgStore, TestDatabase)> {
+    store_with_connections(8).await
+}
+
+async fn store_with_connections(connections: usize) -> Option<(PgStore, TestDatabase)> {
     let database = fresh_postgres_database().await?;
-    let store = PgStore::connect(database.url(), 8).await.unwrap();
+    let store = PgStore::connect(database.url(), connections).await.unwrap();
     store.run_migrations().await.unwrap();
     Some((store, database))
 }
@@ -58,4 +62,27 @@ async fn retries_racing_the_successor_rotation() {
         return;
     };
     common::retries_racing_the_successor_rotation(std::sync::Arc::new(store), 6).await;
+}
+
+/// The cancellation rules again with a single pooled connection: every call after an abandoned one then runs on the
+/// very connection the abandoned call was using, so a connection handed back mid-query would be caught.
+#[tokio::test]
+async fn cancellation_rules_on_a_single_connection() {
+    use latchkey_domain::testkit::cancellation::*;
+    macro_rules! on_fresh_stores {
+        ($($rule:ident),+ $(,)?) => {$(
+            let Some((store, _guard)) = store_with_connections(1).await else {
+                return;
+            };
+            $rule(&store).await;
+        )+};
+    }
+    on_fresh_stores!(
+        cancelled_insert_is_all_or_nothing,
+        cancelled_reads_leave_the_store_usable,
+        cancelled_create_is_all_or_nothing,
+        cancelled_rotate_is_all_or_nothing,
+        cancelled_update_password_leaves_the_store_usable,
+        cancelled_revocations_leave_the_store_usable,
+    );
 }

@@ -8,8 +8,12 @@ use tempfile::TempDir;
 
 /// A migrated store in its own directory; the directory (and the file) go away with the guard.
 async fn fresh_store() -> Option<(SqliteStore, TempDir)> {
+    store_with_connections(8).await
+}
+
+async fn store_with_connections(connections: usize) -> Option<(SqliteStore, TempDir)> {
     let directory = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&directory.path().join("latchkey.db"), 8)
+    let store = SqliteStore::open(&directory.path().join("latchkey.db"), connections)
         .await
         .unwrap();
     store.run_migrations().await.unwrap();
@@ -58,4 +62,27 @@ async fn retries_racing_the_successor_rotation() {
         return;
     };
     common::retries_racing_the_successor_rotation(std::sync::Arc::new(store), 6).await;
+}
+
+/// The cancellation rules again with a single pooled connection: every call after an abandoned one then runs on the
+/// very connection the abandoned call was using, so a connection handed back mid-query would be caught.
+#[tokio::test]
+async fn cancellation_rules_on_a_single_connection() {
+    use latchkey_domain::testkit::cancellation::*;
+    macro_rules! on_fresh_stores {
+        ($($rule:ident),+ $(,)?) => {$(
+            let Some((store, _guard)) = store_with_connections(1).await else {
+                return;
+            };
+            $rule(&store).await;
+        )+};
+    }
+    on_fresh_stores!(
+        cancelled_insert_is_all_or_nothing,
+        cancelled_reads_leave_the_store_usable,
+        cancelled_create_is_all_or_nothing,
+        cancelled_rotate_is_all_or_nothing,
+        cancelled_update_password_leaves_the_store_usable,
+        cancelled_revocations_leave_the_store_usable,
+    );
 }

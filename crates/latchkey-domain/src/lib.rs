@@ -19,6 +19,7 @@ pub mod error;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod rotation;
 pub mod secret;
 pub mod service;
 #[cfg(feature = "testkit")]

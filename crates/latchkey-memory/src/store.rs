@@ -7,6 +7,7 @@ use latchkey_domain::ports::{
     HealthCheck, InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup,
     UserRepository,
 };
+use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
     NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
     UserCredentials, UserId,
@@ -198,18 +199,30 @@ impl SessionRepository for MemoryStore {
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {
         let mut guard = crate::lock(&self.state);
         let state = &mut *guard;
-        let Some(token) = state.refresh_tokens.get(&request.presented) else {
-            return Ok(RotationOutcome::Rejected);
-        };
-        let Some(session) = state.sessions.get(&token.session_id) else {
-            return Ok(RotationOutcome::Rejected);
-        };
-        if session.revoked_at.is_some() || token.expires_at <= request.now {
-            return Ok(RotationOutcome::Rejected);
-        }
-        let (session_id, user_id) = (session.id.clone(), session.user_id.clone());
-        match token.used_at {
-            None => {
+        // The lock is held from the read to the writes, so the decision sticks.
+        let presented = state
+            .refresh_tokens
+            .get(&request.presented)
+            .and_then(|token| {
+                let session = state.sessions.get(&token.session_id)?;
+                let requested_successor_unused = token.used_at.is_some()
+                    && state
+                        .refresh_tokens
+                        .get(&request.successor)
+                        .is_some_and(|successor| successor.used_at.is_none());
+                Some(PresentedToken {
+                    session_id: session.id.clone(),
+                    user_id: session.user_id.clone(),
+                    session_revoked: session.revoked_at.is_some(),
+                    expires_at: token.expires_at,
+                    used_at: token.used_at,
+                    successor: token.successor,
+                    requested_successor_unused,
+                })
+            });
+        let decision = rotation::decide(presented, request);
+        match &decision {
+            Decision::Rotate { session_id, .. } => {
                 let expires_at = request.now + request.successor_ttl;
                 if let Some(token) = state.refresh_tokens.get_mut(&request.presented) {
                     token.used_at = Some(request.now);
@@ -224,33 +237,17 @@ impl SessionRepository for MemoryStore {
                         successor: None,
                     },
                 );
-                if let Some(session) = state.sessions.get_mut(&session_id) {
+                if let Some(session) = state.sessions.get_mut(session_id) {
                     session.last_used_at = request.now;
                     session.expires_at = expires_at;
                 }
-                Ok(RotationOutcome::Rotated {
-                    session_id,
-                    user_id,
-                    rotated_at: request.now,
-                })
             }
-            Some(used_at) => {
-                let successor_unused = token.successor == Some(request.successor)
-                    && state
-                        .refresh_tokens
-                        .get(&request.successor)
-                        .is_some_and(|successor| successor.used_at.is_none());
-                if successor_unused && request.now - used_at <= request.grace {
-                    return Ok(RotationOutcome::Retried {
-                        session_id,
-                        user_id,
-                        rotated_at: used_at,
-                    });
-                }
-                state.revoke_where(request.now, |s| s.id == session_id);
-                Ok(RotationOutcome::ReuseDetected)
+            Decision::RevokeSession { session_id } => {
+                state.revoke_where(request.now, |s| &s.id == session_id);
             }
+            Decision::Retry { .. } | Decision::Reject => {}
         }
+        Ok(decision.into_outcome(request))
     }
 
     async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {

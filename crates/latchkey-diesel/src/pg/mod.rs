@@ -5,32 +5,47 @@
 //! rows read are locked (`SELECT … FOR UPDATE`) until the write commits, so concurrent requests, across any number
 //! of instances, cannot both win.
 
-mod rows;
-mod schema;
+/// `SELECT … FOR UPDATE`: the shared `rotate` locks the rows its decision rests on.
+macro_rules! locked {
+    ($query:expr) => {
+        $query.for_update()
+    };
+}
+
+// The repository bodies are shared with the other backend: see the crate documentation.
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/sessions.rs"]
 mod sessions;
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/users.rs"]
 mod users;
 
 use std::fmt;
 
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
+use diesel::QueryResult;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
 use crate::error::{innermost, redact_url, ConnectError};
+use crate::pool::Work;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Serialises migrations across instances starting together: diesel's harness takes no lock of its own, and two
 /// harnesses racing would both try to create the same tables. The value is "latchkey" in ASCII.
 const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579;
+
+/// What the shared repository bodies implement the ports for.
+type Store = PgStore;
 
 /// Users, sessions and refresh tokens in PostgreSQL.
 ///
@@ -131,17 +146,58 @@ impl PgStore {
     ) -> Result<Object<AsyncPgConnection>, PortError> {
         crate::pool::acquire(context, self.pool.get()).await
     }
+
+    /// Runs `work` with a pooled connection, leaving its diesel error to the caller. The work is detached: it
+    /// finishes (commits or rolls back) before its connection returns to the pool, even if the caller stops waiting.
+    async fn run_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> Result<QueryResult<R>, PortError>
+    where
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        crate::pool::run_raw(context, async move { pool.get().await }, work).await
+    }
+
+    /// As [`PgStore::run_raw`], reporting a diesel error as a [`PortError`].
+    async fn run<R, F>(&self, context: &'static str, work: F) -> Result<R, PortError>
+    where
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run_raw(context, work)
+            .await?
+            .map_err(|e| PortError::new(context, e))
+    }
+}
+
+/// Runs `body` in a transaction at PostgreSQL's default READ COMMITTED level (rows the body must decide on are
+/// locked with `locked!`), committing if it succeeds and rolling back if it fails.
+fn write_transaction<'c, R, F>(
+    connection: &'c mut AsyncPgConnection,
+    body: F,
+) -> Work<'c, QueryResult<R>>
+where
+    F: for<'t> FnOnce(&'t mut AsyncPgConnection) -> Work<'t, QueryResult<R>> + Send + 'c,
+    R: Send + 'c,
+{
+    Box::pin(connection.transaction(async move |connection| body(connection).await))
 }
 
 #[async_trait]
 impl HealthCheck for PgStore {
     async fn check(&self) -> Result<(), PortError> {
-        const CONTEXT: &str = "check database";
-        let mut connection = self.connection(CONTEXT).await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut connection)
-            .await
-            .map(drop)
-            .map_err(|e| PortError::new(CONTEXT, e))
+        self.run("check database", |connection| {
+            Box::pin(async move {
+                diesel::sql_query("SELECT 1")
+                    .execute(connection)
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
     }
 }

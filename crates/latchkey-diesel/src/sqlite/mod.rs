@@ -1,33 +1,46 @@
 //! The SQLite store: the zero-setup backend, one file in WAL mode.
 //!
 //! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool; each query runs on tokio's blocking
-//! pool, so SQLite's synchronous calls never stall the async workers. Every connection is set up with
+//! pool, so SQLite's synchronous calls never stall the async workers, and each port method's work is detached from
+//! its caller (see `crate::pool`), so a cancelled request cannot leave a connection mid-call. Every connection is set up with
 //! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
 //! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
 //! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
 //! write transaction serialisable, so `rotate` may decide on what it read.
 
-mod rows;
-mod schema;
+/// No row locks on SQLite: every write transaction holds the database's write lock from its start.
+macro_rules! locked {
+    ($query:expr) => {
+        $query
+    };
+}
+
+// The repository bodies are shared with the other backend: see the crate documentation.
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/sessions.rs"]
 mod sessions;
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/users.rs"]
 mod users;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use diesel::{ConnectionError, ConnectionResult, QueryResult, RunQueryDsl, SqliteConnection};
+use diesel::connection::AnsiTransactionManager;
+use diesel::{ConnectionError, ConnectionResult, QueryResult, SqliteConnection};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
 use crate::error::{innermost, Cause, ConnectError};
+use crate::pool::{BlockingCalls, Work};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
@@ -37,7 +50,11 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 pub const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                                       PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
-type Connection = SyncConnectionWrapper<SqliteConnection>;
+/// Blocking calls through [`BlockingCalls`], which is safe to drop on actix's current-thread workers.
+type Connection = SyncConnectionWrapper<SqliteConnection, BlockingCalls>;
+
+/// What the shared repository bodies implement the ports for.
+type Store = SqliteStore;
 
 /// Users, sessions and refresh tokens in one SQLite file.
 ///
@@ -140,30 +157,64 @@ impl SqliteStore {
         crate::pool::acquire(context, self.pool.get()).await
     }
 
-    /// Runs `task` with a pooled connection on a blocking thread, leaving its diesel error to the caller.
+    /// Runs `work` with a pooled connection, leaving its diesel error to the caller. The work is detached: it
+    /// finishes (commits or rolls back) before its connection returns to the pool, even if the caller stops waiting.
     async fn run_raw<R, F>(
         &self,
         context: &'static str,
-        task: F,
+        work: F,
     ) -> Result<QueryResult<R>, PortError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        let mut connection = self.connection(context).await?;
-        Ok(connection.spawn_blocking(task).await)
+        let pool = self.pool.clone();
+        crate::pool::run_raw(context, async move { pool.get().await }, work).await
     }
 
-    /// Runs `task` with a pooled connection on a blocking thread.
-    async fn run<R, F>(&self, context: &'static str, task: F) -> Result<R, PortError>
+    /// As [`SqliteStore::run_raw`], reporting a diesel error as a [`PortError`].
+    async fn run<R, F>(&self, context: &'static str, work: F) -> Result<R, PortError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        self.run_raw(context, task)
+        self.run_raw(context, work)
             .await?
             .map_err(|e| PortError::new(context, e))
     }
+}
+
+/// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing if it succeeds and rolling back if it fails.
+///
+/// Taking the write lock up front means two connections never both read under a shared lock and then deadlock
+/// upgrading it (which SQLite reports as `SQLITE_BUSY` at once, without waiting for the busy timeout); it also makes
+/// each write transaction serialisable, so `rotate` may decide on what it read. The transaction is begun through
+/// diesel's transaction manager, so a connection abandoned mid-transaction is known to be in one and is discarded
+/// by the pool rather than reused.
+fn write_transaction<'c, R, F>(connection: &'c mut Connection, body: F) -> Work<'c, QueryResult<R>>
+where
+    F: for<'t> FnOnce(&'t mut Connection) -> Work<'t, QueryResult<R>> + Send + 'c,
+    R: Send + 'c,
+{
+    type Manager = <Connection as AsyncConnection>::TransactionManager;
+    Box::pin(async move {
+        connection
+            .spawn_blocking(|connection| {
+                AnsiTransactionManager::begin_transaction_sql(connection, "BEGIN IMMEDIATE")
+            })
+            .await?;
+        match body(connection).await {
+            Ok(value) => {
+                Manager::commit_transaction(connection).await?;
+                Ok(value)
+            }
+            Err(error) => match Manager::rollback_transaction(connection).await {
+                // The body's error says more than a failed rollback of the transaction it broke.
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback_error) => Err(rollback_error),
+            },
+        }
+    })
 }
 
 /// Opens one connection and applies [`CONNECTION_PRAGMAS`] before the pool hands it out.
@@ -180,7 +231,12 @@ async fn establish(url: String) -> ConnectionResult<Connection> {
 impl HealthCheck for SqliteStore {
     async fn check(&self) -> Result<(), PortError> {
         self.run("check database", |connection| {
-            diesel::sql_query("SELECT 1").execute(connection).map(drop)
+            Box::pin(async move {
+                diesel::sql_query("SELECT 1")
+                    .execute(connection)
+                    .await
+                    .map(drop)
+            })
         })
         .await
     }

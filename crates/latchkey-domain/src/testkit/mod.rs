@@ -49,6 +49,8 @@ macro_rules! rules {
     };
 }
 
+#[macro_use]
+pub mod cancellation;
 pub mod fixtures;
 #[macro_use]
 pub mod sessions;
@@ -101,7 +103,7 @@ macro_rules! define_repository_contract {
 }
 
 // Every module's rules, gathered in turn; a module missing here leaves its `*_rules!` unused, which warns.
-users_rules!(sessions_rules, define_repository_contract; $);
+users_rules!(sessions_rules, cancellation_rules, define_repository_contract; $);
 
 /// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.
 /// (What `tokio::join!` does, without making tokio a dependency of the domain.)

@@ -1,6 +1,10 @@
-//! The SQLite tables, as created by `migrations/sqlite` (timestamps are microseconds since the Unix epoch).
+//! The tables, as `migrations/postgres` and `migrations/sqlite` create them: one schema for both backends, with the
+//! columns whose storage differs typed by [`crate::sql_types`].
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{JsonObject, UtcTimestamp};
+
     users (id) {
         id -> Text,
         email -> Text,
@@ -9,35 +13,41 @@ diesel::table! {
         username_key -> Nullable<Text>,
         name -> Nullable<Text>,
         phone -> Nullable<Text>,
-        metadata -> Text,
+        metadata -> JsonObject,
         credits -> BigInt,
         is_verified -> Bool,
         password_hash -> Text,
-        created_at -> BigInt,
-        updated_at -> BigInt,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
     sessions (id) {
         id -> Text,
         user_id -> Text,
-        created_at -> BigInt,
-        last_used_at -> BigInt,
-        expires_at -> BigInt,
-        revoked_at -> Nullable<BigInt>,
+        created_at -> UtcTimestamp,
+        last_used_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
     refresh_tokens (token_hash) {
         token_hash -> Binary,
         session_id -> Text,
-        issued_at -> BigInt,
-        expires_at -> BigInt,
-        used_at -> Nullable<BigInt>,
+        issued_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        used_at -> Nullable<UtcTimestamp>,
         successor_hash -> Nullable<Binary>,
     }
 }

@@ -1,57 +1,69 @@
-//! The refresh-token rotation rules, shared by both backends.
+//! The refresh-token rotation rules, as one pure function every [`SessionRepository`] adapter calls.
 //!
-//! Each backend reads the presented token's state under a lock that makes the decision stick (row locks on
-//! PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite), asks [`decide`] what to do, performs the writes the
-//! [`Decision`] calls for in the same transaction, and turns it into the port's outcome with
-//! [`Decision::into_outcome`]. The rules are those of the in-memory store and of
-//! [`SessionRepository::rotate`](latchkey_domain::ports::SessionRepository::rotate).
+//! An adapter reads the presented token's state under whatever makes the decision stick (row locks on PostgreSQL,
+//! the write lock of `BEGIN IMMEDIATE` on SQLite, a mutex in memory), asks [`decide`] what to do, performs the
+//! writes the [`Decision`] names in the same transaction, and answers [`Decision::into_outcome`]. No adapter restates
+//! the rules, so the three stores cannot drift apart.
+//!
+//! [`SessionRepository`]: crate::ports::SessionRepository
 
 use chrono::{DateTime, Utc};
-use latchkey_domain::ports::{RotationOutcome, RotationRequest};
-use latchkey_domain::{PortError, SessionId, TokenHash, UserId};
 
-use crate::error::corrupt;
+use crate::model::{SessionId, UserId};
+use crate::ports::{RotationOutcome, RotationRequest};
+use crate::secret::TokenHash;
 
-/// What the store holds about a presented token and its session, as read inside the rotation's transaction.
+/// What the store holds about a presented refresh token and its session, read inside the rotation's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PresentedState {
+pub struct PresentedToken {
     /// The token's session.
-    pub(crate) session_id: String,
+    pub session_id: SessionId,
     /// That session's user.
-    pub(crate) user_id: String,
+    pub user_id: UserId,
     /// Whether that session is revoked.
-    pub(crate) session_revoked: bool,
+    pub session_revoked: bool,
     /// When the token expires.
-    pub(crate) expires_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
     /// When it was spent, if it was.
-    pub(crate) used_at: Option<DateTime<Utc>>,
+    pub used_at: Option<DateTime<Utc>>,
     /// The successor it was spent for, if it was.
-    pub(crate) successor_hash: Option<Vec<u8>>,
+    pub successor: Option<TokenHash>,
     /// Whether the token named by the request's successor hash exists and is unused. Only consulted when the
-    /// presented token is spent, so backends read (and lock) that row only then, and pass `false` otherwise.
-    pub(crate) requested_successor_unused: bool,
+    /// presented token is spent, so stores read (and lock) that row only then, and pass `false` otherwise.
+    pub requested_successor_unused: bool,
 }
 
-/// What a rotation does; each variant names the writes the backend performs before committing.
+/// What a rotation does; each variant names the writes the store performs before committing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// Spend the presented token (`used_at = now`, `successor_hash = successor`), store the successor expiring at
+pub enum Decision {
+    /// Spend the presented token (`used_at = now`, successor recorded), store the successor expiring at
     /// `now + successor_ttl`, and set the session's `last_used_at` to now and `expires_at` to the successor's.
-    Rotate { session_id: String, user_id: String },
+    Rotate {
+        /// The token's session.
+        session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
+    },
     /// A retry within the grace period: write nothing, answer with the original rotation's instant.
     Retry {
-        session_id: String,
-        user_id: String,
+        /// The token's session.
+        session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
+        /// When the token was spent.
         rotated_at: DateTime<Utc>,
     },
     /// A replayed token: revoke its session (if it is not already).
-    RevokeSession { session_id: String },
+    RevokeSession {
+        /// The session to revoke.
+        session_id: SessionId,
+    },
     /// Unknown, expired, or of a revoked session: write nothing.
     Reject,
 }
 
 /// Decides a rotation from the presented token's state (`None` when no such token is stored).
-pub(crate) fn decide(token: Option<PresentedState>, request: &RotationRequest) -> Decision {
+pub fn decide(token: Option<PresentedToken>, request: &RotationRequest) -> Decision {
     let Some(token) = token else {
         return Decision::Reject;
     };
@@ -64,12 +76,8 @@ pub(crate) fn decide(token: Option<PresentedState>, request: &RotationRequest) -
             user_id: token.user_id,
         };
     };
-    // Compared as `TokenHash`es, whose equality is constant-time.
-    let spent_for_this_successor = token
-        .successor_hash
-        .as_deref()
-        .and_then(TokenHash::from_slice)
-        .is_some_and(|stored| stored == request.successor);
+    // `TokenHash` equality is constant-time.
+    let spent_for_this_successor = token.successor == Some(request.successor);
     if spent_for_this_successor
         && token.requested_successor_unused
         && request.now - used_at <= request.grace
@@ -87,50 +95,29 @@ pub(crate) fn decide(token: Option<PresentedState>, request: &RotationRequest) -
 
 impl Decision {
     /// The port's outcome for a decision whose writes have been committed.
-    ///
-    /// # Errors
-    /// A corrupt-data [`PortError`] when a stored id does not parse.
-    pub(crate) fn into_outcome(
-        self,
-        request: &RotationRequest,
-    ) -> Result<RotationOutcome, PortError> {
-        Ok(match self {
+    pub fn into_outcome(self, request: &RotationRequest) -> RotationOutcome {
+        match self {
             Self::Rotate {
                 session_id,
                 user_id,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Rotated {
-                    session_id,
-                    user_id,
-                    rotated_at: request.now,
-                }
-            }
+            } => RotationOutcome::Rotated {
+                session_id,
+                user_id,
+                rotated_at: request.now,
+            },
             Self::Retry {
                 session_id,
                 user_id,
                 rotated_at,
-            } => {
-                let (session_id, user_id) = session_ids(&session_id, &user_id)?;
-                RotationOutcome::Retried {
-                    session_id,
-                    user_id,
-                    rotated_at,
-                }
-            }
+            } => RotationOutcome::Retried {
+                session_id,
+                user_id,
+                rotated_at,
+            },
             Self::RevokeSession { .. } => RotationOutcome::ReuseDetected,
             Self::Reject => RotationOutcome::Rejected,
-        })
+        }
     }
-}
-
-/// Parses the ids of a token's session for a rotation outcome.
-fn session_ids(session_id: &str, user_id: &str) -> Result<(SessionId, UserId), PortError> {
-    const CONTEXT: &str = "rotate refresh token";
-    Ok((
-        SessionId::parse(session_id).ok_or_else(|| corrupt(CONTEXT, "malformed session id"))?,
-        UserId::parse(user_id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
-    ))
 }
 
 #[cfg(test)]
@@ -138,7 +125,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use chrono::TimeDelta;
-    use latchkey_domain::TokenHash;
 
     use super::*;
 
@@ -156,24 +142,32 @@ mod tests {
         }
     }
 
+    fn session() -> SessionId {
+        SessionId::from_random("abc")
+    }
+
+    fn user() -> UserId {
+        UserId::from_random("abc")
+    }
+
     /// A live, unspent token of a live session.
-    fn live() -> PresentedState {
-        PresentedState {
-            session_id: "ses_abc".to_owned(),
-            user_id: "usr_abc".to_owned(),
+    fn live() -> PresentedToken {
+        PresentedToken {
+            session_id: session(),
+            user_id: user(),
             session_revoked: false,
             expires_at: now() + TimeDelta::days(1),
             used_at: None,
-            successor_hash: None,
+            successor: None,
             requested_successor_unused: false,
         }
     }
 
     /// The token spent `ago` for the request's successor, which is still unused.
-    fn spent(ago: TimeDelta) -> PresentedState {
-        PresentedState {
+    fn spent(ago: TimeDelta) -> PresentedToken {
+        PresentedToken {
             used_at: Some(now() - ago),
-            successor_hash: Some(TokenHash::of("successor").as_bytes().to_vec()),
+            successor: Some(TokenHash::of("successor")),
             requested_successor_unused: true,
             ..live()
         }
@@ -181,7 +175,7 @@ mod tests {
 
     fn revoke() -> Decision {
         Decision::RevokeSession {
-            session_id: "ses_abc".to_owned(),
+            session_id: session(),
         }
     }
 
@@ -192,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_token_of_a_revoked_session_is_rejected_spent_or_not() {
-        let revoked = |token| PresentedState {
+        let revoked = |token| PresentedToken {
             session_revoked: true,
             ..token
         };
@@ -203,14 +197,14 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_rejected_from_its_expiry_on() {
-        let expiring = |at| PresentedState {
+        let expiring = |at| PresentedToken {
             expires_at: at,
             ..live()
         };
         assert_eq!(decide(Some(expiring(now())), &request()), Decision::Reject);
         let expired = expiring(now() - TimeDelta::seconds(1));
         assert_eq!(decide(Some(expired), &request()), Decision::Reject);
-        let spent_and_expired = PresentedState {
+        let spent_and_expired = PresentedToken {
             expires_at: now(),
             ..spent(TimeDelta::seconds(1))
         };
@@ -222,7 +216,7 @@ mod tests {
 
     #[test]
     fn a_live_unspent_token_rotates() {
-        let almost_expired = PresentedState {
+        let almost_expired = PresentedToken {
             expires_at: now() + TimeDelta::microseconds(1),
             ..live()
         };
@@ -230,8 +224,8 @@ mod tests {
             assert_eq!(
                 decide(Some(token), &request()),
                 Decision::Rotate {
-                    session_id: "ses_abc".to_owned(),
-                    user_id: "usr_abc".to_owned(),
+                    session_id: session(),
+                    user_id: user(),
                 }
             );
         }
@@ -244,8 +238,8 @@ mod tests {
             assert_eq!(
                 decide(Some(spent(ago)), &request()),
                 Decision::Retry {
-                    session_id: "ses_abc".to_owned(),
-                    user_id: "usr_abc".to_owned(),
+                    session_id: session(),
+                    user_id: user(),
                     rotated_at: now() - ago,
                 },
                 "{ago}"
@@ -261,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_spent_token_whose_successor_was_used_revokes_the_session() {
-        let successor_used = PresentedState {
+        let successor_used = PresentedToken {
             requested_successor_unused: false,
             ..spent(TimeDelta::seconds(1))
         };
@@ -270,71 +264,54 @@ mod tests {
 
     #[test]
     fn a_spent_token_presented_for_another_successor_revokes_the_session() {
-        let other_successor = PresentedState {
-            successor_hash: Some(TokenHash::of("another").as_bytes().to_vec()),
+        let other_successor = PresentedToken {
+            successor: Some(TokenHash::of("another")),
             ..spent(TimeDelta::seconds(1))
         };
         assert_eq!(decide(Some(other_successor), &request()), revoke());
-        let no_successor = PresentedState {
-            successor_hash: None,
+        let no_successor = PresentedToken {
+            successor: None,
             ..spent(TimeDelta::seconds(1))
         };
         assert_eq!(decide(Some(no_successor), &request()), revoke());
     }
 
     #[test]
-    fn outcomes_carry_the_parsed_ids_and_the_right_instant() {
+    fn outcomes_carry_the_ids_and_the_right_instant() {
         let request = request();
-        let (session_id, user_id) = (SessionId::from_random("abc"), UserId::from_random("abc"));
         let rotated = Decision::Rotate {
-            session_id: "ses_abc".to_owned(),
-            user_id: "usr_abc".to_owned(),
+            session_id: session(),
+            user_id: user(),
         };
         assert_eq!(
-            rotated.into_outcome(&request).unwrap(),
+            rotated.into_outcome(&request),
             RotationOutcome::Rotated {
-                session_id: session_id.clone(),
-                user_id: user_id.clone(),
+                session_id: session(),
+                user_id: user(),
                 rotated_at: request.now,
             }
         );
         let earlier = request.now - TimeDelta::seconds(2);
         let retried = Decision::Retry {
-            session_id: "ses_abc".to_owned(),
-            user_id: "usr_abc".to_owned(),
+            session_id: session(),
+            user_id: user(),
             rotated_at: earlier,
         };
         assert_eq!(
-            retried.into_outcome(&request).unwrap(),
+            retried.into_outcome(&request),
             RotationOutcome::Retried {
-                session_id,
-                user_id,
+                session_id: session(),
+                user_id: user(),
                 rotated_at: earlier,
             }
         );
         assert_eq!(
-            revoke().into_outcome(&request).unwrap(),
+            revoke().into_outcome(&request),
             RotationOutcome::ReuseDetected
         );
         assert_eq!(
-            Decision::Reject.into_outcome(&request).unwrap(),
+            Decision::Reject.into_outcome(&request),
             RotationOutcome::Rejected
         );
-    }
-
-    #[test]
-    fn a_malformed_stored_id_is_reported_as_corrupt() {
-        let malformed = Decision::Rotate {
-            session_id: "usr_abc".to_owned(),
-            user_id: "usr_abc".to_owned(),
-        };
-        let error = malformed.into_outcome(&request()).unwrap_err();
-        assert_eq!(error.context(), "rotate refresh token");
-        let malformed = Decision::Retry {
-            session_id: "ses_abc".to_owned(),
-            user_id: "ses_abc".to_owned(),
-            rotated_at: now(),
-        };
-        assert!(malformed.into_outcome(&request()).is_err());
     }
 }

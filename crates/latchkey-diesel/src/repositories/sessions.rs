@@ -1,0 +1,238 @@
+//! [`SessionRepository`], written once for both backends (see the crate documentation).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use latchkey_domain::model::NewSession;
+use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
+use latchkey_domain::rotation::{self, Decision};
+use latchkey_domain::{PortError, Session, SessionId, UserId};
+
+use super::{write_transaction, Store};
+use crate::rows::{NewTokenRow, SessionRow, TokenRow};
+use crate::schema::{refresh_tokens, sessions};
+use crate::sql_types::Timestamp;
+
+#[async_trait]
+impl SessionRepository for Store {
+    async fn create(&self, session: &NewSession) -> Result<Session, PortError> {
+        let session = session.clone();
+        let row = self
+            .run("create session", move |connection| {
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        let token = &session.refresh_token;
+                        let row = diesel::insert_into(sessions::table)
+                            .values(SessionRow::new(&session))
+                            .returning(SessionRow::as_returning())
+                            .get_result(connection)
+                            .await?;
+                        diesel::insert_into(refresh_tokens::table)
+                            .values(NewTokenRow {
+                                token_hash: token.hash.as_bytes(),
+                                session_id: session.id.as_str(),
+                                issued_at: Timestamp(token.issued_at),
+                                expires_at: Timestamp(token.expires_at),
+                            })
+                            .execute(connection)
+                            .await?;
+                        Ok(row)
+                    })
+                })
+            })
+            .await?;
+        row.into_session()
+    }
+
+    async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {
+        let owned = request.clone();
+        // Read, decide, then write, in one write transaction that makes the decision stick: on PostgreSQL the token
+        // rows the decision rests on are locked (`locked!` is `FOR UPDATE` there), on SQLite the transaction holds
+        // the database's write lock from its start. A concurrent rotation of the same token waits, then reads the
+        // spent row. Locks are taken in one order only (the presented token, then its successor, then the session by
+        // the writes), so rotations of consecutive tokens of one family cannot deadlock; that is why the session row
+        // is read without a lock, and the rotation's write to it re-checks that it is still not revoked.
+        let decision = self
+            .run("rotate refresh token", move |connection| {
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        let request = owned;
+                        let presented = request.presented.as_bytes().as_slice();
+                        let successor = request.successor.as_bytes().as_slice();
+                        let now = Timestamp(request.now);
+                        let token = locked!(refresh_tokens::table.find(presented).select((
+                            refresh_tokens::session_id,
+                            refresh_tokens::expires_at,
+                            refresh_tokens::used_at,
+                            refresh_tokens::successor_hash,
+                        )))
+                        .first::<TokenRow>(connection)
+                        .await
+                        .optional()?;
+                        let state = match token {
+                            None => None,
+                            Some(token) => {
+                                let session = sessions::table
+                                    .find(&token.session_id)
+                                    .select((sessions::user_id, sessions::revoked_at))
+                                    .first::<(String, Option<Timestamp>)>(connection)
+                                    .await?;
+                                // Locked so that a concurrent rotation of the successor cannot spend it between
+                                // this read and the answer that hands it out again.
+                                let requested_successor_unused = token.used_at.is_some()
+                                    && locked!(refresh_tokens::table
+                                        .find(successor)
+                                        .select(refresh_tokens::used_at))
+                                    .first::<Option<Timestamp>>(connection)
+                                    .await
+                                    .optional()?
+                                    .is_some_and(|used_at| used_at.is_none());
+                                Some(token.into_presented(session, requested_successor_unused)?)
+                            }
+                        };
+
+                        let decision = rotation::decide(state, &request);
+                        match &decision {
+                            Decision::Rotate { session_id, .. } => {
+                                let expires_at = Timestamp(request.now + request.successor_ttl);
+                                // First, because it waits for and re-checks a concurrent revocation of the session.
+                                let extended = diesel::update(
+                                    sessions::table
+                                        .find(session_id.as_str())
+                                        .filter(sessions::revoked_at.is_null()),
+                                )
+                                .set((
+                                    sessions::last_used_at.eq(now),
+                                    sessions::expires_at.eq(expires_at),
+                                ))
+                                .execute(connection)
+                                .await?;
+                                if extended == 0 {
+                                    // Revoked since it was read: as if it had been revoked when read.
+                                    return Ok(Decision::Reject);
+                                }
+                                diesel::update(refresh_tokens::table.find(presented))
+                                    .set((
+                                        refresh_tokens::used_at.eq(now),
+                                        refresh_tokens::successor_hash.eq(successor),
+                                    ))
+                                    .execute(connection)
+                                    .await?;
+                                diesel::insert_into(refresh_tokens::table)
+                                    .values(NewTokenRow {
+                                        token_hash: successor,
+                                        session_id: session_id.as_str(),
+                                        issued_at: now,
+                                        expires_at,
+                                    })
+                                    .execute(connection)
+                                    .await?;
+                            }
+                            Decision::RevokeSession { session_id } => {
+                                diesel::update(
+                                    sessions::table
+                                        .find(session_id.as_str())
+                                        .filter(sessions::revoked_at.is_null()),
+                                )
+                                .set(sessions::revoked_at.eq(now))
+                                .execute(connection)
+                                .await?;
+                            }
+                            Decision::Retry { .. } | Decision::Reject => {}
+                        }
+                        Ok(decision)
+                    })
+                })
+            })
+            .await?;
+        Ok(decision.into_outcome(request))
+    }
+
+    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+        let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        self.run("check session", move |connection| {
+            Box::pin(async move {
+                diesel::select(diesel::dsl::exists(
+                    sessions::table
+                        .find(&id)
+                        .filter(sessions::user_id.eq(&user_id))
+                        .filter(sessions::revoked_at.is_null()),
+                ))
+                .get_result(connection)
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn list_active(
+        &self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, PortError> {
+        let user_id = user_id.as_str().to_owned();
+        let now = Timestamp(now);
+        let rows = self
+            .run("list sessions", move |connection| {
+                Box::pin(async move {
+                    sessions::table
+                        .filter(sessions::user_id.eq(&user_id))
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
+                        .order((sessions::created_at.desc(), sessions::id.desc()))
+                        .select(SessionRow::as_select())
+                        .load(connection)
+                        .await
+                })
+            })
+            .await?;
+        rows.into_iter().map(SessionRow::into_session).collect()
+    }
+
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
+        let revoked = self
+            .run("revoke session", move |connection| {
+                Box::pin(async move {
+                    diesel::update(
+                        sessions::table
+                            .find(&id)
+                            .filter(sessions::user_id.eq(&user_id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {
+        let user_id = user_id.as_str().to_owned();
+        let now = Timestamp(now);
+        let revoked = self
+            .run("revoke all sessions", move |connection| {
+                Box::pin(async move {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::user_id.eq(&user_id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(revoked as u64)
+    }
+}

@@ -1,0 +1,160 @@
+//! Rows as both backends store them, and their conversion to and from the domain's records.
+
+use diesel::prelude::*;
+use latchkey_domain::model::NewSession;
+use latchkey_domain::rotation::PresentedToken;
+use latchkey_domain::{
+    ClientInfo, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
+    UserCredentials, UserId,
+};
+
+use crate::error::corrupt;
+use crate::schema::{refresh_tokens, sessions, users};
+use crate::sql_types::{Metadata, Timestamp};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    email_key: String,
+    username: Option<String>,
+    username_key: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    metadata: Metadata,
+    credits: i64,
+    is_verified: bool,
+    password_hash: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl UserRow {
+    pub(crate) fn new(user: &NewUser) -> Self {
+        Self {
+            id: user.id.as_str().to_owned(),
+            email: user.email.as_str().to_owned(),
+            email_key: user.email.key().to_owned(),
+            username: user.username.as_ref().map(|u| u.as_str().to_owned()),
+            username_key: user.username.as_ref().map(|u| u.key().to_owned()),
+            name: user.name.as_ref().map(|n| n.as_str().to_owned()),
+            phone: None,
+            metadata: Metadata(Default::default()),
+            credits: user.credits,
+            is_verified: false,
+            password_hash: user.password_hash.as_str().to_owned(),
+            created_at: Timestamp(user.created_at),
+            updated_at: Timestamp(user.created_at),
+        }
+    }
+
+    pub(crate) fn into_credentials(self) -> Result<UserCredentials, PortError> {
+        const CONTEXT: &str = "read user";
+        let user = User::from_stored(StoredUser {
+            id: UserId::parse(&self.id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
+            email: self.email,
+            username: self.username,
+            name: self.name,
+            phone: self.phone,
+            metadata: self.metadata.0,
+            credits: self.credits,
+            is_verified: self.is_verified,
+            created_at: self.created_at.into(),
+            updated_at: self.updated_at.into(),
+        });
+        Ok(UserCredentials {
+            user,
+            password_hash: PasswordHash::new(self.password_hash),
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct SessionRow {
+    id: String,
+    user_id: String,
+    created_at: Timestamp,
+    last_used_at: Timestamp,
+    expires_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl SessionRow {
+    pub(crate) fn new(session: &NewSession) -> Self {
+        Self {
+            id: session.id.as_str().to_owned(),
+            user_id: session.user_id.as_str().to_owned(),
+            created_at: Timestamp(session.created_at),
+            last_used_at: Timestamp(session.created_at),
+            expires_at: Timestamp(session.refresh_token.expires_at),
+            revoked_at: None,
+            user_agent: session.client.user_agent.clone(),
+            ip: session.client.ip.clone(),
+        }
+    }
+
+    pub(crate) fn into_session(self) -> Result<Session, PortError> {
+        const CONTEXT: &str = "read session";
+        Ok(Session {
+            id: SessionId::parse(&self.id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed session id"))?,
+            user_id: UserId::parse(&self.user_id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
+            created_at: self.created_at.into(),
+            last_used_at: self.last_used_at.into(),
+            expires_at: self.expires_at.into(),
+            revoked_at: self.revoked_at.map(Into::into),
+            client: ClientInfo::new(self.user_agent.as_deref(), self.ip),
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct NewTokenRow<'a> {
+    pub(crate) token_hash: &'a [u8],
+    pub(crate) session_id: &'a str,
+    pub(crate) issued_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+}
+
+/// A presented refresh token as `rotate` reads (and, on PostgreSQL, locks) it; its session is read separately.
+#[derive(Debug, Queryable)]
+pub(crate) struct TokenRow {
+    pub(crate) session_id: String,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) used_at: Option<Timestamp>,
+    pub(crate) successor_hash: Option<Vec<u8>>,
+}
+
+impl TokenRow {
+    /// The state the rotation rules decide on, with its session's `user_id` and `revoked_at`; see
+    /// [`PresentedToken::requested_successor_unused`].
+    pub(crate) fn into_presented(
+        self,
+        (user_id, revoked_at): (String, Option<Timestamp>),
+        requested_successor_unused: bool,
+    ) -> QueryResult<PresentedToken> {
+        // Inside the rotation's transaction, so reported as a diesel error: the transaction rolls back.
+        let malformed = |what: &str| diesel::result::Error::DeserializationError(what.into());
+        Ok(PresentedToken {
+            session_id: SessionId::parse(&self.session_id)
+                .ok_or_else(|| malformed("malformed session id"))?,
+            user_id: UserId::parse(&user_id).ok_or_else(|| malformed("malformed user id"))?,
+            session_revoked: revoked_at.is_some(),
+            expires_at: self.expires_at.into(),
+            used_at: self.used_at.map(Into::into),
+            successor: self
+                .successor_hash
+                .as_deref()
+                .and_then(TokenHash::from_slice),
+            requested_successor_unused,
+        })
+    }
+}
