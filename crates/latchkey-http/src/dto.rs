@@ -16,17 +16,26 @@ use utoipa::ToSchema;
 // No Debug: it carries a password or token.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
-    /// Email address, unique case-insensitively; surrounding white space is trimmed.
-    #[schema(example = "jane@example.com", max_length = 254)]
+    /// Email address, unique case-insensitively. The pattern is the portable form (an internationalised domain in
+    /// its ASCII, `xn--`, spelling); the server also accepts Unicode domains and trims surrounding white space.
+    #[schema(
+        example = "jane@example.com",
+        max_length = 254,
+        pattern = r"^[^\s@\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     pub email: String,
     /// The new password. Its length bounds are the server's password policy (these are the configured ones).
     #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
     pub password: String,
-    /// Display name: not blank, no control characters, at most 100 characters once trimmed.
-    #[schema(example = "Jane Doe")]
+    /// Display name: not blank, no control characters, at most 100 characters (the server trims it first).
+    #[schema(
+        example = "Jane Doe",
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    /// 3 to 32 letters, digits or underscores (trimmed), unique case-insensitively.
-    #[schema(example = "jane")]
+    /// 3 to 32 letters, digits or underscores, unique case-insensitively (the server trims it first).
+    #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$")]
     pub username: Option<String>,
 }
 

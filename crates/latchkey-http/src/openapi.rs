@@ -14,7 +14,8 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Paths;
 use utoipa::openapi::schema::{
-    AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema,
+    SchemaFormat, Type,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
@@ -164,6 +165,7 @@ pub(crate) fn document(
     }
     apply_password_policy(&mut document, &policies.password);
     credits_prices_are_integers(&mut document);
+    login_needs_an_identifier(&mut document);
     document
 }
 
@@ -192,6 +194,31 @@ fn credits_prices_are_integers(document: &mut Document) {
             Schema::Object(price.build()),
         ))));
     }
+}
+
+/// A login names the account by `username` or by `email` (a string, not `null`); with neither it is refused with
+/// 400. The derive cannot state "one of these two", so the object is combined with that `anyOf`.
+fn login_needs_an_identifier(document: &mut Document) {
+    let Some(schema) = schema_mut(document, "LoginRequest") else {
+        return;
+    };
+    let present = |field: &str| {
+        ObjectBuilder::new()
+            .required(field)
+            .property(field, ObjectBuilder::new().schema_type(Type::String))
+            .build()
+    };
+    let identifier = AnyOfBuilder::new()
+        .item(present("username"))
+        .item(present("email"))
+        .build();
+    let object = std::mem::replace(schema, Schema::AnyOf(identifier.clone()));
+    *schema = Schema::AllOf(
+        AllOfBuilder::new()
+            .item(object)
+            .item(Schema::AnyOf(identifier))
+            .build(),
+    );
 }
 
 fn schema_mut<'d>(document: &'d mut Document, name: &str) -> Option<&'d mut Schema> {
