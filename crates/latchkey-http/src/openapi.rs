@@ -139,7 +139,8 @@ fn error_response(description: &str, challenge: bool) -> Response {
             HeaderBuilder::new()
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .description(Some(
-                    "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent and refused",
+                    "The RFC 6750 challenge: `Bearer`, or `Bearer error=\"…\"` naming what was wrong with the \
+                     token that was sent (e.g. `invalid_token`)",
                 ))
                 .build(),
         );
