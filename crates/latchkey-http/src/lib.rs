@@ -72,7 +72,7 @@ pub fn configure(
         let (paths, schemas, table) = router.finish();
         let document = openapi::document(paths, schemas, latchkey.policies());
         cfg.app_data(web::Data::from(latchkey))
-            .app_data(web::Data::new(document))
+            .app_data(web::Data::new(openapi::ServedDocument(document)))
             .app_data(extract::json_config(&config))
             .app_data(extract::form_config(&config))
             .app_data(extract::query_config())

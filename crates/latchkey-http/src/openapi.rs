@@ -253,6 +253,9 @@ fn property_mut<'d>(
     ),
 )]
 #[get("/openapi.json")]
-pub(crate) async fn openapi_json(document: web::Data<Document>) -> HttpResponse {
-    HttpResponse::Ok().json(document.as_ref())
+pub(crate) async fn openapi_json(document: web::Data<ServedDocument>) -> HttpResponse {
+    HttpResponse::Ok().json(&document.0)
 }
+
+/// The document in the app data; a type of our own, so an embedder's own `Data<OpenApi>` cannot collide with it.
+pub(crate) struct ServedDocument(pub Document);
