@@ -1,14 +1,23 @@
-use std::sync::Arc;
+//! argon2id password hashing on a bounded pool that reuses its memory.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{
-    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use latchkey_domain::ports::PasswordHasher;
 use latchkey_domain::{Password, PasswordHash, PortError};
+use rand::Rng;
 use tokio::sync::Semaphore;
+
+/// Bytes of salt per hash (argon2's recommended 16).
+const SALT_LEN: usize = 16;
+/// Bytes of hash output (argon2's default, as every stored hash has).
+const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+/// The most memory a stored hash may ask to be verified with (1 GiB, in KiB). A stored hash costlier than the
+/// configured parameters (made before they were lowered) is verified with memory allocated for it; beyond this it
+/// is refused rather than risking the process on a corrupt row.
+const MAX_STORED_MEMORY_KIB: u32 = 1 << 20;
 
 /// argon2id cost parameters. The defaults are OWASP's: 19 MiB, 2 passes, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +51,18 @@ pub enum HasherError {
     SelfTest(argon2::password_hash::Error),
 }
 
-/// argon2id hashing off the async workers.
+/// argon2id hashing off the async workers, with memory allocated once.
 ///
 /// Each hash runs on tokio's blocking pool, and a semaphore lets at most `max_concurrent` (by default, the number
-/// of cores) run at once, so a login flood queues instead of allocating 19 MiB per request.
+/// of cores) run at once, so a login flood queues instead of allocating per request. Each permit has its own
+/// working memory ([`Arena`]), allocated the first time it is needed and reused by every later hash: an allocation
+/// per hash is what let glibc's per-thread arenas grow a login flood to a gigabyte, and fresh pages per hash cost
+/// page faults.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     argon2: Argon2<'static>,
     permits: Arc<Semaphore>,
+    arenas: Arc<Arenas>,
     /// A hash of a random password, verified against for logins naming no account.
     decoy: Arc<str>,
 }
@@ -60,6 +73,30 @@ impl std::fmt::Debug for Argon2Hasher {
             .field("params", self.argon2.params())
             .field("available_permits", &self.permits.available_permits())
             .finish()
+    }
+}
+
+/// Working memory for one hash at a time: `m_cost` blocks of 1 KiB.
+type Arena = Box<[Block]>;
+
+/// The idle arenas. There are never more than permits, since a hash takes one only while it holds a permit.
+#[derive(Debug)]
+struct Arenas {
+    idle: Mutex<Vec<Arena>>,
+    blocks: usize,
+}
+
+impl Arenas {
+    /// An idle arena, or a new one if none is idle yet (or one was lost to a panic).
+    fn take(&self) -> Arena {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        idle.unwrap_or_else(|| vec![Block::default(); self.blocks].into_boxed_slice())
+    }
+
+    fn give_back(&self, arena: Arena) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(arena);
+        }
     }
 }
 
@@ -87,66 +124,115 @@ impl Argon2Hasher {
             params.memory_kib,
             params.iterations,
             params.parallelism,
-            None,
+            Some(OUTPUT_LEN),
         )
         .map_err(HasherError::InvalidParams)?;
+        let arenas = Arc::new(Arenas {
+            idle: Mutex::new(Vec::new()),
+            blocks: argon2_params.block_count(),
+        });
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        let decoy_password: String = {
-            use rand::Rng;
-            let bytes: [u8; 16] = rand::rngs::OsRng.gen();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        };
-        let decoy = hash_blocking(&argon2, &decoy_password).map_err(HasherError::SelfTest)?;
+        let decoy_password: [u8; 16] = rand::rngs::OsRng.gen();
+        let mut arena = arenas.take();
+        let decoy =
+            hash_with(&argon2, &mut arena, &decoy_password).map_err(HasherError::SelfTest)?;
+        arenas.give_back(arena);
         Ok(Self {
             argon2,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            arenas,
             decoy: decoy.into(),
         })
     }
 
-    /// Runs `work` on a blocking thread once a permit is free.
+    /// Runs `work` with an arena on a blocking thread once a permit is free.
     ///
     /// The permit moves into the blocking task: if the caller's future is dropped (a client gone, a timeout), the
-    /// hash still runs to completion, and it must keep counting against the bound until it does.
+    /// hash still runs to completion, and it must keep counting against the bound until it does. The arena goes back
+    /// before the permit is released, so the next hash finds it.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, PortError> {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(|error| PortError::new("wait for a password hashing slot", error))?;
-        let argon2 = self.argon2.clone();
+        let (argon2, arenas) = (self.argon2.clone(), Arc::clone(&self.arenas));
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work(&argon2)
+            let mut arena = arenas.take();
+            let result = work(&argon2, &mut arena);
+            arenas.give_back(arena);
+            result
         })
         .await
         .map_err(|error| PortError::new("run password hashing", error))
     }
 }
 
-fn hash_blocking(
+/// Hashes `password` with a fresh random salt into a PHC string, using `arena` as argon2's memory.
+fn hash_with(
     argon2: &Argon2<'_>,
-    password: &str,
+    arena: &mut [Block],
+    password: &[u8],
 ) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    let salt: [u8; SALT_LEN] = rand::rngs::OsRng.gen();
+    let mut output = [0u8; OUTPUT_LEN];
+    argon2.hash_password_into_with_memory(password, &salt, &mut output, arena)?;
+    let phc = Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params())?,
+        salt: Some(Salt::new(&salt)?),
+        hash: Some(Output::new(&output)?),
+    };
+    Ok(phc.to_string())
 }
 
-/// Verifies with the hasher's own parameters' algorithm but the stored hash's salt and costs, so hashes made under
-/// older parameters still verify.
-fn verify_blocking(argon2: &Argon2<'_>, password: &str, phc: &str) -> bool {
-    Phc::new(phc).is_ok_and(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+/// Whether `password` matches the stored PHC string `phc`, recomputed with the stored algorithm, version, costs and
+/// salt (so hashes made under older parameters still verify) in `arena`, or in memory allocated for this one
+/// verification when the stored costs need more than the arena holds.
+fn verify_with(arena: &mut [Block], password: &[u8], phc: &str) -> bool {
+    let Ok(stored) = Phc::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&stored) else {
+        return false;
+    };
+    if params.m_cost() > MAX_STORED_MEMORY_KIB {
+        return false;
+    }
+    let needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut output = [0u8; Output::MAX_LENGTH];
+    let Some(output) = output.get_mut(..expected.len()) else {
+        return false;
+    };
+    let computed = if needed <= arena.len() {
+        argon2.hash_password_into_with_memory(password, salt, output, arena)
+    } else {
+        argon2.hash_password_into(password, salt, output)
+    };
+    // `Output`'s equality is constant-time.
+    computed.is_ok() && Output::new(output).is_ok_and(|output| output == *expected)
 }
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError> {
         let password = password.clone();
-        self.run(move |argon2| hash_blocking(argon2, password.expose()))
+        self.run(move |argon2, arena| hash_with(argon2, arena, password.expose().as_bytes()))
             .await?
             .map(PasswordHash::new)
             .map_err(|error| PortError::new("hash password", error.to_string()))
@@ -155,14 +241,14 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
         let password = password.clone();
         let phc = hash.as_str().to_owned();
-        self.run(move |argon2| verify_blocking(argon2, password.expose(), &phc))
+        self.run(move |_, arena| verify_with(arena, password.expose().as_bytes(), &phc))
             .await
     }
 
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
         let password = password.clone();
         let decoy = Arc::clone(&self.decoy);
-        self.run(move |argon2| verify_blocking(argon2, password.expose(), &decoy))
+        self.run(move |_, arena| verify_with(arena, password.expose().as_bytes(), &decoy))
             .await?;
         Ok(())
     }
@@ -243,5 +329,87 @@ mod tests {
         assert!(waiting.await.is_err(), "hash ran without a permit");
         drop(held);
         hasher.hash(&password("pw")).await.unwrap();
+    }
+
+    /// Made by argon2 0.5.3, the version Latchkey used before 0.6, for the password `correct horse battery staple`.
+    const MADE_BY_ARGON2_0_5: [&str; 4] = [
+        "$argon2id$v=19$m=19456,t=2,p=1$RAXvnE6aZJE+EeeVbqeZEA$EMOmq8nJjhUBV7w741e4ywXfEq5g1HAKeCItioLo4pA",
+        "$argon2id$v=19$m=64,t=1,p=1$w5Mtc/lr7PXfoGxn/KDW/w$rmeALu8vgCs0LgbA74noQY9F/ICLXXY78+105jlshzI",
+        "$argon2id$v=19$m=4096,t=3,p=2$66v/B4e8FDbusKDk6BtXTQ$6zXAF3wkSuaWsMGmASTTqkYNfYC2TBMZ91shiHxFUZo",
+        "$argon2i$v=19$m=64,t=2,p=1$QUyTOAuAGKJ9RBKno36AZQ$JmqtsEYDqzrLFUn/XhpDsSlZslQYyp7BpKs3XS2NBI0",
+    ];
+
+    #[tokio::test]
+    async fn hashes_made_by_the_previous_argon2_version_still_verify() {
+        // The cheapest hasher: every stored hash but one asks for more memory than its arenas hold.
+        let hasher = Argon2Hasher::new(cheap()).unwrap();
+        for stored in MADE_BY_ARGON2_0_5 {
+            let stored = PasswordHash::new(stored.into());
+            assert!(
+                hasher
+                    .verify(&password("correct horse battery staple"), &stored)
+                    .await
+                    .unwrap(),
+                "{}",
+                stored.as_str()
+            );
+            assert!(!hasher
+                .verify(&password("correct horse battery stapler"), &stored)
+                .await
+                .unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_arena_serves_every_hash_of_a_permit() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 1).unwrap();
+        let arena_address = || {
+            let idle = hasher.arenas.idle.lock().unwrap();
+            assert_eq!(idle.len(), 1, "one arena, idle between hashes");
+            idle[0].as_ptr() as usize
+        };
+        let first = arena_address();
+        for _ in 0..3 {
+            let hash = hasher.hash(&password("correct horse")).await.unwrap();
+            hasher
+                .verify(&password("correct horse"), &hash)
+                .await
+                .unwrap();
+            hasher.verify_nothing(&password("x")).await.unwrap();
+            assert_eq!(arena_address(), first);
+        }
+    }
+
+    #[tokio::test]
+    async fn arenas_never_outnumber_the_permits() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 2).unwrap();
+        let hashes: Vec<_> = (0..16)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.hash(&password("pw")).await.unwrap() })
+            })
+            .collect();
+        for hash in hashes {
+            hash.await.unwrap();
+        }
+        assert!(hasher.arenas.idle.lock().unwrap().len() <= 2);
+    }
+
+    #[test]
+    fn stored_costs_beyond_the_cap_are_refused_without_allocating_them() {
+        let mut arena = vec![Block::default(); 64];
+        let absurd = "$argon2id$v=19$m=4294967295,t=1,p=1$w5Mtc/lr7PXfoGxn/KDW/w$rmeALu8vgCs0LgbA74noQY9F/ICLXXY78+105jlshzI";
+        assert!(!verify_with(
+            &mut arena,
+            b"correct horse battery staple",
+            absurd
+        ));
+        for malformed in [
+            "",
+            "$argon2id$v=19$m=64,t=1,p=1$w5Mtc/lr7PXfoGxn/KDW/w",
+            "$scrypt$ln=1$abc$def",
+        ] {
+            assert!(!verify_with(&mut arena, b"x", malformed), "{malformed}");
+        }
     }
 }

@@ -1,4 +1,7 @@
 //! Request and response bodies: the API's wire format, converted to and from domain types at the edge.
+//!
+//! Each derives `ToSchema`, so the OpenAPI document describes exactly these types; the doc comments on fields are
+//! the descriptions the reference page shows.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +10,32 @@ use latchkey_domain::service::{ChangePasswordInput, CreditsView, RegisterInput, 
 use latchkey_domain::{TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// `POST /auth/register`.
 // No Debug: it carries a password or token.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
+    /// Email address, unique case-insensitively. The pattern is the portable form (an internationalised domain in
+    /// its ASCII, `xn--`, spelling); the server also accepts Unicode domains and trims surrounding white space.
+    #[schema(
+        example = "jane@example.com",
+        max_length = 254,
+        pattern = r"^[^\s@\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    )]
     pub email: String,
+    /// The new password. Its length bounds are the server's password policy (these are the configured ones).
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
     pub password: String,
+    /// Display name: not blank, no control characters, at most 100 characters (the server trims it first).
+    #[schema(
+        example = "Jane Doe",
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    /// 3 to 32 letters, digits or underscores, unique case-insensitively (the server trims it first).
+    #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$")]
     pub username: Option<String>,
 }
 
@@ -35,34 +56,45 @@ impl From<RegisterRequest> for RegisterInput {
 
 /// `POST /auth/login`, as the OAuth2 password form or JSON. `username` may hold an email or a username.
 // No Debug: it carries a password or token.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
+    /// Email or username (an email when it contains `@`). One of `username` and `email` is required.
+    #[schema(example = "jane@example.com")]
     pub username: Option<String>,
+    /// Email; used when `username` is absent.
     pub email: Option<String>,
+    /// The password.
+    #[schema(example = "correct horse battery")]
     pub password: String,
 }
 
 /// `POST /auth/refresh`.
 // No Debug: it carries a password or token.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshRequest {
+    /// The refresh token of the current pair (`refreshToken` is accepted as an alias).
     #[serde(alias = "refreshToken")]
+    #[schema(example = "lkr_…")]
     pub refresh_token: String,
 }
 
 /// `POST /auth/logout`; the body is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LogoutRequest {
+    /// End every session of the account, not only this one.
     #[serde(default)]
     pub all: bool,
 }
 
 /// `POST /auth/change-password`.
 // No Debug: it carries a password or token.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordRequest {
+    /// The password in use now.
     pub current_password: String,
+    /// The new password, within the server's password policy (these are the configured bounds).
+    #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 
@@ -74,14 +106,27 @@ impl From<ChangePasswordRequest> for ChangePasswordInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// An account.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub(crate) struct UserBody {
+    /// Opaque id, `usr_…`.
+    #[schema(example = "usr_3f9a")]
     id: String,
+    /// The address as registered.
+    #[schema(example = "jane@example.com")]
     email: String,
+    #[schema(example = "jane", required = true)]
     username: Option<String>,
+    #[schema(example = "Jane Doe", required = true)]
     name: Option<String>,
+    #[schema(required = true)]
     phone: Option<String>,
+    /// Free-form JSON object, `{}` by default.
+    #[schema(value_type = Object)]
     metadata: Map<String, Value>,
+    /// Credit balance.
+    #[schema(example = 1000)]
     credits: i64,
     is_verified: bool,
     created_at: DateTime<Utc>,
@@ -105,13 +150,24 @@ impl From<User> for UserBody {
     }
 }
 
+/// An access token and the refresh token that renews it.
 // No Debug: it carries a password or token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = TokenPair)]
 pub(crate) struct TokenPairBody {
+    /// JWT to send as `Authorization: Bearer …`.
     access_token: String,
+    /// Always `bearer`.
+    #[schema(value_type = String, example = "bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     expires_in: i64,
+    /// Opaque single-use token for `POST /auth/refresh`.
+    #[schema(example = "lkr_…")]
     refresh_token: String,
+    /// Seconds until the refresh token expires.
+    #[schema(example = 2592000)]
     refresh_expires_in: i64,
 }
 
@@ -127,35 +183,55 @@ impl From<TokenPair> for TokenPairBody {
     }
 }
 
+/// The new account and its first token pair.
 // No Debug: it carries a password or token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct RegisterResponse {
     pub user: UserBody,
+    /// `null` when the account was created but its first session could not be started: log in.
+    #[schema(required = true)]
     pub token: Option<TokenPairBody>,
+    #[schema(value_type = String, example = "Registration successful.")]
     pub message: &'static str,
 }
 
+/// A token pair and the account it belongs to.
 // No Debug: it carries a password or token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct LoginResponse {
     #[serde(flatten)]
     pub tokens: TokenPairBody,
     pub user: UserBody,
 }
 
-#[derive(Debug, Serialize)]
+/// A confirmation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Message)]
 pub(crate) struct MessageBody {
+    #[schema(value_type = String, example = "Successfully logged out")]
     pub message: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+/// A live session (one login) of the account.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Session)]
 pub(crate) struct SessionBody {
+    /// Opaque id, `ses_…`.
+    #[schema(example = "ses_8c1d")]
     id: String,
+    /// Login time.
     created_at: DateTime<Utc>,
+    /// Last refresh.
     last_used_at: DateTime<Utc>,
+    /// When it ends unless refreshed.
     expires_at: DateTime<Utc>,
+    /// `User-Agent` of the login request.
+    #[schema(required = true)]
     user_agent: Option<String>,
+    /// Peer address of the login request.
+    #[schema(required = true)]
     ip: Option<String>,
+    /// Whether this is the session making the request.
     current: bool,
 }
 
@@ -173,11 +249,16 @@ impl From<SessionView> for SessionBody {
     }
 }
 
-/// `{"credits": 1000, "credits_per_photo": 100, "credits_per_second_video": 10}`.
-#[derive(Debug, Serialize)]
+/// `{"credits": 1000, "credits_per_photo": 100, "credits_per_second_video": 10}`: the balance and one
+/// `credits_per_<unit>` price per configured unit.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Credits)]
 pub(crate) struct CreditsBody {
+    /// Credit balance.
+    #[schema(example = 1000)]
     credits: i64,
     #[serde(flatten)]
+    #[schema(ignore)]
     prices: BTreeMap<String, i64>,
 }
 
@@ -194,7 +275,11 @@ impl From<CreditsView> for CreditsBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Liveness or readiness.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Status)]
 pub(crate) struct StatusBody {
+    /// `ok` or `ready`.
+    #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
 }

@@ -12,6 +12,7 @@ use latchkey_domain::{
     RegisterError, RegistrationErrors, RevokeSessionError,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error response: status, machine code, human message, optional field errors and challenge.
 #[derive(Debug, Clone)]
@@ -20,20 +21,35 @@ pub struct ApiError {
     code: &'static str,
     detail: Cow<'static, str>,
     errors: Vec<FieldErrorBody>,
-    header: Option<(HeaderName, &'static str)>,
+    // Boxed: a header is rare, and `ApiError` is the error type of every extractor and handler.
+    header: Option<Box<(HeaderName, HeaderValue)>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct FieldErrorBody {
+/// One rejected field of a `validation_error`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = FieldError)]
+pub(crate) struct FieldErrorBody {
+    /// The request field, e.g. `password`.
+    #[schema(example = "password")]
     field: String,
+    /// What is wrong with it.
+    #[schema(example = "must be at least 8 characters")]
     message: String,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The one error envelope: every error response of the API has this body.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Envelope<'a> {
+    /// Human-readable message.
+    #[schema(example = "Invalid input")]
     detail: &'a str,
+    /// Machine-readable code; the responses of each operation list the codes it can answer.
+    #[schema(example = "validation_error")]
     code: &'a str,
+    /// Present on `validation_error` only: every rejected field at once.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false, min_items = 1)]
     errors: &'a [FieldErrorBody],
 }
 
@@ -136,8 +152,13 @@ impl ApiError {
     }
 
     /// Adds a response header (a challenge, `Allow`, …).
-    pub fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
-        self.header = Some((name, value));
+    pub fn with_header(self, name: HeaderName, value: &'static str) -> Self {
+        self.with_header_value(name, HeaderValue::from_static(value))
+    }
+
+    /// As [`ApiError::with_header`], for a value computed at run time (the `Allow` of a route).
+    pub fn with_header_value(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.header = Some(Box::new((name, value)));
         self
     }
 
@@ -175,8 +196,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        if let Some((name, value)) = &self.header {
-            response.insert_header((name.clone(), HeaderValue::from_static(value)));
+        if let Some((name, value)) = self.header.as_deref() {
+            response.insert_header((name.clone(), value.clone()));
         }
         response.json(Envelope {
             detail: &self.detail,

@@ -116,7 +116,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
     }
 }
 
-/// A JSON body that may be absent altogether (an empty body means `T::default()`).
+/// A JSON body that may be absent altogether: an empty body, or JSON `null`, means `T::default()` (the document
+/// describes such a body as the object or `null`).
 pub(crate) struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
@@ -140,9 +141,11 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Self(T::default()));
             }
-            serde_json::from_slice(&bytes).map(Self).map_err(|error| {
-                ApiError::invalid_body(format!("Invalid JSON body: {error}")).into()
-            })
+            serde_json::from_slice::<Option<T>>(&bytes)
+                .map(|body| Self(body.unwrap_or_default()))
+                .map_err(|error| {
+                    ApiError::invalid_body(format!("Invalid JSON body: {error}")).into()
+                })
         })
     }
 }

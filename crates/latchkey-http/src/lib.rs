@@ -3,6 +3,10 @@
 //! Handlers parse a request, call one use case of [`latchkey_domain::Latchkey`] and map the result; every error
 //! leaves through [`ApiError`], which renders the one JSON envelope `{"detail", "code", "errors"?}`.
 //!
+//! The same registration serves the OpenAPI 3.1 document at `GET /api/v1/openapi.json` (built from the handlers'
+//! `#[utoipa::path]` annotations and the DTOs' `ToSchema` derives) and the API reference page at `GET /docs`
+//! (Swagger UI, embedded in the binary).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use actix_web::{App, HttpServer};
@@ -22,10 +26,12 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod docs;
 mod dto;
 mod error;
 mod extract;
 mod logging;
+mod openapi;
 mod routes;
 
 use std::sync::Arc;
@@ -58,19 +64,24 @@ impl Default for HttpConfig {
     }
 }
 
-/// Registers every route, the body-parsing limits and error handlers, and the JSON 404 for unknown paths.
+/// Registers every route, the body-parsing limits and error handlers, the OpenAPI document and reference page,
+/// and the JSON 404 (unknown path) and 405 (known path, other method) for requests no route takes.
 pub fn configure(
     latchkey: Arc<Latchkey>,
     config: HttpConfig,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        let mut router = routes::Router::new(cfg);
+        routes::register(&mut router);
+        let (paths, schemas, table) = router.finish();
+        let document = openapi::document(paths, schemas, latchkey.policies());
         cfg.app_data(web::Data::from(latchkey))
+            .app_data(web::Data::new(openapi::ServedDocument(document)))
             .app_data(extract::json_config(&config))
             .app_data(extract::form_config(&config))
             .app_data(extract::query_config())
             .app_data(extract::path_config())
             .app_data(web::PayloadConfig::new(config.max_body_bytes))
-            .configure(routes::configure)
-            .default_service(web::to(routes::not_found));
+            .default_service(routes::fallback(table));
     }
 }

@@ -1,15 +1,32 @@
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use latchkey_domain::service::{LoginInput, LogoutScope};
 use latchkey_domain::Latchkey;
 
 use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::{
     LoginRequest, LoginResponse, LogoutRequest, MessageBody, RefreshRequest, RegisterRequest,
-    RegisterResponse,
+    RegisterResponse, TokenPairBody,
 };
 use crate::error::ApiError;
 use crate::extract::{client_info, FormOrJson, OptionalJson};
+use crate::openapi::{
+    BadRequest, Conflict, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 
+/// Register an account.
+///
+/// Creates the account with the welcome credits and starts its first session. `validation_error` lists every
+/// rejected field at once.
+#[utoipa::path(
+    operation_id = "register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = CREATED, description = "The account and its first token pair", body = RegisterResponse),
+        BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+    ),
+)]
+#[post("/auth/register")]
 pub(super) async fn register(
     latchkey: web::Data<Latchkey>,
     req: HttpRequest,
@@ -30,6 +47,23 @@ pub(super) async fn register(
     }))
 }
 
+/// Log in with a password.
+///
+/// Takes the OAuth2 password form or JSON; `username` may hold an email or a username. An unknown account and a
+/// wrong password get the same 401 `invalid_credentials`.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = OK, description = "A new session's token pair and the account", body = LoginResponse),
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+    ),
+)]
+#[post("/auth/login")]
 pub(super) async fn login(
     latchkey: web::Data<Latchkey>,
     req: HttpRequest,
@@ -51,14 +85,43 @@ pub(super) async fn login(
     }))
 }
 
+/// Exchange a refresh token for a new pair.
+///
+/// The presented refresh token is spent. Presenting a spent token again (after a short grace window for a lost
+/// response) revokes the whole session.
+#[utoipa::path(
+    operation_id = "refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = OK, description = "The new token pair", body = TokenPairBody),
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+    ),
+)]
+#[post("/auth/refresh")]
 pub(super) async fn refresh(
     latchkey: web::Data<Latchkey>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = latchkey.refresh(&body.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(crate::dto::TokenPairBody::from(pair)))
+    Ok(HttpResponse::Ok().json(TokenPairBody::from(pair)))
 }
 
+/// Log out.
+///
+/// Ends this session (its refresh and access tokens are refused from now on), or every session of the account
+/// with `{"all": true}`. The body is optional.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    request_body(content = Option<LogoutRequest>, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = OK, description = "Logged out", body = MessageBody),
+        BadRequest, Unauthorized, PayloadTooLarge, Unavailable,
+    ),
+)]
+#[post("/auth/logout")]
 pub(super) async fn logout(
     latchkey: web::Data<Latchkey>,
     Authenticated(principal): Authenticated<SessionOnly>,

@@ -1,48 +1,187 @@
-//! Route table. Each handler parses, calls one use case and maps the result.
+//! The route table. Each handler parses, calls one use case and maps the result.
+//!
+//! A route is declared once, on its handler: the actix attribute (`#[post("/auth/register")]`) gives its method
+//! and path, and the `#[utoipa::path]` above it its OpenAPI operation. [`register`] hands every handler to a
+//! [`Router`], which registers it with actix and, from the same value, collects its operation for the document
+//! and its method for the `Allow` header of the 405. So a route cannot be served without being documented, and
+//! the `Allow` header cannot disagree with what is served.
 
 mod account;
 mod auth;
 mod health;
 mod sessions;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::dev::{HttpServiceFactory, ResourceDef};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
+use utoipa::openapi::path::{PathItem, Paths};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa_actix_web::{scope, OpenApiFactory};
 
 use crate::error::ApiError;
-use crate::API_BASE;
+use crate::{docs, openapi, API_BASE};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz", "GET").get(health::healthz))
-        .service(resource("/readyz", "GET").get(health::readyz))
+/// Every route of the service.
+pub(crate) fn register(router: &mut Router<'_>) {
+    router
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(docs::page)
+        // The page's static files are not part of the API.
+        .undocumented(Method::GET, docs::ASSET_PATH, docs::asset)
         .service(
-            web::scope(API_BASE)
-                .service(resource("/auth/register", "POST").post(auth::register))
-                .service(resource("/auth/login", "POST").post(auth::login))
-                .service(resource("/auth/refresh", "POST").post(auth::refresh))
-                .service(resource("/auth/logout", "POST").post(auth::logout))
-                .service(resource("/auth/sessions", "GET").get(sessions::list))
-                .service(resource("/auth/sessions/{id}", "DELETE").delete(sessions::revoke))
-                .service(resource("/auth/me", "GET").get(account::me))
-                .service(resource("/auth/credits", "GET").get(account::credits))
-                .service(resource("/auth/change-password", "POST").post(account::change_password)),
+            scope(API_BASE)
+                .service(openapi::openapi_json)
+                .service(auth::register)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(sessions::list)
+                .service(sessions::revoke)
+                .service(account::me)
+                .service(account::credits)
+                .service(account::change_password),
         );
 }
 
-/// A resource whose other methods get the JSON 405, with the `Allow` header RFC 9110 asks for, rather than
-/// actix's empty one.
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
-        Err::<HttpResponse, _>(
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("Method {} is not allowed here", req.method()),
-            )
-            .with_header(header::ALLOW, allow),
-        )
-    }))
+/// Registers routes with actix and collects, from the same calls, the OpenAPI paths and schemas and the methods
+/// each path accepts.
+pub(crate) struct Router<'c> {
+    cfg: &'c mut web::ServiceConfig,
+    paths: Paths,
+    schemas: Vec<(String, RefOr<Schema>)>,
+    undocumented: Vec<(Method, &'static str)>,
 }
 
-pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("Not found"))
+impl<'c> Router<'c> {
+    pub(crate) fn new(cfg: &'c mut web::ServiceConfig) -> Self {
+        Self {
+            cfg,
+            paths: Paths::new(),
+            schemas: Vec::new(),
+            undocumented: Vec::new(),
+        }
+    }
+
+    /// A handler (or a `utoipa_actix_web` scope of handlers) annotated with `#[utoipa::path]` and an actix
+    /// method attribute.
+    pub(crate) fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        self.paths.merge(factory.paths());
+        factory.schemas(&mut self.schemas);
+        self.cfg.service(factory);
+        self
+    }
+
+    /// A route that is served but kept out of the document.
+    pub(crate) fn undocumented<H, Args>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        handler: H,
+    ) -> &mut Self
+    where
+        H: Handler<Args>,
+        Args: FromRequest + 'static,
+        H::Output: Responder + 'static,
+    {
+        // A guard on the resource, as the actix attributes generate, so another method falls through to the
+        // fallback's 405 rather than to the resource's own empty one.
+        self.cfg.service(
+            web::resource(path)
+                .guard(guard::Method(method.clone()))
+                .to(handler),
+        );
+        self.undocumented.push((method, path));
+        self
+    }
+
+    /// The collected paths and schemas, and the table of accepted methods.
+    pub(crate) fn finish(self) -> (Paths, Vec<(String, RefOr<Schema>)>, RouteTable) {
+        let mut methods: BTreeMap<String, Vec<Method>> = BTreeMap::new();
+        for (path, item) in &self.paths.paths {
+            methods
+                .entry(path.clone())
+                .or_default()
+                .extend(operations(item).map(|(method, _)| method));
+        }
+        for (method, path) in self.undocumented {
+            methods.entry(path.to_owned()).or_default().push(method);
+        }
+        let routes = methods
+            .into_iter()
+            .filter_map(|(path, methods)| {
+                let allow = methods
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let allow = HeaderValue::from_str(&allow).ok()?;
+                Some((ResourceDef::new(path), allow))
+            })
+            .collect();
+        (self.paths, self.schemas, RouteTable { routes })
+    }
+}
+
+/// The operations of a path item with their methods, in a fixed order.
+pub(crate) fn operations(
+    item: &PathItem,
+) -> impl Iterator<Item = (Method, &utoipa::openapi::path::Operation)> {
+    [
+        (Method::GET, &item.get),
+        (Method::PUT, &item.put),
+        (Method::POST, &item.post),
+        (Method::DELETE, &item.delete),
+        (Method::OPTIONS, &item.options),
+        (Method::HEAD, &item.head),
+        (Method::PATCH, &item.patch),
+        (Method::TRACE, &item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_ref().map(|operation| (method, operation)))
+}
+
+/// Each served path pattern with the `Allow` value of its methods.
+#[derive(Debug)]
+pub(crate) struct RouteTable {
+    routes: Vec<(ResourceDef, HeaderValue)>,
+}
+
+impl RouteTable {
+    /// The `Allow` value for a request path that some route serves with other methods.
+    fn allow(&self, path: &str) -> Option<HeaderValue> {
+        self.routes
+            .iter()
+            .find(|(pattern, _)| pattern.is_match(path))
+            .map(|(_, allow)| allow.clone())
+    }
+}
+
+/// What answers a request no route took: the JSON 405 with the `Allow` header RFC 9110 asks for when the path is
+/// served with other methods, the JSON 404 otherwise.
+pub(crate) fn fallback(table: RouteTable) -> actix_web::Route {
+    let table = Arc::new(table);
+    web::to(move |req: HttpRequest| {
+        let allow = table.allow(req.path());
+        async move {
+            let error = match allow {
+                Some(allow) => ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("Method {} is not allowed here", req.method()),
+                )
+                .with_header_value(header::ALLOW, allow),
+                None => ApiError::not_found("Not found"),
+            };
+            Err::<HttpResponse, _>(error)
+        }
+    })
 }

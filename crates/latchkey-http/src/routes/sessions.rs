@@ -1,10 +1,24 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, web, HttpResponse};
 use latchkey_domain::{Latchkey, SessionId};
 
 use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::SessionBody;
 use crate::error::ApiError;
+use crate::openapi::{NotFound, Unauthorized, Unavailable};
 
+/// List the account's sessions.
+///
+/// Every live session of the caller's account, the current one marked `current`.
+#[utoipa::path(
+    operation_id = "list_sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = OK, description = "The live sessions", body = Vec<SessionBody>),
+        Unauthorized, Unavailable,
+    ),
+)]
+#[get("/auth/sessions")]
 pub(super) async fn list(
     latchkey: web::Data<Latchkey>,
     Authenticated(principal): Authenticated<SessionOnly>,
@@ -18,6 +32,20 @@ pub(super) async fn list(
     ))
 }
 
+/// Revoke a session.
+///
+/// Ends one of the caller's sessions; its tokens are refused from now on.
+#[utoipa::path(
+    operation_id = "revoke_session",
+    tag = "sessions",
+    params(("id" = String, Path, description = "Session id, `ses_…`")),
+    security(("bearer" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Revoked"),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[delete("/auth/sessions/{id}")]
 pub(super) async fn revoke(
     latchkey: web::Data<Latchkey>,
     Authenticated(principal): Authenticated<SessionOnly>,

@@ -7,4 +7,5 @@ mod support;
 mod account;
 mod auth;
 mod errors;
+mod openapi;
 mod sessions;

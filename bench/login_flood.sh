@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# A login flood against the release binary: peak memory, logins per second against the argon2 ceiling, and how
+# /auth/me holds up meanwhile.
+#
+#   bench/login_flood.sh                    # SQLite, 256 connections, 10 s
+#   DATABASE=postgres bench/login_flood.sh  # a fresh PostgreSQL database at 127.0.0.1:5432 (user postgres)
+#   CONNECTIONS=512 DURATION=20s bench/login_flood.sh
+#
+# Prints the single-thread hash time (measured in the same run), the login rate and its target
+# (0.95 x cores / hash time), peak RSS (VmHWM) and its target (100 MB + 1.5 x cores x argon2 memory), and /auth/me
+# throughput during the flood as a ratio to its throughput alone. Needs wrk (installed from Debian when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATABASE="${DATABASE:-sqlite}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-256}"
+PORT="${PORT:-18090}"
+ARGON2_MEMORY_KIB=19456
+
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --quiet -p latchkey-server
+cargo build --release --quiet -p latchkey-crypto --example hash_time
+
+workdir="$(mktemp -d)"
+pid=""
+database_name="latchkey_bench_$$"
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ "$DATABASE" = postgres ]; then
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $database_name" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+case "$DATABASE" in
+  sqlite) url="sqlite://${workdir}/bench.db" ;;
+  postgres)
+    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $database_name" >/dev/null
+    url="postgres://postgres@127.0.0.1:5432/$database_name"
+    export LATCHKEY__JWT__SECRET="bench-secret-bench-secret-bench-secret-0123456789"
+    ;;
+  *) echo "DATABASE is sqlite or postgres" >&2; exit 2 ;;
+esac
+
+hash_ms="$(target/release/examples/hash_time 30)"
+
+LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$url" LATCHKEY__LOG__FILTER=warn \
+  target/release/latchkey serve &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+
+api="http://127.0.0.1:${PORT}/api/v1"
+curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.com","password":"benchmark password"}'
+token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"username":"bench@example.com","password":"benchmark password"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+
+rps() { awk '/Requests\/sec/ {print $2}'; }
+
+me_alone="$(wrk -t1 -c16 -d5s -H "Authorization: Bearer ${token}" "$api/auth/me" | rps)"
+
+# The flood alone: the login rate, against the ceiling the hash time sets.
+flood() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s bench/login.lua "$api/auth/login"; }
+flood >"$workdir/login.out"
+logins="$(rps <"$workdir/login.out")"
+non2xx="$(awk '/Non-2xx/ {print $NF}' "$workdir/login.out")"
+
+# The flood again, with /auth/me measured during it.
+flood >/dev/null &
+flooding=$!
+me_during="$(wrk -t1 -c16 -d"$DURATION" -H "Authorization: Bearer ${token}" "$api/auth/me" | rps)"
+wait "$flooding"
+peak_kib="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+
+cores="$(nproc)"
+python3 - "$cores" "$hash_ms" "$logins" "${non2xx:-0}" "$peak_kib" "$me_alone" "$me_during" "$ARGON2_MEMORY_KIB" <<'EOF'
+import sys
+cores, hash_ms, logins, non2xx, peak_kib, me_alone, me_during, m_kib = sys.argv[1:]
+cores, hash_ms, logins, peak_mb = int(cores), float(hash_ms), float(logins), int(peak_kib) / 1024
+login_target = 0.95 * cores / (hash_ms / 1000)
+rss_target = 100 + 1.5 * cores * int(m_kib) / 1024
+print(f"single-thread hash          {hash_ms:.2f} ms")
+print(f"logins/s during the flood   {logins:.1f}  (target >= {login_target:.1f}; non-2xx {non2xx})")
+print(f"peak RSS                    {peak_mb:.0f} MB  (target <= {rss_target:.0f} MB)")
+print(f"/auth/me alone              {float(me_alone):.0f} req/s")
+print(f"/auth/me during the flood   {float(me_during):.0f} req/s  (ratio {float(me_during) / float(me_alone):.2f})")
+EOF

@@ -1,0 +1,39 @@
+//! Times single-threaded argon2id hashes with the default (OWASP) parameters, for `bench/login_flood.sh`: the
+//! login ceiling of a machine is its cores divided by this time.
+//!
+//! ```text
+//! cargo run --release -p latchkey-crypto --example hash_time [HASHES]
+//! ```
+//! Prints the median time of one hash in milliseconds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use latchkey_crypto::{Argon2Hasher, Argon2Params};
+use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::{Password, PasswordPolicy};
+
+fn main() {
+    let hashes: usize = std::env::args()
+        .nth(1)
+        .map_or(30, |n| n.parse().expect("HASHES is a number"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let hasher = Argon2Hasher::with_concurrency(Argon2Params::default(), 1).unwrap();
+    let password =
+        Password::for_verification("benchmark password".into(), &PasswordPolicy::default())
+            .unwrap();
+    let mut times: Vec<f64> = runtime.block_on(async {
+        let mut times = Vec::with_capacity(hashes);
+        for _ in 0..hashes {
+            let started = Instant::now();
+            hasher.hash(&password).await.unwrap();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times
+    });
+    times.sort_by(f64::total_cmp);
+    println!("{:.2}", times[times.len() / 2]);
+}

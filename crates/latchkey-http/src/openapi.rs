@@ -1,0 +1,261 @@
+//! The OpenAPI 3.1 document: its frame (info, tags, security scheme, error responses) and its assembly from the
+//! paths the router collected from the handlers' `#[utoipa::path]` annotations.
+//!
+//! Nothing here lists endpoints: [`crate::routes`] registers each handler once, and that registration is what puts
+//! it into the document. Error responses are shared components, one per status, so an endpoint declares an error
+//! status with one word in its `responses(...)` list (e.g. `Unauthorized`), and every error response points at the
+//! one `Error` envelope schema.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web, HttpResponse};
+use latchkey_domain::{PasswordPolicy, Policies};
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Paths;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema,
+    SchemaFormat, Type,
+};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::OpenApi;
+
+use crate::error::{Envelope, FieldErrorBody};
+
+/// Name of the bearer security scheme. Handlers name it as the literal `security(("bearer" = []))` (the attribute
+/// takes no constant); a test checks that every operation's security names a declared scheme.
+const BEARER: &str = "bearer";
+
+/// Media type of every JSON body.
+const JSON: &str = "application/json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey",
+        description = "Self-hostable authentication: registration, password login, JWT access tokens with \
+                       rotating refresh tokens, sessions, credits.\n\nEvery error is the `Error` envelope \
+                       `{\"detail\", \"code\", \"errors\"?}`. A known path called with a method it does not \
+                       accept gets 405 `method_not_allowed` with an `Allow` header; an unknown path gets 404 \
+                       `not_found`."
+    ),
+    tags(
+        (name = "auth", description = "Registration, login, token refresh and logout"),
+        (name = "account", description = "The caller's account"),
+        (name = "sessions", description = "The caller's sessions"),
+        (name = "service", description = "Health, readiness and this description"),
+    ),
+    components(schemas(Envelope, FieldErrorBody)),
+    modifiers(&BearerScheme),
+)]
+struct Frame;
+
+/// Adds the bearer security scheme (a derive cannot name it).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The `access_token` of a login, registration or refresh, as \
+                         `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Declares one shared error response per status: a marker type for `#[utoipa::path(responses(...))]`, which
+/// refers to the response component, and the component itself (the `Error` envelope as JSON, plus the
+/// `WWW-Authenticate` challenge where the status carries one).
+///
+/// A new status (403 `session_required` / `insufficient_scope`, 429, …) is one entry here; an endpoint that can
+/// answer it adds the marker's name to its `responses(...)`.
+macro_rules! error_responses {
+    ($($name:ident = $status:literal, challenge = $challenge:literal, $description:literal;)*) => {
+        $(
+            #[doc = $description]
+            #[derive(Debug)]
+            pub(crate) struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    BTreeMap::from([(
+                        stringify!($status).to_owned(),
+                        RefOr::Ref(Ref::from_response_name(stringify!($name))),
+                    )])
+                }
+            }
+        )*
+
+        /// Every error response component, by name.
+        fn error_response_components() -> Vec<(&'static str, Response)> {
+            vec![$((stringify!($name), error_response($description, $challenge))),*]
+        }
+    };
+}
+
+error_responses! {
+    BadRequest = 400, challenge = false,
+        "The request is malformed or breaks a rule. `invalid_request`: the body or query could not be parsed \
+         (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
+         listed in `errors`; `invalid_current_password`: change-password with a wrong current password.";
+    Unauthorized = 401, challenge = true,
+        "Not authenticated. `not_authenticated`: no bearer token; `token_expired`: \"Token has expired\"; \
+         `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
+         `invalid_credentials`: wrong login, unknown account and wrong password alike; `invalid_refresh_token`: \
+         unknown, expired, revoked or replayed refresh token.";
+    NotFound = 404, challenge = false,
+        "`not_found`: no such resource (or not the caller's).";
+    Conflict = 409, challenge = false,
+        "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively).";
+    PayloadTooLarge = 413, challenge = false,
+        "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
+    UnsupportedMediaType = 415, challenge = false,
+        "`unsupported_media_type`: the `Content-Type` is not one the operation accepts.";
+    Unavailable = 503, challenge = false,
+        "`unavailable`: the database is unreachable; retry later.";
+}
+
+/// One error response: the envelope, and the challenge header when the status has one.
+fn error_response(description: &str, challenge: bool) -> Response {
+    let mut response = ResponseBuilder::new().description(description).content(
+        JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .build(),
+    );
+    if challenge {
+        response = response.header(
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(
+                    "The RFC 6750 challenge: `Bearer`, or `Bearer error=\"…\"` naming what was wrong with the \
+                     token that was sent (e.g. `invalid_token`)",
+                ))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+/// The document: the frame, the collected paths and schemas, the error responses, and the policy-dependent
+/// bounds as this server is configured.
+pub(crate) fn document(
+    paths: Paths,
+    schemas: Vec<(String, RefOr<Schema>)>,
+    policies: &Policies,
+) -> Document {
+    let mut document = Frame::openapi();
+    document.paths = paths;
+    let components = document.components.get_or_insert_with(Default::default);
+    components.schemas.extend(schemas);
+    for (name, response) in error_response_components() {
+        components
+            .responses
+            .insert(name.to_owned(), response.into());
+    }
+    apply_password_policy(&mut document, &policies.password);
+    credits_prices_are_integers(&mut document);
+    login_needs_an_identifier(&mut document);
+    document
+}
+
+/// The password bounds in the schemas are the configured policy's, not the defaults the derive saw, so a client
+/// (and schemathesis) learns the rule this server enforces.
+fn apply_password_policy(document: &mut Document, policy: &PasswordPolicy) {
+    for (schema, field) in [
+        ("RegisterRequest", "password"),
+        ("ChangePasswordRequest", "new_password"),
+    ] {
+        if let Some(property) = property_mut(document, schema, field) {
+            property.min_length = Some(policy.min_length());
+            property.max_length = Some(policy.max_length());
+        }
+    }
+}
+
+/// `Credits` has one `credits_per_<unit>` integer per configured unit besides `credits`; the derive cannot say
+/// that of a flattened map.
+fn credits_prices_are_integers(document: &mut Document) {
+    if let Some(Schema::Object(credits)) = schema_mut(document, "Credits") {
+        let price = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+        credits.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
+            Schema::Object(price.build()),
+        ))));
+    }
+}
+
+/// A login names the account by `username` or by `email` (a string, not `null`); with neither it is refused with
+/// 400. The derive cannot state "one of these two", so the object is combined with that `anyOf`.
+fn login_needs_an_identifier(document: &mut Document) {
+    let Some(schema) = schema_mut(document, "LoginRequest") else {
+        return;
+    };
+    let present = |field: &str| {
+        ObjectBuilder::new()
+            .required(field)
+            .property(field, ObjectBuilder::new().schema_type(Type::String))
+            .build()
+    };
+    let identifier = AnyOfBuilder::new()
+        .item(present("username"))
+        .item(present("email"))
+        .build();
+    let object = std::mem::replace(schema, Schema::AnyOf(identifier.clone()));
+    *schema = Schema::AllOf(
+        AllOfBuilder::new()
+            .item(object)
+            .item(Schema::AnyOf(identifier))
+            .build(),
+    );
+}
+
+fn schema_mut<'d>(document: &'d mut Document, name: &str) -> Option<&'d mut Schema> {
+    match document.components.as_mut()?.schemas.get_mut(name)? {
+        RefOr::T(schema) => Some(schema),
+        RefOr::Ref(_) => None,
+    }
+}
+
+fn property_mut<'d>(
+    document: &'d mut Document,
+    schema: &str,
+    field: &str,
+) -> Option<&'d mut utoipa::openapi::schema::Object> {
+    let Schema::Object(object) = schema_mut(document, schema)? else {
+        return None;
+    };
+    match object.properties.get_mut(field)? {
+        RefOr::T(Schema::Object(property)) => Some(property),
+        _ => None,
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    operation_id = "openapi_document",
+    tag = "service",
+    responses(
+        (status = OK, description = "The OpenAPI 3.1 description of this API", body = Object,
+         content_type = "application/json"),
+    ),
+)]
+#[get("/openapi.json")]
+pub(crate) async fn openapi_json(document: web::Data<ServedDocument>) -> HttpResponse {
+    HttpResponse::Ok().json(&document.0)
+}
+
+/// The document in the app data; a type of our own, so an embedder's own `Data<OpenApi>` cannot collide with it.
+pub(crate) struct ServedDocument(pub Document);
