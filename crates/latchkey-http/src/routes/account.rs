@@ -5,7 +5,7 @@ use crate::auth::{Authenticated, AuthenticatedUser, CreditsRead, ProfileRead, Se
 use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
 use crate::openapi::{
-    BadRequest, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
 
 /// The caller's account.
@@ -15,7 +15,7 @@ use crate::openapi::{
     security(("bearer" = [])),
     responses(
         (status = OK, description = "The account", body = UserBody),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/me")]
@@ -30,7 +30,7 @@ pub(super) async fn me(caller: AuthenticatedUser<ProfileRead>) -> HttpResponse {
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Balance and prices", body = CreditsBody),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/credits")]
@@ -51,7 +51,7 @@ pub(super) async fn credits(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Changed", body = MessageBody),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
 )]
 #[post("/auth/change-password")]

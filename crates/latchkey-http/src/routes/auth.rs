@@ -10,7 +10,8 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{client_info, FormOrJson, OptionalJson};
 use crate::openapi::{
-    BadRequest, Conflict, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, Unavailable,
+    UnsupportedMediaType,
 };
 
 /// Register an account.
@@ -118,7 +119,7 @@ pub(super) async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Logged out", body = MessageBody),
-        BadRequest, Unauthorized, PayloadTooLarge, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, Unavailable,
     ),
 )]
 #[post("/auth/logout")]

@@ -4,7 +4,7 @@ use latchkey_domain::{Latchkey, SessionId};
 use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::SessionBody;
 use crate::error::ApiError;
-use crate::openapi::{NotFound, Unauthorized, Unavailable};
+use crate::openapi::{Forbidden, NotFound, Unauthorized, Unavailable};
 
 /// List the account's sessions.
 ///
@@ -15,7 +15,7 @@ use crate::openapi::{NotFound, Unauthorized, Unavailable};
     security(("bearer" = [])),
     responses(
         (status = OK, description = "The live sessions", body = Vec<SessionBody>),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/sessions")]
@@ -42,7 +42,7 @@ pub(super) async fn list(
     security(("bearer" = [])),
     responses(
         (status = NO_CONTENT, description = "Revoked"),
-        Unauthorized, NotFound, Unavailable,
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ),
 )]
 #[delete("/auth/sessions/{id}")]
