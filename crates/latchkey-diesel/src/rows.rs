@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use latchkey_domain::model::NewSession;
 use latchkey_domain::rotation::PresentedToken;
 use latchkey_domain::{
-    ClientInfo, DisplayName, Email, NewUser, PasswordHash, PortError, Session, SessionId,
-    TokenHash, User, UserCredentials, UserId, Username,
+    ClientInfo, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
+    UserCredentials, UserId,
 };
 
 use crate::error::corrupt;
@@ -52,18 +52,18 @@ impl UserRow {
 
     pub(crate) fn into_credentials(self) -> Result<UserCredentials, PortError> {
         const CONTEXT: &str = "read user";
-        let user = User {
+        let user = User::from_stored(StoredUser {
             id: UserId::parse(&self.id).ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
-            email: Email::from_trusted(self.email),
-            username: self.username.map(Username::from_trusted),
-            name: self.name.map(DisplayName::from_trusted),
+            email: self.email,
+            username: self.username,
+            name: self.name,
             phone: self.phone,
             metadata: self.metadata.0,
             credits: self.credits,
             is_verified: self.is_verified,
             created_at: self.created_at.into(),
             updated_at: self.updated_at.into(),
-        };
+        });
         Ok(UserCredentials {
             user,
             password_hash: PasswordHash::new(self.password_hash),
@@ -110,10 +110,7 @@ impl SessionRow {
             last_used_at: self.last_used_at.into(),
             expires_at: self.expires_at.into(),
             revoked_at: self.revoked_at.map(Into::into),
-            client: ClientInfo {
-                user_agent: self.user_agent,
-                ip: self.ip,
-            },
+            client: ClientInfo::new(self.user_agent.as_deref(), self.ip),
         })
     }
 }

@@ -1,10 +1,11 @@
 //! Latchkey's domain: the rules of accounts, sessions and credits, independent of any framework or database.
 //!
-//! Embedders build a [`Latchkey`] service from a set of [`Ports`] (repositories, password hasher, token codec,
-//! secret generator, clock) and a set of [`Policies`], then call its use cases directly:
+//! Embedders build a [`Latchkey`] service with [`Latchkey::builder`] from its ports (repositories, password hasher,
+//! token codec, secret generator, clock) and its [`Policies`], then call its use cases directly:
 //!
 //! - [`Latchkey::register`], [`Latchkey::login`], [`Latchkey::refresh`], [`Latchkey::logout`]
-//! - [`Latchkey::authenticate`] turns an access token into a [`Principal`]
+//! - [`Latchkey::authenticate`] turns an access token into a [`Principal`]: who is calling, with which
+//!   [`Credential`] and so which [`Scopes`]; session-only use cases take a [`SessionPrincipal`]
 //! - [`Latchkey::list_sessions`], [`Latchkey::revoke_session`]
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
 //!
@@ -13,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod error;
 pub mod model;
 pub mod policy;
@@ -23,12 +25,20 @@ pub mod service;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use error::{FieldError, PortError, ValidationErrors};
+pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
+pub use error::PortError;
 pub use model::{
-    ClientInfo, DisplayName, Email, NewUser, Password, PasswordHash, Pricing, Session, SessionId,
-    User, UserCredentials, UserId, Username,
+    ApiKeyId, ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password,
+    PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId, StoredUser, User,
+    UserCredentials, UserId, Username, UsernameError,
 };
-pub use policy::{CreditsPolicy, PasswordPolicy, Policies, TokenPolicy};
-pub use ports::Ports;
+pub use policy::{
+    CreditsPolicy, CreditsPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies,
+    TokenPolicy, TokenPolicyError,
+};
+pub use ports::{DecodeError, InsertUserError};
 pub use secret::{PlainSecret, TokenHash};
-pub use service::{Latchkey, Principal, TokenPair};
+pub use service::{
+    AuthError, BuildError, ChangePasswordError, Latchkey, LatchkeyBuilder, LoginError,
+    RefreshError, RegisterError, RegistrationErrors, RevokeSessionError, TokenPair,
+};

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use latchkey_domain::service::{CreditsView, SessionView};
+use latchkey_domain::service::{ChangePasswordInput, CreditsView, RegisterInput, SessionView};
 use latchkey_domain::{TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -37,6 +37,21 @@ pub(crate) struct RegisterRequest {
     /// 3 to 32 letters, digits or underscores, unique case-insensitively (the server trims it first).
     #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$")]
     pub username: Option<String>,
+}
+
+impl From<RegisterRequest> for RegisterInput {
+    fn from(body: RegisterRequest) -> Self {
+        let mut input = RegisterInput::new()
+            .email(body.email)
+            .password(body.password);
+        if let Some(name) = body.name {
+            input = input.name(name);
+        }
+        if let Some(username) = body.username {
+            input = input.username(username);
+        }
+        input
+    }
 }
 
 /// `POST /auth/login`, as the OAuth2 password form or JSON. `username` may hold an email or a username.
@@ -81,6 +96,14 @@ pub(crate) struct ChangePasswordRequest {
     /// The new password, within the server's password policy (these are the configured bounds).
     #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
+}
+
+impl From<ChangePasswordRequest> for ChangePasswordInput {
+    fn from(body: ChangePasswordRequest) -> Self {
+        ChangePasswordInput::new()
+            .current_password(body.current_password)
+            .new_password(body.new_password)
+    }
 }
 
 /// An account.

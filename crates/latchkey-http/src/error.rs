@@ -7,10 +7,10 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use latchkey_domain::service::{
-    AuthError, ChangePasswordError, LoginError, RefreshError, RegisterError, RevokeSessionError,
+use latchkey_domain::{
+    AccessError, AuthError, ChangePasswordError, LoginError, PortError, RefreshError,
+    RegisterError, RegistrationErrors, RevokeSessionError,
 };
-use latchkey_domain::{PortError, ValidationErrors};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -57,6 +57,8 @@ pub(crate) struct Envelope<'a> {
 const CHALLENGE: &str = "Bearer";
 /// `WWW-Authenticate` when a token was sent and refused.
 const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+/// `WWW-Authenticate` when a valid token lacks a scope (RFC 6750 §3.1).
+const CHALLENGE_INSUFFICIENT_SCOPE: &str = "Bearer error=\"insufficient_scope\"";
 
 impl ApiError {
     /// An error with the given status, code and message.
@@ -74,15 +76,15 @@ impl ApiError {
         }
     }
 
-    /// 400 with one entry per rejected field.
-    pub fn validation(errors: &ValidationErrors) -> Self {
+    /// 400 with one entry per rejected field: its name as the API spells it, and a message that follows the name
+    /// (`"must be at least 8 characters"`).
+    pub fn validation(fields: impl IntoIterator<Item = (&'static str, String)>) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_error", "Invalid input");
-        error.errors = errors
-            .fields()
-            .iter()
-            .map(|e| FieldErrorBody {
-                field: e.field.to_owned(),
-                message: e.message.clone(),
+        error.errors = fields
+            .into_iter()
+            .map(|(field, message)| FieldErrorBody {
+                field: field.to_owned(),
+                message,
             })
             .collect();
         error
@@ -135,6 +137,17 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service temporarily unavailable, please retry",
+        )
+    }
+
+    /// 500 for an error this crate does not know how to answer (a variant added to a domain error after this
+    /// mapping was written): logged in full, answered with a generic message.
+    pub fn internal(error: &dyn StdError) -> Self {
+        tracing::error!(error = %ErrorChain(error), "request failed with an unmapped error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
         )
     }
 
@@ -205,7 +218,28 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::TokenExpired => Self::token_expired(),
             AuthError::InvalidToken => Self::invalid_token(),
+            AuthError::Forbidden(error) => error.into(),
             AuthError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::SessionRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                "This needs a login session; personal tokens and API keys cannot use it",
+            ),
+            AccessError::InsufficientScope { required } => Self::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("The credential lacks the {required} scope"),
+            )
+            .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INSUFFICIENT_SCOPE),
+            other => Self::internal(&other),
         }
     }
 }
@@ -213,7 +247,7 @@ impl From<AuthError> for ApiError {
 impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
         match error {
-            RegisterError::Invalid(errors) => Self::validation(&errors),
+            RegisterError::Invalid(errors) => Self::validation(registration_fields(&errors)),
             RegisterError::EmailTaken => Self::new(
                 StatusCode::CONFLICT,
                 "email_taken",
@@ -225,6 +259,7 @@ impl From<RegisterError> for ApiError {
                 "Username already taken",
             ),
             RegisterError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -239,6 +274,7 @@ impl From<LoginError> for ApiError {
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE),
             LoginError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -253,6 +289,7 @@ impl From<RefreshError> for ApiError {
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN),
             RefreshError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -265,9 +302,12 @@ impl From<ChangePasswordError> for ApiError {
                 "invalid_current_password",
                 "Current password is incorrect",
             ),
-            ChangePasswordError::Invalid(errors) => Self::validation(&errors),
+            ChangePasswordError::InvalidNewPassword(error) => {
+                Self::validation([("new_password", error.to_string())])
+            }
             ChangePasswordError::AccountGone => Self::invalid_token(),
             ChangePasswordError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
     }
 }
@@ -277,6 +317,46 @@ impl From<RevokeSessionError> for ApiError {
         match error {
             RevokeSessionError::NotFound => Self::not_found("Session not found"),
             RevokeSessionError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
         }
+    }
+}
+
+/// The rejected fields of a registration, in the order of the form.
+fn registration_fields(errors: &RegistrationErrors) -> Vec<(&'static str, String)> {
+    let RegistrationErrors {
+        email,
+        password,
+        name,
+        username,
+        ..
+    } = errors;
+    [
+        ("email", email.as_ref().map(ToString::to_string)),
+        ("password", password.as_ref().map(ToString::to_string)),
+        ("name", name.as_ref().map(ToString::to_string)),
+        ("username", username.as_ref().map(ToString::to_string)),
+    ]
+    .into_iter()
+    .filter_map(|(field, message)| Some((field, message?)))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_domain::Scope;
+
+    use super::*;
+
+    #[test]
+    fn a_use_case_refusing_a_scope_answers_as_the_extractor_would() {
+        let refused = AccessError::InsufficientScope {
+            required: Scope::ProfileRead,
+        };
+        let error = ApiError::from(AuthError::Forbidden(refused));
+        assert_eq!(error.status_code(), StatusCode::FORBIDDEN);
+        assert_eq!(error.code(), "insufficient_scope");
+        let error = ApiError::from(AuthError::Forbidden(AccessError::SessionRequired));
+        assert_eq!(error.code(), "session_required");
     }
 }

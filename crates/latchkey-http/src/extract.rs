@@ -1,4 +1,4 @@
-//! Request extractors and the body-parsing configuration that turns every parse failure into the envelope.
+//! Body extractors and the body-parsing configuration that turns every parse failure into the envelope.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use latchkey_domain::{ClientInfo, Latchkey, Principal, User};
+use latchkey_domain::ClientInfo;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -76,72 +76,6 @@ pub(crate) fn query_config() -> web::QueryConfig {
 pub(crate) fn path_config() -> web::PathConfig {
     web::PathConfig::default()
         .error_handler(|_error: PathError, _req| ApiError::not_found("Not found").into())
-}
-
-fn latchkey(req: &HttpRequest) -> Result<web::Data<Latchkey>, ApiError> {
-    req.app_data::<web::Data<Latchkey>>()
-        .cloned()
-        .ok_or_else(|| {
-            tracing::error!("latchkey-http routes registered without their service");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Internal server error",
-            )
-        })
-}
-
-/// The bearer token of the `Authorization` header, if one was sent.
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// A request carrying a valid access token of a live session.
-///
-/// Refuses the request with 401 (and `WWW-Authenticate`) otherwise: `"Not authenticated"` without a token,
-/// `"Token has expired"` for an expired one, `"Could not validate credentials"` for any other.
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Principal);
-
-impl FromRequest for Authenticated {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let credentials = bearer_credentials(req);
-        Box::pin(async move {
-            let (service, token) = credentials?;
-            Ok(Self(service.authenticate(&token).await?))
-        })
-    }
-}
-
-/// As [`Authenticated`], with the caller's account loaded by the same lookup that checks the session, for
-/// handlers that need the account anyway (one database round trip instead of two).
-#[derive(Debug, Clone)]
-pub struct AuthenticatedUser(pub Principal, pub User);
-
-impl FromRequest for AuthenticatedUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let credentials = bearer_credentials(req);
-        Box::pin(async move {
-            let (service, token) = credentials?;
-            let (principal, user) = service.authenticate_user(&token).await?;
-            Ok(Self(principal, user))
-        })
-    }
-}
-
-/// The service and the bearer token, or the 401 for a request without one.
-fn bearer_credentials(req: &HttpRequest) -> Result<(web::Data<Latchkey>, String), ApiError> {
-    let service = latchkey(req)?;
-    let token = bearer_token(req).ok_or_else(ApiError::not_authenticated)?;
-    Ok((service, token.to_owned()))
 }
 
 /// What the client says about itself, recorded on the session it starts.

@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod docs;
 mod dto;
 mod error;
@@ -38,8 +39,11 @@ use std::sync::Arc;
 use actix_web::web;
 use latchkey_domain::Latchkey;
 
+pub use auth::{
+    authorize, Authenticated, AuthenticatedUser, CreditsCharge, CreditsRead, ProfileRead,
+    ProfileWrite, Requirement, SessionOnly,
+};
 pub use error::ApiError;
-pub use extract::{Authenticated, AuthenticatedUser};
 pub use logging::log_request;
 
 /// Base path of the API.

@@ -113,6 +113,10 @@ error_responses! {
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
          `invalid_credentials`: wrong login, unknown account and wrong password alike; `invalid_refresh_token`: \
          unknown, expired, revoked or replayed refresh token.";
+    Forbidden = 403, challenge = true,
+        "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
+         operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
+         (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`).";
     NotFound = 404, challenge = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false,
@@ -178,8 +182,8 @@ fn apply_password_policy(document: &mut Document, policy: &PasswordPolicy) {
         ("ChangePasswordRequest", "new_password"),
     ] {
         if let Some(property) = property_mut(document, schema, field) {
-            property.min_length = Some(policy.min_length);
-            property.max_length = Some(policy.max_length);
+            property.min_length = Some(policy.min_length());
+            property.max_length = Some(policy.max_length());
         }
     }
 }

@@ -4,35 +4,38 @@
 //! real rules without a database. The hasher, codec and secret generator here are fast and predictable, and
 //! deliberately not secure: never use them outside tests.
 //!
+//! [`service`] builds a whole [`latchkey_domain::Latchkey`] on these adapters in one line; [`MemoryPorts`] keeps
+//! the adapters at hand when a test needs to replace one port or steer the clock:
+//!
 //! ```
 //! use std::sync::Arc;
-//! use latchkey_domain::{Latchkey, Policies, Ports};
-//! use latchkey_memory::{FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets};
+//! use latchkey_memory::{FastTestHasher, MemoryPorts};
 //!
-//! let store = Arc::new(MemoryStore::new());
-//! let clock = Arc::new(ManualClock::starting_at_epoch());
-//! let ports = Ports {
-//!     users: store.clone(),
-//!     sessions: store.clone(),
-//!     health: store,
-//!     hasher: Arc::new(FastTestHasher),
-//!     access_tokens: Arc::new(MemoryAccessTokens::new()),
-//!     secrets: Arc::new(SequentialSecrets::new()),
-//!     clock: clock.clone(),
-//! };
-//! let latchkey = Latchkey::new(ports, Policies::default());
+//! let memory = latchkey_memory::service();
+//! # let _ = memory;
+//!
+//! let ports = MemoryPorts::new();
+//! let latchkey = ports.builder().hasher(Arc::new(FastTestHasher)).build()?;
 //! # let _ = latchkey;
+//! # Ok::<(), latchkey_domain::BuildError>(())
 //! ```
 
 #![warn(missing_docs)]
 
 mod clock;
 mod doubles;
+mod service;
 mod store;
 
 pub use clock::ManualClock;
 pub use doubles::{FastTestHasher, MemoryAccessTokens, SequentialSecrets};
+pub use service::{service, service_with, MemoryPorts, MemoryService};
 pub use store::MemoryStore;
+
+/// `docs/embedding.md`, whose example is compiled and run as this crate's doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;
 
 /// Locks a mutex, recovering the data if a panicking test poisoned it (the state itself is always consistent
 /// because every mutation completes under one lock).

@@ -9,7 +9,8 @@ use latchkey_domain::ports::{
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
-    NewUser, PasswordHash, PortError, Session, SessionId, TokenHash, User, UserCredentials, UserId,
+    NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
+    UserCredentials, UserId,
 };
 
 /// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
@@ -83,18 +84,18 @@ impl UserRepository for MemoryStore {
                 return Err(InsertUserError::UsernameTaken);
             }
         }
-        let user = User {
+        let user = User::from_stored(StoredUser {
             id: new.id.clone(),
-            email: new.email.clone(),
-            username: new.username.clone(),
-            name: new.name.clone(),
+            email: new.email.as_str().to_owned(),
+            username: new.username.as_ref().map(|u| u.as_str().to_owned()),
+            name: new.name.as_ref().map(|n| n.as_str().to_owned()),
             phone: None,
             metadata: Default::default(),
             credits: new.credits,
             is_verified: false,
             created_at: new.created_at,
             updated_at: new.created_at,
-        };
+        });
         state.users.insert(
             user.id.clone(),
             UserCredentials {

@@ -9,7 +9,9 @@ use actix_web::{App, HttpServer};
 use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
-use latchkey_domain::{CreditsPolicy, Latchkey, PasswordPolicy, Policies, Ports, TokenPolicy};
+use latchkey_domain::{
+    CreditsPolicy, Latchkey, PasswordPolicy, Policies, TokenPolicy, TokenPolicyError,
+};
 use latchkey_http::HttpConfig;
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError};
@@ -34,6 +36,9 @@ pub enum StartupError {
     /// The argon2 parameters are invalid.
     #[error(transparent)]
     Hasher(#[from] latchkey_crypto::HasherError),
+    /// The service lacks a port (a wiring mistake in this crate, not a setting).
+    #[error(transparent)]
+    Wiring(#[from] latchkey_domain::BuildError),
     /// A setting is out of range.
     #[error("invalid configuration: {0}")]
     Invalid(String),
@@ -132,16 +137,16 @@ pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError
         parallelism: settings.argon2.parallelism,
     })?;
     let stores = connect_and_migrate(&database, settings.database.max_connections.max(1)).await?;
-    let ports = Ports {
-        users: stores.users,
-        sessions: stores.sessions,
-        health: stores.health,
-        hasher: Arc::new(hasher),
-        access_tokens: Arc::new(access_tokens),
-        secrets: Arc::new(OsSecrets::derived_from(&secret)),
-        clock: Arc::new(SystemClock),
-    };
-    Ok(Latchkey::new(ports, policies))
+    Ok(Latchkey::builder()
+        .users(stores.users)
+        .sessions(stores.sessions)
+        .health(stores.health)
+        .hasher(Arc::new(hasher))
+        .access_tokens(Arc::new(access_tokens))
+        .secrets(Arc::new(OsSecrets::derived_from(&secret)))
+        .clock(Arc::new(SystemClock))
+        .policies(policies)
+        .build()?)
 }
 
 /// Runs the migrations and nothing else (`latchkey migrate`).
@@ -154,55 +159,66 @@ pub async fn migrate(settings: &Settings) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The domain's policies from the settings; each policy checks its own values, and a refusal names the setting.
 fn policies(settings: &Settings) -> Result<Policies, StartupError> {
+    let invalid =
+        |key: &str, error: &dyn std::fmt::Display| StartupError::Invalid(format!("{key}: {error}"));
     let password = &settings.password;
-    if password.min_length == 0 || password.min_length > password.max_length {
-        return Err(StartupError::Invalid(format!(
-            "password.min_length ({}) must be between 1 and password.max_length ({})",
-            password.min_length, password.max_length
-        )));
-    }
-    let jwt = &settings.jwt;
-    // Bounded so that no date arithmetic can overflow and no token outlives what an operator could mean.
-    let duration = |name: &str, seconds: i64, min: i64, max: i64| {
-        if (min..=max).contains(&seconds) {
-            Ok(TimeDelta::seconds(seconds))
-        } else {
-            Err(StartupError::Invalid(format!(
-                "jwt.{name} must be between {min} and {max} seconds, got {seconds}"
-            )))
-        }
-    };
-    const DAY: i64 = 86_400;
+    let password_policy = PasswordPolicy::default()
+        .with_length(password.min_length..=password.max_length)
+        .map_err(|error| invalid("password.min_length", &error))?;
+
+    let token_policy = token_policy(settings)?;
+
     let credits = &settings.credits;
-    if credits.welcome < 0 || credits.pricing.values().any(|price| *price < 0) {
-        return Err(StartupError::Invalid("credits must not be negative".into()));
+    let credits_policy = CreditsPolicy::default()
+        .with_welcome_credits(credits.welcome)
+        .map_err(|error| invalid("credits.welcome", &error))?
+        .with_pricing(credits.pricing.clone())
+        .map_err(|error| invalid("credits.pricing", &error))?;
+
+    let mut policies = Policies::default();
+    policies.password = password_policy;
+    policies.tokens = token_policy;
+    policies.credits = credits_policy;
+    Ok(policies)
+}
+
+fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
+    let (jwt, tokens) = (&settings.jwt, &settings.tokens);
+    // Seconds too large for a TimeDelta are out of range all the same.
+    let lifetime = |seconds: i64| TimeDelta::try_seconds(seconds).unwrap_or(TimeDelta::MAX);
+    TokenPolicy::default()
+        .with_access_ttl(lifetime(jwt.access_ttl_seconds))
+        .map_err(|error| out_of_range("jwt.access_ttl_seconds", jwt.access_ttl_seconds, error))?
+        .with_refresh_ttl(lifetime(tokens.refresh_ttl_seconds))
+        .map_err(|error| {
+            out_of_range(
+                "tokens.refresh_ttl_seconds",
+                tokens.refresh_ttl_seconds,
+                error,
+            )
+        })?
+        .with_refresh_reuse_grace(lifetime(tokens.refresh_reuse_grace_seconds))
+        .map_err(|error| {
+            out_of_range(
+                "tokens.refresh_reuse_grace_seconds",
+                tokens.refresh_reuse_grace_seconds,
+                error,
+            )
+        })
+}
+
+/// The domain's refusal, in the setting's own unit and with the value as configured.
+fn out_of_range(key: &str, seconds: i64, error: TokenPolicyError) -> StartupError {
+    match error {
+        TokenPolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
+            "{key} must be between {} and {} seconds, got {seconds}",
+            min.num_seconds(),
+            max.num_seconds()
+        )),
+        other => StartupError::Invalid(format!("{key}: {other}")),
     }
-    Ok(Policies {
-        password: PasswordPolicy {
-            min_length: password.min_length,
-            max_length: password.max_length,
-        },
-        tokens: TokenPolicy {
-            access_ttl: duration("access_ttl_seconds", jwt.access_ttl_seconds, 1, DAY)?,
-            refresh_ttl: duration(
-                "refresh_ttl_seconds",
-                jwt.refresh_ttl_seconds,
-                60,
-                366 * DAY,
-            )?,
-            refresh_reuse_grace: duration(
-                "refresh_reuse_grace_seconds",
-                jwt.refresh_reuse_grace_seconds,
-                0,
-                300,
-            )?,
-        },
-        credits: CreditsPolicy {
-            welcome_credits: credits.welcome,
-            pricing: credits.pricing.clone(),
-        },
-    })
 }
 
 #[cfg(test)]
@@ -219,11 +235,27 @@ mod tests {
         ] {
             let mut settings = Settings::default();
             settings.jwt.access_ttl_seconds = access;
-            settings.jwt.refresh_ttl_seconds = refresh;
-            settings.jwt.refresh_reuse_grace_seconds = grace;
+            settings.tokens.refresh_ttl_seconds = refresh;
+            settings.tokens.refresh_reuse_grace_seconds = grace;
             assert!(matches!(policies(&settings), Err(StartupError::Invalid(_))));
         }
         assert!(policies(&Settings::default()).is_ok());
+    }
+
+    #[test]
+    fn the_default_settings_are_the_domains_default_policies() {
+        assert_eq!(policies(&Settings::default()).unwrap(), Policies::default());
+    }
+
+    #[test]
+    fn a_refused_lifetime_names_its_key_and_the_value_given() {
+        let mut settings = Settings::default();
+        settings.tokens.refresh_ttl_seconds = 59;
+        let error = policies(&settings).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid configuration: tokens.refresh_ttl_seconds must be between 60 and 31622400 seconds, got 59"
+        );
     }
 
     #[test]

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use config::{Config, Environment, File, FileFormat};
+use config::builder::DefaultState;
+use config::{Config, ConfigBuilder, Environment, File, FileFormat};
+use latchkey_crypto::Argon2Params;
+use latchkey_domain::Policies;
 use serde::Deserialize;
 
 /// Every setting of the `latchkey` binary. See `docs/configuration.md` for each key, its default and variable.
@@ -14,8 +17,10 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Storage.
     pub database: DatabaseSettings,
-    /// Access and refresh tokens.
+    /// Access tokens (JWTs).
     pub jwt: JwtSettings,
+    /// Opaque tokens: refresh tokens (and, later, personal tokens and API keys).
+    pub tokens: TokensSettings,
     /// Password length policy.
     pub password: PasswordSettings,
     /// argon2id cost.
@@ -72,10 +77,6 @@ pub struct JwtSettings {
     pub audience: String,
     /// Access token lifetime.
     pub access_ttl_seconds: i64,
-    /// Refresh token lifetime.
-    pub refresh_ttl_seconds: i64,
-    /// How long a spent refresh token may be retried for the same new pair.
-    pub refresh_reuse_grace_seconds: i64,
 }
 
 impl std::fmt::Debug for JwtSettings {
@@ -85,13 +86,18 @@ impl std::fmt::Debug for JwtSettings {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("access_ttl_seconds", &self.access_ttl_seconds)
-            .field("refresh_ttl_seconds", &self.refresh_ttl_seconds)
-            .field(
-                "refresh_reuse_grace_seconds",
-                &self.refresh_reuse_grace_seconds,
-            )
             .finish()
     }
+}
+
+/// `[tokens]`: the opaque tokens, which are not JWTs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensSettings {
+    /// Refresh token lifetime.
+    pub refresh_ttl_seconds: i64,
+    /// How long a spent refresh token may be retried for the same new pair.
+    pub refresh_reuse_grace_seconds: i64,
 }
 
 /// `[password]`.
@@ -134,7 +140,11 @@ pub struct LogSettings {
     pub filter: String,
 }
 
-/// Built-in defaults, as TOML so the file format documents itself.
+/// Built-in defaults of the settings that belong to this binary, as TOML so the file format documents itself.
+///
+/// The defaults of the policies (password, token lifetimes, credits) and of argon2 are not here: they are read from
+/// `latchkey_domain::Policies::default()` and `latchkey_crypto::Argon2Params::default()` (see [`defaults`]), so
+/// that they are stated once.
 pub const DEFAULTS: &str = r#"
 [server]
 bind = "127.0.0.1:8080"
@@ -149,34 +159,71 @@ max_connections = 16
 [jwt]
 issuer = "latchkey"
 audience = "latchkey"
-access_ttl_seconds = 900
-refresh_ttl_seconds = 2592000
-refresh_reuse_grace_seconds = 10
-
-[password]
-min_length = 8
-max_length = 256
-
-[argon2]
-memory_kib = 19456
-iterations = 2
-parallelism = 1
-
-[credits]
-welcome = 1000
-
-[credits.pricing]
-second_video = 10
-photo = 100
 
 [log]
 filter = "info"
 "#;
 
+/// Keys that moved, with where they live now. Refused rather than ignored: a deployment that shortened its refresh
+/// token lifetime must not silently get the 30-day default back.
+const MOVED: [(&str, &str); 2] = [
+    ("jwt.refresh_ttl_seconds", "tokens.refresh_ttl_seconds"),
+    (
+        "jwt.refresh_reuse_grace_seconds",
+        "tokens.refresh_reuse_grace_seconds",
+    ),
+];
+
+/// Every built-in default: [`DEFAULTS`], then the domain's policies and the hasher's parameters.
+///
+/// # Errors
+/// Only if the built-in values could not be stored, which would be a bug.
+pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
+    let policies = Policies::default();
+    let argon2 = Argon2Params::default();
+    let mut builder = Config::builder()
+        .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+        .set_default(
+            "jwt.access_ttl_seconds",
+            policies.tokens.access_ttl().num_seconds(),
+        )?
+        .set_default(
+            "tokens.refresh_ttl_seconds",
+            policies.tokens.refresh_ttl().num_seconds(),
+        )?
+        .set_default(
+            "tokens.refresh_reuse_grace_seconds",
+            policies.tokens.refresh_reuse_grace().num_seconds(),
+        )?
+        .set_default("password.min_length", policies.password.min_length() as u64)?
+        .set_default("password.max_length", policies.password.max_length() as u64)?
+        .set_default("argon2.memory_kib", argon2.memory_kib)?
+        .set_default("argon2.iterations", argon2.iterations)?
+        .set_default("argon2.parallelism", argon2.parallelism)?
+        .set_default("credits.welcome", policies.credits.welcome_credits())?;
+    for (unit, price) in policies.credits.pricing() {
+        builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
+    }
+    Ok(builder)
+}
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct SettingsError(#[from] config::ConfigError);
+pub enum SettingsError {
+    /// The file or a variable could not be read, or a value has the wrong type or an unknown key.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    /// A key that has moved was set.
+    #[error("invalid configuration: `{old}` has moved to `{new}` (environment variable {env})")]
+    Moved {
+        /// The old key.
+        old: &'static str,
+        /// Its new place.
+        new: &'static str,
+        /// The new key's environment variable.
+        env: String,
+    },
+}
 
 impl Settings {
     /// Loads defaults, then `file` if given, then the environment.
@@ -196,7 +243,7 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
         let env: std::collections::HashMap<String, String> = env.into_iter().collect();
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut builder = defaults()?;
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
@@ -211,8 +258,23 @@ impl Settings {
                 .separator("__")
                 .source(Some(env.into_iter().collect())),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        let config = builder.build()?;
+        for (old, new) in MOVED {
+            if config.get::<config::Value>(old).is_ok() {
+                return Err(SettingsError::Moved {
+                    old,
+                    new,
+                    env: env_variable(new),
+                });
+            }
+        }
+        Ok(config.try_deserialize()?)
     }
+}
+
+/// The environment variable of a key: `tokens.refresh_ttl_seconds` → `LATCHKEY__TOKENS__REFRESH_TTL_SECONDS`.
+pub fn env_variable(key: &str) -> String {
+    format!("LATCHKEY__{}", key.replace('.', "__").to_ascii_uppercase())
 }
 
 impl Default for Settings {
@@ -304,6 +366,110 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("postgres://app:***@db/x"));
+    }
+
+    #[test]
+    fn refresh_token_settings_live_under_tokens() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("LATCHKEY__TOKENS__REFRESH_TTL_SECONDS", "86400"),
+                ("LATCHKEY__TOKENS__REFRESH_REUSE_GRACE_SECONDS", "5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.tokens.refresh_ttl_seconds, 86_400);
+        assert_eq!(settings.tokens.refresh_reuse_grace_seconds, 5);
+    }
+
+    #[test]
+    fn the_old_jwt_refresh_keys_are_refused_with_their_new_place() {
+        let from_env = Settings::load_from(
+            None,
+            env(&[("LATCHKEY__JWT__REFRESH_TTL_SECONDS", "86400")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            from_env.to_string(),
+            "invalid configuration: `jwt.refresh_ttl_seconds` has moved to `tokens.refresh_ttl_seconds` \
+             (environment variable LATCHKEY__TOKENS__REFRESH_TTL_SECONDS)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, "[jwt]\nrefresh_reuse_grace_seconds = 3\n").unwrap();
+        let from_file = Settings::load_from(Some(&path), env(&[])).unwrap_err();
+        assert!(
+            matches!(
+                from_file,
+                SettingsError::Moved {
+                    old: "jwt.refresh_reuse_grace_seconds",
+                    new: "tokens.refresh_reuse_grace_seconds",
+                    ..
+                }
+            ),
+            "{from_file}"
+        );
+    }
+
+    /// `docs/configuration.md` documents every key, its variable and its default as the code has them.
+    #[test]
+    fn the_configuration_reference_matches_the_defaults() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let defaults = defaults().unwrap().build().unwrap();
+        let mut documented = std::collections::BTreeSet::new();
+        for row in doc.lines().filter(|line| line.starts_with("| `")) {
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            let key = cells[0].trim_matches('`');
+            let (variables, default) = (cells[1], cells[2]);
+            documented.insert(key.to_owned());
+            assert!(
+                variables.starts_with(&format!("`{}`", env_variable(key))),
+                "{key}: variable column {variables:?}"
+            );
+            if key == "credits.pricing.<unit>" {
+                let policy = latchkey_domain::CreditsPolicy::default();
+                let listed: Vec<String> = policy
+                    .pricing()
+                    .iter()
+                    .map(|(unit, price)| format!("`{unit} = {price}`"))
+                    .collect();
+                for unit in listed {
+                    assert!(
+                        default.contains(&unit),
+                        "{key}: default {default:?} lacks {unit}"
+                    );
+                }
+                continue;
+            }
+            match defaults.get_string(key) {
+                Ok(value) => assert!(
+                    default.starts_with(&format!("`{value}`")),
+                    "{key}: documented default {default:?}, built-in {value:?}"
+                ),
+                Err(_) => assert_eq!(default, "none", "{key} has no built-in default"),
+            }
+        }
+        let mut built_in = Vec::new();
+        let table: config::Map<String, config::Value> = defaults.clone().try_deserialize().unwrap();
+        flatten("", &table, &mut built_in);
+        for key in built_in {
+            let key = if key.starts_with("credits.pricing.") {
+                "credits.pricing.<unit>".to_owned()
+            } else {
+                key
+            };
+            assert!(documented.contains(&key), "{key} is not documented");
+        }
+    }
+
+    fn flatten(prefix: &str, table: &config::Map<String, config::Value>, keys: &mut Vec<String>) {
+        for (name, value) in table {
+            let key = format!("{prefix}{name}");
+            match value.clone().into_table() {
+                Ok(inner) => flatten(&format!("{key}."), &inner, keys),
+                Err(_) => keys.push(key),
+            }
+        }
     }
 
     #[test]

@@ -16,21 +16,38 @@ pub struct Email {
 /// Longest address accepted (RFC 5321's path limit).
 const MAX_LENGTH: usize = 254;
 
+/// Why an email address was refused. `Display` is a phrase to follow the field name (`email must not be empty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmailError {
+    /// Nothing but whitespace.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than `max` characters.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The longest address accepted.
+        max: usize,
+    },
+    /// Not of the form `local@domain.tld`.
+    #[error("is not a valid email address")]
+    Malformed,
+}
+
 impl Email {
     /// Parses and trims an address.
     ///
     /// # Errors
-    /// A message fit to show the user when the address is empty, too long, or not of the form `local@domain.tld`.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// [`EmailError`] when the address is empty, too long, or not of the form `local@domain.tld`.
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let address = raw.trim();
         if address.is_empty() {
-            return Err("must not be empty".into());
+            return Err(EmailError::Empty);
         }
         if address.chars().count() > MAX_LENGTH {
-            return Err(format!("must be at most {MAX_LENGTH} characters"));
+            return Err(EmailError::TooLong { max: MAX_LENGTH });
         }
-        let invalid = || "is not a valid email address".to_owned();
-        let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+        let (local, domain) = address.rsplit_once('@').ok_or(EmailError::Malformed)?;
         let local_ok = !local.is_empty()
             && local.chars().count() <= 64
             && !local.contains('@')
@@ -46,16 +63,14 @@ impl Email {
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         if !local_ok || !domain_ok {
-            return Err(invalid());
+            return Err(EmailError::Malformed);
         }
-        Ok(Self {
-            address: address.to_owned(),
-            key: address.to_lowercase(),
-        })
+        Ok(Self::from_stored(address.to_owned()))
     }
 
-    /// Rebuilds an address read back from storage, where it was validated on the way in.
-    pub fn from_trusted(address: String) -> Self {
+    /// Rebuilds an address read back from storage, where it was validated on the way in (see
+    /// [`super::User::from_stored`]).
+    pub(crate) fn from_stored(address: String) -> Self {
         let key = address.to_lowercase();
         Self { address, key }
     }
@@ -99,6 +114,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
+        assert_eq!(Email::parse("  "), Err(EmailError::Empty));
+        assert_eq!(Email::parse("plain"), Err(EmailError::Malformed));
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(EmailError::TooLong { max: 254 })
+        );
+        assert_eq!(
+            EmailError::Malformed.to_string(),
+            "is not a valid email address"
+        );
         for bad in [
             "",
             "plain",

@@ -1,4 +1,4 @@
-//! Opaque, prefixed identifiers (`usr_…`, `ses_…`): the prefix tells a reader what an id names.
+//! Opaque, prefixed identifiers (`usr_…`, `ses_…`, `pat_…`, `key_…`): the prefix tells a reader what an id names.
 
 use std::fmt;
 
@@ -53,6 +53,17 @@ prefixed_id!(
     "ses_"
 );
 
+prefixed_id!(
+    /// Identifies a personal token (not its secret, which is never an id).
+    PersonalTokenId,
+    "pat_"
+);
+prefixed_id!(
+    /// Identifies an API key (not its secret, which is never an id).
+    ApiKeyId,
+    "key_"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +75,8 @@ mod tests {
         assert!(UserId::parse("usr_").is_none());
         assert!(SessionId::parse("ses_a-b").is_none());
         assert_eq!(SessionId::from_random("xyz").as_str(), "ses_xyz");
+        assert!(PersonalTokenId::parse("pat_abc").is_some());
+        assert!(PersonalTokenId::parse("key_abc").is_none());
+        assert_eq!(ApiKeyId::from_random("xyz").as_str(), "key_xyz");
     }
 }

@@ -10,10 +10,10 @@ mod user;
 mod username;
 
 pub use credits::Pricing;
-pub use email::Email;
-pub use ids::{SessionId, UserId};
-pub use name::DisplayName;
-pub use password::{Password, PasswordHash};
+pub use email::{Email, EmailError};
+pub use ids::{ApiKeyId, PersonalTokenId, SessionId, UserId};
+pub use name::{DisplayName, DisplayNameError};
+pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{ClientInfo, NewRefreshToken, NewSession, Session};
-pub use user::{NewUser, User, UserCredentials};
-pub use username::Username;
+pub use user::{NewUser, StoredUser, User, UserCredentials};
+pub use username::{Username, UsernameError};

@@ -4,6 +4,24 @@ use std::fmt;
 
 use crate::policy::PasswordPolicy;
 
+/// Why a new password was refused. `Display` is a phrase to follow the field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasswordError {
+    /// Fewer than `min` characters.
+    #[error("must be at least {min} characters")]
+    TooShort {
+        /// The policy's minimum.
+        min: usize,
+    },
+    /// More than `max` characters.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The policy's maximum.
+        max: usize,
+    },
+}
+
 /// A password in plain text, on its way to the hasher.
 ///
 /// It is never truncated, trimmed or case-folded, and `Debug` does not print it.
@@ -14,14 +32,18 @@ impl Password {
     /// Parses a new password against the policy (length counted in characters, no composition rules).
     ///
     /// # Errors
-    /// A message fit to show the user when the password is shorter or longer than the policy allows.
-    pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, String> {
+    /// [`PasswordError`] when the password is shorter or longer than the policy allows.
+    pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, PasswordError> {
         let length = raw.chars().count();
-        if length < policy.min_length {
-            return Err(format!("must be at least {} characters", policy.min_length));
+        if length < policy.min_length() {
+            return Err(PasswordError::TooShort {
+                min: policy.min_length(),
+            });
         }
-        if length > policy.max_length {
-            return Err(format!("must be at most {} characters", policy.max_length));
+        if length > policy.max_length() {
+            return Err(PasswordError::TooLong {
+                max: policy.max_length(),
+            });
         }
         Ok(Self(raw))
     }
@@ -31,7 +53,7 @@ impl Password {
     /// Returns `None` when it is longer than any password the policy lets anyone set, so it cannot match and need
     /// not be hashed.
     pub fn for_verification(raw: String, policy: &PasswordPolicy) -> Option<Self> {
-        (raw.chars().count() <= policy.max_length).then_some(Self(raw))
+        (raw.chars().count() <= policy.max_length()).then_some(Self(raw))
     }
 
     /// The plain text, for the hasher only.
@@ -73,19 +95,22 @@ mod tests {
     use super::*;
 
     fn policy() -> PasswordPolicy {
-        PasswordPolicy {
-            min_length: 8,
-            max_length: 12,
-        }
+        PasswordPolicy::default().with_length(8..=12).unwrap()
     }
 
     #[test]
     fn length_is_counted_in_characters_not_bytes() {
         // Seven characters but fourteen bytes: still too short.
-        assert!(Password::parse_new("ééééééé".into(), &policy()).is_err());
+        assert_eq!(
+            Password::parse_new("ééééééé".into(), &policy()).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
         // Twelve characters but 24 bytes: still allowed.
         assert!(Password::parse_new("éééééééééééé".into(), &policy()).is_ok());
-        assert!(Password::parse_new("a".repeat(13), &policy()).is_err());
+        assert_eq!(
+            Password::parse_new("a".repeat(13), &policy()).unwrap_err(),
+            PasswordError::TooLong { max: 12 }
+        );
     }
 
     #[test]

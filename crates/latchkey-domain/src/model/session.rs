@@ -6,7 +6,10 @@ use super::{SessionId, UserId};
 use crate::secret::TokenHash;
 
 /// What the client told us about itself when it logged in; shown in the session list.
+///
+/// Made with [`ClientInfo::new`], also by adapters reading a session back (it is idempotent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientInfo {
     /// The `User-Agent` header, truncated to [`ClientInfo::MAX_USER_AGENT`] characters.
     pub user_agent: Option<String>,
@@ -28,6 +31,9 @@ impl ClientInfo {
 }
 
 /// A login session: the family of refresh tokens descending from one login.
+///
+/// A port record that adapters build: deliberately exhaustive, so that a new field fails to compile in every adapter
+/// until it stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// Opaque id (`ses_…`); access tokens carry it as `sid`.
@@ -46,8 +52,9 @@ pub struct Session {
     pub client: ClientInfo,
 }
 
-/// A session to create, together with its first refresh token.
+/// A session to create, together with its first refresh token; made by the service.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewSession {
     /// Freshly generated id.
     pub id: SessionId,
@@ -61,8 +68,9 @@ pub struct NewSession {
     pub refresh_token: NewRefreshToken,
 }
 
-/// A refresh token to store: only its hash and its lifetime.
+/// A refresh token to store: only its hash and its lifetime; made by the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewRefreshToken {
     /// SHA-256 of the plain token.
     pub hash: TokenHash,

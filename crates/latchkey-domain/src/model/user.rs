@@ -6,7 +6,11 @@ use serde_json::{Map, Value};
 use super::{DisplayName, Email, PasswordHash, UserId, Username};
 
 /// A user account as the API shows it.
+///
+/// Built by the service, or by a repository adapter with [`User::from_stored`]; it grows fields as features land,
+/// hence `#[non_exhaustive]`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct User {
     /// Opaque id (`usr_…`).
     pub id: UserId,
@@ -30,6 +34,55 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl User {
+    /// Rebuilds an account a repository adapter read back from storage.
+    ///
+    /// The only way to make a `User` outside this crate. It trusts the stored email, username and name, which were
+    /// parsed on the way in: re-parsing them under rules tightened since would lock people out of their accounts.
+    pub fn from_stored(stored: StoredUser) -> Self {
+        Self {
+            id: stored.id,
+            email: Email::from_stored(stored.email),
+            username: stored.username.map(Username::from_stored),
+            name: stored.name.map(DisplayName::from_stored),
+            phone: stored.phone,
+            metadata: stored.metadata,
+            credits: stored.credits,
+            is_verified: stored.is_verified,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+/// An account as a repository stores it, for [`User::from_stored`].
+///
+/// Deliberately exhaustive: when an account gains a field, every adapter must fail to compile until it stores and
+/// reads that field too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// Opaque id (`usr_…`).
+    pub id: UserId,
+    /// Email address as the user spelled it.
+    pub email: String,
+    /// Username as the user spelled it.
+    pub username: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// The client application's JSON object.
+    pub metadata: Map<String, Value>,
+    /// Credit balance.
+    pub credits: i64,
+    /// Whether the email address has been verified.
+    pub is_verified: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A user together with the hash of their password: what a login needs, and nothing shows.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
@@ -39,8 +92,9 @@ pub struct UserCredentials {
     pub password_hash: PasswordHash,
 }
 
-/// Everything needed to create an account.
+/// Everything needed to create an account; made by the service, stored by a [`crate::ports::UserRepository`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewUser {
     /// Freshly generated id.
     pub id: UserId,

@@ -23,6 +23,7 @@ pub struct AccessClaims {
 
 /// Why a presented access token was refused by the codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// Malformed, badly signed, signed with another algorithm, or with the wrong issuer, audience or type.
     #[error("invalid access token")]

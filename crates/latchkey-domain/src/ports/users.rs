@@ -19,6 +19,7 @@ pub enum UserLookup {
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InsertUserError {
     /// Another account has the same email key.
     #[error("email already registered")]

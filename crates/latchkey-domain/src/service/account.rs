@@ -1,10 +1,12 @@
-use super::{AuthError, Latchkey, Principal};
-use crate::error::{PortError, ValidationErrors};
-use crate::model::{Password, Pricing, User};
+use super::{AuthError, Latchkey};
+use crate::access::{Principal, Scope, SessionPrincipal};
+use crate::error::PortError;
+use crate::model::{Password, PasswordError, Pricing, User};
 use crate::ports::UserLookup;
 
 /// A credit balance with the price list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreditsView {
     /// Current balance.
     pub credits: i64,
@@ -12,15 +14,56 @@ pub struct CreditsView {
     pub pricing: Pricing,
 }
 
+/// A password change as the client sent it.
+///
+/// ```
+/// # use latchkey_domain::service::ChangePasswordInput;
+/// let input = ChangePasswordInput::new()
+///     .current_password("correct horse battery")
+///     .new_password("a brand new passphrase");
+/// # let _ = input;
+/// ```
+#[derive(Clone, Default)]
+pub struct ChangePasswordInput {
+    current_password: String,
+    new_password: String,
+}
+
+impl ChangePasswordInput {
+    /// An empty change (refused: the empty new password is too short).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The password the caller has now, as proof that the caller is the account holder.
+    pub fn current_password(mut self, password: impl Into<String>) -> Self {
+        self.current_password = password.into();
+        self
+    }
+
+    /// The password to set.
+    pub fn new_password(mut self, password: impl Into<String>) -> Self {
+        self.new_password = password.into();
+        self
+    }
+}
+
+impl std::fmt::Debug for ChangePasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordInput(<redacted>)")
+    }
+}
+
 /// Why a password change was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChangePasswordError {
     /// The current password given is wrong.
     #[error("current password is incorrect")]
     InvalidCurrentPassword,
     /// The new password breaks the policy.
-    #[error("invalid new password: {0}")]
-    Invalid(ValidationErrors),
+    #[error("invalid new password: new_password {0}")]
+    InvalidNewPassword(PasswordError),
     /// The account no longer exists.
     #[error("account not found")]
     AccountGone,
@@ -30,11 +73,17 @@ pub enum ChangePasswordError {
 }
 
 impl Latchkey {
-    /// The caller's account.
+    /// The caller's account; needs `profile:read`.
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] when the account no longer exists, or [`AuthError::Unavailable`].
+    /// [`AuthError::Forbidden`] without the scope, [`AuthError::InvalidToken`] when the account no longer exists,
+    /// or [`AuthError::Unavailable`].
     pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        principal.require(Scope::ProfileRead)?;
+        self.find_user(principal).await
+    }
+
+    async fn find_user(&self, principal: &Principal) -> Result<User, AuthError> {
         self.ports
             .users
             .find(&principal.user_id)
@@ -42,12 +91,13 @@ impl Latchkey {
             .ok_or(AuthError::InvalidToken)
     }
 
-    /// The caller's credit balance and the price of each unit.
+    /// The caller's credit balance and the price of each unit; needs `credits:read`.
     ///
     /// # Errors
     /// As [`Latchkey::current_user`].
     pub async fn credits(&self, principal: &Principal) -> Result<CreditsView, AuthError> {
-        let user = self.current_user(principal).await?;
+        principal.require(Scope::CreditsRead)?;
+        let user = self.find_user(principal).await?;
         Ok(self.credits_of(&user))
     }
 
@@ -55,33 +105,33 @@ impl Latchkey {
     pub fn credits_of(&self, user: &User) -> CreditsView {
         CreditsView {
             credits: user.credits,
-            pricing: self.policies.credits.pricing.clone(),
+            pricing: self.policies.credits.pricing().clone(),
         }
     }
 
-    /// Changes the caller's password after checking the current one, and revokes every other session.
+    /// Changes the caller's password after checking the current one, and revokes every other session. Only a login
+    /// session may do this.
     ///
     /// # Errors
-    /// [`ChangePasswordError::Invalid`] for a new password the policy refuses (checked first, so a bad request
+    /// [`ChangePasswordError::InvalidNewPassword`] for a new password the policy refuses (checked first, so a bad request
     /// costs no hashing), [`ChangePasswordError::InvalidCurrentPassword`], [`ChangePasswordError::AccountGone`] or
     /// [`ChangePasswordError::Unavailable`].
     pub async fn change_password(
         &self,
-        principal: &Principal,
-        current_password: String,
-        new_password: String,
+        principal: &SessionPrincipal,
+        input: ChangePasswordInput,
     ) -> Result<(), ChangePasswordError> {
         let policy = &self.policies.password;
-        let new_password = Password::parse_new(new_password, policy).map_err(|message| {
-            ChangePasswordError::Invalid(ValidationErrors::single("new_password", message))
-        })?;
-        let Some(current_password) = Password::for_verification(current_password, policy) else {
+        let new_password = Password::parse_new(input.new_password, policy)
+            .map_err(ChangePasswordError::InvalidNewPassword)?;
+        let Some(current_password) = Password::for_verification(input.current_password, policy)
+        else {
             return Err(ChangePasswordError::InvalidCurrentPassword);
         };
         let credentials = self
             .ports
             .users
-            .find_credentials(&UserLookup::Id(principal.user_id.clone()))
+            .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
         if !self
@@ -97,9 +147,9 @@ impl Latchkey {
             .ports
             .users
             .update_password(
-                &principal.user_id,
+                principal.user_id(),
                 &new_hash,
-                Some(&principal.session_id),
+                Some(principal.session_id()),
                 self.now(),
             )
             .await?;

@@ -1,19 +1,12 @@
 use super::Latchkey;
+use crate::access::{AccessError, Principal, SessionPrincipal};
 use crate::error::PortError;
-use crate::model::{SessionId, User, UserId};
+use crate::model::User;
 use crate::ports::DecodeError;
 
-/// Who is calling: the result of checking an access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The authenticated user.
-    pub user_id: UserId,
-    /// The session the access token belongs to.
-    pub session_id: SessionId,
-}
-
-/// Why an access token was refused.
+/// Why a caller was refused: its credential (401 over HTTP), or what the credential may do (403).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// Well signed, but past its `exp`.
     #[error("token has expired")]
@@ -21,6 +14,9 @@ pub enum AuthError {
     /// Anything else: malformed, badly signed, not yet valid, or its session revoked.
     #[error("could not validate credentials")]
     InvalidToken,
+    /// The credential is valid but may not do this (only from use cases that check a scope).
+    #[error(transparent)]
+    Forbidden(#[from] AccessError),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -36,23 +32,24 @@ impl From<DecodeError> for AuthError {
 const NOT_BEFORE_LEEWAY_SECONDS: i64 = 30;
 
 impl Latchkey {
-    /// Checks an access token: signature, lifetime, and that its session is still live.
+    /// Checks an access token: signature, lifetime, and that its session is still live. The principal's credential
+    /// is that session.
     ///
     /// Costs one signature check and one indexed lookup; a revoked session's tokens are refused at once.
     ///
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] or [`AuthError::Unavailable`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let principal = self.verify_access_token(access_token)?;
+        let session = self.verify_access_token(access_token)?;
         if !self
             .ports
             .sessions
-            .is_active(&principal.session_id, &principal.user_id)
+            .is_active(session.session_id(), session.user_id())
             .await?
         {
             return Err(AuthError::InvalidToken);
         }
-        Ok(principal)
+        Ok(session.into())
     }
 
     /// As [`Latchkey::authenticate`], also returning the caller's account, for the same single lookup.
@@ -63,18 +60,18 @@ impl Latchkey {
         &self,
         access_token: &str,
     ) -> Result<(Principal, User), AuthError> {
-        let principal = self.verify_access_token(access_token)?;
+        let session = self.verify_access_token(access_token)?;
         let user = self
             .ports
             .users
-            .find_by_active_session(&principal.session_id, &principal.user_id)
+            .find_by_active_session(session.session_id(), session.user_id())
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        Ok((principal, user))
+        Ok((session.into(), user))
     }
 
     /// Checks what the token itself says: signature and claims (the codec), then lifetime against the clock.
-    fn verify_access_token(&self, access_token: &str) -> Result<Principal, AuthError> {
+    fn verify_access_token(&self, access_token: &str) -> Result<SessionPrincipal, AuthError> {
         let claims = self.ports.access_tokens.decode(access_token)?;
         let now = self.now();
         if claims.expires_at <= now {
@@ -83,9 +80,6 @@ impl Latchkey {
         if claims.issued_at > now + chrono::TimeDelta::seconds(NOT_BEFORE_LEEWAY_SECONDS) {
             return Err(AuthError::InvalidToken);
         }
-        Ok(Principal {
-            user_id: claims.user_id,
-            session_id: claims.session_id,
-        })
+        Ok(SessionPrincipal::new(claims.user_id, claims.session_id))
     }
 }

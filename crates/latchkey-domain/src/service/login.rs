@@ -5,8 +5,50 @@ use crate::model::{
 };
 use crate::ports::UserLookup;
 
+/// A login as the client sent it: who (an email address or a username) and the password.
+///
+/// ```
+/// # use latchkey_domain::service::LoginInput;
+/// let input = LoginInput::new().identifier("jane@example.com").password("correct horse battery");
+/// # let _ = input;
+/// ```
+#[derive(Clone, Default)]
+pub struct LoginInput {
+    identifier: String,
+    password: String,
+}
+
+impl LoginInput {
+    /// An empty login (which no account matches).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The email address or username naming the account.
+    pub fn identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.identifier = identifier.into();
+        self
+    }
+
+    /// The password.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = password.into();
+        self
+    }
+}
+
+impl std::fmt::Debug for LoginInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginInput")
+            .field("identifier", &self.identifier)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// A successful login: tokens for a new session, and who logged in.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoginOutcome {
     /// The account.
     pub user: User,
@@ -16,6 +58,7 @@ pub struct LoginOutcome {
 
 /// Why a login was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoginError {
     /// Unknown account or wrong password; deliberately indistinguishable.
     #[error("invalid credentials")]
@@ -26,7 +69,7 @@ pub enum LoginError {
 }
 
 impl Latchkey {
-    /// Logs in by email or username (`identifier` holds either) and starts a new session.
+    /// Logs in by email or username (the input's identifier holds either) and starts a new session.
     ///
     /// An unknown account costs the same password-hashing work as a wrong password, so neither the answer nor its
     /// timing tells which accounts exist.
@@ -35,17 +78,20 @@ impl Latchkey {
     /// [`LoginError::InvalidCredentials`] or [`LoginError::Unavailable`].
     pub async fn login(
         &self,
-        identifier: &str,
-        password: String,
+        input: LoginInput,
         client: ClientInfo,
     ) -> Result<LoginOutcome, LoginError> {
+        let LoginInput {
+            identifier,
+            password,
+        } = input;
         let Some(password) = Password::for_verification(password, &self.policies.password) else {
             return Err(LoginError::InvalidCredentials);
         };
         let lookup = if identifier.contains('@') {
-            Email::parse(identifier).ok().map(UserLookup::Email)
+            Email::parse(&identifier).ok().map(UserLookup::Email)
         } else {
-            Username::parse(identifier).ok().map(UserLookup::Username)
+            Username::parse(&identifier).ok().map(UserLookup::Username)
         };
         let credentials = match lookup {
             Some(lookup) => self.ports.users.find_credentials(&lookup).await?,
@@ -86,7 +132,7 @@ impl Latchkey {
             refresh_token: NewRefreshToken {
                 hash: refresh_token.hash(),
                 issued_at: now,
-                expires_at: now + self.policies.tokens.refresh_ttl,
+                expires_at: now + self.policies.tokens.refresh_ttl(),
             },
         };
         let session = self.ports.sessions.create(&session).await?;

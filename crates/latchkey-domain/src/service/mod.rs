@@ -2,26 +2,32 @@
 
 mod account;
 mod authenticate;
+mod builder;
 mod login;
 mod refresh;
 mod register;
 mod sessions;
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use account::{ChangePasswordError, CreditsView};
-pub use authenticate::{AuthError, Principal};
-pub use login::{LoginError, LoginOutcome};
+pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
+pub use authenticate::AuthError;
+pub use builder::{BuildError, LatchkeyBuilder};
+pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use refresh::RefreshError;
-pub use register::{RegisterError, RegisterInput, RegisterOutcome};
+pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
 
 use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
-use crate::ports::{AccessClaims, Ports};
+use crate::ports::{
+    AccessClaims, AccessTokenCodec, Clock, HealthCheck, PasswordHasher, SecretGenerator,
+    SessionRepository, UserRepository,
+};
 use crate::secret::{PlainSecret, TokenHash};
 
 /// Prefix of refresh tokens, so secret scanners can recognise a leaked one.
@@ -29,7 +35,7 @@ pub const REFRESH_TOKEN_PREFIX: &str = "lkr_";
 
 /// The Latchkey service: every use case, over a set of ports and policies.
 ///
-/// Cheap to share: wrap it in an `Arc` (the ports are `Arc`s already).
+/// Built with [`Latchkey::builder`]. Cheap to share: wrap it in an `Arc` (the ports are `Arc`s already).
 pub struct Latchkey {
     ports: Ports,
     policies: Policies,
@@ -43,10 +49,22 @@ impl fmt::Debug for Latchkey {
     }
 }
 
+/// The adapters a [`Latchkey`] runs on; filled by [`LatchkeyBuilder`].
+struct Ports {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    health: Arc<dyn HealthCheck>,
+    hasher: Arc<dyn PasswordHasher>,
+    access_tokens: Arc<dyn AccessTokenCodec>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+}
+
 impl Latchkey {
-    /// Builds the service.
-    pub fn new(ports: Ports, policies: Policies) -> Self {
-        Self { ports, policies }
+    /// Starts building a service: set each port, optionally the clock and the policies, then
+    /// [`LatchkeyBuilder::build`].
+    pub fn builder() -> LatchkeyBuilder {
+        LatchkeyBuilder::default()
     }
 
     /// The policies in force.
@@ -78,7 +96,7 @@ impl Latchkey {
         issued_at: DateTime<Utc>,
     ) -> Result<TokenPair, PortError> {
         let tokens = &self.policies.tokens;
-        let access_expires_at = issued_at + tokens.access_ttl;
+        let access_expires_at = issued_at + tokens.access_ttl();
         let claims = AccessClaims {
             user_id: user_id.clone(),
             session_id: session_id.clone(),
@@ -92,13 +110,16 @@ impl Latchkey {
             access_token: PlainSecret::new(self.ports.access_tokens.encode(&claims)?),
             access_expires_in: (access_expires_at - now).num_seconds().max(0),
             refresh_token,
-            refresh_expires_in: (issued_at + tokens.refresh_ttl - now).num_seconds().max(0),
+            refresh_expires_in: (issued_at + tokens.refresh_ttl() - now)
+                .num_seconds()
+                .max(0),
         })
     }
 }
 
 /// An access token and a refresh token, as a login or a refresh returns them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TokenPair {
     /// The signed access token (a JWT with the default codec).
     pub access_token: PlainSecret,

@@ -5,6 +5,7 @@ use crate::secret::PlainSecret;
 
 /// Why a refresh was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// Unknown, expired, revoked or replayed refresh token. A replay has also revoked the session.
     #[error("invalid refresh token")]
@@ -32,9 +33,9 @@ impl Latchkey {
         let request = RotationRequest {
             presented: presented.hash(),
             successor: successor.hash(),
-            successor_ttl: tokens.refresh_ttl,
+            successor_ttl: tokens.refresh_ttl(),
             now: self.now(),
-            grace: tokens.refresh_reuse_grace,
+            grace: tokens.refresh_reuse_grace(),
         };
         match self.ports.sessions.rotate(&request).await? {
             RotationOutcome::Rotated {

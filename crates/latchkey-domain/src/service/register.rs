@@ -1,19 +1,62 @@
+use std::fmt;
+
 use super::{Latchkey, TokenPair};
-use crate::error::{PortError, ValidationErrors};
-use crate::model::{ClientInfo, DisplayName, Email, NewUser, Password, User, UserId, Username};
+use crate::error::PortError;
+use crate::model::{
+    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password, PasswordError,
+    User, UserId, Username, UsernameError,
+};
 use crate::ports::InsertUserError;
 
 /// A registration as the client sent it; [`Latchkey::register`] parses every field.
-#[derive(Clone)]
+///
+/// Built field by field, so that no two strings can be swapped by position:
+///
+/// ```
+/// # use latchkey_domain::service::RegisterInput;
+/// let input = RegisterInput::new()
+///     .email("jane@example.com")
+///     .password("correct horse battery")
+///     .username("jane");
+/// # let _ = input;
+/// ```
+#[derive(Clone, Default)]
 pub struct RegisterInput {
-    /// Email address.
-    pub email: String,
-    /// Chosen password.
-    pub password: String,
-    /// Optional display name.
-    pub name: Option<String>,
-    /// Optional username.
-    pub username: Option<String>,
+    email: String,
+    password: String,
+    name: Option<String>,
+    username: Option<String>,
+}
+
+impl RegisterInput {
+    /// An empty registration; an empty email or password is reported by [`Latchkey::register`] like any other.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The email address.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = email.into();
+        self
+    }
+
+    /// The chosen password.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = password.into();
+        self
+    }
+
+    /// An optional display name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// An optional username.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
 }
 
 impl std::fmt::Debug for RegisterInput {
@@ -29,6 +72,7 @@ impl std::fmt::Debug for RegisterInput {
 
 /// A new account and its first session's tokens.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RegisterOutcome {
     /// The account as created.
     pub user: User,
@@ -37,12 +81,61 @@ pub struct RegisterOutcome {
     pub tokens: Option<TokenPair>,
 }
 
+/// Every rejected field of a registration, so a client can fix them all at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegistrationErrors {
+    /// Why the email address was refused, if it was.
+    pub email: Option<EmailError>,
+    /// Why the password was refused, if it was.
+    pub password: Option<PasswordError>,
+    /// Why the display name was refused, if it was.
+    pub name: Option<DisplayNameError>,
+    /// Why the username was refused, if it was.
+    pub username: Option<UsernameError>,
+}
+
+impl RegistrationErrors {
+    /// `true` when no field was refused.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+impl fmt::Display for RegistrationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: [(&str, Option<&dyn fmt::Display>); 4] = [
+            ("email", self.email.as_ref().map(|e| e as &dyn fmt::Display)),
+            (
+                "password",
+                self.password.as_ref().map(|e| e as &dyn fmt::Display),
+            ),
+            ("name", self.name.as_ref().map(|e| e as &dyn fmt::Display)),
+            (
+                "username",
+                self.username.as_ref().map(|e| e as &dyn fmt::Display),
+            ),
+        ];
+        let mut separator = "";
+        for (field, error) in fields {
+            if let Some(error) = error {
+                write!(f, "{separator}{field} {error}")?;
+                separator = "; ";
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RegistrationErrors {}
+
 /// Why a registration was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegisterError {
     /// One or more fields are invalid; nothing was stored.
     #[error("invalid registration: {0}")]
-    Invalid(ValidationErrors),
+    Invalid(RegistrationErrors),
     /// The email address is already registered.
     #[error("email already registered")]
     EmailTaken,
@@ -65,26 +158,26 @@ impl Latchkey {
         input: RegisterInput,
         client: ClientInfo,
     ) -> Result<RegisterOutcome, RegisterError> {
-        let mut errors = ValidationErrors::default();
-        let email = errors.collect("email", Email::parse(&input.email));
-        let password = errors.collect(
-            "password",
-            Password::parse_new(input.password, &self.policies.password),
-        );
+        let mut errors = RegistrationErrors::default();
+        let email = Email::parse(&input.email).map_err(|e| errors.email = Some(e));
+        let password = Password::parse_new(input.password, &self.policies.password)
+            .map_err(|e| errors.password = Some(e));
         let name = input
             .name
             .as_deref()
-            .and_then(|name| errors.collect("name", DisplayName::parse(name)));
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|e| errors.name = Some(e));
         let username = input
             .username
             .as_deref()
-            .and_then(|username| errors.collect("username", Username::parse(username)));
-        let (Some(email), Some(password)) = (email, password) else {
+            .map(Username::parse)
+            .transpose()
+            .map_err(|e| errors.username = Some(e));
+        let (Ok(email), Ok(password), Ok(name), Ok(username)) = (email, password, name, username)
+        else {
             return Err(RegisterError::Invalid(errors));
         };
-        if !errors.is_empty() {
-            return Err(RegisterError::Invalid(errors));
-        }
 
         let password_hash = self.ports.hasher.hash(&password).await?;
         let new_user = NewUser {
@@ -93,7 +186,7 @@ impl Latchkey {
             username,
             name,
             password_hash,
-            credits: self.policies.credits.welcome_credits,
+            credits: self.policies.credits.welcome_credits(),
             created_at: self.now(),
         };
         let user = self

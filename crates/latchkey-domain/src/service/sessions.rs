@@ -1,11 +1,13 @@
 use chrono::{DateTime, Utc};
 
-use super::{Latchkey, Principal};
+use super::Latchkey;
+use crate::access::SessionPrincipal;
 use crate::error::PortError;
 use crate::model::{ClientInfo, Session, SessionId};
 
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogoutScope {
     /// Only the calling session.
     ThisSession,
@@ -15,6 +17,7 @@ pub enum LogoutScope {
 
 /// A session as its owner sees it in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionView {
     /// Session id.
     pub id: SessionId,
@@ -32,6 +35,7 @@ pub struct SessionView {
 
 /// Why a session could not be revoked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RevokeSessionError {
     /// No active session with that id belongs to the caller.
     #[error("session not found")]
@@ -47,20 +51,24 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    pub async fn logout(&self, principal: &Principal, scope: LogoutScope) -> Result<(), PortError> {
+    pub async fn logout(
+        &self,
+        principal: &SessionPrincipal,
+        scope: LogoutScope,
+    ) -> Result<(), PortError> {
         let now = self.now();
         match scope {
             LogoutScope::ThisSession => {
                 // Already revoked is fine: logging out twice is not an error.
                 self.ports
                     .sessions
-                    .revoke(&principal.session_id, &principal.user_id, now)
+                    .revoke(principal.session_id(), principal.user_id(), now)
                     .await?;
             }
             LogoutScope::AllSessions => {
                 self.ports
                     .sessions
-                    .revoke_all(&principal.user_id, now)
+                    .revoke_all(principal.user_id(), now)
                     .await?;
             }
         }
@@ -73,17 +81,17 @@ impl Latchkey {
     /// [`PortError`] when the store fails.
     pub async fn list_sessions(
         &self,
-        principal: &Principal,
+        principal: &SessionPrincipal,
     ) -> Result<Vec<SessionView>, PortError> {
         let sessions = self
             .ports
             .sessions
-            .list_active(&principal.user_id, self.now())
+            .list_active(principal.user_id(), self.now())
             .await?;
         Ok(sessions
             .into_iter()
             .map(|session: Session| SessionView {
-                current: session.id == principal.session_id,
+                current: &session.id == principal.session_id(),
                 id: session.id,
                 created_at: session.created_at,
                 last_used_at: session.last_used_at,
@@ -100,13 +108,13 @@ impl Latchkey {
     /// is reported the same way, so ids cannot be probed), or [`RevokeSessionError::Unavailable`].
     pub async fn revoke_session(
         &self,
-        principal: &Principal,
+        principal: &SessionPrincipal,
         session_id: &SessionId,
     ) -> Result<(), RevokeSessionError> {
         if self
             .ports
             .sessions
-            .revoke(session_id, &principal.user_id, self.now())
+            .revoke(session_id, principal.user_id(), self.now())
             .await?
         {
             Ok(())

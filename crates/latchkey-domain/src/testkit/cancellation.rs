@@ -12,11 +12,9 @@ use std::task::Poll;
 use chrono::TimeDelta;
 
 use super::fixtures::{new_session, new_user, t0};
+use super::Store;
 use crate::model::{PasswordHash, User};
-use crate::ports::{
-    InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup,
-    UserRepository,
-};
+use crate::ports::{InsertUserError, RotationOutcome, RotationRequest, UserLookup, UserRepository};
 use crate::secret::TokenHash;
 
 /// How many depths each call is abandoned at.
@@ -50,8 +48,10 @@ async fn user<S: UserRepository>(store: &S, id: &str) -> User {
         .unwrap()
 }
 
+rules! { $ cancellation => cancellation_rules;
+
 /// An abandoned `insert` stores the whole user or nothing, and later inserts work.
-pub async fn cancelled_insert_is_all_or_nothing<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn cancelled_insert_is_all_or_nothing<S: Store>(store: &S) {
     for depth in 1..=DEPTHS {
         let abandoned = new_user(
             &format!("gone{depth}"),
@@ -83,9 +83,7 @@ pub async fn cancelled_insert_is_all_or_nothing<S: UserRepository + SessionRepos
 
 /// Abandoned reads (`find`, `find_credentials`, `find_by_active_session`, `is_active`, `list_active`) leave the
 /// store answering the same reads correctly.
-pub async fn cancelled_reads_leave_the_store_usable<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn cancelled_reads_leave_the_store_usable<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -118,7 +116,7 @@ pub async fn cancelled_reads_leave_the_store_usable<S: UserRepository + SessionR
 }
 
 /// An abandoned `create` stores the session with its first refresh token, or neither.
-pub async fn cancelled_create_is_all_or_nothing<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn cancelled_create_is_all_or_nothing<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     for depth in 1..=DEPTHS {
         let token = format!("tok-{depth}");
@@ -154,7 +152,7 @@ pub async fn cancelled_create_is_all_or_nothing<S: UserRepository + SessionRepos
 
 /// An abandoned `rotate` either rotated or did nothing: presenting the same token for the same successor then
 /// rotates it or is recognised as a retry, and the session stays active.
-pub async fn cancelled_rotate_is_all_or_nothing<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn cancelled_rotate_is_all_or_nothing<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     for depth in 1..=DEPTHS {
         let token = format!("tok-{depth}");
@@ -181,11 +179,7 @@ pub async fn cancelled_rotate_is_all_or_nothing<S: UserRepository + SessionRepos
 
 /// An abandoned `update_password` leaves the store consistent: the next password change applies, and its
 /// revocation of the other sessions holds.
-pub async fn cancelled_update_password_leaves_the_store_usable<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn cancelled_update_password_leaves_the_store_usable<S: Store>(store: &S) {
     for depth in 1..=DEPTHS {
         // One account per depth: an abandoned change may land late, and must not meet the next depth's sessions.
         let jane = user(store, &format!("jane{depth}")).await;
@@ -234,9 +228,7 @@ pub async fn cancelled_update_password_leaves_the_store_usable<
 }
 
 /// Abandoned `revoke` and `revoke_all` calls leave the store usable, and a revocation that is then awaited holds.
-pub async fn cancelled_revocations_leave_the_store_usable<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
     for depth in 1..=DEPTHS {
         let jane = user(store, &format!("jane{depth}")).await;
         let one = store
@@ -265,4 +257,6 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: UserRepository + Se
         store.revoke_all(&jane.id, t0()).await.unwrap();
         assert!(!store.is_active(&all.id, &jane.id).await.unwrap());
     }
+}
+
 }

@@ -1,94 +1,109 @@
 //! The repository contract suite: the rules every [`crate::ports::UserRepository`] and
 //! [`crate::ports::SessionRepository`] must obey, written once and run by each adapter.
 //!
-//! An adapter's test crate invokes [`repository_contract!`](crate::repository_contract) with an async expression
-//! that yields a fresh, empty store implementing both repositories; the macro expands to one `#[tokio::test]` per
-//! rule, so a failure names the rule broken. The caller needs `tokio` with the `macros` and `rt` features.
+//! An adapter's test crate invokes `latchkey_domain::repository_contract!` with an async expression that yields a
+//! fresh, empty store implementing both repositories; the macro expands to one `#[tokio::test]` per rule, so a
+//! failure names the rule broken. The caller needs `tokio` with the `macros` and `rt` features.
+//!
+//! ## Adding a rule
+//!
+//! A rule is a `pub async fn name<S: Store>(store: &S)` written inside its module's `rules! { … }` block; that
+//! declaration is also its registration, so a rule cannot exist without running. A new module declares its block,
+//! `rules! { $ module => module_rules; … }`, and joins the chain at the end of this file; until it does, its
+//! `module_rules!` macro is unused and the build warns (an error under `clippy -D warnings`). The blocks are
+//! macro input, which rustfmt leaves alone: format a rule by hand or by moving it out of the block temporarily.
 
 // The suite's whole purpose is to fail loudly when an adapter breaks a rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod cancellation;
-pub mod fixtures;
-pub mod sessions;
-pub mod users;
+use crate::ports::{SessionRepository, UserRepository};
 
-/// Expands to one test per repository rule. `$store` is an async expression evaluated anew for each test.
+/// What the suite runs on: a store implementing every repository port.
+pub trait Store: UserRepository + SessionRepository {}
+
+impl<T: UserRepository + SessionRepository + ?Sized> Store for T {}
+
+/// Declares a module's rules and emits `$list!`, which hands their names on along the chain below.
 ///
-/// ```text
-/// latchkey_domain::repository_contract!(async { MemoryStore::new() });
-/// ```
-///
-/// Stores that need a resource kept alive for the test (a temporary directory, a throw-away database), or that may
-/// be unavailable (no database server on this machine), use the `optional:` form: the expression yields
-/// `Option<(store, guard)>`; `None` skips the test, and the guard is dropped after it.
-///
-/// ```text
-/// latchkey_domain::repository_contract!(optional: async { Some((open_store().await, temp_dir)) });
-/// ```
-#[macro_export]
-macro_rules! repository_contract {
-    (optional: $fixture:expr) => {
-        $crate::repository_contract!(@rules @optional $fixture);
-    };
-    ($store:expr) => {
-        $crate::repository_contract!(@rules @required $store);
-    };
-    (@rules @$kind:ident $store:expr) => {
-        $crate::repository_contract!(@tests $kind $store;
-            users::insert_then_find_by_id_email_and_username,
-            users::email_is_unique_case_insensitively,
-            users::username_is_unique_case_insensitively,
-            users::users_without_username_do_not_collide,
-            users::unknown_users_are_none,
-            users::update_password_revokes_other_sessions,
-            users::update_password_of_unknown_user_is_false,
-            users::find_by_active_session_sees_only_live_own_sessions,
-            users::email_conflict_is_reported_before_username_conflict,
-            users::concurrent_registrations_of_one_email_admit_one,
-            sessions::create_then_is_active_and_listed,
-            sessions::is_active_checks_the_owner,
-            sessions::rotate_spends_the_token_once,
-            sessions::retry_within_grace_returns_the_same_rotation,
-            sessions::replay_after_grace_revokes_the_session,
-            sessions::retry_after_successor_used_is_reuse,
-            sessions::expired_and_unknown_tokens_are_rejected,
-            sessions::revoked_session_rejects_its_tokens,
-            sessions::revoke_only_affects_own_sessions,
-            sessions::revoke_all_revokes_every_session,
-            sessions::list_hides_expired_sessions_and_orders_newest_first,
-            sessions::list_shows_only_the_users_sessions,
-            sessions::concurrent_rotations_of_one_token_rotate_once,
-            sessions::duplicate_token_hash_is_refused_and_writes_nothing,
-            cancellation::cancelled_insert_is_all_or_nothing,
-            cancellation::cancelled_reads_leave_the_store_usable,
-            cancellation::cancelled_create_is_all_or_nothing,
-            cancellation::cancelled_rotate_is_all_or_nothing,
-            cancellation::cancelled_update_password_leaves_the_store_usable,
-            cancellation::cancelled_revocations_leave_the_store_usable,
-        );
-    };
-    (@tests required $store:expr; $($module:ident :: $case:ident),+ $(,)?) => {
+/// `$d` is a literal `$`, passed in because a macro cannot write one into the macro it defines.
+macro_rules! rules {
+    (
+        $d:tt $module:ident => $list:ident;
         $(
-            #[tokio::test]
-            async fn $case() {
-                let store = $store.await;
-                $crate::testkit::$module::$case(&store).await;
-            }
+            $(#[$meta:meta])*
+            pub async fn $name:ident<S: Store>($store:ident: &S) $body:block
         )+
-    };
-    (@tests optional $fixture:expr; $($module:ident :: $case:ident),+ $(,)?) => {
+    ) => {
         $(
-            #[tokio::test]
-            async fn $case() {
-                let Some((store, _guard)) = $fixture.await else {
-                    return;
-                };
-                $crate::testkit::$module::$case(&store).await;
-            }
+            $(#[$meta])*
+            pub async fn $name<S: Store>($store: &S) $body
         )+
+
+        /// Calls the first macro named with the rest of the chain and the names gathered so far, plus this
+        /// module's rules.
+        macro_rules! $list {
+            ($d next:ident $d(, $d rest:ident)* ; $d($d gathered:tt)*) => {
+                $d next!($d($d rest),* ; $d($d gathered)* $($module::$name)+);
+            };
+        }
     };
 }
+
+#[macro_use]
+pub mod cancellation;
+pub mod fixtures;
+#[macro_use]
+pub mod sessions;
+#[macro_use]
+pub mod users;
+
+/// The end of the chain: defines `repository_contract!` with every rule gathered.
+macro_rules! define_repository_contract {
+    ( ; $d:tt $($module:ident :: $name:ident)+ ) => {
+        /// Every rule of the suite, as `module::rule`, in the order `repository_contract!` generates them.
+        pub const RULES: &[&str] = &[$(concat!(stringify!($module), "::", stringify!($name))),+];
+
+        /// Expands to one test per repository rule. `$store` is an async expression evaluated anew for each test.
+        ///
+        /// ```text
+        /// latchkey_domain::repository_contract!(async { MemoryStore::new() });
+        /// ```
+        ///
+        /// Stores that need a resource kept alive for the test (a temporary directory, a throw-away database), or
+        /// that may be unavailable (no database server on this machine), use the `optional:` form: the expression
+        /// yields `Option<(store, guard)>`; `None` skips the test, and the guard is dropped after it.
+        ///
+        /// ```text
+        /// latchkey_domain::repository_contract!(optional: async { Some((open_store().await, temp_dir)) });
+        /// ```
+        #[macro_export]
+        macro_rules! repository_contract {
+            (optional: $d fixture:expr) => {
+                $(
+                    #[tokio::test]
+                    async fn $name() {
+                        let Some((store, _guard)) = $d fixture.await else {
+                            return;
+                        };
+                        $d crate::testkit::$module::$name(&store).await;
+                    }
+                )+
+            };
+            ($d store:expr) => {
+                $(
+                    #[tokio::test]
+                    async fn $name() {
+                        let store = $d store.await;
+                        $d crate::testkit::$module::$name(&store).await;
+                    }
+                )+
+            };
+        }
+    };
+}
+
+// Every module's rules, gathered in turn; a module missing here leaves its `*_rules!` unused, which warns.
+users_rules!(sessions_rules, cancellation_rules, define_repository_contract; $);
 
 /// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.
 /// (What `tokio::join!` does, without making tokio a dependency of the domain.)

@@ -1,10 +1,11 @@
-//! Rules of [`SessionRepository`].
+//! Rules of [`SessionRepository`](crate::ports::SessionRepository).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fixtures::{new_session, new_user, t0};
+use super::Store;
 use crate::model::{User, UserId};
-use crate::ports::{RotationOutcome, RotationRequest, SessionRepository, UserRepository};
+use crate::ports::{RotationOutcome, RotationRequest, UserRepository};
 use crate::secret::TokenHash;
 
 const GRACE: TimeDelta = TimeDelta::seconds(10);
@@ -26,8 +27,10 @@ async fn user<S: UserRepository>(store: &S, id: &str) -> User {
         .unwrap()
 }
 
+rules! { $ sessions => sessions_rules;
+
 /// A created session is active for its owner and listed with what was recorded at login.
-pub async fn create_then_is_active_and_listed<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn create_then_is_active_and_listed<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let new = new_session("s1", &jane.id, "tok-1", t0());
     let session = store.create(&new).await.unwrap();
@@ -46,7 +49,7 @@ pub async fn create_then_is_active_and_listed<S: UserRepository + SessionReposit
 }
 
 /// `is_active` is false for another user's session and for unknown ids.
-pub async fn is_active_checks_the_owner<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn is_active_checks_the_owner<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
     let session = store
@@ -59,7 +62,7 @@ pub async fn is_active_checks_the_owner<S: UserRepository + SessionRepository>(s
 }
 
 /// A live token rotates once: its successor is stored and live, and the session's use and expiry move forward.
-pub async fn rotate_spends_the_token_once<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn rotate_spends_the_token_once<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -88,9 +91,7 @@ pub async fn rotate_spends_the_token_once<S: UserRepository + SessionRepository>
 
 /// Presenting a spent token again within the grace, with the same successor still unused, is a retry: the
 /// original rotation is reported and nothing changes. A different successor is never accepted as a retry.
-pub async fn retry_within_grace_returns_the_same_rotation<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -140,9 +141,7 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: UserRepository + Se
 }
 
 /// A spent token presented after the grace revokes its whole session, successor included.
-pub async fn replay_after_grace_revokes_the_session<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -177,7 +176,7 @@ pub async fn replay_after_grace_revokes_the_session<S: UserRepository + SessionR
 }
 
 /// Once the successor has been used, presenting its parent is reuse even within the grace.
-pub async fn retry_after_successor_used_is_reuse<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn retry_after_successor_used_is_reuse<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -209,9 +208,7 @@ pub async fn retry_after_successor_used_is_reuse<S: UserRepository + SessionRepo
 }
 
 /// Unknown tokens and tokens past their expiry are rejected without side effects.
-pub async fn expired_and_unknown_tokens_are_rejected<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn expired_and_unknown_tokens_are_rejected<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -236,7 +233,7 @@ pub async fn expired_and_unknown_tokens_are_rejected<S: UserRepository + Session
 }
 
 /// A revoked session's refresh tokens are rejected, and it is no longer active.
-pub async fn revoked_session_rejects_its_tokens<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn revoked_session_rejects_its_tokens<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -255,7 +252,7 @@ pub async fn revoked_session_rejects_its_tokens<S: UserRepository + SessionRepos
 }
 
 /// `revoke` touches only the caller's own, still active sessions.
-pub async fn revoke_only_affects_own_sessions<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn revoke_only_affects_own_sessions<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
     let session = store
@@ -272,7 +269,7 @@ pub async fn revoke_only_affects_own_sessions<S: UserRepository + SessionReposit
 }
 
 /// `revoke_all` ends every active session of one user and reports how many.
-pub async fn revoke_all_revokes_every_session<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn revoke_all_revokes_every_session<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
     let one = store
@@ -298,11 +295,7 @@ pub async fn revoke_all_revokes_every_session<S: UserRepository + SessionReposit
 }
 
 /// Listing shows only live sessions, newest first.
-pub async fn list_hides_expired_sessions_and_orders_newest_first<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn list_hides_expired_sessions_and_orders_newest_first<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let old = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -348,7 +341,7 @@ pub async fn list_hides_expired_sessions_and_orders_newest_first<
 }
 
 /// Listing shows the user's own sessions only.
-pub async fn list_shows_only_the_users_sessions<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn list_shows_only_the_users_sessions<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
     let janes = store
@@ -368,11 +361,7 @@ pub async fn list_shows_only_the_users_sessions<S: UserRepository + SessionRepos
 /// Two rotations of one token racing (a client double-submitting): exactly one rotates, the other sees the spent
 /// token and, as it asks for the same successor within the grace, is told about the same rotation. The successor
 /// is stored once and live.
-pub async fn concurrent_rotations_of_one_token_rotate_once<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn concurrent_rotations_of_one_token_rotate_once<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let session = store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -406,11 +395,7 @@ pub async fn concurrent_rotations_of_one_token_rotate_once<
 }
 
 /// A session whose first token hash is already stored is refused with an error, and nothing of it is written.
-pub async fn duplicate_token_hash_is_refused_and_writes_nothing<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn duplicate_token_hash_is_refused_and_writes_nothing<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     store
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
@@ -420,4 +405,6 @@ pub async fn duplicate_token_hash_is_refused_and_writes_nothing<
     assert!(store.create(&duplicate).await.is_err());
     assert!(!store.is_active(&duplicate.id, &jane.id).await.unwrap());
     assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 1);
+}
+
 }

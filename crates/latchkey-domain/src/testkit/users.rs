@@ -1,15 +1,16 @@
-//! Rules of [`UserRepository`].
+//! Rules of [`UserRepository`](crate::ports::UserRepository).
 
 use chrono::TimeDelta;
 
 use super::fixtures::{new_session, new_user, t0};
+use super::Store;
 use crate::model::{Email, PasswordHash, Username};
-use crate::ports::{InsertUserError, SessionRepository, UserLookup, UserRepository};
+use crate::ports::{InsertUserError, UserLookup};
+
+rules! { $ users => users_rules;
 
 /// An inserted user reads back identically by id, email (any case) and username (any case).
-pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn insert_then_find_by_id_email_and_username<S: Store>(store: &S) {
     let new = new_user("a1", "Jane.Doe@Example.com", Some("Jane_D"));
     let user = store.insert(&new).await.unwrap();
     assert_eq!(user.id, new.id);
@@ -51,7 +52,7 @@ pub async fn insert_then_find_by_id_email_and_username<S: UserRepository + Sessi
 }
 
 /// A second account with the same email in another case is `EmailTaken`, and nothing is written.
-pub async fn email_is_unique_case_insensitively<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn email_is_unique_case_insensitively<S: Store>(store: &S) {
     store
         .insert(&new_user("a1", "jane@example.com", Some("jane")))
         .await
@@ -70,9 +71,7 @@ pub async fn email_is_unique_case_insensitively<S: UserRepository + SessionRepos
 }
 
 /// A second account with the same username in another case is `UsernameTaken`, and nothing is written.
-pub async fn username_is_unique_case_insensitively<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn username_is_unique_case_insensitively<S: Store>(store: &S) {
     store
         .insert(&new_user("a1", "jane@example.com", Some("Jane")))
         .await
@@ -90,9 +89,7 @@ pub async fn username_is_unique_case_insensitively<S: UserRepository + SessionRe
 }
 
 /// Any number of accounts may have no username.
-pub async fn users_without_username_do_not_collide<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn users_without_username_do_not_collide<S: Store>(store: &S) {
     store
         .insert(&new_user("a1", "one@example.com", None))
         .await
@@ -104,7 +101,7 @@ pub async fn users_without_username_do_not_collide<S: UserRepository + SessionRe
 }
 
 /// Unknown ids, emails and usernames are `None`, not errors.
-pub async fn unknown_users_are_none<S: UserRepository + SessionRepository>(store: &S) {
+pub async fn unknown_users_are_none<S: Store>(store: &S) {
     let ghost = new_user("zz", "ghost@example.com", Some("ghost"));
     assert_eq!(store.find(&ghost.id).await.unwrap(), None);
     for lookup in [
@@ -117,9 +114,7 @@ pub async fn unknown_users_are_none<S: UserRepository + SessionRepository>(store
 }
 
 /// A password update replaces the hash, bumps `updated_at` and revokes every session but the one kept.
-pub async fn update_password_revokes_other_sessions<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
     let user = store
         .insert(&new_user("a1", "jane@example.com", None))
         .await
@@ -171,9 +166,7 @@ pub async fn update_password_revokes_other_sessions<S: UserRepository + SessionR
 }
 
 /// Updating the password of an unknown user reports `false`.
-pub async fn update_password_of_unknown_user_is_false<S: UserRepository + SessionRepository>(
-    store: &S,
-) {
+pub async fn update_password_of_unknown_user_is_false<S: Store>(store: &S) {
     let ghost = new_user("zz", "ghost@example.com", None);
     let hash = PasswordHash::new("$fake$x".into());
     assert!(!store
@@ -184,11 +177,7 @@ pub async fn update_password_of_unknown_user_is_false<S: UserRepository + Sessio
 
 /// When both the email and the username are taken, the email is reported (a user can only fix one at a time, and
 /// the email is the account's identity).
-pub async fn email_conflict_is_reported_before_username_conflict<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn email_conflict_is_reported_before_username_conflict<S: Store>(store: &S) {
     store
         .insert(&new_user("a1", "jane@example.com", Some("jane")))
         .await
@@ -203,11 +192,7 @@ pub async fn email_conflict_is_reported_before_username_conflict<
 
 /// Of two concurrent registrations of one email (in different cases), exactly one succeeds: uniqueness is not a
 /// read-then-write race.
-pub async fn concurrent_registrations_of_one_email_admit_one<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn concurrent_registrations_of_one_email_admit_one<S: Store>(store: &S) {
     let first = new_user("a1", "race@example.com", None);
     let second = new_user("a2", "RACE@example.com", None);
     let (one, two) = super::join(store.insert(&first), store.insert(&second)).await;
@@ -229,11 +214,7 @@ pub async fn concurrent_registrations_of_one_email_admit_one<
 }
 
 /// `find_by_active_session` returns the account only for its own, unrevoked session.
-pub async fn find_by_active_session_sees_only_live_own_sessions<
-    S: UserRepository + SessionRepository,
->(
-    store: &S,
-) {
+pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store: &S) {
     let jane = store
         .insert(&new_user("a1", "jane@example.com", None))
         .await
@@ -276,4 +257,6 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<
             .unwrap(),
         None
     );
+}
+
 }

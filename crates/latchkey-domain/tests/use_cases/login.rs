@@ -1,6 +1,6 @@
 use latchkey_domain::service::LoginError;
 
-use crate::support::{client, TestApp, PASSWORD};
+use crate::support::{client, credentials, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn login_by_email_in_any_case() {
@@ -29,11 +29,12 @@ async fn each_login_starts_its_own_session() {
     let first = app.login("jane@example.com").await;
     let second = app.login("jane@example.com").await;
     let sessions = [
-        app.principal(registered.tokens.as_ref().unwrap())
+        app.session(registered.tokens.as_ref().unwrap())
             .await
-            .session_id,
-        app.principal(&first.tokens).await.session_id,
-        app.principal(&second.tokens).await.session_id,
+            .session_id()
+            .clone(),
+        app.session(&first.tokens).await.session_id().clone(),
+        app.session(&second.tokens).await.session_id().clone(),
     ];
     assert_ne!(sessions[0], sessions[1]);
     assert_ne!(sessions[1], sessions[2]);
@@ -51,7 +52,7 @@ async fn wrong_password_is_invalid_credentials_after_a_real_verify() {
     for identifier in ["jane@example.com", "jane"] {
         let error = app
             .svc
-            .login(identifier, "wrong password".into(), client())
+            .login(credentials(identifier, "wrong password"), client())
             .await
             .unwrap_err();
         assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
@@ -68,7 +69,7 @@ async fn unknown_account_is_invalid_credentials_and_still_costs_a_hash() {
     for identifier in ["nobody@example.com", "nobody", "x"] {
         let error = app
             .svc
-            .login(identifier, PASSWORD.into(), client())
+            .login(credentials(identifier, PASSWORD), client())
             .await
             .unwrap_err();
         assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
@@ -83,7 +84,7 @@ async fn overlong_password_is_refused_without_hashing() {
     app.register("jane@example.com", None).await;
     let error = app
         .svc
-        .login("jane@example.com", "a".repeat(257), client())
+        .login(credentials("jane@example.com", "a".repeat(257)), client())
         .await
         .unwrap_err();
     assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");

@@ -4,8 +4,11 @@
 
 mod support;
 
+mod access;
 mod account;
+mod builder;
 mod login;
+mod public_api;
 mod refresh;
 mod register;
 mod sessions;

@@ -1,28 +1,36 @@
 use latchkey_domain::service::{RegisterError, RegisterInput};
-use latchkey_domain::{CreditsPolicy, Policies};
+use latchkey_domain::{
+    CreditsPolicy, DisplayNameError, EmailError, PasswordError, Policies, UsernameError,
+};
 
-use crate::support::{client, input, TestApp, PASSWORD};
+use crate::support::{client, credentials, input, TestApp, PASSWORD};
 
 fn rejected_fields(error: RegisterError) -> Vec<(&'static str, String)> {
-    match error {
-        RegisterError::Invalid(errors) => errors
-            .fields()
-            .iter()
-            .map(|e| (e.field, e.message.clone()))
-            .collect(),
-        other => panic!("expected a validation error, got {other:?}"),
-    }
+    let RegisterError::Invalid(errors) = error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    let message = |e: Option<&dyn std::fmt::Display>| e.map(ToString::to_string);
+    [
+        ("email", message(errors.email.as_ref().map(|e| e as _))),
+        (
+            "password",
+            message(errors.password.as_ref().map(|e| e as _)),
+        ),
+        ("name", message(errors.name.as_ref().map(|e| e as _))),
+        (
+            "username",
+            message(errors.username.as_ref().map(|e| e as _)),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(field, message)| Some((field, message?)))
+    .collect()
 }
 
 #[tokio::test]
 async fn new_account_gets_the_welcome_credits_of_the_policy() {
-    let policies = Policies {
-        credits: CreditsPolicy {
-            welcome_credits: 250,
-            ..CreditsPolicy::default()
-        },
-        ..Policies::default()
-    };
+    let mut policies = Policies::default();
+    policies.credits = CreditsPolicy::default().with_welcome_credits(250).unwrap();
     let app = TestApp::with_policies(policies);
     let outcome = app.register("jane@example.com", Some("jane")).await;
     assert_eq!(outcome.user.credits, 250);
@@ -43,8 +51,8 @@ async fn new_account_gets_the_welcome_credits_of_the_policy() {
 async fn registration_logs_the_new_account_in() {
     let app = TestApp::new();
     let outcome = app.register("jane@example.com", None).await;
-    let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
-    assert_eq!(principal.user_id, outcome.user.id);
+    let principal = app.session(outcome.tokens.as_ref().unwrap()).await;
+    assert_eq!(principal.user_id(), &outcome.user.id);
     assert_eq!(app.svc.list_sessions(&principal).await.unwrap().len(), 1);
 }
 
@@ -54,18 +62,22 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_hashed() {
     let error = app
         .svc
         .register(
-            RegisterInput {
-                email: "not-an-email".into(),
-                password: "short".into(),
-                name: Some("   ".into()),
-                username: Some("no spaces!".into()),
-            },
+            RegisterInput::new()
+                .email("not-an-email")
+                .password("short")
+                .name("   ")
+                .username("no spaces!"),
             client(),
         )
         .await
         .unwrap_err();
-    let fields: Vec<_> = rejected_fields(error).into_iter().map(|(f, _)| f).collect();
-    assert_eq!(fields, ["email", "password", "name", "username"]);
+    let RegisterError::Invalid(errors) = error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    assert_eq!(errors.email, Some(EmailError::Malformed));
+    assert_eq!(errors.password, Some(PasswordError::TooShort { min: 8 }));
+    assert_eq!(errors.name, Some(DisplayNameError::Blank));
+    assert_eq!(errors.username, Some(UsernameError::InvalidCharacter));
     assert_eq!(app.hasher.hashes(), 0);
 }
 
@@ -153,16 +165,16 @@ async fn password_is_never_trimmed() {
 
     assert!(app
         .svc
-        .login("pad@example.com", "abcd".into(), client())
+        .login(credentials("pad@example.com", "abcd"), client())
         .await
         .is_err());
     assert!(app
         .svc
-        .login("pad@example.com", "  abcd".into(), client())
+        .login(credentials("pad@example.com", "  abcd"), client())
         .await
         .is_err());
     app.svc
-        .login("pad@example.com", "  abcd  ".into(), client())
+        .login(credentials("pad@example.com", "  abcd  "), client())
         .await
         .unwrap();
 }
@@ -220,18 +232,13 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
 
 #[tokio::test]
 async fn an_account_created_is_acknowledged_even_if_its_first_session_fails() {
-    use std::sync::Arc;
-    let store = Arc::new(latchkey_memory::MemoryStore::new());
-    let ports = latchkey_domain::Ports {
-        users: store.clone(),
-        sessions: Arc::new(BrokenSessions),
-        health: store.clone(),
-        hasher: Arc::new(latchkey_memory::FastTestHasher),
-        access_tokens: Arc::new(latchkey_memory::MemoryAccessTokens::new()),
-        secrets: Arc::new(latchkey_memory::SequentialSecrets::new()),
-        clock: Arc::new(latchkey_memory::ManualClock::starting_at_epoch()),
-    };
-    let svc = latchkey_domain::Latchkey::new(ports, Policies::default());
+    let memory = latchkey_memory::MemoryPorts::new();
+    let store = memory.store.clone();
+    let svc = memory
+        .builder()
+        .sessions(std::sync::Arc::new(BrokenSessions))
+        .build()
+        .unwrap();
     let outcome = svc
         .register(input("jane@example.com", PASSWORD, None), client())
         .await

@@ -19,7 +19,7 @@ async fn logout_ends_only_the_calling_session() {
         .tokens
         .expect("registration starts a session");
     let laptop = app.login("jane@example.com").await.tokens;
-    let principal = app.principal(&phone).await;
+    let principal = app.session(&phone).await;
 
     app.svc
         .logout(&principal, LogoutScope::ThisSession)
@@ -31,7 +31,7 @@ async fn logout_ends_only_the_calling_session() {
         app.svc.refresh(phone.refresh_token.expose()).await,
         Err(RefreshError::InvalidRefreshToken)
     ));
-    app.principal(&laptop).await;
+    app.session(&laptop).await;
     app.svc
         .refresh(laptop.refresh_token.expose())
         .await
@@ -58,7 +58,7 @@ async fn logout_all_ends_every_session_of_the_user_only() {
         .await
         .tokens
         .expect("registration starts a session");
-    let principal = app.principal(&phone).await;
+    let principal = app.session(&phone).await;
 
     app.svc
         .logout(&principal, LogoutScope::AllSessions)
@@ -72,7 +72,7 @@ async fn logout_all_ends_every_session_of_the_user_only() {
         .refresh(laptop.refresh_token.expose())
         .await
         .is_err());
-    app.principal(&someone_else).await;
+    app.session(&someone_else).await;
 }
 
 #[tokio::test]
@@ -84,8 +84,8 @@ async fn revoked_session_access_token_is_refused_at_once() {
         .tokens
         .expect("registration starts a session");
     let laptop = app.login("jane@example.com").await.tokens;
-    let phone_session = app.principal(&phone).await.session_id;
-    let laptop_principal = app.principal(&laptop).await;
+    let phone_session = app.session(&phone).await.session_id().clone();
+    let laptop_principal = app.session(&laptop).await;
 
     app.svc
         .revoke_session(&laptop_principal, &phone_session)
@@ -94,7 +94,7 @@ async fn revoked_session_access_token_is_refused_at_once() {
 
     // No clock movement: the access token is still well within its lifetime.
     assert!(refused(&app, phone.access_token.expose()).await);
-    app.principal(&laptop).await;
+    app.session(&laptop).await;
     // Revoking it again finds nothing to revoke.
     assert!(matches!(
         app.svc
@@ -118,25 +118,25 @@ async fn list_sessions_marks_the_current_one_newest_first() {
     let third = app.login("jane@example.com").await.tokens;
     app.register("joe@example.com", None).await;
 
-    let caller = app.principal(&second).await;
+    let caller = app.session(&second).await;
     let sessions = app.svc.list_sessions(&caller).await.unwrap();
     let ids: Vec<_> = sessions.iter().map(|s| s.id.clone()).collect();
     assert_eq!(
         ids,
         [
-            app.principal(&third).await.session_id,
-            caller.session_id.clone(),
-            app.principal(&first).await.session_id,
+            app.session(&third).await.session_id().clone(),
+            caller.session_id().clone(),
+            app.session(&first).await.session_id().clone(),
         ]
     );
     let current: Vec<_> = sessions.iter().filter(|s| s.current).collect();
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0].id, caller.session_id);
+    assert_eq!(&current[0].id, caller.session_id());
     assert_eq!(current[0].client.user_agent.as_deref(), Some("tests/1.0"));
     assert_eq!(current[0].client.ip.as_deref(), Some("192.0.2.7"));
 
     // A revoked session leaves the list.
-    let first_session = app.principal(&first).await.session_id;
+    let first_session = app.session(&first).await.session_id().clone();
     app.svc
         .revoke_session(&caller, &first_session)
         .await
@@ -157,14 +157,14 @@ async fn another_users_session_cannot_be_revoked() {
         .await
         .tokens
         .expect("registration starts a session");
-    let jane_principal = app.principal(&jane).await;
-    let joe_session = app.principal(&joe).await.session_id;
+    let jane_principal = app.session(&jane).await;
+    let joe_session = app.session(&joe).await.session_id().clone();
 
     assert!(matches!(
         app.svc.revoke_session(&jane_principal, &joe_session).await,
         Err(RevokeSessionError::NotFound)
     ));
-    app.principal(&joe).await;
+    app.session(&joe).await;
 
     let unknown = SessionId::parse("ses_doesnotexist").unwrap();
     assert!(matches!(

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
-use latchkey_domain::service::{LoginOutcome, RegisterInput, RegisterOutcome};
+use latchkey_domain::service::{
+    ChangePasswordInput, LoginInput, LoginOutcome, RegisterInput, RegisterOutcome,
+};
 use latchkey_domain::{
-    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Ports, Principal, TokenPair,
+    ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, SessionPrincipal,
+    TokenPair,
 };
-use latchkey_memory::{
-    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets,
-};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
 
 /// A password that satisfies the default policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -71,21 +72,17 @@ impl TestApp {
     }
 
     pub fn with_policies(policies: Policies) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let clock = Arc::new(ManualClock::starting_at_epoch());
+        let memory = MemoryPorts::new();
         let hasher = Arc::new(CountingHasher::default());
-        let ports = Ports {
-            users: store.clone(),
-            sessions: store.clone(),
-            health: store,
-            hasher: hasher.clone(),
-            access_tokens: Arc::new(MemoryAccessTokens::new()),
-            secrets: Arc::new(SequentialSecrets::new()),
-            clock: clock.clone(),
-        };
+        let svc = memory
+            .builder()
+            .hasher(hasher.clone())
+            .policies(policies)
+            .build()
+            .unwrap();
         Self {
-            svc: Latchkey::new(ports, policies),
-            clock,
+            svc,
+            clock: memory.clock,
             hasher,
         }
     }
@@ -105,7 +102,7 @@ impl TestApp {
     /// Logs in with [`PASSWORD`]; must succeed.
     pub async fn login(&self, identifier: &str) -> LoginOutcome {
         self.svc
-            .login(identifier, PASSWORD.to_owned(), client())
+            .login(credentials(identifier, PASSWORD), client())
             .await
             .expect("login accepted")
     }
@@ -117,15 +114,32 @@ impl TestApp {
             .await
             .expect("access token accepted")
     }
+
+    /// The session principal behind a pair's access token; must be valid.
+    pub async fn session(&self, tokens: &TokenPair) -> SessionPrincipal {
+        self.principal(tokens)
+            .await
+            .into_session()
+            .expect("an access token is a session credential")
+    }
 }
 
 pub fn input(email: &str, password: &str, username: Option<&str>) -> RegisterInput {
-    RegisterInput {
-        email: email.to_owned(),
-        password: password.to_owned(),
-        name: None,
-        username: username.map(str::to_owned),
+    let input = RegisterInput::new().email(email).password(password);
+    match username {
+        Some(username) => input.username(username),
+        None => input,
     }
+}
+
+pub fn credentials(identifier: &str, password: impl Into<String>) -> LoginInput {
+    LoginInput::new().identifier(identifier).password(password)
+}
+
+pub fn change(current: &str, new: impl Into<String>) -> ChangePasswordInput {
+    ChangePasswordInput::new()
+        .current_password(current)
+        .new_password(new)
 }
 
 pub fn client() -> ClientInfo {

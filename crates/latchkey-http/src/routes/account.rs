@@ -1,11 +1,11 @@
 use actix_web::{get, post, web, HttpResponse};
 use latchkey_domain::Latchkey;
 
+use crate::auth::{Authenticated, AuthenticatedUser, CreditsRead, ProfileRead, SessionOnly};
 use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::{Authenticated, AuthenticatedUser};
 use crate::openapi::{
-    BadRequest, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
 
 /// The caller's account.
@@ -15,11 +15,11 @@ use crate::openapi::{
     security(("bearer" = [])),
     responses(
         (status = OK, description = "The account", body = UserBody),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/me")]
-pub(super) async fn me(caller: AuthenticatedUser) -> HttpResponse {
+pub(super) async fn me(caller: AuthenticatedUser<ProfileRead>) -> HttpResponse {
     HttpResponse::Ok().json(UserBody::from(caller.1))
 }
 
@@ -30,13 +30,13 @@ pub(super) async fn me(caller: AuthenticatedUser) -> HttpResponse {
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Balance and prices", body = CreditsBody),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/credits")]
 pub(super) async fn credits(
     latchkey: web::Data<Latchkey>,
-    caller: AuthenticatedUser,
+    caller: AuthenticatedUser<CreditsRead>,
 ) -> HttpResponse {
     HttpResponse::Ok().json(CreditsBody::from(latchkey.credits_of(&caller.1)))
 }
@@ -51,18 +51,17 @@ pub(super) async fn credits(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Changed", body = MessageBody),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
 )]
 #[post("/auth/change-password")]
 pub(super) async fn change_password(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
     latchkey
-        .change_password(&principal, body.current_password, body.new_password)
+        .change_password(&principal, body.into_inner().into())
         .await?;
     Ok(HttpResponse::Ok().json(MessageBody {
         message: "Password changed successfully",

@@ -1,15 +1,17 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use latchkey_domain::service::{LogoutScope, RegisterInput};
-use latchkey_domain::{Latchkey, ValidationErrors};
+use latchkey_domain::service::{LoginInput, LogoutScope};
+use latchkey_domain::Latchkey;
 
+use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::{
     LoginRequest, LoginResponse, LogoutRequest, MessageBody, RefreshRequest, RegisterRequest,
     RegisterResponse, TokenPairBody,
 };
 use crate::error::ApiError;
-use crate::extract::{client_info, Authenticated, FormOrJson, OptionalJson};
+use crate::extract::{client_info, FormOrJson, OptionalJson};
 use crate::openapi::{
-    BadRequest, Conflict, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, Unavailable,
+    UnsupportedMediaType,
 };
 
 /// Register an account.
@@ -31,14 +33,9 @@ pub(super) async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let input = RegisterInput {
-        email: body.email,
-        password: body.password,
-        name: body.name,
-        username: body.username,
-    };
-    let outcome = latchkey.register(input, client_info(&req)).await?;
+    let outcome = latchkey
+        .register(body.into_inner().into(), client_info(&req))
+        .await?;
     let message = if outcome.tokens.is_some() {
         "Registration successful."
     } else {
@@ -78,12 +75,11 @@ pub(super) async fn login(
         email,
         password,
     } = body.0;
-    let identifier = username.or(email).ok_or_else(|| {
-        ApiError::validation(&ValidationErrors::single("username", "is required"))
-    })?;
-    let outcome = latchkey
-        .login(&identifier, password, client_info(&req))
-        .await?;
+    let identifier = username
+        .or(email)
+        .ok_or_else(|| ApiError::validation([("username", "is required".to_owned())]))?;
+    let input = LoginInput::new().identifier(identifier).password(password);
+    let outcome = latchkey.login(input, client_info(&req)).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens: outcome.tokens.into(),
         user: outcome.user.into(),
@@ -123,13 +119,13 @@ pub(super) async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Logged out", body = MessageBody),
-        BadRequest, Unauthorized, PayloadTooLarge, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, Unavailable,
     ),
 )]
 #[post("/auth/logout")]
 pub(super) async fn logout(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
     body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let scope = if body.0.all {

@@ -1,10 +1,10 @@
 use actix_web::{delete, get, web, HttpResponse};
 use latchkey_domain::{Latchkey, SessionId};
 
+use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::SessionBody;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
-use crate::openapi::{NotFound, Unauthorized, Unavailable};
+use crate::openapi::{Forbidden, NotFound, Unauthorized, Unavailable};
 
 /// List the account's sessions.
 ///
@@ -15,13 +15,13 @@ use crate::openapi::{NotFound, Unauthorized, Unavailable};
     security(("bearer" = [])),
     responses(
         (status = OK, description = "The live sessions", body = Vec<SessionBody>),
-        Unauthorized, Unavailable,
+        Unauthorized, Forbidden, Unavailable,
     ),
 )]
 #[get("/auth/sessions")]
 pub(super) async fn list(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = latchkey.list_sessions(&principal).await?;
     Ok(HttpResponse::Ok().json(
@@ -42,13 +42,13 @@ pub(super) async fn list(
     security(("bearer" = [])),
     responses(
         (status = NO_CONTENT, description = "Revoked"),
-        Unauthorized, NotFound, Unavailable,
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ),
 )]
 #[delete("/auth/sessions/{id}")]
 pub(super) async fn revoke(
     latchkey: web::Data<Latchkey>,
-    Authenticated(principal): Authenticated,
+    Authenticated(principal): Authenticated<SessionOnly>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("Session not found"))?;

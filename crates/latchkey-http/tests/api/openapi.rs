@@ -36,19 +36,23 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/api/v1/auth/refresh",
         &[200, 400, 401, 413, 415, 503],
     ),
-    ("POST", "/api/v1/auth/logout", &[200, 400, 401, 413, 503]),
-    ("GET", "/api/v1/auth/sessions", &[200, 401, 503]),
+    (
+        "POST",
+        "/api/v1/auth/logout",
+        &[200, 400, 401, 403, 413, 503],
+    ),
+    ("GET", "/api/v1/auth/sessions", &[200, 401, 403, 503]),
     (
         "DELETE",
         "/api/v1/auth/sessions/{id}",
-        &[204, 401, 404, 503],
+        &[204, 401, 403, 404, 503],
     ),
-    ("GET", "/api/v1/auth/me", &[200, 401, 503]),
-    ("GET", "/api/v1/auth/credits", &[200, 401, 503]),
+    ("GET", "/api/v1/auth/me", &[200, 401, 403, 503]),
+    ("GET", "/api/v1/auth/credits", &[200, 401, 403, 503]),
     (
         "POST",
         "/api/v1/auth/change-password",
-        &[200, 400, 401, 413, 415, 503],
+        &[200, 400, 401, 403, 413, 415, 503],
     ),
 ];
 

@@ -14,11 +14,9 @@ use actix_web::web::Bytes;
 use actix_web::App;
 use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
-use latchkey_domain::{Latchkey, Password, PasswordHash, Policies, PortError, Ports};
+use latchkey_domain::{Password, PasswordHash, PortError};
 use latchkey_http::HttpConfig;
-use latchkey_memory::{
-    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets,
-};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -160,19 +158,10 @@ pub struct TestApp {
 
 /// Builds the app on fresh in-memory adapters with the default policies and HTTP settings.
 pub async fn spawn() -> TestApp {
-    let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(ManualClock::starting_at_epoch());
+    let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
-    let ports = Ports {
-        users: store.clone(),
-        sessions: store.clone(),
-        health: store,
-        hasher: hasher.clone(),
-        access_tokens: Arc::new(MemoryAccessTokens::new()),
-        secrets: Arc::new(SequentialSecrets::new()),
-        clock: clock.clone(),
-    };
-    let latchkey = Arc::new(Latchkey::new(ports, Policies::default()));
+    let latchkey = Arc::new(memory.builder().hasher(hasher.clone()).build().unwrap());
+    let clock = memory.clock;
     let service = Rc::new(
         test::init_service(
             App::new().configure(latchkey_http::configure(latchkey, HttpConfig::default())),

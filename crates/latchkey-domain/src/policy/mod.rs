@@ -1,0 +1,34 @@
+//! Policies: the tunable rules. Each validates itself, so a policy that exists is one the service can apply, and
+//! each holds its own defaults: the server's configuration defaults are read from here, not restated.
+//!
+//! Start from `Default` and change what you need; every `with_*` checks its value:
+//!
+//! ```
+//! # use latchkey_domain::{CreditsPolicy, Policies, TokenPolicy};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut policies = Policies::default();
+//! policies.tokens = TokenPolicy::default().with_access_ttl(chrono::TimeDelta::minutes(5))?;
+//! policies.credits = CreditsPolicy::default().with_welcome_credits(250)?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod credits;
+mod password;
+mod tokens;
+
+pub use credits::{CreditsPolicy, CreditsPolicyError};
+pub use password::{PasswordPolicy, PasswordPolicyError};
+pub use tokens::{Lifetime, TokenPolicy, TokenPolicyError};
+
+/// Every policy the service applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Policies {
+    /// Password length rules.
+    pub password: PasswordPolicy,
+    /// Token lifetimes.
+    pub tokens: TokenPolicy,
+    /// Welcome credits and prices.
+    pub credits: CreditsPolicy,
+}

@@ -1,0 +1,182 @@
+//! How long the tokens a login hands out live.
+
+use std::fmt;
+
+use chrono::TimeDelta;
+
+/// Lifetimes of the tokens a login hands out.
+///
+/// Each lifetime is bounded, so no date arithmetic can overflow and no token outlives what anyone could mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    access_ttl: TimeDelta,
+    refresh_ttl: TimeDelta,
+    refresh_reuse_grace: TimeDelta,
+}
+
+/// Which lifetime of a [`TokenPolicy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lifetime {
+    /// [`TokenPolicy::access_ttl`].
+    Access,
+    /// [`TokenPolicy::refresh_ttl`].
+    Refresh,
+    /// [`TokenPolicy::refresh_reuse_grace`].
+    RefreshReuseGrace,
+}
+
+impl fmt::Display for Lifetime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lifetime::Access => "the access token lifetime",
+            Lifetime::Refresh => "the refresh token lifetime",
+            Lifetime::RefreshReuseGrace => "the refresh token reuse grace",
+        })
+    }
+}
+
+/// Why a token policy was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenPolicyError {
+    /// A lifetime outside its bounds.
+    #[error("{lifetime} must be between {} and {} seconds", .min.num_seconds(), .max.num_seconds())]
+    OutOfRange {
+        /// The lifetime refused.
+        lifetime: Lifetime,
+        /// Its shortest allowed value.
+        min: TimeDelta,
+        /// Its longest allowed value.
+        max: TimeDelta,
+    },
+}
+
+const DAY: i64 = 86_400;
+
+impl TokenPolicy {
+    /// Default access token lifetime: 15 minutes.
+    pub const DEFAULT_ACCESS_TTL: TimeDelta = TimeDelta::minutes(15);
+    /// Default refresh token lifetime: 30 days.
+    pub const DEFAULT_REFRESH_TTL: TimeDelta = TimeDelta::days(30);
+    /// Default reuse grace: 10 seconds.
+    pub const DEFAULT_REFRESH_REUSE_GRACE: TimeDelta = TimeDelta::seconds(10);
+
+    /// The bounds of each lifetime, inclusive.
+    pub const fn bounds(lifetime: Lifetime) -> (TimeDelta, TimeDelta) {
+        match lifetime {
+            Lifetime::Access => (TimeDelta::seconds(1), TimeDelta::seconds(DAY)),
+            Lifetime::Refresh => (TimeDelta::seconds(60), TimeDelta::seconds(366 * DAY)),
+            Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(300)),
+        }
+    }
+
+    /// The policy with access tokens living `ttl` (1 second to 1 day).
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::OutOfRange`].
+    pub fn with_access_ttl(self, ttl: TimeDelta) -> Result<Self, TokenPolicyError> {
+        Ok(Self {
+            access_ttl: checked(Lifetime::Access, ttl)?,
+            ..self
+        })
+    }
+
+    /// The policy with refresh tokens living `ttl` from their issue, each rotation starting a new one (1 minute to
+    /// 366 days).
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::OutOfRange`].
+    pub fn with_refresh_ttl(self, ttl: TimeDelta) -> Result<Self, TokenPolicyError> {
+        Ok(Self {
+            refresh_ttl: checked(Lifetime::Refresh, ttl)?,
+            ..self
+        })
+    }
+
+    /// The policy with a spent refresh token retriable for `grace` (0 to 300 seconds).
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::OutOfRange`].
+    pub fn with_refresh_reuse_grace(self, grace: TimeDelta) -> Result<Self, TokenPolicyError> {
+        Ok(Self {
+            refresh_reuse_grace: checked(Lifetime::RefreshReuseGrace, grace)?,
+            ..self
+        })
+    }
+
+    /// Lifetime of an access token.
+    pub fn access_ttl(&self) -> TimeDelta {
+        self.access_ttl
+    }
+
+    /// Lifetime of a refresh token; each rotation starts a new one.
+    pub fn refresh_ttl(&self) -> TimeDelta {
+        self.refresh_ttl
+    }
+
+    /// How long after a rotation the spent refresh token may be presented again and get the same new pair, so a
+    /// client that lost the response can retry. After that, presenting it is treated as theft and revokes the
+    /// whole session.
+    pub fn refresh_reuse_grace(&self) -> TimeDelta {
+        self.refresh_reuse_grace
+    }
+}
+
+fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolicyError> {
+    let (min, max) = TokenPolicy::bounds(lifetime);
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(TokenPolicyError::OutOfRange { lifetime, min, max })
+    }
+}
+
+impl Default for TokenPolicy {
+    /// 15 minutes, 30 days, 10 seconds.
+    fn default() -> Self {
+        Self {
+            access_ttl: Self::DEFAULT_ACCESS_TTL,
+            refresh_ttl: Self::DEFAULT_REFRESH_TTL,
+            refresh_reuse_grace: Self::DEFAULT_REFRESH_REUSE_GRACE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_within_their_own_bounds() {
+        let defaults = TokenPolicy::default();
+        let rebuilt = TokenPolicy::default()
+            .with_access_ttl(defaults.access_ttl())
+            .and_then(|p| p.with_refresh_ttl(defaults.refresh_ttl()))
+            .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()));
+        assert_eq!(rebuilt, Ok(defaults));
+    }
+
+    #[test]
+    fn lifetimes_out_of_bounds_are_refused_naming_the_lifetime() {
+        let policy = TokenPolicy::default();
+        assert_eq!(
+            policy.clone().with_access_ttl(TimeDelta::zero()),
+            Err(TokenPolicyError::OutOfRange {
+                lifetime: Lifetime::Access,
+                min: TimeDelta::seconds(1),
+                max: TimeDelta::days(1),
+            })
+        );
+        assert!(policy.clone().with_refresh_ttl(TimeDelta::MAX).is_err());
+        assert!(policy
+            .clone()
+            .with_refresh_reuse_grace(TimeDelta::seconds(-1))
+            .is_err());
+        let error = policy.with_refresh_ttl(TimeDelta::seconds(59)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the refresh token lifetime must be between 60 and 31622400 seconds"
+        );
+    }
+}
