@@ -55,7 +55,7 @@ pub enum HasherError {
 ///
 /// Each hash runs on tokio's blocking pool, and a semaphore lets at most `max_concurrent` (by default, the number
 /// of cores) run at once, so a login flood queues instead of allocating per request. Each permit has its own
-/// working memory ([`Arena`]), allocated the first time it is needed and reused by every later hash: an allocation
+/// working memory (an arena of argon2 blocks), allocated the first time it is needed and reused by every later hash: an allocation
 /// per hash is what let glibc's per-thread arenas grow a login flood to a gigabyte, and fresh pages per hash cost
 /// page faults.
 #[derive(Clone)]
