@@ -57,6 +57,14 @@ async fn racing_rotations_rotate_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_racing_resets_admit_one_and_racing_workers_share_no_email() {
+    let Some((store, _guard)) = fresh_store().await else {
+        return;
+    };
+    common::racing_resets_and_claims(std::sync::Arc::new(store), 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn retries_racing_the_successor_rotation() {
     let Some((store, _guard)) = fresh_store().await else {
         return;

@@ -8,6 +8,11 @@
 //!   [`Credential`] and so which [`Scopes`]; session-only use cases take a [`SessionPrincipal`]
 //! - [`Latchkey::list_sessions`], [`Latchkey::revoke_session`]
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
+//! - [`Latchkey::verify_email_link`], [`Latchkey::verify_email_code`], [`Latchkey::resend_verification`]
+//! - [`Latchkey::forgot_password`], [`Latchkey::reset_password`]
+//!
+//! Emails are queued in the store's outbox by the same call that stores what they carry; an [`OutboxDelivery`]
+//! delivers them through a [`ports::Mailer`].
 //!
 //! The crate performs no I/O itself: every effect goes through a port, so the same rules run on PostgreSQL, SQLite
 //! or the in-memory adapters of `latchkey-memory`.
@@ -28,17 +33,20 @@ pub mod testkit;
 pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
 pub use error::PortError;
 pub use model::{
-    ApiKeyId, ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password,
-    PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId, StoredUser, User,
-    UserCredentials, UserId, Username, UsernameError,
+    ApiKeyId, ClaimedEmail, ClientInfo, DisplayName, DisplayNameError, Email, EmailContent,
+    EmailError, EmailId, NewEmail, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
+    Pricing, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
+    UsernameError,
 };
 pub use policy::{
-    CreditsPolicy, CreditsPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies,
-    TokenPolicy, TokenPolicyError,
+    ChallengePolicyError, ChallengeSetting, CreditsPolicy, CreditsPolicyError, DeliveryPolicy,
+    DeliveryPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies, PublicUrl,
+    PublicUrlError, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
-pub use ports::{DecodeError, InsertUserError};
+pub use ports::{DecodeError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{
-    AuthError, BuildError, ChangePasswordError, Latchkey, LatchkeyBuilder, LoginError,
-    RefreshError, RegisterError, RegistrationErrors, RevokeSessionError, TokenPair,
+    AuthError, BuildError, ChangePasswordError, Delivered, Latchkey, LatchkeyBuilder, LoginError,
+    OutboxDelivery, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
+    RevokeSessionError, TokenPair, VerifyEmailError,
 };

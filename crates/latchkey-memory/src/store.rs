@@ -16,14 +16,16 @@ use latchkey_domain::{
 /// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
-struct State {
-    users: HashMap<UserId, UserCredentials>,
+pub(crate) struct State {
+    pub(crate) users: HashMap<UserId, UserCredentials>,
     sessions: HashMap<SessionId, Session>,
     refresh_tokens: HashMap<TokenHash, RefreshToken>,
+    /// Verification challenges, reset tokens and the outbox (`challenges.rs`).
+    pub(crate) mail: crate::challenges::MailState,
 }
 
 #[derive(Debug)]
@@ -42,7 +44,7 @@ impl MemoryStore {
 }
 
 impl State {
-    fn revoke_where(
+    pub(crate) fn revoke_where(
         &mut self,
         now: DateTime<Utc>,
         mut matches: impl FnMut(&Session) -> bool,

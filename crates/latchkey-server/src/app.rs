@@ -140,6 +140,7 @@ pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError
     Ok(Latchkey::builder()
         .users(stores.users)
         .sessions(stores.sessions)
+        .challenges(stores.challenges)
         .health(stores.health)
         .hasher(Arc::new(hasher))
         .access_tokens(Arc::new(access_tokens))

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
-use latchkey_domain::ports::{HealthCheck, SessionRepository, UserRepository};
+use latchkey_domain::ports::{
+    ChallengeRepository, HealthCheck, Outbox, SessionRepository, UserRepository,
+};
 
 /// Which backend a URL names.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,6 +76,10 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionRepository>,
     /// Readiness.
     pub health: Arc<dyn HealthCheck>,
+    /// Verification challenges and reset tokens, with their emails.
+    pub challenges: Arc<dyn ChallengeRepository>,
+    /// The emails waiting for delivery.
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -83,12 +89,22 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    fn from<S: UserRepository + SessionRepository + HealthCheck + 'static>(store: S) -> Self {
+    fn from<S>(store: S) -> Self
+    where
+        S: UserRepository
+            + SessionRepository
+            + HealthCheck
+            + ChallengeRepository
+            + Outbox
+            + 'static,
+    {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store.clone(),
-            health: store,
+            health: store.clone(),
+            challenges: store.clone(),
+            outbox: store,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod credits;
 mod email;
 mod ids;
+mod mail;
 mod name;
 mod password;
 mod session;
@@ -11,7 +12,8 @@ mod username;
 
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
-pub use ids::{ApiKeyId, PersonalTokenId, SessionId, UserId};
+pub use ids::{ApiKeyId, EmailId, PersonalTokenId, SessionId, UserId};
+pub use mail::{ClaimedEmail, EmailContent, NewEmail};
 pub use name::{DisplayName, DisplayNameError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{ClientInfo, NewRefreshToken, NewSession, Session};

@@ -3,10 +3,13 @@
 mod account;
 mod authenticate;
 mod builder;
+mod delivery;
 mod login;
 mod refresh;
 mod register;
+mod reset;
 mod sessions;
+mod verification;
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,17 +19,22 @@ use chrono::{DateTime, Utc};
 pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
 pub use authenticate::AuthError;
 pub use builder::{BuildError, LatchkeyBuilder};
+pub use delivery::{Delivered, OutboxDelivery};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
+pub use reset::{ResetPasswordError, RESET_PASSWORD_PATH, RESET_TOKEN_PREFIX};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
+pub use verification::{
+    ResendTarget, VerifyEmailError, VERIFICATION_TOKEN_PREFIX, VERIFY_EMAIL_PATH,
+};
 
 use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, Clock, HealthCheck, PasswordHasher, SecretGenerator,
-    SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, HealthCheck, PasswordHasher,
+    SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -53,6 +61,7 @@ impl fmt::Debug for Latchkey {
 struct Ports {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    challenges: Arc<dyn ChallengeRepository>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,
     access_tokens: Arc<dyn AccessTokenCodec>,

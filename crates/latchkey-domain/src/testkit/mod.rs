@@ -1,5 +1,6 @@
-//! The repository contract suite: the rules every [`crate::ports::UserRepository`] and
-//! [`crate::ports::SessionRepository`] must obey, written once and run by each adapter.
+//! The repository contract suite: the rules every [`crate::ports::UserRepository`],
+//! [`crate::ports::SessionRepository`], [`crate::ports::ChallengeRepository`] and [`crate::ports::Outbox`] must
+//! obey, written once and run by each adapter.
 //!
 //! An adapter's test crate invokes `latchkey_domain::repository_contract!` with an async expression that yields a
 //! fresh, empty store implementing both repositories; the macro expands to one `#[tokio::test]` per rule, so a
@@ -16,12 +17,12 @@
 // The suite's whole purpose is to fail loudly when an adapter breaks a rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::ports::{SessionRepository, UserRepository};
+use crate::ports::{ChallengeRepository, Outbox, SessionRepository, UserRepository};
 
 /// What the suite runs on: a store implementing every repository port.
-pub trait Store: UserRepository + SessionRepository {}
+pub trait Store: UserRepository + SessionRepository + ChallengeRepository + Outbox {}
 
-impl<T: UserRepository + SessionRepository + ?Sized> Store for T {}
+impl<T: UserRepository + SessionRepository + ChallengeRepository + Outbox + ?Sized> Store for T {}
 
 /// Declares a module's rules and emits `$list!`, which hands their names on along the chain below.
 ///
@@ -51,9 +52,13 @@ macro_rules! rules {
 
 #[macro_use]
 pub mod cancellation;
+#[macro_use]
+pub mod challenges;
 pub mod fixtures;
 #[macro_use]
 pub mod sessions;
+#[macro_use]
+pub mod outbox;
 #[macro_use]
 pub mod users;
 
@@ -103,7 +108,7 @@ macro_rules! define_repository_contract {
 }
 
 // Every module's rules, gathered in turn; a module missing here leaves its `*_rules!` unused, which warns.
-users_rules!(sessions_rules, cancellation_rules, define_repository_contract; $);
+users_rules!(sessions_rules, cancellation_rules, challenge_rules, outbox_rules, define_repository_contract; $);
 
 /// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.
 /// (What `tokio::join!` does, without making tokio a dependency of the domain.)
