@@ -32,6 +32,7 @@ mod error;
 mod extract;
 mod logging;
 mod openapi;
+mod pages;
 mod routes;
 
 use std::sync::Arc;

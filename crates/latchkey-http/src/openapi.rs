@@ -107,7 +107,9 @@ error_responses! {
     BadRequest = 400, challenge = false,
         "The request is malformed or breaks a rule. `invalid_request`: the body or query could not be parsed \
          (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
-         listed in `errors`; `invalid_current_password`: change-password with a wrong current password.";
+         listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
+         `invalid_token`: a wrong, spent or expired verification or reset link; `invalid_code`: a wrong, spent, \
+         expired or burnt verification code.";
     Unauthorized = 401, challenge = true,
         "Not authenticated. `not_authenticated`: no bearer token; `token_expired`: \"Token has expired\"; \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
@@ -116,7 +118,8 @@ error_responses! {
     Forbidden = 403, challenge = true,
         "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
-         (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`).";
+         (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`); `email_not_verified`: the right password, \
+         but the server requires a verified address before login.";
     NotFound = 404, challenge = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false,
@@ -180,6 +183,7 @@ fn apply_password_policy(document: &mut Document, policy: &PasswordPolicy) {
     for (schema, field) in [
         ("RegisterRequest", "password"),
         ("ChangePasswordRequest", "new_password"),
+        ("ResetPasswordRequest", "new_password"),
     ] {
         if let Some(property) = property_mut(document, schema, field) {
             property.min_length = Some(policy.min_length());

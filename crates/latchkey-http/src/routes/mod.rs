@@ -8,6 +8,7 @@
 
 mod account;
 mod auth;
+mod email;
 mod health;
 mod sessions;
 
@@ -25,6 +26,8 @@ use utoipa_actix_web::{scope, OpenApiFactory};
 
 use crate::error::ApiError;
 use crate::{docs, openapi, API_BASE};
+
+pub(crate) use email::{FORGOT_MESSAGE, RESEND_MESSAGE};
 
 /// Every route of the service.
 pub(crate) fn register(router: &mut Router<'_>) {
@@ -45,8 +48,13 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(sessions::revoke)
                 .service(account::me)
                 .service(account::credits)
-                .service(account::change_password),
+                .service(account::change_password)
+                .service(email::verify_email)
+                .service(email::resend_verification)
+                .service(email::forgot_password)
+                .service(email::reset_password),
         );
+    crate::pages::register(router);
 }
 
 /// Registers routes with actix and collects, from the same calls, the OpenAPI paths and schemas and the methods

@@ -14,9 +14,10 @@ use actix_web::web::Bytes;
 use actix_web::App;
 use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::{Delivered, EmailContent, OutboxDelivery, Policies};
 use latchkey_domain::{Password, PasswordHash, PortError};
 use latchkey_http::HttpConfig;
-use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts, RecordingMailer};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -154,13 +155,29 @@ pub struct TestApp {
     call: Box<dyn Fn(TestRequest) -> ReplyFuture>,
     pub clock: Arc<ManualClock>,
     pub hasher: Arc<CountingHasher>,
+    /// Delivers the outbox to [`TestApp::mailer`], as the server's worker would.
+    pub delivery: OutboxDelivery,
+    pub mailer: Arc<RecordingMailer>,
 }
 
 /// Builds the app on fresh in-memory adapters with the default policies and HTTP settings.
 pub async fn spawn() -> TestApp {
+    spawn_with(Policies::default()).await
+}
+
+/// As [`spawn`], with these policies.
+pub async fn spawn_with(policies: Policies) -> TestApp {
     let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
-    let latchkey = Arc::new(memory.builder().hasher(hasher.clone()).build().unwrap());
+    let latchkey = Arc::new(
+        memory
+            .builder()
+            .hasher(hasher.clone())
+            .policies(policies)
+            .build()
+            .unwrap(),
+    );
+    let (delivery, mailer) = (memory.delivery(), memory.mailer.clone());
     let clock = memory.clock;
     let service = Rc::new(
         test::init_service(
@@ -193,6 +210,8 @@ pub async fn spawn() -> TestApp {
         call: Box::new(call),
         clock,
         hasher,
+        delivery,
+        mailer,
     }
 }
 
@@ -251,6 +270,39 @@ impl TestApp {
 
     pub fn advance(&self, by: TimeDelta) {
         self.clock.advance(by);
+    }
+
+    /// Delivers every due email, then returns the newest one sent to `address`.
+    pub async fn last_email_to(&self, address: &str) -> EmailContent {
+        while self.delivery.deliver_next().await.unwrap() != Delivered::Idle {}
+        self.mailer
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|email| email.to.eq_ignore_ascii_case(address))
+            .unwrap_or_else(|| panic!("no email to {address}"))
+            .content
+    }
+
+    /// `(token, code)` of the newest verification email to `address`.
+    pub async fn verification_to(&self, address: &str) -> (String, String) {
+        match self.last_email_to(address).await {
+            EmailContent::Verification { link, code, .. } => (
+                link.expose().split_once("?token=").unwrap().1.to_owned(),
+                code.expose().to_owned(),
+            ),
+            other => panic!("not a verification email: {other:?}"),
+        }
+    }
+
+    /// The token of the newest reset email to `address`.
+    pub async fn reset_token_to(&self, address: &str) -> String {
+        match self.last_email_to(address).await {
+            EmailContent::PasswordReset { link, .. } => {
+                link.expose().split_once("?token=").unwrap().1.to_owned()
+            }
+            other => panic!("not a reset email: {other:?}"),
+        }
     }
 }
 
