@@ -4,6 +4,8 @@
 // A harness that cannot set up should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use awc::http::StatusCode;
 use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
 use latchkey_server::{Application, Settings};
