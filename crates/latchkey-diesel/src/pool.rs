@@ -80,6 +80,30 @@ where
     .await
 }
 
+/// Starts `work` on a connection `checkout` yields, without waiting for it; a failure is logged with `context`.
+/// For writes a request must not wait for (recording a credential's use).
+pub(crate) fn run_in_background<O, E, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let outcome = match acquire(context, checkout).await {
+            Ok(mut connection) => work(&mut connection)
+                .await
+                .map_err(|error| PortError::new(context, error)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(error = %error, "background database write failed");
+        }
+    });
+}
+
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: on tokio's blocking pool, like its default, but safe
 /// to drop on any runtime.
 ///

@@ -17,6 +17,9 @@ macro_rules! locked {
 
 // The repository bodies are shared with the other backend: see the crate documentation.
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/credentials.rs"]
+mod credentials;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/sessions.rs"]
 mod sessions;
 #[allow(clippy::duplicate_mod)]
@@ -170,6 +173,15 @@ impl SqliteStore {
     {
         let pool = self.pool.clone();
         crate::pool::run_raw(context, async move { pool.get().await }, work).await
+    }
+
+    /// Starts `work` with a pooled connection without waiting for it (see `crate::pool::run_in_background`).
+    fn run_in_background<F>(&self, context: &'static str, work: F)
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        crate::pool::run_in_background(context, async move { pool.get().await }, work);
     }
 
     /// As [`SqliteStore::run_raw`], reporting a diesel error as a [`PortError`].
