@@ -11,6 +11,7 @@ use latchkey_domain::{
 };
 
 use super::{write_transaction, Store};
+use crate::pool::Pooled;
 use crate::rows::{CredentialRow, UserRow};
 use crate::schema::{credentials, users};
 use crate::sql_types::Timestamp;
