@@ -176,6 +176,17 @@ async fn forgot_and_reset_through_smtp(backend: Backend) {
     };
     app.register("jane@example.com", PASSWORD).await;
     let (access, refresh) = app.login("jane@example.com", PASSWORD).await;
+    let expires_at = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+    let pat = app
+        .post_json(
+            "/auth/tokens",
+            Some(&access),
+            json!({"name": "ci", "expires_at": expires_at}),
+        )
+        .await;
+    assert_eq!(pat.status, StatusCode::CREATED, "{}", pat.body);
+    let pat = pat.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/auth/me", Some(&pat)).await.status, StatusCode::OK);
     let known = app
         .post_json(
             "/auth/forgot-password",

@@ -33,20 +33,22 @@ pub mod testkit;
 pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
 pub use error::PortError;
 pub use model::{
-    ApiKeyId, ClaimedEmail, ClientInfo, DisplayName, DisplayNameError, Email, EmailContent,
-    EmailError, EmailId, NewEmail, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
-    Pricing, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
-    UsernameError,
+    ApiKeyId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind, DisplayName,
+    DisplayNameError, Email, EmailContent, EmailError, EmailId, IssuedCredential, NewEmail,
+    NewUser, Password, PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId,
+    StoredUser, User, UserCredentials, UserId, Username, UsernameError,
 };
 pub use policy::{
-    ChallengePolicyError, ChallengeSetting, CreditsPolicy, CreditsPolicyError, DeliveryPolicy,
-    DeliveryPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies, PublicUrl,
-    PublicUrlError, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
+    CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, Lifetime, PasswordPolicy,
+    PasswordPolicyError, Policies, PublicUrl, PublicUrlError, ResetPolicy, TokenPolicy,
+    TokenPolicyError, VerificationPolicy,
 };
-pub use ports::{DecodeError, InsertUserError, MailError};
+pub use ports::{DecodeError, InsertCredentialError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{
-    AuthError, BuildError, ChangePasswordError, Delivered, Latchkey, LatchkeyBuilder, LoginError,
-    OutboxDelivery, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
-    RevokeSessionError, TokenPair, VerifyEmailError,
+    AuthError, BuildError, ChangePasswordError, CreateCredentialInput, CreatedCredential,
+    CredentialError, Delivered, Latchkey, LatchkeyBuilder, LoginError, OutboxDelivery,
+    RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
+    TokenPair, VerifyEmailError,
 };

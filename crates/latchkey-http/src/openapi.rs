@@ -17,7 +17,7 @@ use utoipa::openapi::schema::{
     AdditionalProperties, AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema,
     SchemaFormat, Type,
 };
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
@@ -26,6 +26,10 @@ use crate::error::{Envelope, FieldErrorBody};
 /// Name of the bearer security scheme. Handlers name it as the literal `security(("bearer" = []))` (the attribute
 /// takes no constant); a test checks that every operation's security names a declared scheme.
 const BEARER: &str = "bearer";
+
+/// Name of the API-key security scheme (`X-API-Key`), named as `security(("api_key" = []))` by the operations that
+/// accept a key.
+const API_KEY: &str = "api_key";
 
 /// Media type of every JSON body.
 const JSON: &str = "application/json";
@@ -44,6 +48,8 @@ const JSON: &str = "application/json";
         (name = "auth", description = "Registration, login, token refresh and logout"),
         (name = "account", description = "The caller's account"),
         (name = "sessions", description = "The caller's sessions"),
+        (name = "credentials", description = "Personal access tokens and API keys: long-lived, scoped credentials \
+                                             for programs, managed from a login session"),
         (name = "service", description = "Health, readiness and this description"),
     ),
     components(schemas(Envelope, FieldErrorBody)),
@@ -64,11 +70,18 @@ impl utoipa::Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The `access_token` of a login, registration or refresh, as \
-                         `Authorization: Bearer <token>`.",
+                        "The `access_token` of a login, registration or refresh, or a personal access token \
+                         (`lk_pat_…`), as `Authorization: Bearer <token>`.",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key (`sk_live_…`), on the operations that accept one; it acts within its scopes.",
+            ))),
         );
     }
 }
@@ -111,7 +124,8 @@ error_responses! {
          `invalid_token`: a wrong, spent or expired verification or reset link; `invalid_code`: a wrong, spent, \
          expired or burnt verification code.";
     Unauthorized = 401, challenge = true,
-        "Not authenticated. `not_authenticated`: no bearer token; `token_expired`: \"Token has expired\"; \
+        "Not authenticated. `not_authenticated`: no bearer token (nor API key where one is accepted); \
+         `token_expired`: \"Token has expired\" (an access token, personal token or API key past its expiry); \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
          `invalid_credentials`: wrong login, unknown account and wrong password alike; `invalid_refresh_token`: \
          unknown, expired, revoked or replayed refresh token.";
@@ -123,7 +137,9 @@ error_responses! {
     NotFound = 404, challenge = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false,
-        "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively).";
+        "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively); or a limit is \
+         reached: `too_many_credentials` (at most `credentials.max_per_user` live personal tokens, and as many \
+         API keys, per user).";
     PayloadTooLarge = 413, challenge = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
     UnsupportedMediaType = 415, challenge = false,

@@ -258,6 +258,7 @@ impl ChallengeRepository for MemoryStore {
             credentials.user.updated_at = now;
         }
         state.revoke_where(now, |s| s.user_id == user_id);
+        state.revoke_credentials_of(&user_id, now);
         Ok(Some(user_id))
     }
 }

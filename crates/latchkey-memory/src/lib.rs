@@ -24,6 +24,7 @@
 
 mod challenges;
 mod clock;
+mod credentials;
 mod doubles;
 mod mailer;
 mod service;

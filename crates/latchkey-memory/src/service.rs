@@ -61,6 +61,7 @@ impl MemoryPorts {
             .users(self.store.clone())
             .sessions(self.store.clone())
             .challenges(self.store.clone())
+            .credentials(self.store.clone())
             .health(self.store.clone())
             .hasher(Arc::new(FastTestHasher))
             .access_tokens(self.access_tokens.clone())

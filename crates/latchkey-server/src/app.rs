@@ -10,8 +10,8 @@ use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
-    ChallengePolicyError, CreditsPolicy, Latchkey, PasswordPolicy, Policies, PublicUrl,
-    ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    ChallengePolicyError, CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies,
+    PublicUrl, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
 use latchkey_http::HttpConfig;
 
@@ -164,6 +164,7 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
     let latchkey = Latchkey::builder()
         .users(stores.users.clone())
         .sessions(stores.sessions.clone())
+        .credentials(stores.credentials.clone())
         .challenges(stores.challenges.clone())
         .health(stores.health.clone())
         .hasher(Arc::new(hasher))
@@ -203,10 +204,22 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         .with_pricing(credits.pricing.clone())
         .map_err(|error| invalid("credits.pricing", &error))?;
 
+    let credentials = &settings.credentials;
+    let credential_policy = CredentialPolicy::default()
+        .with_max_token_lifetime(
+            TimeDelta::try_days(credentials.max_token_lifetime_days).unwrap_or(TimeDelta::MAX),
+        )
+        .map_err(|error| invalid("credentials.max_token_lifetime_days", &error))?
+        .with_max_per_user(credentials.max_per_user)
+        .map_err(|error| invalid("credentials.max_per_user", &error))?
+        .with_api_key_prefix(&credentials.api_key_prefix)
+        .map_err(|error| invalid("credentials.api_key_prefix", &error))?;
+
     let mut policies = Policies::default();
     policies.password = password_policy;
     policies.tokens = token_policy;
     policies.credits = credits_policy;
+    policies.credentials = credential_policy;
     policies.verification = verification_policy(settings)?;
     policies.reset = reset_policy(settings)?;
     let public_url = match &settings.server.public_url {

@@ -7,7 +7,8 @@ use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{
-    ChallengeRepository, HealthCheck, Outbox, SessionRepository, UserRepository,
+    ChallengeRepository, CredentialRepository, HealthCheck, Outbox, SessionRepository,
+    UserRepository,
 };
 
 /// Which backend a URL names.
@@ -74,6 +75,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh tokens.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Personal tokens and API keys.
+    pub credentials: Arc<dyn CredentialRepository>,
     /// Readiness.
     pub health: Arc<dyn HealthCheck>,
     /// Verification challenges and reset tokens, with their emails.
@@ -93,6 +96,7 @@ impl Stores {
     where
         S: UserRepository
             + SessionRepository
+            + CredentialRepository
             + HealthCheck
             + ChallengeRepository
             + Outbox
@@ -102,6 +106,7 @@ impl Stores {
         Self {
             users: store.clone(),
             sessions: store.clone(),
+            credentials: store.clone(),
             health: store.clone(),
             challenges: store.clone(),
             outbox: store,

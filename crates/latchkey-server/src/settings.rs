@@ -33,6 +33,8 @@ pub struct Settings {
     pub verification: VerificationSettings,
     /// Password reset.
     pub reset: ResetSettings,
+    /// Personal tokens and API keys.
+    pub credentials: CredentialsSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -213,6 +215,18 @@ pub struct CreditsSettings {
     pub pricing: BTreeMap<String, i64>,
 }
 
+/// `[credentials]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSettings {
+    /// The longest a personal token may live, in days.
+    pub max_token_lifetime_days: i64,
+    /// Live personal tokens, and live API keys, per user.
+    pub max_per_user: usize,
+    /// What API keys start with.
+    pub api_key_prefix: String,
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +323,18 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default(
             "reset.min_interval_seconds",
             policies.reset.min_interval().num_seconds(),
+        )?
+        .set_default(
+            "credentials.max_token_lifetime_days",
+            policies.credentials.max_token_lifetime().num_days(),
+        )?
+        .set_default(
+            "credentials.max_per_user",
+            policies.credentials.max_per_user() as u64,
+        )?
+        .set_default(
+            "credentials.api_key_prefix",
+            policies.credentials.api_key_prefix(),
         )?;
     for (unit, price) in policies.credits.pricing() {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;

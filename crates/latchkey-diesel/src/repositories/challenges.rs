@@ -14,8 +14,11 @@ use latchkey_domain::ports::{
 use latchkey_domain::{Email, PasswordHash, PortError, TokenHash, UserId};
 
 use super::{write_transaction, Store};
+use crate::pool::Pooled;
 use crate::rows::{NewOutboxRow, NewResetRow, NewVerificationRow};
-use crate::schema::{outbox, password_resets, sessions, users, verification_challenges};
+use crate::schema::{
+    credentials, outbox, password_resets, sessions, users, verification_challenges,
+};
 use crate::sql_types::Timestamp;
 
 /// The account a lookup names, as `(id, email, is_verified)`, its row locked until the transaction ends (so two
@@ -313,6 +316,15 @@ impl ChallengeRepository for Store {
                                 .filter(sessions::revoked_at.is_null()),
                         )
                         .set(sessions::revoked_at.eq(now))
+                        .execute(connection)
+                        .await?;
+                        // Personal tokens and API keys end too: whoever held the old password may have made some.
+                        diesel::update(
+                            credentials::table
+                                .filter(credentials::user_id.eq(&user_id))
+                                .filter(credentials::revoked_at.is_null()),
+                        )
+                        .set(credentials::revoked_at.eq(now))
                         .execute(connection)
                         .await?;
                         diesel::delete(verification_challenges::table.find(&user_id))

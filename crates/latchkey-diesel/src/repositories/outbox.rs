@@ -13,6 +13,7 @@ use latchkey_domain::ports::Outbox;
 use latchkey_domain::{ClaimedEmail, EmailId, PortError};
 
 use super::{write_transaction, Store};
+use crate::pool::Pooled;
 use crate::rows::{outbox_status, OutboxRow};
 use crate::schema::outbox;
 use crate::sql_types::{Metadata, Timestamp};

@@ -1,5 +1,6 @@
 //! The domain's values and records. Each value type is valid by construction: its constructor parses.
 
+mod credential;
 mod credits;
 mod email;
 mod ids;
@@ -10,6 +11,9 @@ mod session;
 mod user;
 mod username;
 
+pub use credential::{
+    CredentialId, CredentialKind, IssuedCredential, NewCredential, StoredCredential,
+};
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
 pub use ids::{ApiKeyId, EmailId, PersonalTokenId, SessionId, UserId};

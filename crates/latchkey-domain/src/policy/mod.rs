@@ -13,12 +13,14 @@
 //! # }
 //! ```
 
+mod credentials;
 mod credits;
 mod delivery;
 mod password;
 mod tokens;
 mod verification;
 
+pub use credentials::{CredentialPolicy, CredentialPolicyError};
 pub use credits::{CreditsPolicy, CreditsPolicyError};
 pub use delivery::{DeliveryPolicy, DeliveryPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};
@@ -44,4 +46,6 @@ pub struct Policies {
     pub reset: ResetPolicy,
     /// The base of every link in an email.
     pub public_url: PublicUrl,
+    /// Personal tokens and API keys.
+    pub credentials: CredentialPolicy,
 }

@@ -173,8 +173,8 @@ pub trait ChallengeRepository: Send + Sync {
     ) -> Result<bool, PortError>;
 
     /// Spends a live reset token and, in the same transaction, sets its account's password hash, marks the
-    /// account verified (its owner proved the mailbox), revokes every session of the account, and spends its
-    /// verification challenge. Returns the account; `None` for an unknown, spent or expired token. Of concurrent
+    /// account verified (its owner proved the mailbox), revokes every session, personal token and API key of the
+    /// account, and spends its verification challenge. Returns the account; `None` for an unknown, spent or expired token. Of concurrent
     /// uses of one token, exactly one gets the account.
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 
 mod challenges;
 mod clock;
+mod credentials;
 mod hasher;
 mod health;
 mod outbox;
@@ -14,6 +15,7 @@ mod users;
 
 pub use challenges::{ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification};
 pub use clock::{Clock, SystemClock};
+pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;
 pub use outbox::{MailError, Mailer, Outbox};

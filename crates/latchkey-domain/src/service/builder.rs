@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessTokenCodec, ChallengeRepository, Clock, HealthCheck, PasswordHasher, SecretGenerator,
-    SessionRepository, SystemClock, UserRepository,
+    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
+    PasswordHasher, SecretGenerator, SessionRepository, SystemClock, UserRepository,
 };
 
 /// Why [`LatchkeyBuilder::build`] refused.
@@ -37,6 +37,7 @@ pub struct LatchkeyBuilder {
     users: Option<Arc<dyn UserRepository>>,
     sessions: Option<Arc<dyn SessionRepository>>,
     challenges: Option<Arc<dyn ChallengeRepository>>,
+    credentials: Option<Arc<dyn CredentialRepository>>,
     health: Option<Arc<dyn HealthCheck>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     access_tokens: Option<Arc<dyn AccessTokenCodec>>,
@@ -51,6 +52,7 @@ impl Default for LatchkeyBuilder {
             users: None,
             sessions: None,
             challenges: None,
+            credentials: None,
             health: None,
             hasher: None,
             access_tokens: None,
@@ -68,6 +70,7 @@ impl fmt::Debug for LatchkeyBuilder {
             .field("users", &self.users.is_some())
             .field("sessions", &self.sessions.is_some())
             .field("challenges", &self.challenges.is_some())
+            .field("credentials", &self.credentials.is_some())
             .field("health", &self.health.is_some())
             .field("hasher", &self.hasher.is_some())
             .field("access_tokens", &self.access_tokens.is_some())
@@ -94,6 +97,12 @@ impl LatchkeyBuilder {
     /// outbox, which a [`super::OutboxDelivery`] delivers).
     pub fn challenges(mut self, challenges: Arc<dyn ChallengeRepository>) -> Self {
         self.challenges = Some(challenges);
+        self
+    }
+
+    /// Where personal tokens and API keys are stored.
+    pub fn credentials(mut self, credentials: Arc<dyn CredentialRepository>) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -148,6 +157,7 @@ impl LatchkeyBuilder {
             users: required(self.users, "users")?,
             sessions: required(self.sessions, "sessions")?,
             challenges: required(self.challenges, "challenges")?,
+            credentials: required(self.credentials, "credentials")?,
             health: required(self.health, "health")?,
             hasher: required(self.hasher, "hasher")?,
             access_tokens: required(self.access_tokens, "access_tokens")?,
@@ -157,6 +167,7 @@ impl LatchkeyBuilder {
         Ok(Latchkey {
             ports,
             policies: self.policies,
+            usage: Default::default(),
         })
     }
 }

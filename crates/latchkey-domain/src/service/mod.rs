@@ -3,6 +3,7 @@
 mod account;
 mod authenticate;
 mod builder;
+mod credentials;
 mod delivery;
 mod login;
 mod refresh;
@@ -19,6 +20,9 @@ use chrono::{DateTime, Utc};
 pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
 pub use authenticate::AuthError;
 pub use builder::{BuildError, LatchkeyBuilder};
+pub use credentials::{
+    default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
+};
 pub use delivery::{Delivered, OutboxDelivery};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use refresh::RefreshError;
@@ -33,8 +37,8 @@ use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, HealthCheck, PasswordHasher,
-    SecretGenerator, SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
+    PasswordHasher, SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -47,6 +51,7 @@ pub const REFRESH_TOKEN_PREFIX: &str = "lkr_";
 pub struct Latchkey {
     ports: Ports,
     policies: Policies,
+    usage: credentials::UsageLog,
 }
 
 impl fmt::Debug for Latchkey {
@@ -62,6 +67,7 @@ struct Ports {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
     challenges: Arc<dyn ChallengeRepository>,
+    credentials: Arc<dyn CredentialRepository>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,
     access_tokens: Arc<dyn AccessTokenCodec>,

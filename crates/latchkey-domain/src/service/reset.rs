@@ -72,8 +72,8 @@ impl Latchkey {
     }
 
     /// Sets a new password with a reset token. On success the token is spent, the address counts as verified,
-    /// and every session and refresh token of the account is revoked; of concurrent uses of one token exactly one
-    /// succeeds.
+    /// and every session, refresh token, personal token and API key of the account is revoked; of concurrent uses
+    /// of one token exactly one succeeds.
     ///
     /// # Errors
     /// [`ResetPasswordError::InvalidNewPassword`], [`ResetPasswordError::InvalidToken`] or

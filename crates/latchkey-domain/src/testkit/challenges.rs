@@ -2,9 +2,9 @@
 
 use chrono::TimeDelta;
 
-use super::fixtures::{new_session, new_user, reset, t0, verification};
+use super::fixtures::{new_credential, new_session, new_user, reset, t0, verification};
 use super::Store;
-use crate::model::{Email, PasswordHash, User};
+use crate::model::{CredentialKind, Email, PasswordHash, User};
 use crate::ports::{CodeCheck, IssueOutcome, UserLookup};
 use crate::secret::TokenHash;
 
@@ -235,14 +235,31 @@ pub async fn reset_tokens_are_issued_to_known_addresses_and_replace_older_ones<S
     assert!(claimed.iter().all(|c| c.to == "Jane@Example.com"));
 }
 
-/// A reset sets the password, verifies the address, revokes every session, spends the verification challenge,
-/// and works once and only before it expires.
+/// A reset sets the password, verifies the address, revokes every session, personal token and API key, spends the
+/// verification challenge, and works once and only before it expires.
 pub async fn a_reset_sets_the_password_verifies_and_revokes_everything<S: Store>(store: &S) {
     let user = jane(store).await;
     let bob = store.insert(&new_user("bob", "bob@example.com", None)).await.unwrap();
     let s1 = store.create(&new_session("s1", &user.id, "tok-1", t0())).await.unwrap();
     let s2 = store.create(&new_session("s2", &user.id, "tok-2", t0())).await.unwrap();
     let bobs = store.create(&new_session("sb", &bob.id, "tok-b", t0())).await.unwrap();
+    for (id, kind, secret) in [
+        ("p1", CredentialKind::PersonalToken, "jane-pat"),
+        ("k1", CredentialKind::ApiKey, "jane-key"),
+    ] {
+        store
+            .insert_credential(&new_credential(id, kind, &user.id, secret, t0(), None), 10, t0())
+            .await
+            .unwrap();
+    }
+    store
+        .insert_credential(
+            &new_credential("k2", CredentialKind::ApiKey, &bob.id, "bob-key", t0(), None),
+            10,
+            t0(),
+        )
+        .await
+        .unwrap();
     store
         .issue_verification(&UserLookup::Id(user.id.clone()), &verification("link", "123456", t0()), MINUTE)
         .await
@@ -265,6 +282,10 @@ pub async fn a_reset_sets_the_password_verifies_and_revokes_everything<S: Store>
     assert!(!store.is_active(&s1.id, &user.id).await.unwrap());
     assert!(!store.is_active(&s2.id, &user.id).await.unwrap());
     assert!(store.is_active(&bobs.id, &bob.id).await.unwrap());
+    for secret in ["jane-pat", "jane-key"] {
+        assert!(store.find_credential(&TokenHash::of(secret)).await.unwrap().is_none(), "{secret}");
+    }
+    assert!(store.find_credential(&TokenHash::of("bob-key")).await.unwrap().is_some());
     assert_eq!(store.reset_password(&TokenHash::of("tok"), &hash, now).await.unwrap(), None);
     assert!(!store.reset_is_live(&TokenHash::of("tok"), now).await.unwrap());
     assert_eq!(store.verify_by_link(&TokenHash::of("link"), now).await.unwrap(), None);

@@ -8,6 +8,7 @@
 
 mod account;
 mod auth;
+mod credentials;
 mod email;
 mod health;
 mod sessions;
@@ -52,7 +53,15 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(email::verify_email)
                 .service(email::resend_verification)
                 .service(email::forgot_password)
-                .service(email::reset_password),
+                .service(email::reset_password)
+                .service(credentials::create_token)
+                .service(credentials::list_tokens)
+                .service(credentials::revoke_token)
+                .service(credentials::rotate_token)
+                .service(credentials::create_key)
+                .service(credentials::list_keys)
+                .service(credentials::revoke_key)
+                .service(credentials::rotate_key),
         );
     crate::pages::register(router);
 }
