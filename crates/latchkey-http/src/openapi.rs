@@ -188,6 +188,7 @@ pub(crate) fn document(
             .insert(name.to_owned(), response.into());
     }
     apply_password_policy(&mut document, &policies.password);
+    describe_email_policies(&mut document, policies);
     credits_prices_are_integers(&mut document);
     login_needs_an_identifier(&mut document);
     document
@@ -205,6 +206,60 @@ fn apply_password_policy(document: &mut Document, policy: &PasswordPolicy) {
             property.min_length = Some(policy.min_length());
             property.max_length = Some(policy.max_length());
         }
+    }
+}
+
+/// The email operations say this server's settings (`verification.*`, `reset.*`), which the derive cannot know.
+fn describe_email_policies(document: &mut Document, policies: &Policies) {
+    let (verification, reset) = (&policies.verification, &policies.reset);
+    let minutes = |delta: chrono::TimeDelta| delta.num_minutes();
+    let notes = [
+        (
+            "/api/v1/auth/verify-email",
+            format!(
+                "On this server: links work for {} minutes, codes for {} minutes and {} wrong tries.",
+                minutes(verification.link_ttl()),
+                minutes(verification.code_ttl()),
+                verification.max_attempts()
+            ),
+        ),
+        (
+            "/api/v1/auth/resend-verification",
+            format!(
+                "On this server: at most one email per account every {} seconds.",
+                verification.resend_interval().num_seconds()
+            ),
+        ),
+        (
+            "/api/v1/auth/forgot-password",
+            format!(
+                "On this server: reset links work for {} minutes; at most one email per account every {} seconds.",
+                minutes(reset.ttl()),
+                reset.min_interval().num_seconds()
+            ),
+        ),
+        (
+            "/api/v1/auth/login",
+            format!(
+                "On this server a verified address is {}required to log in.",
+                if verification.required_for_login() { "" } else { "not " }
+            ),
+        ),
+    ];
+    for (path, note) in notes {
+        let Some(operation) = document
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+        else {
+            continue;
+        };
+        let description = operation.description.get_or_insert_with(String::new);
+        if !description.is_empty() {
+            description.push_str("\n\n");
+        }
+        description.push_str(&note);
     }
 }
 

@@ -388,3 +388,28 @@ async fn the_reset_page_sets_a_new_password() {
         Some("text/css; charset=utf-8")
     );
 }
+
+#[actix_web::test]
+async fn the_document_states_this_servers_email_settings() {
+    let mut policies = Policies::default();
+    policies.verification = VerificationPolicy::default()
+        .with_required_for_login(true)
+        .with_code_ttl(TimeDelta::minutes(10))
+        .unwrap();
+    let app = spawn_with(policies).await;
+    let document = app
+        .send(TestRequest::get().uri("/api/v1/openapi.json"))
+        .await
+        .json();
+    let description = |path: &str| {
+        document["paths"][path]["post"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        description("/api/v1/auth/verify-email").contains("codes for 10 minutes and 5 wrong tries")
+    );
+    assert!(description("/api/v1/auth/login").contains("a verified address is required to log in"));
+    assert!(description("/api/v1/auth/forgot-password").contains("reset links work for 15 minutes"));
+}
