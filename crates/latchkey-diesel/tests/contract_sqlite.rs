@@ -92,5 +92,6 @@ async fn cancellation_rules_on_a_single_connection() {
         cancelled_rotate_is_all_or_nothing,
         cancelled_update_password_leaves_the_store_usable,
         cancelled_revocations_leave_the_store_usable,
+        cancelled_challenge_and_outbox_calls_are_all_or_nothing,
     );
 }

@@ -5,7 +5,7 @@ use actix_web::{post, web, FromRequest, HttpRequest, HttpResponse};
 use latchkey_domain::service::ResendTarget;
 use latchkey_domain::Latchkey;
 
-use crate::auth::{Authenticated, ProfileRead};
+use crate::auth::{Authenticated, ProfileRead, API_KEY_HEADER};
 use crate::dto::{
     ForgotPasswordRequest, MessageBody, ResendVerificationRequest, ResetPasswordRequest,
     VerifyEmailQuery, VerifyEmailRequest,
@@ -73,14 +73,15 @@ pub(super) async fn verify_email(
 
 /// Send a new verification email.
 ///
-/// For the caller's account with a bearer token, or for `{"email"}` without one. Always the same 202, whether the
+/// For the caller's account with a bearer token (or a personal token or API key with `profile:read`), or for
+/// `{"email"}` without one. Always the same 202, whether the
 /// account exists, is verified already, or had an email less than a minute ago (then nothing is sent); a new email
 /// voids the previous link and code.
 #[utoipa::path(
     operation_id = "resend_verification",
     tag = "auth",
     request_body(content = Option<ResendVerificationRequest>, content_type = "application/json"),
-    security((), ("bearer" = [])),
+    security((), ("bearer" = []), ("api_key" = [])),
     responses(
         (status = ACCEPTED, description = "Accepted; an email is sent if one is due", body = MessageBody),
         BadRequest, Unauthorized, Forbidden, PayloadTooLarge, Unavailable,
@@ -92,8 +93,9 @@ pub(super) async fn resend_verification(
     req: HttpRequest,
     body: OptionalJson<ResendVerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    // A bearer token, when sent, must be valid: a client that meant to name its own account gets told.
-    if req.headers().contains_key(header::AUTHORIZATION) {
+    // A credential, when sent, must be valid: a client that meant to name its own account gets told.
+    let headers = req.headers();
+    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY_HEADER) {
         let Authenticated(principal) = Authenticated::<ProfileRead>::extract(&req).await?;
         latchkey
             .resend_verification(ResendTarget::Caller(&principal))
