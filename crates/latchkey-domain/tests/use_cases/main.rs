@@ -8,6 +8,7 @@ mod access;
 mod account;
 mod builder;
 mod login;
+mod oauth;
 mod public_api;
 mod refresh;
 mod register;
