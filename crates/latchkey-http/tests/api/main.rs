@@ -7,5 +7,6 @@ mod support;
 mod account;
 mod auth;
 mod errors;
+mod oauth;
 mod openapi;
 mod sessions;
