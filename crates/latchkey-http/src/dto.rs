@@ -67,14 +67,13 @@ pub(crate) struct LoginRequest {
     #[schema(example = "correct horse battery")]
     pub password: String,
     /// OAuth2: `password` when present.
+    #[serde(default, deserialize_with = "crate::oauth::dto::present_string")]
     #[schema(schema_with = crate::oauth::dto::password_grant_type)]
     pub grant_type: Option<String>,
     /// OAuth2: accepted and ignored.
-    #[schema(nullable = false)]
     #[allow(dead_code)] // Parsed so it is documented.
     pub client_id: Option<String>,
     /// OAuth2: accepted and ignored (a session holds every scope).
-    #[schema(nullable = false)]
     #[allow(dead_code)] // Parsed so it is documented.
     pub scope: Option<String>,
 }
@@ -88,14 +87,13 @@ pub(crate) struct RefreshRequest {
     #[schema(example = "lkr_…")]
     pub refresh_token: String,
     /// OAuth2: `refresh_token` when present.
+    #[serde(default, deserialize_with = "crate::oauth::dto::present_string")]
     #[schema(schema_with = crate::oauth::dto::refresh_grant_type)]
     pub grant_type: Option<String>,
     /// OAuth2: accepted and ignored.
-    #[schema(nullable = false)]
     #[allow(dead_code)] // Parsed so it is documented.
     pub client_id: Option<String>,
     /// OAuth2: accepted and ignored.
-    #[schema(nullable = false)]
     #[allow(dead_code)] // Parsed so it is documented.
     pub scope: Option<String>,
 }

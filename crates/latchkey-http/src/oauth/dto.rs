@@ -2,7 +2,7 @@
 
 use latchkey_domain::service::{ActiveToken, Introspection};
 use latchkey_domain::Credential;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::schema::{AnyOfBuilder, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -26,6 +26,15 @@ pub(crate) fn password_grant_type() -> Object {
 /// `grant_type` of the refresh grant.
 pub(crate) fn refresh_grant_type() -> Object {
     grant_type("refresh_token")
+}
+
+/// Deserializes an optional field that, when present, must be a string: JSON `null` is refused rather than
+/// taken for absent, so the document can say "a string" of a field that a form also carries (where `null` could
+/// only be the text `null`).
+pub(crate) fn present_string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// `POST /oauth/token`: every field any grant has, checked by the handler for the grant named, so that an
@@ -76,10 +85,8 @@ pub(crate) struct PasswordGrant {
     #[schema(example = "correct horse battery")]
     password: String,
     /// Accepted and ignored.
-    #[schema(nullable = false)]
     client_id: Option<String>,
     /// Accepted and ignored: a session holds every scope.
-    #[schema(nullable = false)]
     scope: Option<String>,
 }
 
@@ -93,10 +100,8 @@ pub(crate) struct RefreshTokenGrant {
     #[schema(example = "lkr_…")]
     refresh_token: String,
     /// Accepted and ignored.
-    #[schema(nullable = false)]
     client_id: Option<String>,
     /// Accepted and ignored.
-    #[schema(nullable = false)]
     scope: Option<String>,
 }
 
@@ -127,7 +132,7 @@ pub(crate) struct RevokeRequest {
     #[schema(example = "lkr_…")]
     pub token: String,
     /// `refresh_token` or `access_token`; accepted and ignored, since the token's form tells its kind.
-    #[schema(nullable = false, example = "refresh_token")]
+    #[schema(example = "refresh_token")]
     #[allow(dead_code)] // Parsed so it is documented; the token's prefix decides.
     pub token_type_hint: Option<String>,
 }
@@ -140,7 +145,7 @@ pub(crate) struct IntrospectRequest {
     #[schema(example = "eyJhbGciOiJIUzI1NiJ9…")]
     pub token: String,
     /// Accepted and ignored, since the token's form tells its kind.
-    #[schema(nullable = false, example = "access_token")]
+    #[schema(example = "access_token")]
     #[allow(dead_code)] // Parsed so it is documented; the token's prefix decides.
     pub token_type_hint: Option<String>,
 }

@@ -199,6 +199,14 @@ async fn malformed_token_requests_are_invalid_request() {
             "invalid_request",
         ),
         (
+            // `grant_type` is a string when present; `null` is not taken for absent.
+            TestRequest::post()
+                .uri(&api("/auth/refresh"))
+                .set_json(json!({"grant_type": null, "refresh_token": "lkr_x"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
             form(&api("/auth/login"), &[("password", PASSWORD)]),
             StatusCode::BAD_REQUEST,
             "validation_error",
