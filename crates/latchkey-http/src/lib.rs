@@ -1,4 +1,5 @@
-//! Latchkey's HTTP API (`/api/v1`) as an actix-web service configuration.
+//! Latchkey's HTTP API (`/api/v1`, and the OAuth2 endpoints `/oauth/token`, `/oauth/revoke` and
+//! `/oauth/introspect` at the root) as an actix-web service configuration.
 //!
 //! Handlers parse a request, call one use case of [`latchkey_domain::Latchkey`] and map the result; every error
 //! leaves through [`ApiError`], which renders the one JSON envelope `{"detail", "code", "errors"?}`.
