@@ -3,6 +3,7 @@
 #
 #   bench/run.sh            # 10 s per scenario, 64 connections
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
+#   DATABASE=postgres bench/run.sh   # a fresh database on 127.0.0.1:5432 (user postgres) instead of SQLite
 #
 # Needs wrk (installed from Debian's packages when missing). Prints one line per scenario.
 set -euo pipefail
@@ -21,17 +22,32 @@ fi
 cargo build --release --quiet -p latchkey-server
 cargo build --release --quiet -p latchkey-http --example hello
 
+DATABASE="${DATABASE:-sqlite}"
 workdir="$(mktemp -d)"
+database_name="latchkey_bench_$$"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ "$DATABASE" = postgres ]; then
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $database_name" >/dev/null 2>&1 || true
+  fi
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
+case "$DATABASE" in
+  sqlite) database_url="sqlite://${workdir}/bench.db" ;;
+  postgres)
+    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $database_name" >/dev/null
+    database_url="postgres://postgres@127.0.0.1:5432/$database_name"
+    export LATCHKEY__JWT__SECRET="bench-secret-bench-secret-bench-secret-0123456789"
+    ;;
+  *) echo "DATABASE is sqlite or postgres" >&2; exit 2 ;;
+esac
+
 LATCHKEY__SERVER__BIND="127.0.0.1:${LATCHKEY_PORT}" \
-LATCHKEY__DATABASE__URL="sqlite://${workdir}/bench.db" \
+LATCHKEY__DATABASE__URL="$database_url" \
 LATCHKEY__LOG__FILTER=warn \
   target/release/latchkey serve &
 pids+=($!)
@@ -52,6 +68,13 @@ curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: applicatio
 token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
   -d '{"username":"bench@example.com","password":"benchmark password"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+api_key="$(curl -fsS -X POST "$api/auth/keys" -H "Authorization: Bearer ${token}" \
+  -H 'Content-Type: application/json' -d '{"name":"bench"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+expires_at="$(python3 -c 'import datetime; print((datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)).isoformat())')"
+personal_token="$(curl -fsS -X POST "$api/auth/tokens" -H "Authorization: Bearer ${token}" \
+  -H 'Content-Type: application/json' -d "{\"name\":\"bench\",\"expires_at\":\"${expires_at}\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 
 run() {
   local name="$1"; shift
@@ -66,7 +89,9 @@ run() {
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}"
+echo "wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, database ${DATABASE}"
 run "hello-world GET /" "http://127.0.0.1:${HELLO_PORT}/"
 run "latchkey GET /auth/me" -H "Authorization: Bearer ${token}" "$api/auth/me"
+run "GET /auth/me (X-API-Key)" -H "X-API-Key: ${api_key}" "$api/auth/me"
+run "GET /auth/me (personal token)" -H "Authorization: Bearer ${personal_token}" "$api/auth/me"
 run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"

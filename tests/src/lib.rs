@@ -131,11 +131,29 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<Body<'_>>,
     ) -> Reply {
+        let credential = bearer.map(|token| ("Authorization", format!("Bearer {token}")));
+        self.request_with(method, path, credential, body).await
+    }
+
+    /// `GET path` with an `X-API-Key` header.
+    pub async fn get_with_api_key(&self, path: &str, api_key: &str) -> Reply {
+        self.request_with("GET", path, Some(("X-API-Key", api_key.to_owned())), None)
+            .await
+    }
+
+    /// Sends a request with an optional credential header.
+    async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        credential: Option<(&str, String)>,
+        body: Option<Body<'_>>,
+    ) -> Reply {
         let client = awc::Client::default();
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = client.request(method, self.url(path));
-        if let Some(token) = bearer {
-            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        if let Some(header) = credential {
+            request = request.insert_header(header);
         }
         let mut response = match body {
             None => request.send().await,

@@ -40,6 +40,7 @@ on_every_backend!(
     every_error_is_the_json_envelope,
     instances_sharing_a_database_accept_each_others_tokens,
     health_and_readiness,
+    personal_tokens_and_api_keys_end_to_end,
 );
 
 async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
@@ -451,4 +452,115 @@ async fn health_and_readiness(app: &TestApp) {
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.body["status"], "ready");
+}
+
+async fn personal_tokens_and_api_keys_end_to_end(app: &TestApp) {
+    let registered = app
+        .register("jane@example.com", "correct horse battery")
+        .await;
+    let (session, _) = tokens(&registered.body["token"]);
+    let expires_at = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+    let token = app
+        .post_json(
+            "/auth/tokens",
+            Some(&session),
+            json!({"name": "laptop", "expires_at": expires_at}),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::CREATED, "{}", token.body);
+    let pat = token.body["token"].as_str().unwrap().to_owned();
+    let key = app
+        .post_json(
+            "/auth/keys",
+            Some(&session),
+            json!({"name": "worker", "scopes": ["credits:read"]}),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let (key_id, api_key) = (
+        key.body["id"].as_str().unwrap().to_owned(),
+        key.body["api_key"].as_str().unwrap().to_owned(),
+    );
+
+    // Both authenticate, within their scopes, on this instance and on another sharing the database.
+    let other = app.another_instance().await;
+    for instance in [app, &other] {
+        let me = instance.get("/auth/me", Some(&pat)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        let credits = instance.get_with_api_key("/auth/credits", &api_key).await;
+        assert_eq!(credits.status, StatusCode::OK, "{}", credits.body);
+        let me = instance.get_with_api_key("/auth/me", &api_key).await;
+        assert_eq!(me.status, StatusCode::FORBIDDEN, "{}", me.body);
+        assert_eq!(me.body["code"], "insufficient_scope");
+    }
+    // A personal token cannot make another.
+    let refused = app
+        .post_json("/auth/keys", Some(&pat), json!({"name": "nested"}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.body["code"], "session_required");
+
+    // Rotating the key refuses the old secret at once, everywhere.
+    let rotated = app
+        .post_json(
+            &format!("/auth/keys/{key_id}/rotate"),
+            Some(&session),
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{}", rotated.body);
+    let new_key = rotated.body["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        other
+            .get_with_api_key("/auth/credits", &api_key)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other
+            .get_with_api_key("/auth/credits", &new_key)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Logging out every session leaves them alive; revoking ends them.
+    let logout = app
+        .post_json("/auth/logout", Some(&session), json!({"all": true}))
+        .await;
+    assert_eq!(logout.status, StatusCode::OK);
+    assert_eq!(app.get("/auth/me", Some(&pat)).await.status, StatusCode::OK);
+    let (session, _) = app.login("jane@example.com", "correct horse battery").await;
+    // The use is recorded without the request waiting for the write: poll for it, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listed = app.get("/auth/keys", Some(&session)).await;
+        assert_eq!(listed.body.as_array().unwrap().len(), 1);
+        if listed.body[0]["last_used_at"].is_string() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "use never recorded: {}",
+            listed.body
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let revoked = app
+        .request(
+            "DELETE",
+            &format!("/auth/keys/{key_id}"),
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        other
+            .get_with_api_key("/auth/credits", &new_key)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }

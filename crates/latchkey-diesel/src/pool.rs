@@ -80,6 +80,81 @@ where
     .await
 }
 
+/// Starts `work` on a connection `checkout` yields, without waiting for it; a failure is logged with `context`.
+/// For writes a request must not wait for (recording a credential's use).
+pub(crate) fn run_in_background<O, E, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let outcome = match acquire(context, checkout).await {
+            Ok(mut connection) => work(&mut connection)
+                .await
+                .map_err(|error| PortError::new(context, error)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(error = %error, "background database write failed");
+        }
+    });
+}
+
+/// A store whose port methods run their connection work detached, on connections from its pool: what the shared
+/// repository bodies call (`self.run(…)`), implemented by each backend's store with the one thing that differs, how
+/// a connection is checked out.
+pub(crate) trait Pooled {
+    /// The connection the repository bodies run on.
+    type Connection: Send + 'static;
+    /// A checked-out connection; it returns to the pool when dropped.
+    type Object: DerefMut<Target = Self::Connection> + Send + 'static;
+    /// Why a checkout failed.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Checks a connection out; the future owns what it needs, so it can run on another task.
+    fn checkout(&self) -> impl Future<Output = Result<Self::Object, Self::Error>> + Send + 'static;
+
+    /// Runs `work` with a pooled connection, [`detached`], leaving its diesel error to the caller: it finishes
+    /// (commits or rolls back) before its connection returns to the pool, even if the caller stops waiting.
+    fn run_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<QueryResult<R>, PortError>> + Send
+    where
+        F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        run_raw(context, self.checkout(), work)
+    }
+
+    /// As [`Pooled::run_raw`], reporting a diesel error as a [`PortError`] with `context`.
+    fn run<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<R, PortError>> + Send
+    where
+        F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let raw = self.run_raw(context, work);
+        async move { raw.await?.map_err(|e| PortError::new(context, e)) }
+    }
+
+    /// Starts `work` with a pooled connection without waiting for it (see [`run_in_background`]).
+    fn run_in_background<F>(&self, context: &'static str, work: F)
+    where
+        F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
+    {
+        run_in_background(context, self.checkout(), work);
+    }
+}
+
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: on tokio's blocking pool, like its default, but safe
 /// to drop on any runtime.
 ///

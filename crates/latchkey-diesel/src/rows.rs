@@ -1,15 +1,16 @@
 //! Rows as both backends store them, and their conversion to and from the domain's records.
 
 use diesel::prelude::*;
-use latchkey_domain::model::NewSession;
+use latchkey_domain::model::{NewCredential, NewSession, StoredCredential};
 use latchkey_domain::rotation::PresentedToken;
 use latchkey_domain::{
     ClientInfo, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
     UserCredentials, UserId,
 };
+use latchkey_domain::{CredentialId, CredentialKind, IssuedCredential, Scopes};
 
 use crate::error::corrupt;
-use crate::schema::{refresh_tokens, sessions, users};
+use crate::schema::{credentials, refresh_tokens, sessions, users};
 use crate::sql_types::{Metadata, Timestamp};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -156,5 +157,59 @@ impl TokenRow {
                 .and_then(TokenHash::from_slice),
             requested_successor_unused,
         })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct CredentialRow {
+    id: String,
+    user_id: String,
+    kind: String,
+    name: String,
+    scopes: String,
+    hint: String,
+    secret_hash: Vec<u8>,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+}
+
+impl CredentialRow {
+    pub(crate) fn new(new: &NewCredential) -> Self {
+        let credential = &new.credential;
+        Self {
+            id: credential.id.as_str().to_owned(),
+            user_id: credential.user_id.as_str().to_owned(),
+            kind: credential.id.kind().as_str().to_owned(),
+            name: credential.name.as_str().to_owned(),
+            scopes: credential.scopes.to_string(),
+            hint: credential.hint.clone(),
+            secret_hash: new.secret_hash.as_bytes().to_vec(),
+            created_at: Timestamp(credential.created_at),
+            expires_at: credential.expires_at.map(Timestamp),
+            last_used_at: credential.last_used_at.map(Timestamp),
+            revoked_at: None,
+        }
+    }
+
+    pub(crate) fn into_credential(self) -> Result<IssuedCredential, PortError> {
+        const CONTEXT: &str = "read credential";
+        let kind = CredentialKind::parse(&self.kind)
+            .ok_or_else(|| corrupt(CONTEXT, "unknown credential kind"))?;
+        Ok(IssuedCredential::from_stored(StoredCredential {
+            id: CredentialId::parse(kind, &self.id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed credential id"))?,
+            user_id: UserId::parse(&self.user_id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
+            name: self.name,
+            scopes: Scopes::parse(&self.scopes).map_err(|_| corrupt(CONTEXT, "unknown scope"))?,
+            hint: self.hint,
+            created_at: self.created_at.into(),
+            expires_at: self.expires_at.map(Into::into),
+            last_used_at: self.last_used_at.map(Into::into),
+        }))
     }
 }

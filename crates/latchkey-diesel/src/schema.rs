@@ -52,6 +52,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    credentials (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        name -> Text,
+        scopes -> Text,
+        hint -> Text,
+        secret_hash -> Binary,
+        created_at -> UtcTimestamp,
+        expires_at -> Nullable<UtcTimestamp>,
+        last_used_at -> Nullable<UtcTimestamp>,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(credentials -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, credentials);

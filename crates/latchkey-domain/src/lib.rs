@@ -30,18 +30,20 @@ pub mod testkit;
 pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
 pub use error::PortError;
 pub use model::{
-    ApiKeyId, ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password,
-    PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId, StoredUser, User,
-    UserCredentials, UserId, Username, UsernameError,
+    ApiKeyId, ClientInfo, CredentialId, CredentialKind, DisplayName, DisplayNameError, Email,
+    EmailError, IssuedCredential, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
+    Pricing, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
+    UsernameError,
 };
 pub use policy::{
-    CreditsPolicy, CreditsPolicyError, Lifetime, PasswordPolicy, PasswordPolicyError, Policies,
-    TokenPolicy, TokenPolicyError,
+    CredentialPolicy, CredentialPolicyError, CreditsPolicy, CreditsPolicyError, Lifetime,
+    PasswordPolicy, PasswordPolicyError, Policies, TokenPolicy, TokenPolicyError,
 };
-pub use ports::{DecodeError, InsertUserError};
+pub use ports::{DecodeError, InsertCredentialError, InsertUserError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{
-    AuthError, BuildError, ChangePasswordError, Latchkey, LatchkeyBuilder, LoginError,
-    RefreshError, RegisterError, RegistrationErrors, RevokeSessionError, TokenPair,
+    AuthError, BuildError, ChangePasswordError, CreateCredentialInput, CreatedCredential,
+    CredentialError, Latchkey, LatchkeyBuilder, LoginError, RefreshError, RegisterError,
+    RegistrationErrors, RevokeSessionError, TokenPair,
 };
 pub use service::{IntrospectError, RevokeTokenError};

@@ -1,4 +1,4 @@
-//! Opaque secrets (refresh tokens, and later personal tokens and API keys) and their stored form.
+//! Opaque secrets (refresh tokens, personal tokens, API keys) and their stored form.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -99,6 +99,47 @@ impl fmt::Debug for TokenHash {
     }
 }
 
+/// Characters of the checksum that ends every personal token and API key.
+pub const CHECKSUM_LENGTH: usize = 6;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The checksum of a long-lived credential's text before it: CRC-32 in six base-62 digits.
+///
+/// Not a security measure (the secret's entropy is); it lets the server refuse a mistyped or truncated secret
+/// without a database query, and lets secret scanners tell a real token from a look-alike.
+fn checksum(text: &str) -> [u8; CHECKSUM_LENGTH] {
+    let mut value = crc32fast::hash(text.as_bytes());
+    let mut digits = [b'0'; CHECKSUM_LENGTH];
+    for digit in digits.iter_mut().rev() {
+        *digit = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    digits
+}
+
+/// A personal token or API key: `prefix`, then `body` (the random part), then its [`CHECKSUM_LENGTH`]-character
+/// checksum.
+pub fn checksummed(prefix: &str, body: &str) -> PlainSecret {
+    let text = format!("{prefix}{body}");
+    let sum = checksum(&text);
+    PlainSecret(format!("{text}{}", String::from_utf8_lossy(&sum)))
+}
+
+/// Whether `secret` starts with `prefix` and ends with the checksum of what precedes it.
+pub fn has_valid_checksum(secret: &str, prefix: &str) -> bool {
+    if !secret.starts_with(prefix) || secret.len() <= prefix.len() + CHECKSUM_LENGTH {
+        return false;
+    }
+    let Some((text, sum)) = secret
+        .is_char_boundary(secret.len() - CHECKSUM_LENGTH)
+        .then(|| secret.split_at(secret.len() - CHECKSUM_LENGTH))
+    else {
+        return false;
+    };
+    checksum(text).as_slice() == sum.as_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +158,26 @@ mod tests {
         );
         assert_eq!(TokenHash::of("abc"), PlainSecret::new("abc").hash());
         assert_ne!(TokenHash::of("abc"), TokenHash::of("abd"));
+    }
+
+    #[test]
+    fn checksummed_secrets_verify_and_any_typo_or_truncation_fails() {
+        let secret = checksummed("lk_pat_", "Xb3q9KzR0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+        let text = secret.expose();
+        assert!(has_valid_checksum(text, "lk_pat_"));
+        assert!(!has_valid_checksum(text, "sk_live_"), "another prefix");
+        assert!(
+            !has_valid_checksum(&text[..text.len() - 1], "lk_pat_"),
+            "truncated"
+        );
+        let mut typo = text.to_owned();
+        typo.replace_range(10..11, if &text[10..11] == "a" { "b" } else { "a" });
+        assert!(
+            !has_valid_checksum(&typo, "lk_pat_"),
+            "one character changed"
+        );
+        for junk in ["", "lk_pat_", "lk_pat_abcdef", "lk_pat_é", "lk_pat_ééééééé"] {
+            assert!(!has_valid_checksum(junk, "lk_pat_"), "{junk}");
+        }
     }
 }

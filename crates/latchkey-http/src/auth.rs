@@ -21,6 +21,9 @@ use crate::error::ApiError;
 /// A request whose credential is valid and meets the requirement `R`; holds what `R` grants (a
 /// [`Principal`], or a [`latchkey_domain::SessionPrincipal`] for [`SessionOnly`]).
 ///
+/// The credential is an `Authorization: Bearer` token (an access token, or a personal token `lk_pat_…`) or an
+/// `X-API-Key` header.
+///
 /// Refuses the request with 401 (and `WWW-Authenticate`) when the credential is missing or invalid:
 /// `"Not authenticated"` without a token, `"Token has expired"` for an expired one, `"Could not validate
 /// credentials"` for any other; then with 403 as [`authorize`] says.
@@ -51,10 +54,13 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let credentials = bearer_credentials(req);
+        let credentials = presented_credentials(req);
         Box::pin(async move {
-            let (service, token) = credentials?;
-            let principal = service.authenticate(&token).await?;
+            let (service, presented) = credentials?;
+            let principal = match presented {
+                Presented::Bearer(token) => service.authenticate(&token).await?,
+                Presented::ApiKey(key) => service.authenticate_api_key(&key).await?.0,
+            };
             Ok(Self(authorize::<R>(principal)?))
         })
     }
@@ -85,10 +91,13 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let credentials = bearer_credentials(req);
+        let credentials = presented_credentials(req);
         Box::pin(async move {
-            let (service, token) = credentials?;
-            let (principal, user) = service.authenticate_user(&token).await?;
+            let (service, presented) = credentials?;
+            let (principal, user) = match presented {
+                Presented::Bearer(token) => service.authenticate_user(&token).await?,
+                Presented::ApiKey(key) => service.authenticate_api_key(&key).await?,
+            };
             Ok(Self(authorize::<R>(principal)?, user))
         })
     }
@@ -124,11 +133,32 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The service and the bearer token, or the 401 for a request without one.
-fn bearer_credentials(req: &HttpRequest) -> Result<(web::Data<Latchkey>, String), ApiError> {
+/// The header that carries an API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The credential a request presents.
+enum Presented {
+    /// `Authorization: Bearer …`: an access token or a personal token (`lk_pat_…`).
+    Bearer(String),
+    /// `X-API-Key: …`.
+    ApiKey(String),
+}
+
+/// The service and the presented credential, or the 401 for a request without one. A bearer token wins over an
+/// API key when both are sent, so a header added by a proxy cannot override the caller's own token.
+fn presented_credentials(req: &HttpRequest) -> Result<(web::Data<Latchkey>, Presented), ApiError> {
     let service = latchkey(req)?;
-    let token = bearer_token(req).ok_or_else(ApiError::not_authenticated)?;
-    Ok((service, token.to_owned()))
+    if let Some(token) = bearer_token(req) {
+        return Ok((service, Presented::Bearer(token.to_owned())));
+    }
+    let api_key = req
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or_else(ApiError::not_authenticated)?;
+    Ok((service, Presented::ApiKey(api_key.to_owned())))
 }
 
 #[cfg(test)]

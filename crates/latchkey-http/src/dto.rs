@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use latchkey_domain::service::{ChangePasswordInput, CreditsView, RegisterInput, SessionView};
-use latchkey_domain::{TokenPair, User};
+use latchkey_domain::service::{
+    ChangePasswordInput, CreateCredentialInput, CreatedCredential, CreditsView, RegisterInput,
+    SessionView,
+};
+use latchkey_domain::{IssuedCredential, Scope, Scopes, TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -302,4 +305,211 @@ pub(crate) struct StatusBody {
     /// `ok` or `ready`.
     #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
+}
+
+/// `POST /auth/tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateTokenRequest {
+    /// What the token is for: 1 to 100 characters, no control characters.
+    #[schema(example = "CI deploys", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// When it stops working (RFC 3339): required, in the future, at most the server's
+    /// `credentials.max_token_lifetime_days` ahead (a year by default).
+    #[schema(example = "2027-01-31T00:00:00Z")]
+    pub expires_at: DateTime<Utc>,
+    /// What it may do; by default the read scopes only (`profile:read`, `credits:read`).
+    #[schema(example = json!(["profile:read", "credits:read"]))]
+    pub scopes: Option<Vec<ScopeName>>,
+}
+
+/// `POST /auth/keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateKeyRequest {
+    /// What the key is for: 1 to 100 characters, no control characters.
+    #[schema(example = "billing worker", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// When it stops working (RFC 3339), if ever; in the future.
+    #[schema(example = "2027-01-31T00:00:00Z")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do; by default the read scopes only (`profile:read`, `credits:read`).
+    #[schema(example = json!(["credits:read", "credits:charge"]))]
+    pub scopes: Option<Vec<ScopeName>>,
+}
+
+/// A scope: `profile:read`, `profile:write`, `credits:read` or `credits:charge`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[schema(as = Scope)]
+pub(crate) enum ScopeName {
+    /// Read the account.
+    #[serde(rename = "profile:read")]
+    ProfileRead,
+    /// Change the account's profile.
+    #[serde(rename = "profile:write")]
+    ProfileWrite,
+    /// Read the credit balance.
+    #[serde(rename = "credits:read")]
+    CreditsRead,
+    /// Spend credits.
+    #[serde(rename = "credits:charge")]
+    CreditsCharge,
+}
+
+impl From<ScopeName> for Scope {
+    fn from(name: ScopeName) -> Self {
+        match name {
+            ScopeName::ProfileRead => Scope::ProfileRead,
+            ScopeName::ProfileWrite => Scope::ProfileWrite,
+            ScopeName::CreditsRead => Scope::CreditsRead,
+            ScopeName::CreditsCharge => Scope::CreditsCharge,
+        }
+    }
+}
+
+fn scope_names(scopes: Scopes) -> Vec<&'static str> {
+    scopes.iter().map(Scope::as_str).collect()
+}
+
+impl CreateTokenRequest {
+    pub(crate) fn into_input(self) -> CreateCredentialInput {
+        credential_input(self.name, Some(self.expires_at), self.scopes)
+    }
+}
+
+impl CreateKeyRequest {
+    pub(crate) fn into_input(self) -> CreateCredentialInput {
+        credential_input(self.name, self.expires_at, self.scopes)
+    }
+}
+
+fn credential_input(
+    name: String,
+    expires_at: Option<DateTime<Utc>>,
+    scopes: Option<Vec<ScopeName>>,
+) -> CreateCredentialInput {
+    let mut input = CreateCredentialInput::new(name);
+    if let Some(expires_at) = expires_at {
+        input = input.expires_at(expires_at);
+    }
+    if let Some(scopes) = scopes {
+        input = input.scopes(scopes.into_iter().map(Scope::from).collect());
+    }
+    input
+}
+
+/// A new or rotated personal token, with its secret: shown only in this response.
+// No Debug: it carries a secret.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CreatedToken)]
+pub(crate) struct CreatedTokenBody {
+    /// Opaque id, `pat_…`.
+    #[schema(example = "pat_8c1d")]
+    id: String,
+    /// The token, `lk_pat_…`: send it as `Authorization: Bearer <token>`. Only its hash is stored.
+    #[schema(example = "lk_pat_…")]
+    token: String,
+    /// Its name.
+    name: String,
+    /// What it may do.
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// When it stops working.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreatedCredential> for CreatedTokenBody {
+    fn from(created: CreatedCredential) -> Self {
+        let credential = created.credential;
+        Self {
+            id: credential.id.to_string(),
+            token: created.secret.expose().to_owned(),
+            name: credential.name.as_str().to_owned(),
+            scopes: scope_names(credential.scopes),
+            created_at: credential.created_at,
+            expires_at: credential.expires_at,
+        }
+    }
+}
+
+/// A new or rotated API key, with its secret: shown only in this response.
+// No Debug: it carries a secret.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CreatedApiKey)]
+pub(crate) struct CreatedKeyBody {
+    /// Opaque id, `key_…`.
+    #[schema(example = "key_8c1d")]
+    id: String,
+    /// The key, `sk_live_…` (the prefix is configurable): send it as `X-API-Key: <key>`. Only its hash is stored.
+    #[schema(example = "sk_live_…")]
+    api_key: String,
+    /// Its name.
+    name: String,
+    /// What it may do.
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    #[schema(required = true)]
+    expires_at: Option<DateTime<Utc>>,
+    /// When it was last used, to the minute; `null` if never.
+    #[schema(required = true)]
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreatedCredential> for CreatedKeyBody {
+    fn from(created: CreatedCredential) -> Self {
+        let credential = created.credential;
+        Self {
+            id: credential.id.to_string(),
+            api_key: created.secret.expose().to_owned(),
+            name: credential.name.as_str().to_owned(),
+            scopes: scope_names(credential.scopes),
+            created_at: credential.created_at,
+            expires_at: credential.expires_at,
+            last_used_at: credential.last_used_at,
+        }
+    }
+}
+
+/// A personal token or API key in a list: never its secret, only the first characters of it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Credential)]
+pub(crate) struct CredentialBody {
+    /// Opaque id, `pat_…` or `key_…`.
+    #[schema(example = "key_8c1d")]
+    id: String,
+    /// Its name.
+    name: String,
+    /// The first characters of the secret, to tell credentials apart.
+    #[schema(example = "sk_live_Xb3q9K")]
+    prefix: String,
+    /// What it may do.
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// When it stops working, if ever (expired credentials stay listed until revoked).
+    #[schema(required = true)]
+    expires_at: Option<DateTime<Utc>>,
+    /// When it was last used, to the minute; `null` if never.
+    #[schema(required = true)]
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<IssuedCredential> for CredentialBody {
+    fn from(credential: IssuedCredential) -> Self {
+        Self {
+            id: credential.id.to_string(),
+            name: credential.name.as_str().to_owned(),
+            prefix: credential.hint,
+            scopes: scope_names(credential.scopes),
+            created_at: credential.created_at,
+            expires_at: credential.expires_at,
+            last_used_at: credential.last_used_at,
+        }
+    }
 }

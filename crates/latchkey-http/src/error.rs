@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_domain::{
-    AccessError, AuthError, ChangePasswordError, LoginError, PortError, RefreshError,
-    RegisterError, RegistrationErrors, RevokeSessionError,
+    AccessError, AuthError, ChangePasswordError, CredentialError, CredentialKind, LoginError,
+    PortError, RefreshError, RegisterError, RegistrationErrors, RevokeSessionError,
 };
 use latchkey_domain::{IntrospectError, RevokeTokenError};
 use serde::Serialize;
@@ -410,6 +410,37 @@ impl From<IntrospectError> for ApiError {
             IntrospectError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
+    }
+}
+
+/// The answer to a refused personal-token or API-key operation; `kind` names the resource in a 404 and a 409.
+pub(crate) fn credential_error(error: CredentialError, kind: CredentialKind) -> ApiError {
+    match error {
+        CredentialError::InvalidName(error) => ApiError::validation([("name", error.to_string())]),
+        CredentialError::ExpiryRequired => {
+            ApiError::validation([("expires_at", "is required".to_owned())])
+        }
+        CredentialError::ExpiryInPast => {
+            ApiError::validation([("expires_at", "must be in the future".to_owned())])
+        }
+        CredentialError::ExpiryTooFar { max } => ApiError::validation([(
+            "expires_at",
+            format!("must be at most {} days ahead", max.num_days()),
+        )]),
+        CredentialError::NoScopes => {
+            ApiError::validation([("scopes", "must name at least one scope".to_owned())])
+        }
+        CredentialError::LimitReached { max } => ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_credentials",
+            format!("At most {max} live {kind}s per user; revoke one first"),
+        ),
+        CredentialError::NotFound => ApiError::not_found(match kind {
+            CredentialKind::PersonalToken => "Personal token not found",
+            CredentialKind::ApiKey => "API key not found",
+        }),
+        CredentialError::Unavailable(source) => ApiError::unavailable(&source),
+        other => ApiError::internal(&other),
     }
 }
 

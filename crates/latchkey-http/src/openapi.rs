@@ -18,8 +18,8 @@ use utoipa::openapi::schema::{
     SchemaFormat, Type,
 };
 use utoipa::openapi::security::{
-    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement,
-    SecurityScheme,
+    ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
@@ -29,6 +29,10 @@ use crate::error::{Envelope, FieldErrorBody};
 /// Name of the bearer security scheme. Handlers name it as the literal `security(("bearer" = []))` (the attribute
 /// takes no constant); a test checks that every operation's security names a declared scheme.
 const BEARER: &str = "bearer";
+
+/// Name of the API-key security scheme (`X-API-Key`), named as `security(("api_key" = []))` by the operations that
+/// accept a key.
+const API_KEY: &str = "api_key";
 
 /// Name of the OAuth2 password-flow scheme: the same access token as [`BEARER`], obtained from `/oauth/token`, so
 /// the reference page's "Authorize" can log a person in. Every operation that takes the bearer scheme takes this
@@ -58,6 +62,8 @@ const JSON: &str = "application/json";
         (name = "auth", description = "Registration, login, token refresh and logout"),
         (name = "account", description = "The caller's account"),
         (name = "sessions", description = "The caller's sessions"),
+        (name = "credentials", description = "Personal access tokens and API keys: long-lived, scoped credentials \
+                                             for programs, managed from a login session"),
         (name = "service", description = "Health, readiness and this description"),
         (name = "oauth", description = "OAuth2 token, revocation and introspection endpoints, at the server root"),
     ),
@@ -109,11 +115,18 @@ impl utoipa::Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The `access_token` of a login, registration or refresh, as \
-                         `Authorization: Bearer <token>`.",
+                        "The `access_token` of a login, registration or refresh, or a personal access token \
+                         (`lk_pat_…`), as `Authorization: Bearer <token>`.",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key (`sk_live_…`), on the operations that accept one; it acts within its scopes.",
+            ))),
         );
     }
 }
@@ -157,7 +170,8 @@ error_responses! {
          refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
          `error_description`.";
     Unauthorized = 401, challenge = true,
-        "Not authenticated. `not_authenticated`: no bearer token; `token_expired`: \"Token has expired\"; \
+        "Not authenticated. `not_authenticated`: no bearer token (nor API key where one is accepted); \
+         `token_expired`: \"Token has expired\" (an access token, personal token or API key past its expiry); \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
          `invalid_credentials`: wrong login, unknown account and wrong password alike; `invalid_refresh_token`: \
          unknown, expired, revoked or replayed refresh token; `invalid_client`: the introspection endpoint's caller \
@@ -170,7 +184,9 @@ error_responses! {
     NotFound = 404, challenge = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false,
-        "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively).";
+        "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively); or a limit is \
+         reached: `too_many_credentials` (at most `credentials.max_per_user` live personal tokens, and as many \
+         API keys, per user).";
     PayloadTooLarge = 413, challenge = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
     UnsupportedMediaType = 415, challenge = false,

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod credentials;
 mod doubles;
 mod service;
 mod store;

@@ -43,6 +43,7 @@ impl MemoryPorts {
         Latchkey::builder()
             .users(self.store.clone())
             .sessions(self.store.clone())
+            .credentials(self.store.clone())
             .health(self.store.clone())
             .hasher(Arc::new(FastTestHasher))
             .access_tokens(self.access_tokens.clone())

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::credentials::CredentialEntry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
@@ -9,8 +10,8 @@ use latchkey_domain::ports::{
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
-    NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
-    UserCredentials, UserId,
+    CredentialId, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash,
+    User, UserCredentials, UserId,
 };
 
 /// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
@@ -20,8 +21,9 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
-    users: HashMap<UserId, UserCredentials>,
+pub(crate) struct State {
+    pub(crate) users: HashMap<UserId, UserCredentials>,
+    pub(crate) credentials: HashMap<CredentialId, CredentialEntry>,
     sessions: HashMap<SessionId, Session>,
     refresh_tokens: HashMap<TokenHash, RefreshToken>,
 }
@@ -38,6 +40,11 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The state, locked: every port method holds the lock for its whole step, which is what makes it atomic.
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        crate::lock(&self.state)
     }
 }
 

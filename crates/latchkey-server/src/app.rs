@@ -10,7 +10,8 @@ use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
-    CreditsPolicy, Latchkey, PasswordPolicy, Policies, TokenPolicy, TokenPolicyError,
+    CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies, TokenPolicy,
+    TokenPolicyError,
 };
 use latchkey_http::{HttpConfig, IntrospectionSecret};
 
@@ -154,6 +155,7 @@ pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError
     Ok(Latchkey::builder()
         .users(stores.users)
         .sessions(stores.sessions)
+        .credentials(stores.credentials)
         .health(stores.health)
         .hasher(Arc::new(hasher))
         .access_tokens(Arc::new(access_tokens))
@@ -191,10 +193,22 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         .with_pricing(credits.pricing.clone())
         .map_err(|error| invalid("credits.pricing", &error))?;
 
+    let credentials = &settings.credentials;
+    let credential_policy = CredentialPolicy::default()
+        .with_max_token_lifetime(
+            TimeDelta::try_days(credentials.max_token_lifetime_days).unwrap_or(TimeDelta::MAX),
+        )
+        .map_err(|error| invalid("credentials.max_token_lifetime_days", &error))?
+        .with_max_per_user(credentials.max_per_user)
+        .map_err(|error| invalid("credentials.max_per_user", &error))?
+        .with_api_key_prefix(&credentials.api_key_prefix)
+        .map_err(|error| invalid("credentials.api_key_prefix", &error))?;
+
     let mut policies = Policies::default();
     policies.password = password_policy;
     policies.tokens = token_policy;
     policies.credits = credits_policy;
+    policies.credentials = credential_policy;
     Ok(policies)
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
-use latchkey_domain::ports::{HealthCheck, SessionRepository, UserRepository};
+use latchkey_domain::ports::{
+    CredentialRepository, HealthCheck, SessionRepository, UserRepository,
+};
 
 /// Which backend a URL names.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,6 +74,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh tokens.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Personal tokens and API keys.
+    pub credentials: Arc<dyn CredentialRepository>,
     /// Readiness.
     pub health: Arc<dyn HealthCheck>,
 }
@@ -83,11 +87,15 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    fn from<S: UserRepository + SessionRepository + HealthCheck + 'static>(store: S) -> Self {
+    fn from<S>(store: S) -> Self
+    where
+        S: UserRepository + SessionRepository + CredentialRepository + HealthCheck + 'static,
+    {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store.clone(),
+            credentials: store.clone(),
             health: store,
         }
     }

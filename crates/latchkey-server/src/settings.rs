@@ -27,6 +27,8 @@ pub struct Settings {
     pub argon2: Argon2Settings,
     /// Welcome credits and prices.
     pub credits: CreditsSettings,
+    /// Personal tokens and API keys.
+    pub credentials: CredentialsSettings,
     /// Logging.
     pub log: LogSettings,
     /// `POST /oauth/introspect`.
@@ -152,6 +154,18 @@ pub struct CreditsSettings {
     pub pricing: BTreeMap<String, i64>,
 }
 
+/// `[credentials]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSettings {
+    /// The longest a personal token may live, in days.
+    pub max_token_lifetime_days: i64,
+    /// Live personal tokens, and live API keys, per user.
+    pub max_per_user: usize,
+    /// What API keys start with.
+    pub api_key_prefix: String,
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,7 +234,19 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default("argon2.memory_kib", argon2.memory_kib)?
         .set_default("argon2.iterations", argon2.iterations)?
         .set_default("argon2.parallelism", argon2.parallelism)?
-        .set_default("credits.welcome", policies.credits.welcome_credits())?;
+        .set_default("credits.welcome", policies.credits.welcome_credits())?
+        .set_default(
+            "credentials.max_token_lifetime_days",
+            policies.credentials.max_token_lifetime().num_days(),
+        )?
+        .set_default(
+            "credentials.max_per_user",
+            policies.credentials.max_per_user() as u64,
+        )?
+        .set_default(
+            "credentials.api_key_prefix",
+            policies.credentials.api_key_prefix(),
+        )?;
     for (unit, price) in policies.credits.pricing() {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
     }

@@ -10,6 +10,7 @@ use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
+use crate::pool::Pooled;
 use crate::rows::{NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions};
 use crate::sql_types::Timestamp;

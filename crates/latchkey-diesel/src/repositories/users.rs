@@ -9,6 +9,7 @@ use latchkey_domain::{NewUser, PasswordHash, PortError, SessionId, User, UserCre
 
 use super::{write_transaction, Store};
 use crate::error::insert_user_error;
+use crate::pool::Pooled;
 use crate::rows::UserRow;
 use crate::schema::{sessions, users};
 use crate::sql_types::Timestamp;

@@ -17,6 +17,9 @@ macro_rules! locked {
 
 // The repository bodies are shared with the other backend: see the crate documentation.
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/credentials.rs"]
+mod credentials;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/sessions.rs"]
 mod sessions;
 #[allow(clippy::duplicate_mod)]
@@ -40,7 +43,7 @@ use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
 use crate::error::{innermost, Cause, ConnectError};
-use crate::pool::{BlockingCalls, Work};
+use crate::pool::{BlockingCalls, Pooled, Work};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
@@ -156,31 +159,18 @@ impl SqliteStore {
     async fn connection(&self, context: &'static str) -> Result<Object<Connection>, PortError> {
         crate::pool::acquire(context, self.pool.get()).await
     }
+}
 
-    /// Runs `work` with a pooled connection, leaving its diesel error to the caller. The work is detached: it
-    /// finishes (commits or rolls back) before its connection returns to the pool, even if the caller stops waiting.
-    async fn run_raw<R, F>(
+impl crate::pool::Pooled for SqliteStore {
+    type Connection = Connection;
+    type Object = Object<Connection>;
+    type Error = diesel_async::pooled_connection::deadpool::PoolError;
+
+    fn checkout(
         &self,
-        context: &'static str,
-        work: F,
-    ) -> Result<QueryResult<R>, PortError>
-    where
-        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
-        R: Send + 'static,
-    {
+    ) -> impl std::future::Future<Output = Result<Self::Object, Self::Error>> + Send + 'static {
         let pool = self.pool.clone();
-        crate::pool::run_raw(context, async move { pool.get().await }, work).await
-    }
-
-    /// As [`SqliteStore::run_raw`], reporting a diesel error as a [`PortError`].
-    async fn run<R, F>(&self, context: &'static str, work: F) -> Result<R, PortError>
-    where
-        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
-        R: Send + 'static,
-    {
-        self.run_raw(context, work)
-            .await?
-            .map_err(|e| PortError::new(context, e))
+        async move { pool.get().await }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The domain's values and records. Each value type is valid by construction: its constructor parses.
 
+mod credential;
 mod credits;
 mod email;
 mod ids;
@@ -9,6 +10,9 @@ mod session;
 mod user;
 mod username;
 
+pub use credential::{
+    CredentialId, CredentialKind, IssuedCredential, NewCredential, StoredCredential,
+};
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
 pub use ids::{ApiKeyId, PersonalTokenId, SessionId, UserId};

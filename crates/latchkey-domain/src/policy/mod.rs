@@ -13,10 +13,12 @@
 //! # }
 //! ```
 
+mod credentials;
 mod credits;
 mod password;
 mod tokens;
 
+pub use credentials::{CredentialPolicy, CredentialPolicyError};
 pub use credits::{CreditsPolicy, CreditsPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};
 pub use tokens::{Lifetime, TokenPolicy, TokenPolicyError};
@@ -31,4 +33,6 @@ pub struct Policies {
     pub tokens: TokenPolicy,
     /// Welcome credits and prices.
     pub credits: CreditsPolicy,
+    /// Personal tokens and API keys.
+    pub credentials: CredentialPolicy,
 }

@@ -3,6 +3,7 @@
 //! Every repository method is one atomic step of a use case, so the domain never holds a transaction.
 
 mod clock;
+mod credentials;
 mod hasher;
 mod health;
 mod secrets;
@@ -11,6 +12,7 @@ mod tokens;
 mod users;
 
 pub use clock::{Clock, SystemClock};
+pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;
 pub use secrets::SecretGenerator;

@@ -1,7 +1,8 @@
 use super::Latchkey;
 use crate::access::{AccessError, Principal, SessionPrincipal};
 use crate::error::PortError;
-use crate::model::User;
+use crate::model::{CredentialKind, User};
+use crate::policy::CredentialPolicy;
 use crate::ports::{AccessClaims, DecodeError};
 
 /// Why a caller was refused: its credential (401 over HTTP), or what the credential may do (403).
@@ -32,14 +33,21 @@ impl From<DecodeError> for AuthError {
 const NOT_BEFORE_LEEWAY_SECONDS: i64 = 30;
 
 impl Latchkey {
-    /// Checks an access token: signature, lifetime, and that its session is still live. The principal's credential
-    /// is that session.
+    /// Checks a bearer token: an access token (signature, lifetime, and that its session is still live; the
+    /// principal's credential is that session) or a personal token (`lk_pat_…`, told apart by its prefix, never by
+    /// trying to parse it; see [`Latchkey::authenticate_api_key`] for how it is checked).
     ///
     /// Costs one signature check and one indexed lookup; a revoked session's tokens are refused at once.
     ///
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] or [`AuthError::Unavailable`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        if access_token.starts_with(CredentialPolicy::PERSONAL_TOKEN_PREFIX) {
+            let (principal, _) = self
+                .authenticate_credential(access_token, CredentialKind::PersonalToken)
+                .await?;
+            return Ok(principal);
+        }
         let session = self.verify_access_token(access_token)?;
         if !self
             .ports
@@ -60,6 +68,11 @@ impl Latchkey {
         &self,
         access_token: &str,
     ) -> Result<(Principal, User), AuthError> {
+        if access_token.starts_with(CredentialPolicy::PERSONAL_TOKEN_PREFIX) {
+            return self
+                .authenticate_credential(access_token, CredentialKind::PersonalToken)
+                .await;
+        }
         let session = self.verify_access_token(access_token)?;
         let user = self
             .ports
@@ -68,6 +81,20 @@ impl Latchkey {
             .await?
             .ok_or(AuthError::InvalidToken)?;
         Ok((session.into(), user))
+    }
+
+    /// Checks an API key (`X-API-Key`): its checksum, then one lookup by hash. The principal carries the key's
+    /// scopes; the account comes with it.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`] for an expired key, [`AuthError::InvalidToken`] for any other unusable one
+    /// (malformed, mistyped, unknown, revoked), [`AuthError::Unavailable`].
+    pub async fn authenticate_api_key(
+        &self,
+        api_key: &str,
+    ) -> Result<(Principal, User), AuthError> {
+        self.authenticate_credential(api_key, CredentialKind::ApiKey)
+            .await
     }
 
     /// Checks what the token itself says and names its session (which the caller still has to check is live).

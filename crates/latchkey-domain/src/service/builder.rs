@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessTokenCodec, Clock, HealthCheck, PasswordHasher, SecretGenerator, SessionRepository,
-    SystemClock, UserRepository,
+    AccessTokenCodec, Clock, CredentialRepository, HealthCheck, PasswordHasher, SecretGenerator,
+    SessionRepository, SystemClock, UserRepository,
 };
 
 /// Why [`LatchkeyBuilder::build`] refused.
@@ -36,6 +36,7 @@ pub enum BuildError {
 pub struct LatchkeyBuilder {
     users: Option<Arc<dyn UserRepository>>,
     sessions: Option<Arc<dyn SessionRepository>>,
+    credentials: Option<Arc<dyn CredentialRepository>>,
     health: Option<Arc<dyn HealthCheck>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     access_tokens: Option<Arc<dyn AccessTokenCodec>>,
@@ -49,6 +50,7 @@ impl Default for LatchkeyBuilder {
         Self {
             users: None,
             sessions: None,
+            credentials: None,
             health: None,
             hasher: None,
             access_tokens: None,
@@ -65,6 +67,7 @@ impl fmt::Debug for LatchkeyBuilder {
         f.debug_struct("LatchkeyBuilder")
             .field("users", &self.users.is_some())
             .field("sessions", &self.sessions.is_some())
+            .field("credentials", &self.credentials.is_some())
             .field("health", &self.health.is_some())
             .field("hasher", &self.hasher.is_some())
             .field("access_tokens", &self.access_tokens.is_some())
@@ -84,6 +87,12 @@ impl LatchkeyBuilder {
     /// Where sessions and their refresh tokens are stored.
     pub fn sessions(mut self, sessions: Arc<dyn SessionRepository>) -> Self {
         self.sessions = Some(sessions);
+        self
+    }
+
+    /// Where personal tokens and API keys are stored.
+    pub fn credentials(mut self, credentials: Arc<dyn CredentialRepository>) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -137,6 +146,7 @@ impl LatchkeyBuilder {
         let ports = Ports {
             users: required(self.users, "users")?,
             sessions: required(self.sessions, "sessions")?,
+            credentials: required(self.credentials, "credentials")?,
             health: required(self.health, "health")?,
             hasher: required(self.hasher, "hasher")?,
             access_tokens: required(self.access_tokens, "access_tokens")?,
@@ -146,6 +156,7 @@ impl LatchkeyBuilder {
         Ok(Latchkey {
             ports,
             policies: self.policies,
+            usage: Default::default(),
         })
     }
 }

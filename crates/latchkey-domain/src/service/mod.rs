@@ -3,6 +3,7 @@
 mod account;
 mod authenticate;
 mod builder;
+mod credentials;
 mod login;
 mod oauth;
 mod refresh;
@@ -17,6 +18,9 @@ use chrono::{DateTime, Utc};
 pub use account::{ChangePasswordError, ChangePasswordInput, CreditsView};
 pub use authenticate::AuthError;
 pub use builder::{BuildError, LatchkeyBuilder};
+pub use credentials::{
+    default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
+};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
 pub use refresh::RefreshError;
@@ -27,8 +31,8 @@ use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, Clock, HealthCheck, PasswordHasher, SecretGenerator,
-    SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, Clock, CredentialRepository, HealthCheck, PasswordHasher,
+    SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -41,6 +45,7 @@ pub const REFRESH_TOKEN_PREFIX: &str = "lkr_";
 pub struct Latchkey {
     ports: Ports,
     policies: Policies,
+    usage: credentials::UsageLog,
 }
 
 impl fmt::Debug for Latchkey {
@@ -55,6 +60,7 @@ impl fmt::Debug for Latchkey {
 struct Ports {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    credentials: Arc<dyn CredentialRepository>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,
     access_tokens: Arc<dyn AccessTokenCodec>,

@@ -43,3 +43,27 @@ pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> N
         },
     }
 }
+
+/// A new credential of `kind` for `user`, created at `at`, whose secret is `secret`, with the default scopes.
+pub fn new_credential(
+    id: &str,
+    kind: crate::model::CredentialKind,
+    user: &UserId,
+    secret: &str,
+    at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> crate::model::NewCredential {
+    crate::model::NewCredential {
+        credential: crate::model::IssuedCredential {
+            id: crate::model::CredentialId::from_random(kind, id),
+            user_id: user.clone(),
+            name: DisplayName::parse(&format!("credential {id}")).expect("fixture name is valid"),
+            scopes: crate::service::default_scopes(),
+            hint: secret.chars().take(10).collect(),
+            created_at: at,
+            expires_at,
+            last_used_at: None,
+        },
+        secret_hash: TokenHash::of(secret),
+    }
+}

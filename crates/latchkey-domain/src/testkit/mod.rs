@@ -16,12 +16,12 @@
 // The suite's whole purpose is to fail loudly when an adapter breaks a rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::ports::{SessionRepository, UserRepository};
+use crate::ports::{CredentialRepository, SessionRepository, UserRepository};
 
 /// What the suite runs on: a store implementing every repository port.
-pub trait Store: UserRepository + SessionRepository {}
+pub trait Store: UserRepository + SessionRepository + CredentialRepository {}
 
-impl<T: UserRepository + SessionRepository + ?Sized> Store for T {}
+impl<T: UserRepository + SessionRepository + CredentialRepository + ?Sized> Store for T {}
 
 /// Declares a module's rules and emits `$list!`, which hands their names on along the chain below.
 ///
@@ -51,6 +51,8 @@ macro_rules! rules {
 
 #[macro_use]
 pub mod cancellation;
+#[macro_use]
+pub mod credentials;
 pub mod fixtures;
 #[macro_use]
 pub mod sessions;
@@ -103,7 +105,33 @@ macro_rules! define_repository_contract {
 }
 
 // Every module's rules, gathered in turn; a module missing here leaves its `*_rules!` unused, which warns.
-users_rules!(sessions_rules, cancellation_rules, define_repository_contract; $);
+users_rules!(sessions_rules, credentials_rules, cancellation_rules, define_repository_contract; $);
+
+/// Waits until `check` holds, re-checking after yielding to the runtime, for writes a store completes after answering.
+/// Gives up (failing the rule) after many tries rather than hanging.
+pub(crate) async fn eventually<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100_000 {
+        if check().await {
+            return;
+        }
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+    panic!("a store write never became visible");
+}
 
 /// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.
 /// (What `tokio::join!` does, without making tokio a dependency of the domain.)

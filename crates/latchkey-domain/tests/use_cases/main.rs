@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod account;
 mod builder;
+mod credentials;
 mod login;
 mod oauth;
 mod public_api;

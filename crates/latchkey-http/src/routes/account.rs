@@ -12,7 +12,7 @@ use crate::openapi::{
 #[utoipa::path(
     operation_id = "get_me",
     tag = "account",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = OK, description = "The account", body = UserBody),
         Unauthorized, Forbidden, Unavailable,
@@ -27,7 +27,7 @@ pub(super) async fn me(caller: AuthenticatedUser<ProfileRead>) -> HttpResponse {
 #[utoipa::path(
     operation_id = "get_credits",
     tag = "account",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = OK, description = "Balance and prices", body = CreditsBody),
         Unauthorized, Forbidden, Unavailable,

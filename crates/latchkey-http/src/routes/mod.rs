@@ -8,6 +8,7 @@
 
 mod account;
 mod auth;
+mod credentials;
 mod health;
 mod oauth;
 mod sessions;
@@ -50,7 +51,15 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(sessions::revoke)
                 .service(account::me)
                 .service(account::credits)
-                .service(account::change_password),
+                .service(account::change_password)
+                .service(credentials::create_token)
+                .service(credentials::list_tokens)
+                .service(credentials::revoke_token)
+                .service(credentials::rotate_token)
+                .service(credentials::create_key)
+                .service(credentials::list_keys)
+                .service(credentials::revoke_key)
+                .service(credentials::rotate_key),
         );
 }
 

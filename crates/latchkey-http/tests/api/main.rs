@@ -6,6 +6,7 @@ mod support;
 
 mod account;
 mod auth;
+mod credentials;
 mod errors;
 mod oauth;
 mod openapi;

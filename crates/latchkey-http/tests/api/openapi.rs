@@ -55,6 +55,38 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/api/v1/auth/change-password",
         &[200, 400, 401, 403, 413, 415, 503],
     ),
+    (
+        "POST",
+        "/api/v1/auth/tokens",
+        &[201, 400, 401, 403, 409, 413, 415, 503],
+    ),
+    ("GET", "/api/v1/auth/tokens", &[200, 401, 403, 503]),
+    (
+        "DELETE",
+        "/api/v1/auth/tokens/{id}",
+        &[204, 401, 403, 404, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/tokens/{id}/rotate",
+        &[201, 401, 403, 404, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/keys",
+        &[201, 400, 401, 403, 409, 413, 415, 503],
+    ),
+    ("GET", "/api/v1/auth/keys", &[200, 401, 403, 503]),
+    (
+        "DELETE",
+        "/api/v1/auth/keys/{id}",
+        &[204, 401, 403, 404, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/keys/{id}/rotate",
+        &[201, 401, 403, 404, 503],
+    ),
     ("POST", "/oauth/token", &[200, 400, 401, 413, 415, 503]),
     ("POST", "/oauth/revoke", &[200, 400, 413, 415, 503]),
     (
@@ -131,6 +163,10 @@ async fn the_document_is_openapi_3_1_json() {
     let bearer = &document["components"]["securitySchemes"]["bearer"];
     assert_eq!(bearer["type"], "http");
     assert_eq!(bearer["scheme"], "bearer");
+    let api_key = &document["components"]["securitySchemes"]["api_key"];
+    assert_eq!(api_key["type"], "apiKey");
+    assert_eq!(api_key["in"], "header");
+    assert_eq!(api_key["name"], "X-API-Key");
 }
 
 #[actix_web::test]

@@ -1,0 +1,236 @@
+//! [`CredentialRepository`], written once for both backends (see the crate documentation).
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use latchkey_domain::model::NewCredential;
+use latchkey_domain::ports::{CredentialMatch, CredentialRepository, InsertCredentialError};
+use latchkey_domain::{
+    CredentialId, CredentialKind, IssuedCredential, PortError, TokenHash, UserId,
+};
+
+use super::{write_transaction, Store};
+use crate::pool::Pooled;
+use crate::rows::{CredentialRow, UserRow};
+use crate::schema::{credentials, users};
+use crate::sql_types::Timestamp;
+
+#[async_trait]
+impl CredentialRepository for Store {
+    async fn insert_credential(
+        &self,
+        new: &NewCredential,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedCredential, InsertCredentialError> {
+        let row = CredentialRow::new(new);
+        let user_id = new.credential.user_id.as_str().to_owned();
+        let kind = new.credential.id.kind().as_str();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now = Timestamp(now);
+        let inserted = self
+            .run("insert credential", move |connection| {
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        // The owner's row is the lock that serialises creations for one user, so two of them cannot
+                        // both count below the limit (on SQLite the transaction's write lock does it).
+                        locked!(users::table.find(&user_id).select(users::id))
+                            .first::<String>(connection)
+                            .await?;
+                        let live: i64 = credentials::table
+                            .filter(credentials::user_id.eq(&user_id))
+                            .filter(credentials::kind.eq(kind))
+                            .filter(credentials::revoked_at.is_null())
+                            .filter(
+                                credentials::expires_at
+                                    .is_null()
+                                    .or(credentials::expires_at.gt(now)),
+                            )
+                            .count()
+                            .get_result(connection)
+                            .await?;
+                        if live >= limit {
+                            // Refused by the limit: nothing written, nothing to roll back.
+                            return Ok(None);
+                        }
+                        diesel::insert_into(credentials::table)
+                            .values(row)
+                            .returning(CredentialRow::as_returning())
+                            .get_result(connection)
+                            .await
+                            .map(Some)
+                    })
+                })
+            })
+            .await?;
+        match inserted {
+            Some(row) => Ok(row.into_credential()?),
+            None => Err(InsertCredentialError::LimitReached),
+        }
+    }
+
+    async fn list_credentials(
+        &self,
+        user_id: &UserId,
+        kind: CredentialKind,
+    ) -> Result<Vec<IssuedCredential>, PortError> {
+        let user_id = user_id.as_str().to_owned();
+        let rows = self
+            .run("list credentials", move |connection| {
+                Box::pin(async move {
+                    credentials::table
+                        .filter(credentials::user_id.eq(&user_id))
+                        .filter(credentials::kind.eq(kind.as_str()))
+                        .filter(credentials::revoked_at.is_null())
+                        .order((credentials::created_at.desc(), credentials::id.desc()))
+                        .select(CredentialRow::as_select())
+                        .load(connection)
+                        .await
+                })
+            })
+            .await?;
+        rows.into_iter()
+            .map(CredentialRow::into_credential)
+            .collect()
+    }
+
+    async fn find_credential(
+        &self,
+        secret_hash: &TokenHash,
+    ) -> Result<Option<CredentialMatch>, PortError> {
+        let secret_hash = *secret_hash;
+        let found = self
+            .run("find credential", move |connection| {
+                Box::pin(async move {
+                    credentials::table
+                        .inner_join(users::table)
+                        .filter(credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()))
+                        .filter(credentials::revoked_at.is_null())
+                        .select((CredentialRow::as_select(), UserRow::as_select()))
+                        .first::<(CredentialRow, UserRow)>(connection)
+                        .await
+                        .optional()
+                })
+            })
+            .await?;
+        found
+            .map(|(credential, user)| {
+                Ok(CredentialMatch {
+                    credential: credential.into_credential()?,
+                    user: user.into_credentials()?.user,
+                })
+            })
+            .transpose()
+    }
+
+    async fn rotate_credential(
+        &self,
+        id: &CredentialId,
+        user_id: &UserId,
+        secret_hash: &TokenHash,
+        hint: &str,
+    ) -> Result<Option<IssuedCredential>, PortError> {
+        let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        let (secret_hash, hint) = (*secret_hash, hint.to_owned());
+        // One statement: a request presenting the old secret finds the row before it commits, or not at all after.
+        let row = self
+            .run("rotate credential", move |connection| {
+                Box::pin(async move {
+                    diesel::update(
+                        credentials::table
+                            .find(&id)
+                            .filter(credentials::user_id.eq(&user_id))
+                            .filter(credentials::revoked_at.is_null()),
+                    )
+                    .set((
+                        credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()),
+                        credentials::hint.eq(&hint),
+                    ))
+                    .returning(CredentialRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+                })
+            })
+            .await?;
+        row.map(CredentialRow::into_credential).transpose()
+    }
+
+    async fn revoke_credential(
+        &self,
+        id: &CredentialId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
+        let revoked = self
+            .run("revoke credential", move |connection| {
+                Box::pin(async move {
+                    diesel::update(
+                        credentials::table
+                            .find(&id)
+                            .filter(credentials::user_id.eq(&user_id))
+                            .filter(credentials::revoked_at.is_null()),
+                    )
+                    .set(credentials::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_all_credentials(
+        &self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, PortError> {
+        let user_id = user_id.as_str().to_owned();
+        let now = Timestamp(now);
+        let revoked = self
+            .run("revoke all credentials", move |connection| {
+                Box::pin(async move {
+                    diesel::update(
+                        credentials::table
+                            .filter(credentials::user_id.eq(&user_id))
+                            .filter(credentials::revoked_at.is_null()),
+                    )
+                    .set(credentials::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(revoked as u64)
+    }
+
+    async fn record_credential_use(
+        &self,
+        id: &CredentialId,
+        at: DateTime<Utc>,
+        precision: TimeDelta,
+    ) -> Result<(), PortError> {
+        let id = id.as_str().to_owned();
+        let (at, recorded_before) = (Timestamp(at), Timestamp(at - precision));
+        // The request that used the credential does not wait for this write.
+        self.run_in_background("record credential use", move |connection| {
+            Box::pin(async move {
+                diesel::update(
+                    credentials::table.find(&id).filter(
+                        credentials::last_used_at
+                            .is_null()
+                            .or(credentials::last_used_at.lt(recorded_before)),
+                    ),
+                )
+                .set(credentials::last_used_at.eq(at))
+                .execute(connection)
+                .await
+                .map(drop)
+            })
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::PortError;
+use crate::model::{CredentialId, CredentialKind, IssuedCredential, NewCredential, User, UserId};
+use crate::secret::TokenHash;
+
+/// Why a credential was not stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InsertCredentialError {
+    /// The user already holds the most live credentials of this kind the limit allows.
+    #[error("the user holds the most credentials of this kind allowed")]
+    LimitReached,
+    /// The store failed (including a duplicate secret hash, which a CSPRNG makes impossible in practice).
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// A credential found by its secret, with its owner: what authenticating a request with it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialMatch {
+    /// The credential, as its owner sees it (its `last_used_at` is what the store holds).
+    pub credential: IssuedCredential,
+    /// Its owner's account.
+    pub user: User,
+}
+
+/// Stores personal tokens and API keys.
+///
+/// A revoked credential is gone for every method: it is never found, listed, rotated or revoked again.
+#[async_trait]
+pub trait CredentialRepository: Send + Sync {
+    /// Stores a new credential, unless its owner already holds `limit` live (unrevoked, unexpired at `now`)
+    /// credentials of its kind. The count and the insert are one atomic step, so concurrent creations cannot pass
+    /// the limit together.
+    ///
+    /// # Errors
+    /// [`InsertCredentialError::LimitReached`] past the limit (nothing is written);
+    /// [`InsertCredentialError::Unavailable`] when the store fails.
+    async fn insert_credential(
+        &self,
+        new: &NewCredential,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedCredential, InsertCredentialError>;
+
+    /// The unrevoked credentials of `kind` that `user_id` holds, expired ones included, newest first.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn list_credentials(
+        &self,
+        user_id: &UserId,
+        kind: CredentialKind,
+    ) -> Result<Vec<IssuedCredential>, PortError>;
+
+    /// The unrevoked credential whose secret hashes to `secret_hash`, with its owner, expired or not (the caller
+    /// tells an expired credential from an unknown one). One indexed lookup, no write.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn find_credential(
+        &self,
+        secret_hash: &TokenHash,
+    ) -> Result<Option<CredentialMatch>, PortError>;
+
+    /// Gives `user_id`'s unrevoked credential `id` a new secret: from this step on, the old secret is never found
+    /// and the new one is. Name, scopes, creation and expiry stay. `None` (and nothing written) when the user holds
+    /// no such credential.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn rotate_credential(
+        &self,
+        id: &CredentialId,
+        user_id: &UserId,
+        secret_hash: &TokenHash,
+        hint: &str,
+    ) -> Result<Option<IssuedCredential>, PortError>;
+
+    /// Revokes `user_id`'s credential `id`; `false` when the user holds no such unrevoked credential.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn revoke_credential(
+        &self,
+        id: &CredentialId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+
+    /// Revokes every credential of `user_id` (a password reset, a disabled or deleted account); returns how many.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn revoke_all_credentials(
+        &self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, PortError>;
+
+    /// Records that credential `id` was used at `at`, unless a use at or after `at - precision` is already recorded.
+    /// Stores may complete the write after returning: the caller is a request that must not wait for it.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails before handing the write off.
+    async fn record_credential_use(
+        &self,
+        id: &CredentialId,
+        at: DateTime<Utc>,
+        precision: chrono::TimeDelta,
+    ) -> Result<(), PortError>;
+}
