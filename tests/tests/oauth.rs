@@ -47,6 +47,7 @@ on_every_backend!(
     a_revoked_refresh_token_ends_its_session_everywhere,
     introspection_reflects_revocation_at_once_on_every_instance,
     introspection_is_protected_and_can_be_disabled,
+    personal_tokens_and_api_keys_are_introspected_and_revoked_by_their_secret,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -445,5 +446,80 @@ async fn introspection_is_protected_and_can_be_disabled(app: &TestApp) {
     assert_eq!(
         reply.body,
         json!({"detail": "Not found", "code": "not_found"})
+    );
+}
+
+async fn personal_tokens_and_api_keys_are_introspected_and_revoked_by_their_secret(app: &TestApp) {
+    register(app, "jane@example.com").await;
+    let session = password_grant(app, "jane@example.com").await;
+    let session = session.access_token().secret();
+    let expires_at = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+    let pat = app
+        .post_json(
+            "/auth/tokens",
+            Some(session),
+            json!({"name": "ci", "expires_at": expires_at, "scopes": ["profile:read"]}),
+        )
+        .await;
+    assert_eq!(pat.status, StatusCode::CREATED, "{}", pat.body);
+    let key = app
+        .post_json(
+            "/auth/keys",
+            Some(session),
+            json!({"name": "billing", "scopes": ["credits:read", "credits:charge"]}),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.body);
+    let pat = AccessToken::new(pat.body["token"].as_str().unwrap().to_owned());
+    let key = AccessToken::new(key.body["api_key"].as_str().unwrap().to_owned());
+    let other = app.another_instance().await;
+
+    let introspect = |token: AccessToken| {
+        let other = &other;
+        async move {
+            backend(other, INTROSPECTION_SECRET)
+                .introspect(&token)
+                .request_async(&transport)
+                .await
+                .expect("introspection succeeds")
+        }
+    };
+    let scopes = |response: &oauth2::basic::BasicTokenIntrospectionResponse| -> Vec<String> {
+        response
+            .scopes()
+            .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let of_pat = introspect(pat.clone()).await;
+    assert!(of_pat.active());
+    assert_eq!(scopes(&of_pat), ["profile:read"]);
+    assert_eq!(of_pat.token_type(), Some(&BasicTokenType::Bearer));
+    assert!(of_pat.exp().is_some());
+    let of_key = introspect(key.clone()).await;
+    assert!(of_key.active());
+    assert_eq!(scopes(&of_key), ["credits:read", "credits:charge"]);
+    assert_eq!(
+        of_key.token_type(),
+        Some(&BasicTokenType::Extension("api_key".to_owned()))
+    );
+    assert!(of_key.exp().is_none(), "a key without expiry");
+
+    // Whoever holds one can revoke it; every instance refuses it from then on.
+    for token in [pat.clone(), key.clone()] {
+        client(app)
+            .revoke_token(StandardRevocableToken::AccessToken(token.clone()))
+            .unwrap()
+            .request_async(&transport)
+            .await
+            .expect("revocation succeeds");
+        assert!(!introspect(token).await.active());
+    }
+    let me = other.get("/auth/me", Some(pat.secret())).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let me = other.get("/auth/me", Some(session)).await;
+    assert_eq!(
+        me.status,
+        StatusCode::OK,
+        "the session that made them lives on"
     );
 }

@@ -8,9 +8,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Latchkey, REFRESH_TOKEN_PREFIX};
+use super::credentials::principal_of;
+use super::{AuthError, Latchkey, REFRESH_TOKEN_PREFIX};
 use crate::access::{Principal, SessionPrincipal};
 use crate::error::PortError;
+use crate::model::CredentialKind;
+use crate::policy::CredentialPolicy;
+use crate::ports::CredentialMatch;
 use crate::secret::TokenHash;
 
 /// What an introspection found.
@@ -30,7 +34,7 @@ pub enum Introspection {
 pub struct ActiveToken {
     /// Whose it is and which credential it is; its scopes are [`Principal::scopes`].
     pub principal: Principal,
-    /// When it was issued.
+    /// When it was issued (a personal token's or API key's creation: rotation keeps it).
     pub issued_at: DateTime<Utc>,
     /// When it expires, if it does (API keys may not).
     pub expires_at: Option<DateTime<Utc>>,
@@ -60,14 +64,22 @@ pub enum IntrospectError {
 enum Presented<'a> {
     /// `lkr_…`.
     RefreshToken(&'a str),
+    /// A personal token (`lk_pat_…`) or an API key (the configured prefix, `sk_live_…` by default).
+    Credential(&'a str, CredentialKind),
     /// Anything without a known prefix is tried as an access token (a JWT); what is none fails to decode.
     AccessToken(&'a str),
 }
 
 impl<'a> Presented<'a> {
-    fn classify(token: &'a str) -> Self {
+    /// Tells the kind by prefix, never by trying to parse; the prefixes are distinct by construction
+    /// ([`CredentialPolicy::with_api_key_prefix`]).
+    fn classify(token: &'a str, api_key_prefix: &str) -> Self {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             Self::RefreshToken(token)
+        } else if token.starts_with(CredentialPolicy::PERSONAL_TOKEN_PREFIX) {
+            Self::Credential(token, CredentialKind::PersonalToken)
+        } else if token.starts_with(api_key_prefix) {
+            Self::Credential(token, CredentialKind::ApiKey)
         } else {
             Self::AccessToken(token)
         }
@@ -81,18 +93,30 @@ impl Latchkey {
     /// - A refresh token (live or spent, not expired) ends its session, and so every token of the session: a
     ///   replayed spent token would end it through reuse detection anyway.
     /// - A live access token ends its session, as `logout` with it would.
+    /// - A personal token or API key (expired or not) is revoked, as its owner's `revoke_credential` would.
     /// - Anything else (unknown, malformed, expired, already revoked) changes nothing, and is no error.
     ///
     /// # Errors
     /// [`RevokeTokenError::Unavailable`] when the store fails.
     pub async fn revoke_token(&self, token: &str) -> Result<(), RevokeTokenError> {
         let now = self.now();
-        match Presented::classify(token) {
+        match self.classify(token) {
             Presented::RefreshToken(token) => {
                 self.ports
                     .sessions
                     .revoke_by_refresh_token(&TokenHash::of(token), now)
                     .await?;
+            }
+            Presented::Credential(secret, kind) => {
+                if let Some(CredentialMatch { credential, .. }) =
+                    self.find_credential_by_secret(secret, kind).await?
+                {
+                    // Already revoked in between is fine: the answer is the same.
+                    self.ports
+                        .credentials
+                        .revoke_credential(&credential.id, &credential.user_id, now)
+                        .await?;
+                }
             }
             Presented::AccessToken(token) => {
                 // An expired access token ends nothing: its holder could no longer log out with it either.
@@ -115,8 +139,21 @@ impl Latchkey {
     /// # Errors
     /// [`IntrospectError::Unavailable`] when the store fails.
     pub async fn introspect(&self, token: &str) -> Result<Introspection, IntrospectError> {
-        match Presented::classify(token) {
+        match self.classify(token) {
             Presented::RefreshToken(_) => Ok(Introspection::Inactive),
+            Presented::Credential(secret, kind) => {
+                // Checked as a request bearing it is, and so counted as a use of it.
+                let credential = match self.live_credential(secret, kind).await {
+                    Ok((credential, _owner)) => credential,
+                    Err(AuthError::Unavailable(source)) => return Err(source.into()),
+                    Err(_) => return Ok(Introspection::Inactive),
+                };
+                Ok(Introspection::Active(ActiveToken {
+                    principal: principal_of(&credential),
+                    issued_at: credential.created_at,
+                    expires_at: credential.expires_at,
+                }))
+            }
             Presented::AccessToken(token) => {
                 let Ok(claims) = self.access_claims(token) else {
                     return Ok(Introspection::Inactive);
@@ -140,18 +177,37 @@ impl Latchkey {
     }
 }
 
+impl Latchkey {
+    fn classify<'a>(&self, token: &'a str) -> Presented<'a> {
+        Presented::classify(token, self.policies.credentials.api_key_prefix())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn refresh_tokens_are_told_by_their_prefix_and_anything_else_is_tried_as_a_jwt() {
+    fn credentials_are_told_by_their_prefix_and_anything_else_is_tried_as_a_jwt() {
+        let classify = |token| Presented::classify(token, "sk_test_");
+        assert_eq!(classify("lkr_abc"), Presented::RefreshToken("lkr_abc"));
         assert_eq!(
-            Presented::classify("lkr_abc"),
-            Presented::RefreshToken("lkr_abc")
+            classify("lk_pat_abc"),
+            Presented::Credential("lk_pat_abc", CredentialKind::PersonalToken)
         );
-        for other in ["eyJhbGciOi.x.y", "", "lkr", "LKR_abc", "garbage"] {
-            assert_eq!(Presented::classify(other), Presented::AccessToken(other));
+        assert_eq!(
+            classify("sk_test_abc"),
+            Presented::Credential("sk_test_abc", CredentialKind::ApiKey)
+        );
+        for other in [
+            "eyJhbGciOi.x.y",
+            "",
+            "lkr",
+            "LKR_abc",
+            "sk_live_abc",
+            "garbage",
+        ] {
+            assert_eq!(classify(other), Presented::AccessToken(other));
         }
     }
 }

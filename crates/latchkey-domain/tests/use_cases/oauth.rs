@@ -3,8 +3,13 @@
 use std::error::Error;
 
 use chrono::TimeDelta;
-use latchkey_domain::service::{ActiveToken, Introspection, LogoutScope, RefreshError};
-use latchkey_domain::{Credential, IntrospectError, RevokeTokenError, Scopes, TokenPair};
+use latchkey_domain::service::{
+    ActiveToken, CreateCredentialInput, CreatedCredential, Introspection, LogoutScope, RefreshError,
+};
+use latchkey_domain::{
+    Credential, CredentialKind, CredentialPolicy, IntrospectError, Policies, RevokeTokenError,
+    Scope, Scopes, TokenPair,
+};
 
 use crate::support::TestApp;
 
@@ -175,4 +180,93 @@ async fn refresh_tokens_and_garbage_introspect_as_inactive() {
     ] {
         assert!(inactive(&app, token).await, "{token}");
     }
+}
+
+/// A personal token (expiring in 30 days, `profile:read`) or an API key (`credits:read`, no expiry) of a fresh
+/// account.
+async fn credential(app: &TestApp, kind: CredentialKind) -> CreatedCredential {
+    let tokens = app.login_fresh("jane@example.com").await;
+    let session = app.session(&tokens).await;
+    let input = match kind {
+        CredentialKind::PersonalToken => CreateCredentialInput::new("ci")
+            .expires_at(app.clock_now() + TimeDelta::days(30))
+            .scopes(Scopes::empty().with(Scope::ProfileRead)),
+        _ => CreateCredentialInput::new("billing").scopes(Scopes::empty().with(Scope::CreditsRead)),
+    };
+    app.svc
+        .create_credential(&session, kind, input)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_personal_token_or_api_key_introspects_as_its_owner_with_its_scopes() {
+    for kind in [CredentialKind::PersonalToken, CredentialKind::ApiKey] {
+        let app = TestApp::new();
+        let created = credential(&app, kind).await;
+        let Introspection::Active(active) =
+            app.svc.introspect(created.secret.expose()).await.unwrap()
+        else {
+            panic!("a live {kind} is active");
+        };
+        assert_eq!(active.principal.user_id, created.credential.user_id);
+        assert_eq!(active.principal.scopes(), created.credential.scopes);
+        assert_eq!(active.issued_at, created.credential.created_at);
+        assert_eq!(active.expires_at, created.credential.expires_at);
+        match (kind, &active.principal.credential) {
+            (CredentialKind::PersonalToken, Credential::PersonalToken { .. })
+            | (CredentialKind::ApiKey, Credential::ApiKey { .. }) => {}
+            (kind, other) => panic!("{kind} introspected as {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn revoking_a_personal_token_or_api_key_by_its_secret_ends_it_at_once() {
+    for kind in [CredentialKind::PersonalToken, CredentialKind::ApiKey] {
+        let app = TestApp::new();
+        let created = credential(&app, kind).await;
+        let secret = created.secret.expose();
+        app.svc.revoke_token(secret).await.unwrap();
+        assert!(inactive(&app, secret).await, "{kind}");
+        assert!(app.svc.authenticate_api_key(secret).await.is_err());
+        assert!(app.svc.authenticate(secret).await.is_err());
+        // Again, or mistyped: the same success, nothing else.
+        app.svc.revoke_token(secret).await.unwrap();
+        app.svc
+            .revoke_token(&format!("{}x", &secret[..secret.len() - 1]))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_expired_personal_token_is_inactive_and_can_still_be_revoked() {
+    let app = TestApp::new();
+    let created = credential(&app, CredentialKind::PersonalToken).await;
+    app.advance(TimeDelta::days(31));
+    assert!(inactive(&app, created.secret.expose()).await);
+    app.svc.revoke_token(created.secret.expose()).await.unwrap();
+    let tokens = app.login("jane@example.com").await.tokens;
+    let session = app.session(&tokens).await;
+    let listed = app
+        .svc
+        .list_credentials(&session, CredentialKind::PersonalToken)
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[tokio::test]
+async fn api_keys_are_told_by_the_configured_prefix() {
+    let mut policies = Policies::default();
+    policies.credentials = CredentialPolicy::default()
+        .with_api_key_prefix("sk_test_")
+        .unwrap();
+    let app = TestApp::with_policies(policies);
+    let created = credential(&app, CredentialKind::ApiKey).await;
+    assert!(created.secret.expose().starts_with("sk_test_"));
+    assert!(!inactive(&app, created.secret.expose()).await);
+    app.svc.revoke_token(created.secret.expose()).await.unwrap();
+    assert!(inactive(&app, created.secret.expose()).await);
 }

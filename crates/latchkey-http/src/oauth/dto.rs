@@ -128,10 +128,11 @@ impl ToSchema for TokenResponse {}
 // No Debug: it carries a token.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RevokeRequest {
-    /// The refresh token or access token to revoke. A refresh token ends its session, as does a live access token.
+    /// The credential to revoke: a refresh token or a live access token ends its session; a personal token
+    /// (`lk_pat_…`) or API key ends itself.
     #[schema(example = "lkr_…")]
     pub token: String,
-    /// `refresh_token` or `access_token`; accepted and ignored, since the token's form tells its kind.
+    /// E.g. `refresh_token` or `access_token`; accepted and ignored, since the token's form tells its kind.
     #[schema(example = "refresh_token")]
     #[allow(dead_code)] // Parsed so it is documented; the token's prefix decides.
     pub token_type_hint: Option<String>,
@@ -141,7 +142,7 @@ pub(crate) struct RevokeRequest {
 // No Debug: it carries a token.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct IntrospectRequest {
-    /// The credential to describe: an access token (JWT).
+    /// The credential to describe: an access token (JWT), a personal token (`lk_pat_…`) or an API key.
     #[schema(example = "eyJhbGciOiJIUzI1NiJ9…")]
     pub token: String,
     /// Accepted and ignored, since the token's form tells its kind.
@@ -168,15 +169,16 @@ pub(crate) struct IntrospectionBody {
         example = "profile:read profile:write credits:read credits:charge"
     )]
     scope: Option<String>,
-    /// Expiry, seconds since the epoch.
+    /// Expiry, seconds since the epoch; absent for an API key that does not expire.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = 1767323045)]
     exp: Option<i64>,
-    /// Issue time, seconds since the epoch.
+    /// Issue time, seconds since the epoch (a personal token's or API key's creation).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = 1767322145)]
     iat: Option<i64>,
-    /// How the credential is presented (RFC 6749 §7.1): `bearer` for access tokens.
+    /// How the credential is presented (RFC 6749 §7.1): `bearer` for access tokens and personal tokens
+    /// (`Authorization: Bearer`), `api_key` for API keys (`X-API-Key`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, value_type = String, example = "bearer")]
     token_type: Option<&'static str>,

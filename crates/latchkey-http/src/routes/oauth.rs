@@ -84,9 +84,10 @@ pub(super) async fn token(
 
 /// Revoke a token (RFC 7009).
 ///
-/// Whoever holds a refresh token or access token can end it, so a leaked one can be killed by whoever finds it:
-/// a refresh token (live or already spent) ends its session, as does a live access token. Always 200 with an
-/// empty body, also for an unknown, expired or already revoked token, so the answer tells nothing about it.
+/// Whoever holds a token can end it, so a leaked one can be killed by whoever finds it: a refresh token (live or
+/// already spent) ends its session, as does a live access token; a personal token or API key is revoked. Always
+/// 200 with an empty body, also for an unknown, expired or already revoked token, so the answer tells nothing
+/// about it.
 /// `token_type_hint` and client authentication are accepted and ignored. Form or JSON.
 #[utoipa::path(
     operation_id = "oauth_revoke",
@@ -116,9 +117,10 @@ pub(super) async fn revoke(
 ///
 /// Protected by the server's `introspection.secret`, sent as `Authorization: Bearer <secret>` or as the password
 /// of HTTP Basic (any user name); without it, 401 `invalid_client` and nothing else. When no secret is
-/// configured the endpoint is disabled and answers 404, as an unknown route does. A live access token is
-/// `{"active": true, "sub", "scope", "exp", "iat", "token_type"}`; anything else, including a token whose session
-/// was revoked a moment ago, is `{"active": false}`. Form or JSON.
+/// configured the endpoint is disabled and answers 404, as an unknown route does. A live access token, personal
+/// token or API key is `{"active": true, "sub", "scope", "exp", "iat", "token_type"}` (`exp` absent for a key
+/// that never expires); anything else, including a token whose session or credential was revoked a moment ago, is
+/// `{"active": false}`. Form or JSON.
 #[utoipa::path(
     operation_id = "oauth_introspect",
     tag = "oauth",

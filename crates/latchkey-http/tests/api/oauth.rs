@@ -649,6 +649,68 @@ async fn anything_but_a_live_access_token_is_inactive_and_nothing_more() {
     );
 }
 
+#[actix_web::test]
+async fn a_personal_token_and_an_api_key_introspect_and_revoke_by_their_secret() {
+    let app = spawn_introspecting().await;
+    let registered = app.register("jane@example.com", None).await;
+    let session = access_token(&registered);
+    let pat = app
+        .post_with(
+            "/auth/tokens",
+            &session,
+            json!({"name": "CI", "expires_at": "2026-02-01T00:00:00Z", "scopes": ["profile:read"]}),
+        )
+        .await
+        .json();
+    let key = app
+        .post_with(
+            "/auth/keys",
+            &session,
+            json!({"name": "billing", "scopes": ["credits:read"]}),
+        )
+        .await
+        .json();
+    let pat_secret = pat["token"].as_str().unwrap();
+    let key_secret = key["api_key"].as_str().unwrap();
+
+    let body = introspect(&app, pat_secret).await;
+    assert_eq!(
+        keys(&body),
+        ["active", "exp", "iat", "scope", "sub", "token_type"]
+    );
+    assert_eq!(body["active"], true);
+    assert_eq!(body["sub"], registered["user"]["id"]);
+    assert_eq!(body["scope"], "profile:read");
+    assert_eq!(body["token_type"], "bearer");
+    let body = introspect(&app, key_secret).await;
+    // An API key without expiry has no `exp`.
+    assert_eq!(keys(&body), ["active", "iat", "scope", "sub", "token_type"]);
+    assert_eq!(body["scope"], "credits:read");
+    assert_eq!(body["token_type"], "api_key");
+
+    for secret in [pat_secret, key_secret] {
+        let reply = app.send(form("/oauth/revoke", &[("token", secret)])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.body.is_empty());
+        assert_eq!(introspect(&app, secret).await, json!({"active": false}));
+    }
+    let me = app.get_with("/auth/me", pat_secret).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let me = app
+        .send(
+            TestRequest::get()
+                .uri(&api("/auth/me"))
+                .insert_header(("X-API-Key", key_secret)),
+        )
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    // The session that made them is untouched.
+    assert_eq!(
+        app.get_with("/auth/me", &session).await.status,
+        StatusCode::OK
+    );
+}
+
 // The document.
 
 #[actix_web::test]
