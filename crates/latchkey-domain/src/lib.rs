@@ -7,6 +7,8 @@
 //! - [`Latchkey::authenticate`] turns an access token into a [`Principal`]: who is calling, with which
 //!   [`Credential`] and so which [`Scopes`]; session-only use cases take a [`SessionPrincipal`]
 //! - [`Latchkey::list_sessions`], [`Latchkey::revoke_session`]
+//! - [`Latchkey::revoke_token`] and [`Latchkey::introspect`]: OAuth2 revocation (RFC 7009) and introspection
+//!   (RFC 7662) of any credential Latchkey issues
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
 //!
 //! The crate performs no I/O itself: every effect goes through a port, so the same rules run on PostgreSQL, SQLite
@@ -44,3 +46,4 @@ pub use service::{
     CredentialError, Latchkey, LatchkeyBuilder, LoginError, RefreshError, RegisterError,
     RegistrationErrors, RevokeSessionError, TokenPair,
 };
+pub use service::{IntrospectError, RevokeTokenError};

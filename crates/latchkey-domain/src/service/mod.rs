@@ -5,6 +5,7 @@ mod authenticate;
 mod builder;
 mod credentials;
 mod login;
+mod oauth;
 mod refresh;
 mod register;
 mod sessions;
@@ -21,6 +22,7 @@ pub use credentials::{
     default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
 };
 pub use login::{LoginError, LoginInput, LoginOutcome};
+pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};

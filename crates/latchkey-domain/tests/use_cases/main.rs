@@ -9,6 +9,7 @@ mod account;
 mod builder;
 mod credentials;
 mod login;
+mod oauth;
 mod public_api;
 mod refresh;
 mod register;

@@ -10,6 +10,7 @@ mod account;
 mod auth;
 mod credentials;
 mod health;
+mod oauth;
 mod sessions;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub(crate) fn register(router: &mut Router<'_>) {
         .service(docs::page)
         // The page's static files are not part of the API.
         .undocumented(Method::GET, docs::ASSET_PATH, docs::asset)
+        // OAuth2 clients expect these at the server root, not under the API's base path.
+        .service(oauth::token)
+        .service(oauth::revoke)
+        .service(oauth::introspect)
         .service(
             scope(API_BASE)
                 .service(openapi::openapi_json)

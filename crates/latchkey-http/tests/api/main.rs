@@ -8,5 +8,6 @@ mod account;
 mod auth;
 mod credentials;
 mod errors;
+mod oauth;
 mod openapi;
 mod sessions;
