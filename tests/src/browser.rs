@@ -208,7 +208,8 @@ impl Browser {
         .await;
     }
 
-    /// Clicks an element and lets the navigation it starts finish.
+    /// Clicks a button that submits a form, and waits until the page it was on is gone (its elements stale), so
+    /// what is read next is the page the form led to; WebDriver's own click does not wait for that.
     pub async fn click(&self, element: &Element) {
         self.session_call(
             "POST",
@@ -216,6 +217,17 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+        let probe = format!("/session/{}/element/{}/name", self.session, element.0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.call("GET", &probe, None).await {
+                Err(error) if error.contains("stale element") => return,
+                Err(error) => panic!("webdriver: {error}"),
+                Ok(_) => {}
+            }
+            assert!(Instant::now() < deadline, "the form was not submitted");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The rendered text of an element.

@@ -62,8 +62,11 @@ pub struct Reply {
     pub body: Value,
 }
 
-/// Settings for tests: a free port, one worker, and argon2 at its cheapest (the production cost is benchmarked,
-/// not tested).
+/// The `introspection.secret` every test application is started with.
+pub const INTROSPECTION_SECRET: &str = "a-test-introspection-secret-of-32-bytes-or-more";
+
+/// Settings for tests: a free port, one worker, argon2 at its cheapest (the production cost is benchmarked, not
+/// tested), and introspection enabled with [`INTROSPECTION_SECRET`].
 fn test_settings(database_url: String, jwt_secret: Option<&str>) -> Settings {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
@@ -74,6 +77,7 @@ fn test_settings(database_url: String, jwt_secret: Option<&str>) -> Settings {
     settings.jwt.secret = jwt_secret.map(str::to_owned);
     settings.argon2.memory_kib = 64;
     settings.argon2.iterations = 1;
+    settings.introspection.secret = Some(INTROSPECTION_SECRET.to_owned());
     settings
 }
 
@@ -149,6 +153,13 @@ impl TestApp {
     /// Waits (up to [`MAIL_DEADLINE`]) for the email to `address` that follows the first `skip` ones.
     pub async fn email_to(&self, address: &str, skip: usize) -> ReceivedEmail {
         self.smtp.wait_for(address, skip, MAIL_DEADLINE).await
+    }
+
+    /// A second instance on the same database, with its settings changed by `configure`.
+    pub async fn another_instance_with(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        Self::start(settings, self._storage.clone(), self.smtp.clone()).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -161,9 +161,11 @@ async fn wrong_password_and_unknown_account_answer_alike(app: &TestApp) {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.body, unknown.body);
     assert_eq!(wrong.www_authenticate, unknown.www_authenticate);
+    // The envelope, and RFC 6749's members beside it (login is an OAuth2 token endpoint).
     assert_eq!(
         wrong.body,
-        json!({"detail": "Invalid credentials", "code": "invalid_credentials"})
+        json!({"detail": "Invalid credentials", "code": "invalid_credentials",
+               "error": "invalid_grant", "error_description": "Invalid credentials"})
     );
     assert!(wrong.www_authenticate.unwrap().starts_with("Bearer"));
 }

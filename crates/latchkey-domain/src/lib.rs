@@ -7,6 +7,8 @@
 //! - [`Latchkey::authenticate`] turns an access token into a [`Principal`]: who is calling, with which
 //!   [`Credential`] and so which [`Scopes`]; session-only use cases take a [`SessionPrincipal`]
 //! - [`Latchkey::list_sessions`], [`Latchkey::revoke_session`]
+//! - [`Latchkey::revoke_token`] and [`Latchkey::introspect`]: OAuth2 revocation (RFC 7009) and introspection
+//!   (RFC 7662) of any credential Latchkey issues
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
 //! - [`Latchkey::verify_email_link`], [`Latchkey::verify_email_code`], [`Latchkey::resend_verification`]
 //! - [`Latchkey::forgot_password`], [`Latchkey::reset_password`]
@@ -52,3 +54,4 @@ pub use service::{
     RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
     TokenPair, VerifyEmailError,
 };
+pub use service::{IntrospectError, RevokeTokenError};

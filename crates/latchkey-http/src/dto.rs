@@ -69,9 +69,19 @@ pub(crate) struct LoginRequest {
     /// The password.
     #[schema(example = "correct horse battery")]
     pub password: String,
+    /// OAuth2: `password` when present.
+    #[serde(default, deserialize_with = "crate::oauth::dto::present_string")]
+    #[schema(schema_with = crate::oauth::dto::password_grant_type)]
+    pub grant_type: Option<String>,
+    /// OAuth2: accepted and ignored.
+    #[allow(dead_code)] // Parsed so it is documented.
+    pub client_id: Option<String>,
+    /// OAuth2: accepted and ignored (a session holds every scope).
+    #[allow(dead_code)] // Parsed so it is documented.
+    pub scope: Option<String>,
 }
 
-/// `POST /auth/refresh`.
+/// `POST /auth/refresh`, as JSON or as the OAuth2 refresh form.
 // No Debug: it carries a password or token.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshRequest {
@@ -79,6 +89,16 @@ pub(crate) struct RefreshRequest {
     #[serde(alias = "refreshToken")]
     #[schema(example = "lkr_…")]
     pub refresh_token: String,
+    /// OAuth2: `refresh_token` when present.
+    #[serde(default, deserialize_with = "crate::oauth::dto::present_string")]
+    #[schema(schema_with = crate::oauth::dto::refresh_grant_type)]
+    pub grant_type: Option<String>,
+    /// OAuth2: accepted and ignored.
+    #[allow(dead_code)] // Parsed so it is documented.
+    pub client_id: Option<String>,
+    /// OAuth2: accepted and ignored.
+    #[allow(dead_code)] // Parsed so it is documented.
+    pub scope: Option<String>,
 }
 
 /// `POST /auth/logout`; the body is optional.

@@ -12,6 +12,7 @@ use latchkey_domain::{
     PortError, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
     RevokeSessionError, VerifyEmailError,
 };
+use latchkey_domain::{IntrospectError, RevokeTokenError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,6 +25,8 @@ pub struct ApiError {
     errors: Vec<FieldErrorBody>,
     // Boxed: a header is rare, and `ApiError` is the error type of every extractor and handler.
     header: Option<Box<(HeaderName, HeaderValue)>>,
+    /// The RFC 6749 §5.2 `error` code, set by [`ApiError::oauth`] on the errors of the OAuth2 endpoints.
+    oauth: Option<&'static str>,
 }
 
 /// One rejected field of a `validation_error`.
@@ -52,6 +55,16 @@ pub(crate) struct Envelope<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     #[schema(required = false, min_items = 1)]
     errors: &'a [FieldErrorBody],
+    /// Present on the errors of the OAuth2 endpoints only (login, refresh and `/oauth/…`): the RFC 6749 §5.2 code
+    /// that OAuth2 client libraries read, e.g. `invalid_grant`, `invalid_request`, `invalid_client`,
+    /// `unsupported_grant_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false, example = "invalid_grant")]
+    error: Option<&'a str>,
+    /// Beside `error`: `detail` in the characters RFC 6749 allows (printable ASCII without `"` and `\`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false, example = "Invalid credentials")]
+    error_description: Option<String>,
 }
 
 /// `WWW-Authenticate` when no credentials were sent (RFC 6750 §3).
@@ -60,6 +73,8 @@ const CHALLENGE: &str = "Bearer";
 const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 /// `WWW-Authenticate` when a valid token lacks a scope (RFC 6750 §3.1).
 const CHALLENGE_INSUFFICIENT_SCOPE: &str = "Bearer error=\"insufficient_scope\"";
+/// `WWW-Authenticate` of the introspection endpoint, which takes its secret by either scheme.
+const CHALLENGE_INTROSPECTION: &str = "Basic realm=\"latchkey\", Bearer realm=\"latchkey\"";
 
 impl ApiError {
     /// An error with the given status, code and message.
@@ -74,6 +89,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             header: None,
+            oauth: None,
         }
     }
 
@@ -167,6 +183,61 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// 400 `unsupported_grant_type` (RFC 6749 §5.2): a `grant_type` this endpoint does not take.
+    pub(crate) fn unsupported_grant_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("Unsupported grant_type; this endpoint takes {expected}"),
+        )
+    }
+
+    /// 401 `invalid_client` (RFC 6749 §5.2, RFC 7662 §2.3): the caller of the introspection endpoint did not prove
+    /// it may call it. Both schemes the endpoint takes are offered.
+    pub(crate) fn invalid_client() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        )
+        .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INTROSPECTION)
+    }
+
+    /// The error as an OAuth2 endpoint answers it (RFC 6749 §5.2): the same status and envelope, plus `error` and
+    /// `error_description`, so OAuth2 client libraries recognise it. A 404 or 405 gets nothing added: it is
+    /// answered as any unknown route or wrong method is.
+    pub(crate) fn oauth(mut self) -> Self {
+        self.oauth = self.rfc6749_code();
+        self
+    }
+
+    /// The RFC 6749 code for this error. Grant refusals (wrong password, bad refresh token) are `invalid_grant`;
+    /// anything else the client got wrong is `invalid_request`; server-side failures borrow the codes of RFC 6749
+    /// §4.1.2.1, which the OAuth error registry lists for every endpoint.
+    fn rfc6749_code(&self) -> Option<&'static str> {
+        Some(match self.code {
+            "invalid_credentials" | "invalid_refresh_token" => "invalid_grant",
+            "unsupported_grant_type" => "unsupported_grant_type",
+            "invalid_client" => "invalid_client",
+            "not_found" | "method_not_allowed" => return None,
+            "unavailable" => "temporarily_unavailable",
+            _ if self.status.is_server_error() => "server_error",
+            _ => "invalid_request",
+        })
+    }
+}
+
+/// `detail` in the characters RFC 6749 §5.2 allows in `error_description` (%x20-21 / %x23-5B / %x5D-7E): anything
+/// else, such as a quote or a non-ASCII character echoed from a malformed body, becomes `?`.
+fn error_description(detail: &str) -> String {
+    detail
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// Formats an error with its sources: `a: b: c`.
@@ -204,6 +275,8 @@ impl ResponseError for ApiError {
             detail: &self.detail,
             code: self.code,
             errors: &self.errors,
+            error: self.oauth,
+            error_description: self.oauth.map(|_| error_description(&self.detail)),
         })
     }
 }
@@ -347,6 +420,15 @@ impl From<VerifyEmailError> for ApiError {
     }
 }
 
+impl From<RevokeTokenError> for ApiError {
+    fn from(error: RevokeTokenError) -> Self {
+        match error {
+            RevokeTokenError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<ResetPasswordError> for ApiError {
     fn from(error: ResetPasswordError) -> Self {
         match error {
@@ -359,6 +441,15 @@ impl From<ResetPasswordError> for ApiError {
                 Self::validation([("new_password", error.to_string())])
             }
             ResetPasswordError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<IntrospectError> for ApiError {
+    fn from(error: IntrospectError) -> Self {
+        match error {
+            IntrospectError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
     }
@@ -420,6 +511,55 @@ mod tests {
     use latchkey_domain::Scope;
 
     use super::*;
+
+    #[test]
+    fn oauth_errors_carry_the_rfc_6749_code_by_what_went_wrong() {
+        let cases = [
+            (
+                ApiError::from(LoginError::InvalidCredentials),
+                Some("invalid_grant"),
+            ),
+            (
+                ApiError::from(RefreshError::InvalidRefreshToken),
+                Some("invalid_grant"),
+            ),
+            (
+                ApiError::unsupported_grant_type("password"),
+                Some("unsupported_grant_type"),
+            ),
+            (ApiError::invalid_client(), Some("invalid_client")),
+            (
+                ApiError::invalid_body("Invalid form body"),
+                Some("invalid_request"),
+            ),
+            (
+                ApiError::validation([("username", "is required".to_owned())]),
+                Some("invalid_request"),
+            ),
+            (
+                ApiError::from(PortError::new("test", "down")),
+                Some("temporarily_unavailable"),
+            ),
+            (
+                ApiError::internal(&AccessError::SessionRequired),
+                Some("server_error"),
+            ),
+            (ApiError::not_found("Not found"), None),
+        ];
+        for (error, expected) in cases {
+            let code = error.code();
+            assert_eq!(error.oauth().oauth, expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn error_descriptions_keep_to_the_characters_rfc_6749_allows() {
+        assert_eq!(
+            error_description("Invalid form body: missing field `password`"),
+            "Invalid form body: missing field `password`"
+        );
+        assert_eq!(error_description("bad \"x\" \\ é\n"), "bad ?x? ? ??");
+    }
 
     #[test]
     fn a_use_case_refusing_a_scope_answers_as_the_extractor_would() {

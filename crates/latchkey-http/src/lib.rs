@@ -1,4 +1,5 @@
-//! Latchkey's HTTP API (`/api/v1`) as an actix-web service configuration.
+//! Latchkey's HTTP API (`/api/v1`, and the OAuth2 endpoints `/oauth/token`, `/oauth/revoke` and
+//! `/oauth/introspect` at the root) as an actix-web service configuration.
 //!
 //! Handlers parse a request, call one use case of [`latchkey_domain::Latchkey`] and map the result; every error
 //! leaves through [`ApiError`], which renders the one JSON envelope `{"detail", "code", "errors"?}`.
@@ -31,6 +32,7 @@ mod dto;
 mod error;
 mod extract;
 mod logging;
+mod oauth;
 mod openapi;
 mod pages;
 mod routes;
@@ -46,6 +48,7 @@ pub use auth::{
 };
 pub use error::ApiError;
 pub use logging::log_request;
+pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
 
 /// Base path of the API.
 pub const API_BASE: &str = "/api/v1";
@@ -55,12 +58,16 @@ pub const API_BASE: &str = "/api/v1";
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes; larger bodies get 413 before anything is parsed or hashed.
     pub max_body_bytes: usize,
+    /// The secret the product's backends present to `POST /oauth/introspect`. `None` (the default) disables that
+    /// endpoint: it answers 404.
+    pub introspection_secret: Option<IntrospectionSecret>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 16 * 1024,
+            introspection_secret: None,
         }
     }
 }
@@ -83,6 +90,9 @@ pub fn configure(
             .app_data(extract::query_config())
             .app_data(extract::path_config())
             .app_data(web::PayloadConfig::new(config.max_body_bytes))
+            .app_data(web::Data::new(oauth::IntrospectionAccess(
+                config.introspection_secret,
+            )))
             .default_service(routes::fallback(table));
     }
 }

@@ -17,7 +17,10 @@ use utoipa::openapi::schema::{
     AdditionalProperties, AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema,
     SchemaFormat, Type,
 };
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
@@ -30,6 +33,17 @@ const BEARER: &str = "bearer";
 /// Name of the API-key security scheme (`X-API-Key`), named as `security(("api_key" = []))` by the operations that
 /// accept a key.
 const API_KEY: &str = "api_key";
+
+/// Name of the OAuth2 password-flow scheme: the same access token as [`BEARER`], obtained from `/oauth/token`, so
+/// the reference page's "Authorize" can log a person in. Every operation that takes the bearer scheme takes this
+/// one too ([`bearer_operations_take_oauth2`]).
+const OAUTH2: &str = "oauth2";
+
+/// Name of the introspection endpoint's scheme (its static secret).
+const INTROSPECTION: &str = "introspection";
+
+/// The token endpoint, at the server root.
+const TOKEN_URL: &str = "/oauth/token";
 
 /// Media type of every JSON body.
 const JSON: &str = "application/json";
@@ -51,11 +65,42 @@ const JSON: &str = "application/json";
         (name = "credentials", description = "Personal access tokens and API keys: long-lived, scoped credentials \
                                              for programs, managed from a login session"),
         (name = "service", description = "Health, readiness and this description"),
+        (name = "oauth", description = "OAuth2 token, revocation and introspection endpoints, at the server root"),
     ),
     components(schemas(Envelope, FieldErrorBody)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &OAuthSchemes),
 )]
 struct Frame;
+
+/// Adds the OAuth2 password-flow scheme and the introspection secret's scheme.
+struct OAuthSchemes;
+
+impl utoipa::Modify for OAuthSchemes {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let password = Password::new(TOKEN_URL, Scopes::new());
+        components.add_security_scheme(
+            OAUTH2,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(password)],
+                "Log in with a username (or email) and password at `/oauth/token`; the access token it returns is \
+                 sent as `Authorization: Bearer <token>`, as with the `bearer` scheme.",
+            )),
+        );
+        components.add_security_scheme(
+            INTROSPECTION,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The server's `introspection.secret` as the password (any user name); \
+                         `Authorization: Bearer <secret>` is accepted too.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Adds the bearer security scheme (a derive cannot name it).
 struct BearerScheme;
@@ -122,13 +167,18 @@ error_responses! {
          (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
          listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
          `invalid_token`: a wrong, spent or expired verification or reset link; `invalid_code`: a wrong, spent, \
-         expired or burnt verification code.";
+         expired or burnt verification code; \
+         `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take. The OAuth2 endpoints (login, \
+         refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
+         `error_description`.";
     Unauthorized = 401, challenge = true,
         "Not authenticated. `not_authenticated`: no bearer token (nor API key where one is accepted); \
          `token_expired`: \"Token has expired\" (an access token, personal token or API key past its expiry); \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
          `invalid_credentials`: wrong login, unknown account and wrong password alike; `invalid_refresh_token`: \
-         unknown, expired, revoked or replayed refresh token.";
+         unknown, expired, revoked or replayed refresh token; `invalid_client`: the introspection endpoint's caller \
+         did not present its secret. The OAuth2 endpoints add the RFC 6749 `error` (`invalid_grant` for wrong \
+         credentials or a bad refresh token, `invalid_client`) and `error_description`.";
     Forbidden = 403, challenge = true,
         "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
@@ -191,7 +241,36 @@ pub(crate) fn document(
     describe_email_policies(&mut document, policies);
     credits_prices_are_integers(&mut document);
     login_needs_an_identifier(&mut document);
+    bearer_operations_take_oauth2(&mut document);
     document
+}
+
+/// Every operation that takes the bearer scheme also lists the OAuth2 scheme as an alternative: the same token,
+/// obtained through the password flow. Done here, once, so no handler has to name it.
+fn bearer_operations_take_oauth2(document: &mut Document) {
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some(security) = operation.security.as_mut() else {
+                continue;
+            };
+            let takes_bearer = serde_json::to_value(&*security)
+                .ok()
+                .and_then(|value| value.as_array().cloned())
+                .is_some_and(|requirements| requirements.iter().any(|r| r.get(BEARER).is_some()));
+            if takes_bearer {
+                security.push(SecurityRequirement::new(OAUTH2, Vec::<String>::new()));
+            }
+        }
+    }
 }
 
 /// The password bounds in the schemas are the configured policy's, not the defaults the derive saw, so a client

@@ -297,6 +297,23 @@ impl SessionRepository for MemoryStore {
         Ok(revoked > 0)
     }
 
+    async fn revoke_by_refresh_token(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let mut state = crate::lock(&self.state);
+        let Some(session_id) = state
+            .refresh_tokens
+            .get(token)
+            .filter(|token| token.expires_at > now)
+            .map(|token| token.session_id.clone())
+        else {
+            return Ok(false);
+        };
+        Ok(state.revoke_where(now, |s| s.id == session_id) > 0)
+    }
+
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {
         Ok(crate::lock(&self.state).revoke_where(now, |s| &s.user_id == user_id))
     }

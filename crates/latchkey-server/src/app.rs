@@ -13,7 +13,7 @@ use latchkey_domain::{
     ChallengePolicyError, CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies,
     PublicUrl, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
-use latchkey_http::HttpConfig;
+use latchkey_http::{HttpConfig, IntrospectionSecret};
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
 use crate::mail::Worker;
@@ -76,6 +76,8 @@ impl Application {
     /// # Errors
     /// [`StartupError`] for any unusable setting or unreachable dependency.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        // Before the database: a bad setting should stop the start without touching anything.
+        let introspection_secret = introspection_secret(settings)?;
         let address = settings.server.bind.clone();
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -97,6 +99,7 @@ impl Application {
         let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
         let http = HttpConfig {
             max_body_bytes: settings.server.max_body_bytes,
+            introspection_secret,
         };
         let mut server = HttpServer::new(move || {
             App::new()
@@ -135,6 +138,17 @@ impl Application {
         self.worker.stop(self.shutdown_timeout).await;
         served
     }
+}
+
+/// The introspection endpoint's secret, if one is configured; a weak one stops the start.
+fn introspection_secret(settings: &Settings) -> Result<Option<IntrospectionSecret>, StartupError> {
+    settings
+        .introspection
+        .secret
+        .as_deref()
+        .map(IntrospectionSecret::new)
+        .transpose()
+        .map_err(|error| StartupError::Invalid(format!("introspection.secret: {error}")))
 }
 
 /// Builds the domain service and its adapters from the settings.
@@ -333,6 +347,23 @@ mod tests {
             assert!(matches!(policies(&settings), Err(StartupError::Invalid(_))));
         }
         assert!(policies(&Settings::default()).is_ok());
+    }
+
+    #[test]
+    fn a_short_introspection_secret_stops_the_start_and_none_disables_the_endpoint() {
+        let mut settings = Settings::default();
+        assert!(introspection_secret(&settings).unwrap().is_none());
+        settings.introspection.secret = Some("too short".into());
+        let error = introspection_secret(&settings).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "invalid configuration: introspection.secret: must be at least 32 bytes"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains("too short"), "{error}");
+        settings.introspection.secret = Some("x".repeat(32));
+        assert!(introspection_secret(&settings).unwrap().is_some());
     }
 
     #[test]

@@ -37,6 +37,26 @@ pub struct Settings {
     pub credentials: CredentialsSettings,
     /// Logging.
     pub log: LogSettings,
+    /// `POST /oauth/introspect`.
+    #[serde(default)]
+    pub introspection: IntrospectionSettings,
+}
+
+/// `[introspection]`: the RFC 7662 endpoint for the product's own backends.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionSettings {
+    /// The secret backends present, as HTTP Basic password or bearer token, at least 32 bytes
+    /// (`LATCHKEY__INTROSPECTION__SECRET`). Without one the endpoint is disabled (404).
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for IntrospectionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectionSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// `[server]`.
@@ -442,6 +462,16 @@ mod tests {
         assert_eq!(settings.credits.pricing["second_video"], 10);
         assert_eq!(settings.argon2.memory_kib, 19456);
         assert_eq!(settings.password.max_length, 256);
+        assert!(settings.introspection.secret.is_none());
+    }
+
+    #[test]
+    fn the_introspection_secret_comes_from_the_environment_and_stays_out_of_debug() {
+        let secret = "an-introspection-secret-of-32-bytes-at-least";
+        let settings =
+            Settings::load_from(None, env(&[("LATCHKEY__INTROSPECTION__SECRET", secret)])).unwrap();
+        assert_eq!(settings.introspection.secret.as_deref(), Some(secret));
+        assert!(!format!("{settings:?}").contains(secret));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewSession;
 use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
 use latchkey_domain::rotation::{self, Decision};
-use latchkey_domain::{PortError, Session, SessionId, UserId};
+use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
 use crate::pool::Pooled;
@@ -206,6 +206,36 @@ impl SessionRepository for Store {
                         sessions::table
                             .find(&id)
                             .filter(sessions::user_id.eq(&user_id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_by_refresh_token(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let token = token.as_bytes().to_vec();
+        let now = Timestamp(now);
+        let revoked = self
+            .run("revoke session by refresh token", move |connection| {
+                Box::pin(async move {
+                    // One statement, so finding the token's session and revoking it cannot be split by a rotation or
+                    // another revocation.
+                    let owner = refresh_tokens::table
+                        .filter(refresh_tokens::token_hash.eq(&token))
+                        .filter(refresh_tokens::expires_at.gt(now))
+                        .select(refresh_tokens::session_id);
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq_any(owner))
                             .filter(sessions::revoked_at.is_null()),
                     )
                     .set(sessions::revoked_at.eq(now))

@@ -93,6 +93,22 @@ pub trait SessionRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
 
+    /// Revokes the session that a refresh token belongs to, whether the token is live or already spent, as long as
+    /// it has not expired at `now` (what an OAuth2 revocation request, RFC 7009, asks of a refresh token). Returns
+    /// `true` when a session was revoked by this call, `false` when no stored token has this hash, the token has
+    /// expired, or its session was already revoked.
+    ///
+    /// A spent token counts because presenting it to [`SessionRepository::rotate`] after the grace revokes the
+    /// session anyway; an expired one does not, because `rotate` ignores it too. One atomic step.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; then nothing was revoked.
+    async fn revoke_by_refresh_token(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+
     /// Revokes every active session of the user; returns how many were revoked.
     ///
     /// # Errors

@@ -3,7 +3,7 @@ use crate::access::{AccessError, Principal, SessionPrincipal};
 use crate::error::PortError;
 use crate::model::{CredentialKind, User};
 use crate::policy::CredentialPolicy;
-use crate::ports::DecodeError;
+use crate::ports::{AccessClaims, DecodeError};
 
 /// Why a caller was refused: its credential (401 over HTTP), or what the credential may do (403).
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +97,15 @@ impl Latchkey {
             .await
     }
 
-    /// Checks what the token itself says: signature and claims (the codec), then lifetime against the clock.
+    /// Checks what the token itself says and names its session (which the caller still has to check is live).
     fn verify_access_token(&self, access_token: &str) -> Result<SessionPrincipal, AuthError> {
+        let claims = self.access_claims(access_token)?;
+        Ok(SessionPrincipal::new(claims.user_id, claims.session_id))
+    }
+
+    /// The claims of an access token whose signature and claims the codec accepts and whose lifetime holds by the
+    /// clock. Says nothing about its session.
+    pub(super) fn access_claims(&self, access_token: &str) -> Result<AccessClaims, AuthError> {
         let claims = self.ports.access_tokens.decode(access_token)?;
         let now = self.now();
         if claims.expires_at <= now {
@@ -107,6 +114,6 @@ impl Latchkey {
         if claims.issued_at > now + chrono::TimeDelta::seconds(NOT_BEFORE_LEEWAY_SECONDS) {
             return Err(AuthError::InvalidToken);
         }
-        Ok(SessionPrincipal::new(claims.user_id, claims.session_id))
+        Ok(claims)
     }
 }

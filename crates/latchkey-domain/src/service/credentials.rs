@@ -250,29 +250,45 @@ impl Latchkey {
         secret: &str,
         kind: CredentialKind,
     ) -> Result<(Principal, User), AuthError> {
-        if !has_valid_checksum(secret, self.prefix(kind)) {
-            return Err(AuthError::InvalidToken);
-        }
+        let (credential, user) = self.live_credential(secret, kind).await?;
+        Ok((principal_of(&credential), user))
+    }
+
+    /// The live credential of `kind` whose secret is `secret`, and its owner, checked and its use recorded as
+    /// [`Latchkey::authenticate_credential`] says: what authenticating and introspecting it share.
+    pub(super) async fn live_credential(
+        &self,
+        secret: &str,
+        kind: CredentialKind,
+    ) -> Result<(IssuedCredential, User), AuthError> {
         let CredentialMatch { credential, user } = self
-            .ports
-            .credentials
-            .find_credential(&PlainSecret::new(secret).hash())
+            .find_credential_by_secret(secret, kind)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        if credential.id.kind() != kind {
-            return Err(AuthError::InvalidToken);
-        }
         let now = self.now();
         if credential.is_expired(now) {
             return Err(AuthError::TokenExpired);
         }
         self.record_use(&credential, now).await;
-        let scopes = credential.scopes;
-        let credential = match credential.id {
-            CredentialId::PersonalToken(id) => Credential::PersonalToken { id, scopes },
-            CredentialId::ApiKey(id) => Credential::ApiKey { id, scopes },
-        };
-        Ok((Principal::new(user.id.clone(), credential), user))
+        Ok((credential, user))
+    }
+
+    /// The unrevoked credential of `kind` whose secret is `secret`, expired or not, with its owner; `None` for a
+    /// malformed secret (no lookup then), an unknown one, or one of the other kind.
+    pub(super) async fn find_credential_by_secret(
+        &self,
+        secret: &str,
+        kind: CredentialKind,
+    ) -> Result<Option<CredentialMatch>, PortError> {
+        if !has_valid_checksum(secret, self.prefix(kind)) {
+            return Ok(None);
+        }
+        let found = self
+            .ports
+            .credentials
+            .find_credential(&PlainSecret::new(secret).hash())
+            .await?;
+        Ok(found.filter(|found| found.credential.id.kind() == kind))
     }
 
     /// Records a use unless one within [`LAST_USED_PRECISION`] is known, from the store's answer or from this
@@ -294,7 +310,7 @@ impl Latchkey {
         }
     }
 
-    fn prefix(&self, kind: CredentialKind) -> &str {
+    pub(super) fn prefix(&self, kind: CredentialKind) -> &str {
         match kind {
             CredentialKind::PersonalToken => CredentialPolicy::PERSONAL_TOKEN_PREFIX,
             CredentialKind::ApiKey => self.policies.credentials.api_key_prefix(),
@@ -305,6 +321,16 @@ impl Latchkey {
         let body = self.ports.secrets.new_secret("");
         checksummed(self.prefix(kind), body.expose())
     }
+}
+
+/// The principal a request presenting `credential` acts as: its owner, with the credential's scopes.
+pub(super) fn principal_of(credential: &IssuedCredential) -> Principal {
+    let scopes = credential.scopes;
+    let credential_of = match credential.id.clone() {
+        CredentialId::PersonalToken(id) => Credential::PersonalToken { id, scopes },
+        CredentialId::ApiKey(id) => Credential::ApiKey { id, scopes },
+    };
+    Principal::new(credential.user_id.clone(), credential_of)
 }
 
 /// The start of `secret` shown in lists: its prefix and a few characters.

@@ -227,7 +227,7 @@ pub async fn cancelled_update_password_leaves_the_store_usable<S: Store>(store: 
     }
 }
 
-/// Abandoned `revoke` and `revoke_all` calls leave the store usable, and a revocation that is then awaited holds.
+/// Abandoned `revoke`, `revoke_all` and `revoke_by_refresh_token` calls leave the store usable, and a revocation that is then awaited holds.
 pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
     for depth in 1..=DEPTHS {
         let jane = user(store, &format!("jane{depth}")).await;
@@ -256,6 +256,20 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
         abandon_after(depth, store.revoke_all(&jane.id, t0())).await;
         store.revoke_all(&jane.id, t0()).await.unwrap();
         assert!(!store.is_active(&all.id, &jane.id).await.unwrap());
+
+        let by_token = store
+            .create(&new_session(
+                &format!("c{depth}"),
+                &jane.id,
+                &format!("c{depth}"),
+                t0(),
+            ))
+            .await
+            .unwrap();
+        let token = TokenHash::of(&format!("c{depth}"));
+        abandon_after(depth, store.revoke_by_refresh_token(&token, t0())).await;
+        store.revoke_by_refresh_token(&token, t0()).await.unwrap();
+        assert!(!store.is_active(&by_token.id, &jane.id).await.unwrap());
     }
 }
 

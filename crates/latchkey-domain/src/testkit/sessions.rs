@@ -268,6 +268,86 @@ pub async fn revoke_only_affects_own_sessions<S: Store>(store: &S) {
     );
 }
 
+/// `revoke_by_refresh_token` ends the session of a live or spent (but unexpired) token, and only that session.
+pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let live = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let spent = store
+        .create(&new_session("s2", &jane.id, "tok-a", t0()))
+        .await
+        .unwrap();
+    let sibling = store
+        .create(&new_session("s3", &jane.id, "tok-x", t0()))
+        .await
+        .unwrap();
+    store
+        .rotate(&rotation("tok-a", "tok-b", t0()))
+        .await
+        .unwrap();
+
+    let at = t0() + TimeDelta::hours(1);
+    assert!(store
+        .revoke_by_refresh_token(&TokenHash::of("tok-1"), at)
+        .await
+        .unwrap());
+    assert!(!store.is_active(&live.id, &jane.id).await.unwrap());
+    assert_eq!(
+        store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+
+    // A spent token still names its session; the successor dies with it.
+    assert!(store
+        .revoke_by_refresh_token(&TokenHash::of("tok-a"), at)
+        .await
+        .unwrap());
+    assert!(!store.is_active(&spent.id, &jane.id).await.unwrap());
+    assert_eq!(
+        store.rotate(&rotation("tok-b", "tok-c", at)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+
+    assert!(store.is_active(&sibling.id, &jane.id).await.unwrap());
+    let listed = store.list_active(&jane.id, at).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, None);
+}
+
+/// `revoke_by_refresh_token` is `false`, and changes nothing, for an unknown or expired token and for a session
+/// already revoked.
+pub async fn revoke_by_refresh_token_ignores_unknown_expired_and_revoked<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    assert!(!store
+        .revoke_by_refresh_token(&TokenHash::of("unknown"), t0())
+        .await
+        .unwrap());
+    let expired_at = t0() + TimeDelta::days(30);
+    assert!(!store
+        .revoke_by_refresh_token(&TokenHash::of("tok-1"), expired_at)
+        .await
+        .unwrap());
+    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+
+    assert!(store
+        .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
+            .await
+            .unwrap(),
+        "already revoked"
+    );
+}
+
 /// `revoke_all` ends every active session of one user and reports how many.
 pub async fn revoke_all_revokes_every_session<S: Store>(store: &S) {
     let jane = user(store, "jane").await;

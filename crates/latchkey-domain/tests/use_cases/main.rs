@@ -10,6 +10,7 @@ mod builder;
 mod credentials;
 mod email;
 mod login;
+mod oauth;
 mod public_api;
 mod refresh;
 mod register;

@@ -221,6 +221,13 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
     ) -> Result<bool, latchkey_domain::PortError> {
         unreachable!("registration never revokes")
     }
+    async fn revoke_by_refresh_token(
+        &self,
+        _: &latchkey_domain::TokenHash,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("registration never revokes")
+    }
     async fn revoke_all(
         &self,
         _: &latchkey_domain::UserId,

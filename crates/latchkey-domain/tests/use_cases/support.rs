@@ -129,6 +129,17 @@ impl TestApp {
             .expect("login accepted")
     }
 
+    /// Registers an account with [`PASSWORD`] and logs in; returns the login's tokens.
+    pub async fn login_fresh(&self, email: &str) -> TokenPair {
+        self.register(email, None).await;
+        self.login(email).await.tokens
+    }
+
+    /// What the service's clock says now.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        latchkey_domain::ports::Clock::now(&*self.clock)
+    }
+
     /// The principal behind a pair's access token; must be valid.
     pub async fn principal(&self, tokens: &TokenPair) -> Principal {
         self.svc

@@ -1,3 +1,4 @@
+use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use latchkey_domain::service::{LoginInput, LogoutScope};
 use latchkey_domain::Latchkey;
@@ -9,6 +10,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{client_info, FormOrJson, OptionalJson};
+use crate::oauth::{check_grant_type, token_response, OAuth};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, Unavailable,
     UnsupportedMediaType,
@@ -44,18 +46,21 @@ pub(super) async fn register(
     } else {
         "Registration successful. Please log in."
     };
-    Ok(HttpResponse::Created().json(RegisterResponse {
+    let body = RegisterResponse {
         user: outcome.user.into(),
         token: outcome.tokens.map(Into::into),
         message,
-    }))
+    };
+    Ok(token_response(StatusCode::CREATED, &body))
 }
 
 /// Log in with a password.
 ///
-/// Takes the OAuth2 password form or JSON; `username` may hold an email or a username. An unknown account and a
-/// wrong password get the same 401 `invalid_credentials`. When the server requires verified addresses, the right
-/// password for an unverified one gets 403 `email_not_verified`.
+/// Takes the OAuth2 password form (RFC 6749 §4.3) or JSON; `username` may hold an email or a username. An unknown
+/// account and a wrong password get the same 401 `invalid_credentials`. Errors carry the RFC 6749 `error` and
+/// `error_description` too (`invalid_grant` for wrong credentials).
+/// When the server requires verified addresses, the right password for an unverified one gets 403
+/// `email_not_verified`.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -72,32 +77,51 @@ pub(super) async fn register(
 pub(super) async fn login(
     latchkey: web::Data<Latchkey>,
     req: HttpRequest,
-    body: FormOrJson<LoginRequest>,
+    OAuth(FormOrJson(body)): OAuth<FormOrJson<LoginRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    password_grant(&latchkey, &req, body)
+        .await
+        .map_err(ApiError::oauth)
+}
+
+/// The password grant, as `POST /auth/login` and `POST /oauth/token` answer it.
+pub(super) async fn password_grant(
+    latchkey: &Latchkey,
+    req: &HttpRequest,
+    body: LoginRequest,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest {
         username,
         email,
         password,
-    } = body.0;
+        grant_type,
+        ..
+    } = body;
+    check_grant_type(grant_type.as_deref(), "password")?;
     let identifier = username
         .or(email)
         .ok_or_else(|| ApiError::validation([("username", "is required".to_owned())]))?;
     let input = LoginInput::new().identifier(identifier).password(password);
-    let outcome = latchkey.login(input, client_info(&req)).await?;
-    Ok(HttpResponse::Ok().json(LoginResponse {
+    let outcome = latchkey.login(input, client_info(req)).await?;
+    let body = LoginResponse {
         tokens: outcome.tokens.into(),
         user: outcome.user.into(),
-    }))
+    };
+    Ok(token_response(StatusCode::OK, &body))
 }
 
 /// Exchange a refresh token for a new pair.
 ///
-/// The presented refresh token is spent. Presenting a spent token again (after a short grace window for a lost
-/// response) revokes the whole session.
+/// Takes JSON or the OAuth2 refresh form (RFC 6749 §6). The presented refresh token is spent. Presenting a spent
+/// token again (after a short grace window for a lost response) revokes the whole session. Errors carry the
+/// RFC 6749 `error` and `error_description` too (`invalid_grant` for a bad refresh token).
 #[utoipa::path(
     operation_id = "refresh",
     tag = "auth",
-    request_body = RefreshRequest,
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = OK, description = "The new token pair", body = TokenPairBody),
         BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
@@ -106,10 +130,21 @@ pub(super) async fn login(
 #[post("/auth/refresh")]
 pub(super) async fn refresh(
     latchkey: web::Data<Latchkey>,
-    body: web::Json<RefreshRequest>,
+    OAuth(FormOrJson(body)): OAuth<FormOrJson<RefreshRequest>>,
 ) -> Result<HttpResponse, ApiError> {
+    refresh_grant(&latchkey, body)
+        .await
+        .map_err(ApiError::oauth)
+}
+
+/// The refresh grant, as `POST /auth/refresh` and `POST /oauth/token` answer it.
+pub(super) async fn refresh_grant(
+    latchkey: &Latchkey,
+    body: RefreshRequest,
+) -> Result<HttpResponse, ApiError> {
+    check_grant_type(body.grant_type.as_deref(), "refresh_token")?;
     let pair = latchkey.refresh(&body.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(TokenPairBody::from(pair)))
+    Ok(token_response(StatusCode::OK, &TokenPairBody::from(pair)))
 }
 
 /// Log out.

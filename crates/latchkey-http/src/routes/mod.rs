@@ -11,6 +11,7 @@ mod auth;
 mod credentials;
 mod email;
 mod health;
+mod oauth;
 mod sessions;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,10 @@ pub(crate) fn register(router: &mut Router<'_>) {
         .service(docs::page)
         // The page's static files are not part of the API.
         .undocumented(Method::GET, docs::ASSET_PATH, docs::asset)
+        // OAuth2 clients expect these at the server root, not under the API's base path.
+        .service(oauth::token)
+        .service(oauth::revoke)
+        .service(oauth::introspect)
         .service(
             scope(API_BASE)
                 .service(openapi::openapi_json)

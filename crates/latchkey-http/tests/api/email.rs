@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use latchkey_domain::{Policies, VerificationPolicy};
 use serde_json::json;
 
-use crate::support::{access_token, api, bearer, spawn, spawn_with, Reply, PASSWORD};
+use crate::support::{access_token, api, bearer, spawn, spawn_with_policies, Reply, PASSWORD};
 
 #[actix_web::test]
 async fn the_link_verifies_once_and_me_shows_it() {
@@ -235,7 +235,7 @@ async fn forgot_and_reset_password() {
 async fn when_verification_is_required_login_answers_403_only_with_the_right_password() {
     let mut policies = Policies::default();
     policies.verification = VerificationPolicy::default().with_required_for_login(true);
-    let app = spawn_with(policies).await;
+    let app = spawn_with_policies(policies).await;
     let registered = app.register("jane@example.com", None).await;
     assert_eq!(registered["token"], json!(null));
     app.post_json(
@@ -396,7 +396,7 @@ async fn the_document_states_this_servers_email_settings() {
         .with_required_for_login(true)
         .with_code_ttl(TimeDelta::minutes(10))
         .unwrap();
-    let app = spawn_with(policies).await;
+    let app = spawn_with_policies(policies).await;
     let document = app
         .send(TestRequest::get().uri("/api/v1/openapi.json"))
         .await

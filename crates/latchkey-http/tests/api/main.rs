@@ -9,5 +9,6 @@ mod auth;
 mod credentials;
 mod email;
 mod errors;
+mod oauth;
 mod openapi;
 mod sessions;

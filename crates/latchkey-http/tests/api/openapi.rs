@@ -12,10 +12,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use crate::support::{access_token, bearer, spawn, Reply, TestApp};
+use crate::support::{access_token, bearer, spawn_introspecting as spawn, Reply, TestApp};
 
 /// Every operation the API serves, with every status it can answer. Adding an endpoint or a status means
-/// adding it here too: the test then proves the document says the same.
+/// adding it here too: the test then proves the document says the same. (The app under test has introspection
+/// enabled, so that `/oauth/introspect` is served as a configured server serves it; disabled, it is a 404.)
 const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("GET", "/healthz", &[200]),
     ("GET", "/readyz", &[200, 503]),
@@ -101,6 +102,13 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "POST",
         "/api/v1/auth/keys/{id}/rotate",
         &[201, 401, 403, 404, 503],
+    ),
+    ("POST", "/oauth/token", &[200, 400, 401, 413, 415, 503]),
+    ("POST", "/oauth/revoke", &[200, 400, 413, 415, 503]),
+    (
+        "POST",
+        "/oauth/introspect",
+        &[200, 400, 401, 404, 413, 415, 503],
     ),
 ];
 

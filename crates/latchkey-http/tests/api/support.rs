@@ -111,10 +111,37 @@ impl Reply {
             body["detail"].as_str().is_some_and(|d| !d.is_empty()),
             "{body}"
         );
-        let keys = keys(&body);
+        // The OAuth2 endpoints add RFC 6749's `error` and `error_description` (`oauth_error` checks them).
+        let keys: Vec<String> = keys(&body)
+            .into_iter()
+            .filter(|key| key != "error" && key != "error_description")
+            .collect();
         assert!(
             keys == ["code", "detail"] || keys == ["code", "detail", "errors"],
             "{body}"
+        );
+        assert_eq!(
+            body.get("error").is_some(),
+            body.get("error_description").is_some(),
+            "{body}"
+        );
+        body
+    }
+
+    /// Asserts the status and the envelope with this code, plus RFC 6749's `error` with this value and
+    /// `error_description`; returns the body.
+    #[track_caller]
+    pub fn assert_oauth_error(&self, status: StatusCode, code: &str, error: &str) -> Value {
+        let body = self.assert_error(status, code);
+        assert_eq!(body["error"], error, "{body}");
+        let description = body["error_description"]
+            .as_str()
+            .expect("error_description");
+        assert!(
+            description
+                .chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\'),
+            "{description}"
         );
         body
     }
@@ -160,13 +187,36 @@ pub struct TestApp {
     pub mailer: Arc<RecordingMailer>,
 }
 
+/// The introspection secret of [`spawn_introspecting`].
+pub const INTROSPECTION_SECRET: &str = "introspection-secret-of-32-bytes-or-more";
+
 /// Builds the app on fresh in-memory adapters with the default policies and HTTP settings.
 pub async fn spawn() -> TestApp {
-    spawn_with(Policies::default()).await
+    spawn_app(Policies::default(), HttpConfig::default()).await
+}
+
+/// As [`spawn`], with `POST /oauth/introspect` enabled by [`INTROSPECTION_SECRET`].
+pub async fn spawn_introspecting() -> TestApp {
+    spawn_with(HttpConfig {
+        introspection_secret: Some(
+            latchkey_http::IntrospectionSecret::new(INTROSPECTION_SECRET).unwrap(),
+        ),
+        ..HttpConfig::default()
+    })
+    .await
+}
+
+/// As [`spawn`], with these HTTP settings.
+pub async fn spawn_with(config: HttpConfig) -> TestApp {
+    spawn_app(Policies::default(), config).await
 }
 
 /// As [`spawn`], with these policies.
-pub async fn spawn_with(policies: Policies) -> TestApp {
+pub async fn spawn_with_policies(policies: Policies) -> TestApp {
+    spawn_app(policies, HttpConfig::default()).await
+}
+
+async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
     let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
     let latchkey = Arc::new(
@@ -180,10 +230,7 @@ pub async fn spawn_with(policies: Policies) -> TestApp {
     let (delivery, mailer) = (memory.delivery(), memory.mailer.clone());
     let clock = memory.clock;
     let service = Rc::new(
-        test::init_service(
-            App::new().configure(latchkey_http::configure(latchkey, HttpConfig::default())),
-        )
-        .await,
+        test::init_service(App::new().configure(latchkey_http::configure(latchkey, config))).await,
     );
     // The service's type cannot be named here, so a closure carries it.
     let call = move |request: TestRequest| {
