@@ -4,9 +4,12 @@
 // A harness that cannot set up should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use awc::http::StatusCode;
 use latchkey_diesel::test_support::{fresh_postgres_database, TestDatabase};
 use latchkey_server::{Application, Settings};
+use latchkey_smtp::test_support::{ReceivedEmail, SmtpSink};
 use serde_json::{json, Value};
 
 /// Which database the application runs on.
@@ -25,6 +28,9 @@ enum Storage {
     Postgres(#[allow(dead_code)] TestDatabase),
 }
 
+/// How long a test waits for an email before failing (the worker looks every second).
+pub const MAIL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A running application and a client pointed at it.
 #[derive(Debug)]
 pub struct TestApp {
@@ -32,6 +38,8 @@ pub struct TestApp {
     pub address: String,
     /// The settings it was started with (to start a second instance on the same database).
     pub settings: Settings,
+    /// The SMTP server its emails are delivered to.
+    pub smtp: std::sync::Arc<SmtpSink>,
     _storage: std::sync::Arc<Storage>,
 }
 
@@ -44,6 +52,12 @@ pub struct Reply {
     pub www_authenticate: Option<String>,
     /// `Content-Type`, if any.
     pub content_type: Option<String>,
+    /// `Content-Security-Policy`, if any.
+    pub content_security_policy: Option<String>,
+    /// `Referrer-Policy`, if any.
+    pub referrer_policy: Option<String>,
+    /// The body as text, when it is not JSON (pages).
+    pub text: String,
     /// Parsed JSON body.
     pub body: Value,
 }
@@ -71,7 +85,15 @@ impl TestApp {
     /// Starts the application on a fresh database; `None` (after printing why) when PostgreSQL is wanted but not
     /// reachable outside CI.
     pub async fn spawn(backend: Backend) -> Option<Self> {
-        let (settings, storage) = match backend {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with the settings changed by `configure` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
+        let (mut settings, storage) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
@@ -87,10 +109,19 @@ impl TestApp {
                 (settings, Storage::Postgres(database))
             }
         };
-        Some(Self::start(settings, std::sync::Arc::new(storage)).await)
+        // Every email goes through real SMTP, to a sink on a free port.
+        let smtp = std::sync::Arc::new(SmtpSink::start().await.unwrap());
+        settings.mail.smtp_url = Some(smtp.url());
+        settings.mail.from = "Latchkey <no-reply@latchkey.test>".into();
+        configure(&mut settings);
+        Some(Self::start(settings, std::sync::Arc::new(storage), smtp).await)
     }
 
-    async fn start(settings: Settings, storage: std::sync::Arc<Storage>) -> Self {
+    async fn start(
+        settings: Settings,
+        storage: std::sync::Arc<Storage>,
+        smtp: std::sync::Arc<SmtpSink>,
+    ) -> Self {
         let app = Application::build(&settings)
             .await
             .expect("application starts");
@@ -99,20 +130,36 @@ impl TestApp {
         Self {
             address,
             settings,
+            smtp,
             _storage: storage,
         }
     }
 
-    /// A second instance on the same database and secret, as a scaled-out deployment runs.
+    /// A second instance on the same database, secret and SMTP server, as a scaled-out deployment runs.
     pub async fn another_instance(&self) -> Self {
-        Self::start(self.settings.clone(), self._storage.clone()).await
+        Self::start(
+            self.settings.clone(),
+            self._storage.clone(),
+            self.smtp.clone(),
+        )
+        .await
+    }
+
+    /// The database URL the application runs on.
+    pub fn database_url(&self) -> &str {
+        &self.settings.database.url
+    }
+
+    /// Waits (up to [`MAIL_DEADLINE`]) for the email to `address` that follows the first `skip` ones.
+    pub async fn email_to(&self, address: &str, skip: usize) -> ReceivedEmail {
+        self.smtp.wait_for(address, skip, MAIL_DEADLINE).await
     }
 
     /// A second instance on the same database, with its settings changed by `configure`.
     pub async fn another_instance_with(&self, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = self.settings.clone();
         configure(&mut settings);
-        Self::start(settings, self._storage.clone()).await
+        Self::start(settings, self._storage.clone(), self.smtp.clone()).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -175,8 +222,13 @@ impl TestApp {
                 .map(str::to_owned)
         };
         let (www_authenticate, content_type) = (header("www-authenticate"), header("content-type"));
+        let content_security_policy = header("content-security-policy");
+        let referrer_policy = header("referrer-policy");
         let bytes = response.body().limit(1 << 20).await.expect("body readable");
-        let body = if bytes.is_empty() {
+        let is_json = content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("application/json"));
+        let body = if bytes.is_empty() || !is_json {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
@@ -186,6 +238,9 @@ impl TestApp {
             status: response.status(),
             www_authenticate,
             content_type,
+            content_security_policy,
+            referrer_policy,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
             body,
         }
     }

@@ -1,8 +1,9 @@
 //! Latchkey's repositories on PostgreSQL ([`pg::PgStore`]) and SQLite ([`sqlite::SqliteStore`]).
 //!
 //! Each store implements [`UserRepository`](latchkey_domain::ports::UserRepository),
-//! [`SessionRepository`](latchkey_domain::ports::SessionRepository) and
-//! [`HealthCheck`](latchkey_domain::ports::HealthCheck); every port method is one transaction, and the invariants
+//! [`SessionRepository`](latchkey_domain::ports::SessionRepository),
+//! [`ChallengeRepository`](latchkey_domain::ports::ChallengeRepository), [`Outbox`](latchkey_domain::ports::Outbox)
+//! and [`HealthCheck`](latchkey_domain::ports::HealthCheck); every port method is one transaction, and the invariants
 //! the domain relies on (unique email and username keys, unique token hashes, non-negative credits) are also
 //! constraints of the schema. The migrations are embedded per backend and applied by `run_migrations`.
 //!
@@ -17,7 +18,9 @@
 //!
 //! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work);
 //! - `write_transaction`: READ COMMITTED on PostgreSQL, `BEGIN IMMEDIATE` on SQLite;
-//! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock).
+//! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock);
+//! - `claim_locked!`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so outbox workers on several instances claim
+//!   different rows at once; nothing on SQLite.
 //!
 //! Only that locking and the connection setup differ per backend. A new table costs a migration per backend, its
 //! `table!` and rows here, and one repository file.

@@ -160,6 +160,94 @@ impl TokenRow {
     }
 }
 
+/// A verification challenge as stored: hashes only.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::schema::verification_challenges)]
+pub(crate) struct NewVerificationRow<'a> {
+    pub(crate) user_id: &'a str,
+    pub(crate) link_hash: &'a [u8],
+    pub(crate) code_hash: &'a [u8],
+    pub(crate) link_expires_at: Timestamp,
+    pub(crate) code_expires_at: Timestamp,
+    pub(crate) attempts: i32,
+    pub(crate) created_at: Timestamp,
+}
+
+/// A password reset token as stored: its hash only.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::schema::password_resets)]
+pub(crate) struct NewResetRow<'a> {
+    pub(crate) user_id: &'a str,
+    pub(crate) token_hash: &'a [u8],
+    pub(crate) expires_at: Timestamp,
+    pub(crate) created_at: Timestamp,
+}
+
+/// Outbox status values, as the migrations' CHECK constraints name them.
+pub(crate) mod outbox_status {
+    pub(crate) const PENDING: &str = "pending";
+    pub(crate) const SENDING: &str = "sending";
+    pub(crate) const SENT: &str = "sent";
+    pub(crate) const FAILED: &str = "failed";
+}
+
+/// A newly queued email.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::schema::outbox)]
+pub(crate) struct NewOutboxRow<'a> {
+    id: &'a str,
+    recipient: &'a str,
+    kind: &'static str,
+    payload: Option<Metadata>,
+    status: &'static str,
+    attempts: i32,
+    due_at: Timestamp,
+    created_at: Timestamp,
+}
+
+impl<'a> NewOutboxRow<'a> {
+    /// `email`, addressed to `recipient`, due at once.
+    pub(crate) fn new(email: &'a latchkey_domain::NewEmail, recipient: &'a str) -> Self {
+        Self {
+            id: email.id.as_str(),
+            recipient,
+            kind: email.content.kind(),
+            payload: Some(Metadata(email.content.to_payload())),
+            status: outbox_status::PENDING,
+            attempts: 0,
+            due_at: Timestamp(email.created_at),
+            created_at: Timestamp(email.created_at),
+        }
+    }
+}
+
+/// An unfinished email as a worker claims it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::outbox)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct OutboxRow {
+    pub(crate) id: String,
+    pub(crate) recipient: String,
+    pub(crate) payload: Option<Metadata>,
+    pub(crate) attempts: i32,
+    pub(crate) created_at: Timestamp,
+}
+
+impl OutboxRow {
+    /// The claimed email, as the try after the stored count; `None` when the row cannot be read back (written by
+    /// something else), which the claim then gives up on rather than retrying forever.
+    pub(crate) fn into_claimed(self) -> Option<latchkey_domain::ClaimedEmail> {
+        let content = latchkey_domain::EmailContent::from_payload(&self.payload?.0)?;
+        Some(latchkey_domain::ClaimedEmail::new(
+            latchkey_domain::EmailId::parse(&self.id)?,
+            self.recipient,
+            content,
+            u32::try_from(self.attempts).ok()? + 1,
+            self.created_at.into(),
+        ))
+    }
+}
+
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = credentials)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]

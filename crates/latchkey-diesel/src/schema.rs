@@ -75,3 +75,48 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(credentials -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, credentials);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    verification_challenges (user_id) {
+        user_id -> Text,
+        link_hash -> Binary,
+        code_hash -> Binary,
+        link_expires_at -> UtcTimestamp,
+        code_expires_at -> UtcTimestamp,
+        attempts -> Integer,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    password_resets (user_id) {
+        user_id -> Text,
+        token_hash -> Binary,
+        expires_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{JsonObject, UtcTimestamp};
+
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        kind -> Text,
+        payload -> Nullable<JsonObject>,
+        status -> Text,
+        attempts -> Integer,
+        due_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        finished_at -> Nullable<UtcTimestamp>,
+        last_error -> Nullable<Text>,
+    }
+}

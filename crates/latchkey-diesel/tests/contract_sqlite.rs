@@ -57,6 +57,14 @@ async fn racing_rotations_rotate_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_racing_resets_admit_one_and_racing_workers_share_no_email() {
+    let Some((store, _guard)) = fresh_store().await else {
+        return;
+    };
+    common::racing_resets_and_claims(std::sync::Arc::new(store), 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn retries_racing_the_successor_rotation() {
     let Some((store, _guard)) = fresh_store().await else {
         return;
@@ -84,5 +92,6 @@ async fn cancellation_rules_on_a_single_connection() {
         cancelled_rotate_is_all_or_nothing,
         cancelled_update_password_leaves_the_store_usable,
         cancelled_revocations_leave_the_store_usable,
+        cancelled_challenge_and_outbox_calls_are_all_or_nothing,
     );
 }

@@ -10,6 +10,11 @@
 //! - [`Latchkey::revoke_token`] and [`Latchkey::introspect`]: OAuth2 revocation (RFC 7009) and introspection
 //!   (RFC 7662) of any credential Latchkey issues
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
+//! - [`Latchkey::verify_email_link`], [`Latchkey::verify_email_code`], [`Latchkey::resend_verification`]
+//! - [`Latchkey::forgot_password`], [`Latchkey::reset_password`]
+//!
+//! Emails are queued in the store's outbox by the same call that stores what they carry; an [`OutboxDelivery`]
+//! delivers them through a [`ports::Mailer`].
 //!
 //! The crate performs no I/O itself: every effect goes through a port, so the same rules run on PostgreSQL, SQLite
 //! or the in-memory adapters of `latchkey-memory`.
@@ -30,20 +35,23 @@ pub mod testkit;
 pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
 pub use error::PortError;
 pub use model::{
-    ApiKeyId, ClientInfo, CredentialId, CredentialKind, DisplayName, DisplayNameError, Email,
-    EmailError, IssuedCredential, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
-    Pricing, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
-    UsernameError,
+    ApiKeyId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind, DisplayName,
+    DisplayNameError, Email, EmailContent, EmailError, EmailId, IssuedCredential, NewEmail,
+    NewUser, Password, PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId,
+    StoredUser, User, UserCredentials, UserId, Username, UsernameError,
 };
 pub use policy::{
-    CredentialPolicy, CredentialPolicyError, CreditsPolicy, CreditsPolicyError, Lifetime,
-    PasswordPolicy, PasswordPolicyError, Policies, TokenPolicy, TokenPolicyError,
+    ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
+    CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, Lifetime, PasswordPolicy,
+    PasswordPolicyError, Policies, PublicUrl, PublicUrlError, ResetPolicy, TokenPolicy,
+    TokenPolicyError, VerificationPolicy,
 };
-pub use ports::{DecodeError, InsertCredentialError, InsertUserError};
+pub use ports::{DecodeError, InsertCredentialError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{
     AuthError, BuildError, ChangePasswordError, CreateCredentialInput, CreatedCredential,
-    CredentialError, Latchkey, LatchkeyBuilder, LoginError, RefreshError, RegisterError,
-    RegistrationErrors, RevokeSessionError, TokenPair,
+    CredentialError, Delivered, Latchkey, LatchkeyBuilder, LoginError, OutboxDelivery,
+    RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
+    TokenPair, VerifyEmailError,
 };
 pub use service::{IntrospectError, RevokeTokenError};

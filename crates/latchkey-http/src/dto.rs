@@ -211,10 +211,11 @@ impl From<TokenPair> for TokenPairBody {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct RegisterResponse {
     pub user: UserBody,
-    /// `null` when the account was created but its first session could not be started: log in.
+    /// `null` when the server requires a verified address before login, or when the account was created but its
+    /// first session could not be started: log in.
     #[schema(required = true)]
     pub token: Option<TokenPairBody>,
-    #[schema(value_type = String, example = "Registration successful.")]
+    #[schema(value_type = String, example = "Registration successful! Check your email to verify your account.")]
     pub message: &'static str,
 }
 
@@ -305,6 +306,55 @@ pub(crate) struct StatusBody {
     /// `ok` or `ready`.
     #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
+}
+
+/// `POST /auth/verify-email?token=…`: the link flow's token, from the verification email's link.
+// No Debug: it carries a secret.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct VerifyEmailQuery {
+    /// The `token` of the verification link. When present, the body is ignored.
+    pub token: Option<String>,
+}
+
+/// `POST /auth/verify-email` with a body: the code flow.
+// No Debug: it carries a secret.
+#[derive(Default, Deserialize, ToSchema)]
+pub(crate) struct VerifyEmailRequest {
+    /// The address the code was sent to.
+    #[schema(example = "jane@example.com")]
+    pub email: Option<String>,
+    /// The 6-digit code of the verification email (`activation_code` is accepted as an alias).
+    #[serde(alias = "activation_code")]
+    #[schema(example = "042133")]
+    pub code: Option<String>,
+}
+
+/// `POST /auth/resend-verification` without a bearer token.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct ResendVerificationRequest {
+    /// The address to send a new verification email to (ignored when a bearer token is sent).
+    #[schema(example = "jane@example.com")]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/forgot-password`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ForgotPasswordRequest {
+    /// The account's address.
+    #[schema(example = "jane@example.com")]
+    pub email: String,
+}
+
+/// `POST /auth/reset-password`.
+// No Debug: it carries a password and a secret.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ResetPasswordRequest {
+    /// The `token` of the reset link.
+    pub token: String,
+    /// The new password, within the server's password policy (these are the configured bounds).
+    #[schema(min_length = 8, max_length = 256)]
+    pub new_password: String,
 }
 
 /// `POST /auth/tokens`.

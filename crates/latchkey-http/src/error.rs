@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_domain::{
     AccessError, AuthError, ChangePasswordError, CredentialError, CredentialKind, LoginError,
-    PortError, RefreshError, RegisterError, RegistrationErrors, RevokeSessionError,
+    PortError, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
+    RevokeSessionError, VerifyEmailError,
 };
 use latchkey_domain::{IntrospectError, RevokeTokenError};
 use serde::Serialize;
@@ -346,6 +347,11 @@ impl From<LoginError> for ApiError {
                 "Invalid credentials",
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE),
+            LoginError::EmailNotVerified => Self::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "Email address not verified: use the link or code we sent, or ask for a new email",
+            ),
             LoginError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
@@ -395,10 +401,46 @@ impl From<RevokeSessionError> for ApiError {
     }
 }
 
+impl From<VerifyEmailError> for ApiError {
+    fn from(error: VerifyEmailError) -> Self {
+        match error {
+            VerifyEmailError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "Invalid or expired verification link",
+            ),
+            VerifyEmailError::InvalidCode => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_code",
+                "Invalid or expired verification code",
+            ),
+            VerifyEmailError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<RevokeTokenError> for ApiError {
     fn from(error: RevokeTokenError) -> Self {
         match error {
             RevokeTokenError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<ResetPasswordError> for ApiError {
+    fn from(error: ResetPasswordError) -> Self {
+        match error {
+            ResetPasswordError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "Invalid or expired reset link",
+            ),
+            ResetPasswordError::InvalidNewPassword(error) => {
+                Self::validation([("new_password", error.to_string())])
+            }
+            ResetPasswordError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
     }

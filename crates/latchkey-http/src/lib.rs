@@ -34,6 +34,7 @@ mod extract;
 mod logging;
 mod oauth;
 mod openapi;
+mod pages;
 mod routes;
 
 use std::sync::Arc;

@@ -166,6 +166,8 @@ error_responses! {
         "The request is malformed or breaks a rule. `invalid_request`: the body or query could not be parsed \
          (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
          listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
+         `invalid_token`: a wrong, spent or expired verification or reset link; `invalid_code`: a wrong, spent, \
+         expired or burnt verification code; \
          `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take. The OAuth2 endpoints (login, \
          refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
          `error_description`.";
@@ -180,7 +182,8 @@ error_responses! {
     Forbidden = 403, challenge = true,
         "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
-         (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`).";
+         (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`); `email_not_verified`: the right password, \
+         but the server requires a verified address before login.";
     NotFound = 404, challenge = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false,
@@ -235,6 +238,7 @@ pub(crate) fn document(
             .insert(name.to_owned(), response.into());
     }
     apply_password_policy(&mut document, &policies.password);
+    describe_email_policies(&mut document, policies);
     credits_prices_are_integers(&mut document);
     login_needs_an_identifier(&mut document);
     bearer_operations_take_oauth2(&mut document);
@@ -275,11 +279,66 @@ fn apply_password_policy(document: &mut Document, policy: &PasswordPolicy) {
     for (schema, field) in [
         ("RegisterRequest", "password"),
         ("ChangePasswordRequest", "new_password"),
+        ("ResetPasswordRequest", "new_password"),
     ] {
         if let Some(property) = property_mut(document, schema, field) {
             property.min_length = Some(policy.min_length());
             property.max_length = Some(policy.max_length());
         }
+    }
+}
+
+/// The email operations say this server's settings (`verification.*`, `reset.*`), which the derive cannot know.
+fn describe_email_policies(document: &mut Document, policies: &Policies) {
+    let (verification, reset) = (&policies.verification, &policies.reset);
+    let minutes = |delta: chrono::TimeDelta| delta.num_minutes();
+    let notes = [
+        (
+            "/api/v1/auth/verify-email",
+            format!(
+                "On this server: links work for {} minutes, codes for {} minutes and {} wrong tries.",
+                minutes(verification.link_ttl()),
+                minutes(verification.code_ttl()),
+                verification.max_attempts()
+            ),
+        ),
+        (
+            "/api/v1/auth/resend-verification",
+            format!(
+                "On this server: at most one email per account every {} seconds.",
+                verification.resend_interval().num_seconds()
+            ),
+        ),
+        (
+            "/api/v1/auth/forgot-password",
+            format!(
+                "On this server: reset links work for {} minutes; at most one email per account every {} seconds.",
+                minutes(reset.ttl()),
+                reset.min_interval().num_seconds()
+            ),
+        ),
+        (
+            "/api/v1/auth/login",
+            format!(
+                "On this server a verified address is {}required to log in.",
+                if verification.required_for_login() { "" } else { "not " }
+            ),
+        ),
+    ];
+    for (path, note) in notes {
+        let Some(operation) = document
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+        else {
+            continue;
+        };
+        let description = operation.description.get_or_insert_with(String::new);
+        if !description.is_empty() {
+            description.push_str("\n\n");
+        }
+        description.push_str(&note);
     }
 }
 

@@ -23,6 +23,21 @@ impl CredentialEntry {
     }
 }
 
+impl crate::store::State {
+    /// Revokes every live credential of `user_id` (also what a password reset does, in the same lock); returns how
+    /// many.
+    pub(crate) fn revoke_credentials_of(&mut self, user_id: &UserId, now: DateTime<Utc>) -> u64 {
+        let mut revoked = 0;
+        for entry in self.credentials.values_mut() {
+            if entry.is_live_for(user_id) {
+                entry.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        revoked
+    }
+}
+
 #[async_trait]
 impl CredentialRepository for MemoryStore {
     async fn insert_credential(
@@ -142,15 +157,7 @@ impl CredentialRepository for MemoryStore {
         user_id: &UserId,
         now: DateTime<Utc>,
     ) -> Result<u64, PortError> {
-        let mut state = self.state();
-        let mut revoked = 0;
-        for entry in state.credentials.values_mut() {
-            if entry.is_live_for(user_id) {
-                entry.revoked_at = Some(now);
-                revoked += 1;
-            }
-        }
-        Ok(revoked)
+        Ok(self.state().revoke_credentials_of(user_id, now))
     }
 
     async fn record_credential_use(

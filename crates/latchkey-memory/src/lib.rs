@@ -22,14 +22,17 @@
 
 #![warn(missing_docs)]
 
+mod challenges;
 mod clock;
 mod credentials;
 mod doubles;
+mod mailer;
 mod service;
 mod store;
 
 pub use clock::ManualClock;
 pub use doubles::{FastTestHasher, MemoryAccessTokens, SequentialSecrets};
+pub use mailer::RecordingMailer;
 pub use service::{service, service_with, MemoryPorts, MemoryService};
 pub use store::MemoryStore;
 

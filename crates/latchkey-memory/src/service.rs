@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
-use latchkey_domain::{Latchkey, LatchkeyBuilder, Policies};
+use latchkey_domain::{DeliveryPolicy, Latchkey, LatchkeyBuilder, OutboxDelivery, Policies};
 
-use crate::{FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, SequentialSecrets};
+use crate::{
+    FastTestHasher, ManualClock, MemoryAccessTokens, MemoryStore, RecordingMailer,
+    SequentialSecrets,
+};
 
 /// One set of in-memory adapters, kept so a test can steer the clock or look into the store.
 #[derive(Debug, Clone)]
@@ -18,6 +21,8 @@ pub struct MemoryPorts {
     pub access_tokens: Arc<MemoryAccessTokens>,
     /// The id and secret generator.
     pub secrets: Arc<SequentialSecrets>,
+    /// The mailer [`MemoryPorts::delivery`] sends through.
+    pub mailer: Arc<RecordingMailer>,
 }
 
 impl Default for MemoryPorts {
@@ -34,7 +39,19 @@ impl MemoryPorts {
             clock: Arc::new(ManualClock::starting_at_epoch()),
             access_tokens: Arc::new(MemoryAccessTokens::new()),
             secrets: Arc::new(SequentialSecrets::new()),
+            mailer: Arc::new(RecordingMailer::new()),
         }
+    }
+
+    /// Delivery of this store's outbox through [`MemoryPorts::mailer`], on this clock, with the default policy:
+    /// call [`OutboxDelivery::deliver_next`] where a server would run its worker.
+    pub fn delivery(&self) -> OutboxDelivery {
+        OutboxDelivery::new(
+            self.store.clone(),
+            self.mailer.clone(),
+            self.clock.clone(),
+            DeliveryPolicy::default(),
+        )
     }
 
     /// A builder with every port set to these adapters (and [`FastTestHasher`]); set a port again to replace it,
@@ -43,6 +60,7 @@ impl MemoryPorts {
         Latchkey::builder()
             .users(self.store.clone())
             .sessions(self.store.clone())
+            .challenges(self.store.clone())
             .credentials(self.store.clone())
             .health(self.store.clone())
             .hasher(Arc::new(FastTestHasher))
@@ -71,6 +89,10 @@ pub struct MemoryService {
     pub clock: Arc<ManualClock>,
     /// Its store.
     pub store: Arc<MemoryStore>,
+    /// Delivers the store's outbox to [`MemoryService::mailer`].
+    pub delivery: OutboxDelivery,
+    /// What was sent.
+    pub mailer: Arc<RecordingMailer>,
 }
 
 /// A service on fresh in-memory adapters with the default policies.
@@ -92,7 +114,9 @@ pub fn service_with(policies: Policies) -> MemoryService {
     let ports = MemoryPorts::new();
     MemoryService {
         latchkey: ports.service(policies),
+        delivery: ports.delivery(),
         clock: ports.clock,
         store: ports.store,
+        mailer: ports.mailer,
     }
 }

@@ -17,7 +17,7 @@ use latchkey_domain::{
 /// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
@@ -26,6 +26,8 @@ pub(crate) struct State {
     pub(crate) credentials: HashMap<CredentialId, CredentialEntry>,
     sessions: HashMap<SessionId, Session>,
     refresh_tokens: HashMap<TokenHash, RefreshToken>,
+    /// Verification challenges, reset tokens and the outbox (`challenges.rs`).
+    pub(crate) mail: crate::challenges::MailState,
 }
 
 #[derive(Debug)]
@@ -49,7 +51,7 @@ impl MemoryStore {
 }
 
 impl State {
-    fn revoke_where(
+    pub(crate) fn revoke_where(
         &mut self,
         now: DateTime<Utc>,
         mut matches: impl FnMut(&Session) -> bool,

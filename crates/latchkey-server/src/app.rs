@@ -10,12 +10,13 @@ use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
-    CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies, TokenPolicy,
-    TokenPolicyError,
+    ChallengePolicyError, CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies,
+    PublicUrl, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
 use latchkey_http::{HttpConfig, IntrospectionSecret};
 
-use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError};
+use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
+use crate::mail::Worker;
 use crate::secret::SecretError;
 use crate::settings::Settings;
 
@@ -57,6 +58,8 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     port: u16,
+    worker: Worker,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -75,23 +78,29 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         // Before the database: a bad setting should stop the start without touching anything.
         let introspection_secret = introspection_secret(settings)?;
-        let latchkey = Arc::new(build_service(settings).await?);
-        let http = HttpConfig {
-            max_body_bytes: settings.server.max_body_bytes,
-            introspection_secret,
-        };
         let address = settings.server.bind.clone();
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
             source,
         })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                address: address.clone(),
-                source,
-            })?
-            .port();
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = local.port();
+        // Links point at the address actually bound (port 0 becomes the port picked) unless one is configured.
+        let mut settings = settings.clone();
+        if settings.server.public_url.is_none() {
+            settings.server.public_url = Some(format!("http://{local}"));
+        }
+        let mailer = crate::mail::mailer(&settings.mail)?;
+        let (latchkey, stores) = build_parts(&settings).await?;
+        let latchkey = Arc::new(latchkey);
+        let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
+        let http = HttpConfig {
+            max_body_bytes: settings.server.max_body_bytes,
+            introspection_secret,
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(latchkey_http::log_request))
@@ -105,7 +114,14 @@ impl Application {
             .listen(listener)
             .map_err(|source| StartupError::Bind { address, source })?
             .run();
-        Ok(Self { server, port })
+        Ok(Self {
+            server,
+            port,
+            worker,
+            shutdown_timeout: std::time::Duration::from_secs(
+                settings.server.shutdown_timeout_seconds,
+            ),
+        })
     }
 
     /// The port the server listens on.
@@ -113,12 +129,14 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and returns.
+    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and the email in hand, and returns.
     ///
     /// # Errors
     /// The server's I/O error.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.worker.stop(self.shutdown_timeout).await;
+        served
     }
 }
 
@@ -138,6 +156,11 @@ fn introspection_secret(settings: &Settings) -> Result<Option<IntrospectionSecre
 /// # Errors
 /// [`StartupError`] for any unusable setting or unreachable dependency.
 pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError> {
+    Ok(build_parts(settings).await?.0)
+}
+
+/// The service and the stores it runs on (the server's email worker needs the outbox).
+async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupError> {
     let policies = policies(settings)?;
     let database = DatabaseUrl::parse(&settings.database.url)?;
     let secret = crate::secret::resolve(settings.jwt.secret.as_deref(), &database)?;
@@ -152,17 +175,19 @@ pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError
         parallelism: settings.argon2.parallelism,
     })?;
     let stores = connect_and_migrate(&database, settings.database.max_connections.max(1)).await?;
-    Ok(Latchkey::builder()
-        .users(stores.users)
-        .sessions(stores.sessions)
-        .credentials(stores.credentials)
-        .health(stores.health)
+    let latchkey = Latchkey::builder()
+        .users(stores.users.clone())
+        .sessions(stores.sessions.clone())
+        .credentials(stores.credentials.clone())
+        .challenges(stores.challenges.clone())
+        .health(stores.health.clone())
         .hasher(Arc::new(hasher))
         .access_tokens(Arc::new(access_tokens))
         .secrets(Arc::new(OsSecrets::derived_from(&secret)))
         .clock(Arc::new(SystemClock))
         .policies(policies)
-        .build()?)
+        .build()?;
+    Ok((latchkey, stores))
 }
 
 /// Runs the migrations and nothing else (`latchkey migrate`).
@@ -209,7 +234,61 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
     policies.tokens = token_policy;
     policies.credits = credits_policy;
     policies.credentials = credential_policy;
+    policies.verification = verification_policy(settings)?;
+    policies.reset = reset_policy(settings)?;
+    let public_url = match &settings.server.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{}", settings.server.bind),
+    };
+    policies.public_url =
+        PublicUrl::parse(&public_url).map_err(|error| invalid("server.public_url", &error))?;
     Ok(policies)
+}
+
+/// Seconds as a duration; too many for a `TimeDelta` are out of range all the same.
+fn seconds(value: i64) -> chrono::TimeDelta {
+    TimeDelta::try_seconds(value).unwrap_or(TimeDelta::MAX)
+}
+
+/// The domain's refusal of a challenge setting, in the setting's own unit and with the value as configured.
+fn challenge_error(key: &str, value: i64, error: ChallengePolicyError) -> StartupError {
+    match error {
+        ChallengePolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
+            "{key} must be between {} and {} seconds, got {value}",
+            min.num_seconds(),
+            max.num_seconds()
+        )),
+        other => StartupError::Invalid(format!("{key}: {other}")),
+    }
+}
+
+fn verification_policy(settings: &Settings) -> Result<VerificationPolicy, StartupError> {
+    let v = &settings.verification;
+    VerificationPolicy::default()
+        .with_required_for_login(v.required_for_login)
+        .with_link_ttl(seconds(v.link_ttl_seconds))
+        .map_err(|e| challenge_error("verification.link_ttl_seconds", v.link_ttl_seconds, e))?
+        .with_code_ttl(seconds(v.code_ttl_seconds))
+        .map_err(|e| challenge_error("verification.code_ttl_seconds", v.code_ttl_seconds, e))?
+        .with_max_attempts(v.max_attempts)
+        .map_err(|e| StartupError::Invalid(format!("verification.max_attempts: {e}")))?
+        .with_resend_interval(seconds(v.resend_interval_seconds))
+        .map_err(|e| {
+            challenge_error(
+                "verification.resend_interval_seconds",
+                v.resend_interval_seconds,
+                e,
+            )
+        })
+}
+
+fn reset_policy(settings: &Settings) -> Result<ResetPolicy, StartupError> {
+    let r = &settings.reset;
+    ResetPolicy::default()
+        .with_ttl(seconds(r.ttl_seconds))
+        .map_err(|e| challenge_error("reset.ttl_seconds", r.ttl_seconds, e))?
+        .with_min_interval(seconds(r.min_interval_seconds))
+        .map_err(|e| challenge_error("reset.min_interval_seconds", r.min_interval_seconds, e))
 }
 
 fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
@@ -301,6 +380,34 @@ mod tests {
             error,
             "invalid configuration: tokens.refresh_ttl_seconds must be between 60 and 31622400 seconds, got 59"
         );
+    }
+
+    #[test]
+    fn email_settings_are_checked_by_the_domain_and_name_their_key() {
+        let mut settings = Settings::default();
+        settings.verification.code_ttl_seconds = 10;
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: verification.code_ttl_seconds must be between 60 and 86400 seconds, got 10"
+        );
+        let mut settings = Settings::default();
+        settings.verification.max_attempts = 0;
+        assert!(policies(&settings).is_err());
+        let mut settings = Settings::default();
+        settings.reset.ttl_seconds = i64::MAX;
+        assert!(policies(&settings).is_err());
+        let mut settings = Settings::default();
+        settings.server.public_url = Some("auth.example.com".into());
+        assert!(policies(&settings)
+            .unwrap_err()
+            .to_string()
+            .contains("server.public_url"));
+        let mut settings = Settings::default();
+        settings.server.public_url = Some("https://auth.example.com/".into());
+        settings.verification.required_for_login = true;
+        let policies = policies(&settings).unwrap();
+        assert_eq!(policies.public_url.as_str(), "https://auth.example.com");
+        assert!(policies.verification.required_for_login());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{
-    CredentialRepository, HealthCheck, SessionRepository, UserRepository,
+    ChallengeRepository, CredentialRepository, HealthCheck, Outbox, SessionRepository,
+    UserRepository,
 };
 
 /// Which backend a URL names.
@@ -78,6 +79,10 @@ pub struct Stores {
     pub credentials: Arc<dyn CredentialRepository>,
     /// Readiness.
     pub health: Arc<dyn HealthCheck>,
+    /// Verification challenges and reset tokens, with their emails.
+    pub challenges: Arc<dyn ChallengeRepository>,
+    /// The emails waiting for delivery.
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -89,14 +94,22 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     fn from<S>(store: S) -> Self
     where
-        S: UserRepository + SessionRepository + CredentialRepository + HealthCheck + 'static,
+        S: UserRepository
+            + SessionRepository
+            + CredentialRepository
+            + HealthCheck
+            + ChallengeRepository
+            + Outbox
+            + 'static,
     {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store.clone(),
             credentials: store.clone(),
-            health: store,
+            health: store.clone(),
+            challenges: store.clone(),
+            outbox: store,
         }
     }
 }

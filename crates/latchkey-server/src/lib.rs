@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod database;
+pub mod mail;
 pub mod secret;
 pub mod settings;
 

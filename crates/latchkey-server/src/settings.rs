@@ -27,6 +27,12 @@ pub struct Settings {
     pub argon2: Argon2Settings,
     /// Welcome credits and prices.
     pub credits: CreditsSettings,
+    /// Outgoing email.
+    pub mail: MailSettings,
+    /// Email verification.
+    pub verification: VerificationSettings,
+    /// Password reset.
+    pub reset: ResetSettings,
     /// Personal tokens and API keys.
     pub credentials: CredentialsSettings,
     /// Logging.
@@ -65,6 +71,81 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Seconds given to in-flight requests on SIGTERM/SIGINT before the process exits.
     pub shutdown_timeout_seconds: u64,
+    /// Base URL of the links in emails (`https://auth.example.com`); `http://{bind}` (with the port actually bound)
+    /// when absent. Never taken from a request's `Host` header.
+    pub public_url: Option<String>,
+}
+
+/// How emails leave: written to the log, or sent over SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Written to the log (development): links and codes appear in the log.
+    Log,
+    /// Sent through the server at `mail.smtp_url`.
+    Smtp,
+}
+
+/// `[mail]`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `log` or `smtp`; when absent, `smtp` if `smtp_url` is set, else `log`.
+    pub transport: Option<MailTransport>,
+    /// `smtp://host:port`, `smtp://host:587?tls=required`, `smtps://user:pass@host:465`.
+    pub smtp_url: Option<String>,
+    /// The sender, e.g. `Latchkey <no-reply@example.com>`.
+    pub from: String,
+}
+
+impl MailSettings {
+    /// The transport in force: the one set, else `smtp` when an SMTP URL is set, else `log`.
+    pub fn effective_transport(&self) -> MailTransport {
+        self.transport.unwrap_or(if self.smtp_url.is_some() {
+            MailTransport::Smtp
+        } else {
+            MailTransport::Log
+        })
+    }
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("transport", &self.transport)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(latchkey_diesel::redact_url),
+            )
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// `[verification]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationSettings {
+    /// Refuse logins (403 `email_not_verified`, after the password check) until the address is verified.
+    pub required_for_login: bool,
+    /// Lifetime of a verification link.
+    pub link_ttl_seconds: i64,
+    /// Lifetime of a verification code.
+    pub code_ttl_seconds: i64,
+    /// Wrong codes after which a code is burnt.
+    pub max_attempts: u32,
+    /// Least time between two verification emails to one account.
+    pub resend_interval_seconds: i64,
+}
+
+/// `[reset]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetSettings {
+    /// Lifetime of a reset link.
+    pub ttl_seconds: i64,
+    /// Least time between two reset emails to one account.
+    pub min_interval_seconds: i64,
 }
 
 /// `[database]`.
@@ -194,6 +275,9 @@ max_connections = 16
 issuer = "latchkey"
 audience = "latchkey"
 
+[mail]
+from = "Latchkey <no-reply@localhost>"
+
 [log]
 filter = "info"
 "#;
@@ -235,6 +319,31 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default("argon2.iterations", argon2.iterations)?
         .set_default("argon2.parallelism", argon2.parallelism)?
         .set_default("credits.welcome", policies.credits.welcome_credits())?
+        .set_default(
+            "verification.required_for_login",
+            policies.verification.required_for_login(),
+        )?
+        .set_default(
+            "verification.link_ttl_seconds",
+            policies.verification.link_ttl().num_seconds(),
+        )?
+        .set_default(
+            "verification.code_ttl_seconds",
+            policies.verification.code_ttl().num_seconds(),
+        )?
+        .set_default(
+            "verification.max_attempts",
+            policies.verification.max_attempts(),
+        )?
+        .set_default(
+            "verification.resend_interval_seconds",
+            policies.verification.resend_interval().num_seconds(),
+        )?
+        .set_default("reset.ttl_seconds", policies.reset.ttl().num_seconds())?
+        .set_default(
+            "reset.min_interval_seconds",
+            policies.reset.min_interval().num_seconds(),
+        )?
         .set_default(
             "credentials.max_token_lifetime_days",
             policies.credentials.max_token_lifetime().num_days(),

@@ -12,10 +12,23 @@ macro_rules! locked {
     };
 }
 
+/// `SELECT … FOR UPDATE SKIP LOCKED`: outbox workers on several instances claim different rows at once.
+macro_rules! claim_locked {
+    ($query:expr) => {
+        $query.for_update().skip_locked()
+    };
+}
+
 // The repository bodies are shared with the other backend: see the crate documentation.
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/challenges.rs"]
+mod challenges;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/credentials.rs"]
 mod credentials;
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/outbox.rs"]
+mod outbox;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/sessions.rs"]
 mod sessions;

@@ -138,3 +138,78 @@ where
         );
     }
 }
+
+/// Spends one reset token from `parallel` tasks at once: exactly one sets its password; and claims the outbox
+/// from `parallel` workers at once: no email goes to two of them.
+pub async fn racing_resets_and_claims<S>(store: Arc<S>, parallel: usize)
+where
+    S: UserRepository
+        + latchkey_domain::ports::ChallengeRepository
+        + latchkey_domain::ports::Outbox
+        + 'static,
+{
+    use latchkey_domain::testkit::fixtures::reset;
+    use latchkey_domain::PasswordHash;
+    let user = store
+        .insert(&new_user("racer", "racer@example.com", None))
+        .await
+        .unwrap();
+    store
+        .issue_reset(&user.email, &reset("tok", t0()), TimeDelta::zero())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..parallel)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let hash = PasswordHash::new(format!("$fake${n}"));
+                store
+                    .reset_password(&TokenHash::of("tok"), &hash, t0())
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap().unwrap().is_some());
+    }
+    assert_eq!(winners, 1, "exactly one reset wins");
+
+    for n in 0..parallel {
+        let other = store
+            .insert(&new_user(
+                &format!("o{n}"),
+                &format!("o{n}@example.com"),
+                None,
+            ))
+            .await
+            .unwrap();
+        store
+            .issue_reset(
+                &other.email,
+                &reset(&format!("t{n}"), t0()),
+                TimeDelta::zero(),
+            )
+            .await
+            .unwrap();
+    }
+    let workers: Vec<_> = (0..parallel)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .claim(t0() + TimeDelta::minutes(1), TimeDelta::minutes(5), 3)
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for worker in workers {
+        ids.extend(worker.await.unwrap().unwrap().into_iter().map(|c| c.id));
+    }
+    let claimed = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), claimed, "no email was claimed twice");
+    assert_eq!(claimed, parallel + 1, "every due email was claimed");
+}

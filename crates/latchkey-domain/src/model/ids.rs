@@ -63,6 +63,11 @@ prefixed_id!(
     ApiKeyId,
     "key_"
 );
+prefixed_id!(
+    /// Identifies an outgoing email in the outbox.
+    EmailId,
+    "eml_"
+);
 
 #[cfg(test)]
 mod tests {

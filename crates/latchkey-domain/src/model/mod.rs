@@ -4,6 +4,7 @@ mod credential;
 mod credits;
 mod email;
 mod ids;
+mod mail;
 mod name;
 mod password;
 mod session;
@@ -15,7 +16,8 @@ pub use credential::{
 };
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
-pub use ids::{ApiKeyId, PersonalTokenId, SessionId, UserId};
+pub use ids::{ApiKeyId, EmailId, PersonalTokenId, SessionId, UserId};
+pub use mail::{ClaimedEmail, EmailContent, NewEmail};
 pub use name::{DisplayName, DisplayNameError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{ClientInfo, NewRefreshToken, NewSession, Session};

@@ -15,13 +15,20 @@
 
 mod credentials;
 mod credits;
+mod delivery;
 mod password;
 mod tokens;
+mod verification;
 
 pub use credentials::{CredentialPolicy, CredentialPolicyError};
 pub use credits::{CreditsPolicy, CreditsPolicyError};
+pub use delivery::{DeliveryPolicy, DeliveryPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};
 pub use tokens::{Lifetime, TokenPolicy, TokenPolicyError};
+pub use verification::{
+    ChallengePolicyError, ChallengeSetting, PublicUrl, PublicUrlError, ResetPolicy,
+    VerificationPolicy,
+};
 
 /// Every policy the service applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +40,12 @@ pub struct Policies {
     pub tokens: TokenPolicy,
     /// Welcome credits and prices.
     pub credits: CreditsPolicy,
+    /// Email verification.
+    pub verification: VerificationPolicy,
+    /// Password reset.
+    pub reset: ResetPolicy,
+    /// The base of every link in an email.
+    pub public_url: PublicUrl,
     /// Personal tokens and API keys.
     pub credentials: CredentialPolicy,
 }

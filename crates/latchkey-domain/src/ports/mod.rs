@@ -2,19 +2,23 @@
 //!
 //! Every repository method is one atomic step of a use case, so the domain never holds a transaction.
 
+mod challenges;
 mod clock;
 mod credentials;
 mod hasher;
 mod health;
+mod outbox;
 mod secrets;
 mod sessions;
 mod tokens;
 mod users;
 
+pub use challenges::{ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification};
 pub use clock::{Clock, SystemClock};
 pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;
+pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;
 pub use sessions::{RotationOutcome, RotationRequest, SessionRepository};
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};

@@ -13,4 +13,18 @@ pub trait SecretGenerator: Send + Sync {
     /// Deterministic, so a client retrying a rotation whose response it lost gets the same successor, and keyed,
     /// so that holding one secret does not let anyone compute the next.
     fn successor(&self, prefix: &str, parent: &PlainSecret) -> PlainSecret;
+
+    /// A fresh code of `digits` decimal digits (1 to 18), for a person to type.
+    ///
+    /// By default it is derived from [`SecretGenerator::new_secret`]: the first 64 bits of the secret's SHA-256,
+    /// reduced modulo `10^digits`, whose bias (below 2^-44 for six digits) no attacker can use.
+    fn new_code(&self, digits: u32) -> PlainSecret {
+        let digits = digits.clamp(1, 18);
+        let secret = self.new_secret("code");
+        let bytes = secret.hash();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes.as_bytes()[..8]);
+        let value = u64::from_be_bytes(first) % 10u64.pow(digits);
+        PlainSecret::new(format!("{value:0width$}", width = digits as usize))
+    }
 }

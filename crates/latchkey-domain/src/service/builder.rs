@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessTokenCodec, Clock, CredentialRepository, HealthCheck, PasswordHasher, SecretGenerator,
-    SessionRepository, SystemClock, UserRepository,
+    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
+    PasswordHasher, SecretGenerator, SessionRepository, SystemClock, UserRepository,
 };
 
 /// Why [`LatchkeyBuilder::build`] refused.
@@ -36,6 +36,7 @@ pub enum BuildError {
 pub struct LatchkeyBuilder {
     users: Option<Arc<dyn UserRepository>>,
     sessions: Option<Arc<dyn SessionRepository>>,
+    challenges: Option<Arc<dyn ChallengeRepository>>,
     credentials: Option<Arc<dyn CredentialRepository>>,
     health: Option<Arc<dyn HealthCheck>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
@@ -50,6 +51,7 @@ impl Default for LatchkeyBuilder {
         Self {
             users: None,
             sessions: None,
+            challenges: None,
             credentials: None,
             health: None,
             hasher: None,
@@ -67,6 +69,7 @@ impl fmt::Debug for LatchkeyBuilder {
         f.debug_struct("LatchkeyBuilder")
             .field("users", &self.users.is_some())
             .field("sessions", &self.sessions.is_some())
+            .field("challenges", &self.challenges.is_some())
             .field("credentials", &self.credentials.is_some())
             .field("health", &self.health.is_some())
             .field("hasher", &self.hasher.is_some())
@@ -87,6 +90,13 @@ impl LatchkeyBuilder {
     /// Where sessions and their refresh tokens are stored.
     pub fn sessions(mut self, sessions: Arc<dyn SessionRepository>) -> Self {
         self.sessions = Some(sessions);
+        self
+    }
+
+    /// Where verification challenges and reset tokens are stored, with the emails that carry them (the store's
+    /// outbox, which a [`super::OutboxDelivery`] delivers).
+    pub fn challenges(mut self, challenges: Arc<dyn ChallengeRepository>) -> Self {
+        self.challenges = Some(challenges);
         self
     }
 
@@ -146,6 +156,7 @@ impl LatchkeyBuilder {
         let ports = Ports {
             users: required(self.users, "users")?,
             sessions: required(self.sessions, "sessions")?,
+            challenges: required(self.challenges, "challenges")?,
             credentials: required(self.credentials, "credentials")?,
             health: required(self.health, "health")?,
             hasher: required(self.hasher, "hasher")?,

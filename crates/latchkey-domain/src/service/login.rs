@@ -63,6 +63,10 @@ pub enum LoginError {
     /// Unknown account or wrong password; deliberately indistinguishable.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The password was right, but the policy requires a verified address and this one is not. Only ever
+    /// answered after the password check, so it tells nothing to someone without the password.
+    #[error("email address not verified")]
+    EmailNotVerified,
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -75,7 +79,8 @@ impl Latchkey {
     /// timing tells which accounts exist.
     ///
     /// # Errors
-    /// [`LoginError::InvalidCredentials`] or [`LoginError::Unavailable`].
+    /// [`LoginError::InvalidCredentials`], [`LoginError::EmailNotVerified`] (only with the right password) or
+    /// [`LoginError::Unavailable`].
     pub async fn login(
         &self,
         input: LoginInput,
@@ -108,6 +113,9 @@ impl Latchkey {
             .await?
         {
             return Err(LoginError::InvalidCredentials);
+        }
+        if self.policies.verification.required_for_login() && !credentials.user.is_verified {
+            return Err(LoginError::EmailNotVerified);
         }
         let tokens = self.start_session(&credentials.user.id, client).await?;
         Ok(LoginOutcome {

@@ -4,11 +4,14 @@ mod account;
 mod authenticate;
 mod builder;
 mod credentials;
+mod delivery;
 mod login;
 mod oauth;
 mod refresh;
 mod register;
+mod reset;
 mod sessions;
+mod verification;
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,18 +24,23 @@ pub use builder::{BuildError, LatchkeyBuilder};
 pub use credentials::{
     default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
 };
+pub use delivery::{Delivered, OutboxDelivery};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
+pub use reset::{ResetPasswordError, RESET_PASSWORD_PATH, RESET_TOKEN_PREFIX};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
+pub use verification::{
+    ResendTarget, VerifyEmailError, VERIFICATION_TOKEN_PREFIX, VERIFY_EMAIL_PATH,
+};
 
 use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, Clock, CredentialRepository, HealthCheck, PasswordHasher,
-    SecretGenerator, SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
+    PasswordHasher, SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -60,6 +68,7 @@ impl fmt::Debug for Latchkey {
 struct Ports {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    challenges: Arc<dyn ChallengeRepository>,
     credentials: Arc<dyn CredentialRepository>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,

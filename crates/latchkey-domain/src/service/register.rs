@@ -6,7 +6,7 @@ use crate::model::{
     ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password, PasswordError,
     User, UserId, Username, UsernameError,
 };
-use crate::ports::InsertUserError;
+use crate::ports::{InsertUserError, UserLookup};
 
 /// A registration as the client sent it; [`Latchkey::register`] parses every field.
 ///
@@ -76,7 +76,8 @@ impl std::fmt::Debug for RegisterInput {
 pub struct RegisterOutcome {
     /// The account as created.
     pub user: User,
-    /// Tokens for the new account's first session; `None` when the account was created but its session could
+    /// Tokens for the new account's first session; `None` when a verified address is required before login
+    /// ([`crate::VerificationPolicy::required_for_login`]), or when the account was created but its session could
     /// not be started, in which case the client logs in as usual. The account is never lost to a later failure.
     pub tokens: Option<TokenPair>,
 }
@@ -148,7 +149,8 @@ pub enum RegisterError {
 }
 
 impl Latchkey {
-    /// Creates an account with the welcome credits and logs it in.
+    /// Creates an account with the welcome credits, queues its verification email, and logs it in (unless a
+    /// verified address is required before login).
     ///
     /// # Errors
     /// [`RegisterError::Invalid`] with every rejected field, [`RegisterError::EmailTaken`],
@@ -200,7 +202,17 @@ impl Latchkey {
                 InsertUserError::Unavailable(source) => RegisterError::Unavailable(source),
             })?;
         // The account is created and must be acknowledged as such: failing now would make the client's retry
-        // answer "email taken" for an account it was never told about.
+        // answer "email taken" for an account it was never told about. A lost verification email is resent on
+        // request.
+        if let Err(error) = self
+            .issue_verification(&UserLookup::Id(user.id.clone()), chrono::TimeDelta::zero())
+            .await
+        {
+            tracing::warn!(%error, "account created but its verification email could not be queued");
+        }
+        if self.policies.verification.required_for_login() {
+            return Ok(RegisterOutcome { user, tokens: None });
+        }
         let tokens = match self.start_session(&user.id, client).await {
             Ok(tokens) => Some(tokens),
             Err(error) => {

@@ -11,7 +11,7 @@ use std::task::Poll;
 
 use chrono::TimeDelta;
 
-use super::fixtures::{new_session, new_user, t0};
+use super::fixtures::{new_session, new_user, t0, verification};
 use super::Store;
 use crate::model::{PasswordHash, User};
 use crate::ports::{InsertUserError, RotationOutcome, RotationRequest, UserLookup, UserRepository};
@@ -270,6 +270,49 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
         abandon_after(depth, store.revoke_by_refresh_token(&token, t0())).await;
         store.revoke_by_refresh_token(&token, t0()).await.unwrap();
         assert!(!store.is_active(&by_token.id, &jane.id).await.unwrap());
+    }
+}
+
+/// An abandoned `issue_verification` stores the challenge and its email together or neither; an abandoned
+/// `verify_by_link` verifies or not; an abandoned `claim` leaves the email claimable again once its lease ends.
+pub async fn cancelled_challenge_and_outbox_calls_are_all_or_nothing<S: Store>(store: &S) {
+    let lease = TimeDelta::minutes(5);
+    for depth in 1..=DEPTHS {
+        let jane = user(store, &format!("mail{depth}")).await;
+        let account = UserLookup::Id(jane.id.clone());
+        let link = format!("link{depth}");
+        let challenge = verification(&link, "123456", t0());
+        abandon_after(depth, store.issue_verification(&account, &challenge, TimeDelta::zero())).await;
+        // Checked in this order so that the check holds whether or not the abandoned work has landed yet: a
+        // challenge found now was stored, so its email (same transaction) is visible to the claim after it.
+        let verified = store.verify_by_link(&TokenHash::of(&link), t0()).await.unwrap();
+        let far = t0() + TimeDelta::days(depth as i64);
+        let claimed = store.claim(far, lease, 100).await.unwrap();
+        if verified.is_some() {
+            assert!(
+                claimed.iter().any(|email| email.id == challenge.email.id),
+                "depth {depth}: a stored challenge without its email"
+            );
+        }
+
+        // A fresh challenge and email, whose claim is abandoned: the email comes back after the lease.
+        let joe = user(store, &format!("joe{depth}")).await;
+        let second = verification(&format!("second{depth}"), "654321", far);
+        store
+            .issue_verification(&UserLookup::Id(joe.id.clone()), &second, TimeDelta::zero())
+            .await
+            .unwrap();
+        abandon_after(depth, store.claim(far, lease, 1)).await;
+        let later = far + lease + TimeDelta::seconds(1);
+        super::eventually(|| async {
+            store
+                .claim(later, lease, 100)
+                .await
+                .unwrap()
+                .iter()
+                .any(|email| email.id == second.email.id)
+        })
+        .await;
     }
 }
 

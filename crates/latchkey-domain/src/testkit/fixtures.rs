@@ -44,6 +44,54 @@ pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> N
     }
 }
 
+/// A verification challenge issued at `at` with link token `link` (valid 24 hours) and code `code` (valid 15
+/// minutes), carrying a verification email with id `eml_<link>`.
+pub fn verification(link: &str, code: &str, at: DateTime<Utc>) -> crate::ports::NewVerification {
+    let content = crate::model::EmailContent::Verification {
+        link: crate::secret::PlainSecret::new(format!(
+            "https://auth.example.com/verify-email?token={link}"
+        )),
+        code: crate::secret::PlainSecret::new(code),
+        link_valid_for: TimeDelta::hours(24),
+        code_valid_for: TimeDelta::minutes(15),
+    };
+    crate::ports::NewVerification::new(
+        (TokenHash::of(link), at + TimeDelta::hours(24)),
+        (TokenHash::of(code), at + TimeDelta::minutes(15)),
+        at,
+        email(&format!("v{link}"), content, at),
+    )
+}
+
+/// A reset token `token` issued at `at`, valid 15 minutes, carrying a reset email with id `eml_r<token>`.
+pub fn reset(token: &str, at: DateTime<Utc>) -> crate::ports::NewReset {
+    let content = crate::model::EmailContent::PasswordReset {
+        link: crate::secret::PlainSecret::new(format!(
+            "https://auth.example.com/reset-password?token={token}"
+        )),
+        valid_for: TimeDelta::minutes(15),
+    };
+    crate::ports::NewReset::new(
+        TokenHash::of(token),
+        at + TimeDelta::minutes(15),
+        at,
+        email(&format!("r{token}"), content, at),
+    )
+}
+
+/// An email to queue with id `eml_<id>` (characters an id cannot hold become `_`).
+pub fn email(
+    id: &str,
+    content: crate::model::EmailContent,
+    at: DateTime<Utc>,
+) -> crate::model::NewEmail {
+    let id: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    crate::model::NewEmail::new(crate::model::EmailId::from_random(&id), content, at)
+}
+
 /// A new credential of `kind` for `user`, created at `at`, whose secret is `secret`, with the default scopes.
 pub fn new_credential(
     id: &str,

@@ -1,5 +1,6 @@
-//! The repository contract suite: the rules every [`crate::ports::UserRepository`] and
-//! [`crate::ports::SessionRepository`] must obey, written once and run by each adapter.
+//! The repository contract suite: the rules every [`crate::ports::UserRepository`],
+//! [`crate::ports::SessionRepository`], [`crate::ports::ChallengeRepository`] and [`crate::ports::Outbox`] must
+//! obey, written once and run by each adapter.
 //!
 //! An adapter's test crate invokes `latchkey_domain::repository_contract!` with an async expression that yields a
 //! fresh, empty store implementing both repositories; the macro expands to one `#[tokio::test]` per rule, so a
@@ -16,12 +17,25 @@
 // The suite's whole purpose is to fail loudly when an adapter breaks a rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::ports::{CredentialRepository, SessionRepository, UserRepository};
+use crate::ports::{
+    ChallengeRepository, CredentialRepository, Outbox, SessionRepository, UserRepository,
+};
 
 /// What the suite runs on: a store implementing every repository port.
-pub trait Store: UserRepository + SessionRepository + CredentialRepository {}
+pub trait Store:
+    UserRepository + SessionRepository + CredentialRepository + ChallengeRepository + Outbox
+{
+}
 
-impl<T: UserRepository + SessionRepository + CredentialRepository + ?Sized> Store for T {}
+impl<T> Store for T where
+    T: UserRepository
+        + SessionRepository
+        + CredentialRepository
+        + ChallengeRepository
+        + Outbox
+        + ?Sized
+{
+}
 
 /// Declares a module's rules and emits `$list!`, which hands their names on along the chain below.
 ///
@@ -52,10 +66,14 @@ macro_rules! rules {
 #[macro_use]
 pub mod cancellation;
 #[macro_use]
+pub mod challenges;
+#[macro_use]
 pub mod credentials;
 pub mod fixtures;
 #[macro_use]
 pub mod sessions;
+#[macro_use]
+pub mod outbox;
 #[macro_use]
 pub mod users;
 
@@ -105,7 +123,15 @@ macro_rules! define_repository_contract {
 }
 
 // Every module's rules, gathered in turn; a module missing here leaves its `*_rules!` unused, which warns.
-users_rules!(sessions_rules, credentials_rules, cancellation_rules, define_repository_contract; $);
+users_rules!(
+    sessions_rules,
+    credentials_rules,
+    cancellation_rules,
+    challenge_rules,
+    outbox_rules,
+    define_repository_contract;
+    $
+);
 
 /// Waits until `check` holds, re-checking after yielding to the runtime, for writes a store completes after answering.
 /// Gives up (failing the rule) after many tries rather than hanging.

@@ -27,6 +27,7 @@ fn clock_and_policies_have_defaults() {
     let svc = Latchkey::builder()
         .users(memory.store.clone())
         .sessions(memory.store.clone())
+        .challenges(memory.store.clone())
         .credentials(memory.store.clone())
         .health(memory.store.clone())
         .hasher(Arc::new(FastTestHasher))

@@ -8,6 +8,7 @@ mod access;
 mod account;
 mod builder;
 mod credentials;
+mod email;
 mod login;
 mod oauth;
 mod public_api;

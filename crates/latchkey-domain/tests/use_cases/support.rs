@@ -9,11 +9,12 @@ use latchkey_domain::ports::PasswordHasher;
 use latchkey_domain::service::{
     ChangePasswordInput, LoginInput, LoginOutcome, RegisterInput, RegisterOutcome,
 };
+use latchkey_domain::{ClaimedEmail, Delivered, EmailContent, OutboxDelivery};
 use latchkey_domain::{
     ClientInfo, Latchkey, Password, PasswordHash, Policies, PortError, Principal, SessionPrincipal,
     TokenPair,
 };
-use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts, RecordingMailer};
 
 /// A password that satisfies the default policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -63,6 +64,9 @@ pub struct TestApp {
     pub svc: Latchkey,
     pub clock: Arc<ManualClock>,
     pub hasher: Arc<CountingHasher>,
+    /// Delivers the outbox to [`TestApp::mailer`], as the server's worker would.
+    pub delivery: OutboxDelivery,
+    pub mailer: Arc<RecordingMailer>,
 }
 
 impl TestApp {
@@ -82,9 +86,27 @@ impl TestApp {
             .unwrap();
         Self {
             svc,
+            delivery: memory.delivery(),
+            mailer: memory.mailer,
             clock: memory.clock,
             hasher,
         }
+    }
+
+    /// Runs the delivery worker until nothing is due; returns every email sent so far.
+    pub async fn deliver(&self) -> Vec<ClaimedEmail> {
+        while self.delivery.deliver_next().await.unwrap() != Delivered::Idle {}
+        self.mailer.sent()
+    }
+
+    /// Delivers, then returns the newest email sent to `address` (compared case-insensitively).
+    pub async fn last_email_to(&self, address: &str) -> Option<EmailContent> {
+        self.deliver()
+            .await
+            .into_iter()
+            .rev()
+            .find(|email| email.to.eq_ignore_ascii_case(address))
+            .map(|email| email.content)
     }
 
     pub fn advance(&self, by: TimeDelta) {

@@ -18,8 +18,9 @@ use crate::openapi::{
 
 /// Register an account.
 ///
-/// Creates the account with the welcome credits and starts its first session. `validation_error` lists every
-/// rejected field at once.
+/// Creates the account with the welcome credits, sends the verification email (a link and a 6-digit code), and
+/// starts its first session; `token` is `null` when the server requires a verified address before login.
+/// `validation_error` lists every rejected field at once.
 #[utoipa::path(
     operation_id = "register",
     tag = "auth",
@@ -38,8 +39,10 @@ pub(super) async fn register(
     let outcome = latchkey
         .register(body.into_inner().into(), client_info(&req))
         .await?;
-    let message = if outcome.tokens.is_some() {
-        "Registration successful."
+    let message = if latchkey.policies().verification.required_for_login() {
+        "Registration successful! Check your email to verify your account before logging in."
+    } else if outcome.tokens.is_some() {
+        "Registration successful! Check your email to verify your account."
     } else {
         "Registration successful. Please log in."
     };
@@ -56,6 +59,8 @@ pub(super) async fn register(
 /// Takes the OAuth2 password form (RFC 6749 §4.3) or JSON; `username` may hold an email or a username. An unknown
 /// account and a wrong password get the same 401 `invalid_credentials`. Errors carry the RFC 6749 `error` and
 /// `error_description` too (`invalid_grant` for wrong credentials).
+/// When the server requires verified addresses, the right password for an unverified one gets 403
+/// `email_not_verified`.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -65,7 +70,7 @@ pub(super) async fn register(
     )),
     responses(
         (status = OK, description = "A new session's token pair and the account", body = LoginResponse),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
 )]
 #[post("/auth/login")]

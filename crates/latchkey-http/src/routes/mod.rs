@@ -9,6 +9,7 @@
 mod account;
 mod auth;
 mod credentials;
+mod email;
 mod health;
 mod oauth;
 mod sessions;
@@ -27,6 +28,8 @@ use utoipa_actix_web::{scope, OpenApiFactory};
 
 use crate::error::ApiError;
 use crate::{docs, openapi, API_BASE};
+
+pub(crate) use email::{FORGOT_MESSAGE, RESEND_MESSAGE};
 
 /// Every route of the service.
 pub(crate) fn register(router: &mut Router<'_>) {
@@ -52,6 +55,10 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(account::me)
                 .service(account::credits)
                 .service(account::change_password)
+                .service(email::verify_email)
+                .service(email::resend_verification)
+                .service(email::forgot_password)
+                .service(email::reset_password)
                 .service(credentials::create_token)
                 .service(credentials::list_tokens)
                 .service(credentials::revoke_token)
@@ -61,6 +68,7 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(credentials::revoke_key)
                 .service(credentials::rotate_key),
         );
+    crate::pages::register(router);
 }
 
 /// Registers routes with actix and collects, from the same calls, the OpenAPI paths and schemas and the methods

@@ -7,6 +7,7 @@ mod support;
 mod account;
 mod auth;
 mod credentials;
+mod email;
 mod errors;
 mod oauth;
 mod openapi;

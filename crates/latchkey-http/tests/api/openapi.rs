@@ -30,7 +30,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/v1/auth/login",
-        &[200, 400, 401, 413, 415, 503],
+        &[200, 400, 401, 403, 413, 415, 503],
     ),
     (
         "POST",
@@ -54,6 +54,22 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "POST",
         "/api/v1/auth/change-password",
         &[200, 400, 401, 403, 413, 415, 503],
+    ),
+    ("POST", "/api/v1/auth/verify-email", &[200, 400, 413, 503]),
+    (
+        "POST",
+        "/api/v1/auth/resend-verification",
+        &[202, 400, 401, 403, 413, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/forgot-password",
+        &[202, 400, 413, 415, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/reset-password",
+        &[200, 400, 413, 415, 503],
     ),
     (
         "POST",
@@ -97,7 +113,16 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
 ];
 
 /// Served on purpose without being in the document: the reference page's static files.
-const UNDOCUMENTED: &[(&str, &str)] = &[("GET", "/docs/swagger-ui.css")];
+const UNDOCUMENTED: &[(&str, &str)] = &[
+    ("GET", "/docs/swagger-ui.css"),
+    ("GET", "/verify-email"),
+    ("POST", "/verify-email"),
+    ("POST", "/verify-email/resend"),
+    ("GET", "/reset-password"),
+    ("POST", "/reset-password"),
+    ("POST", "/reset-password/request"),
+    ("GET", "/assets/latchkey.css"),
+];
 
 const METHODS: [&str; 8] = [
     "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE",

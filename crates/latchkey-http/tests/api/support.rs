@@ -14,9 +14,10 @@ use actix_web::web::Bytes;
 use actix_web::App;
 use chrono::TimeDelta;
 use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::{Delivered, EmailContent, OutboxDelivery, Policies};
 use latchkey_domain::{Password, PasswordHash, PortError};
 use latchkey_http::HttpConfig;
-use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts};
+use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts, RecordingMailer};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -181,6 +182,9 @@ pub struct TestApp {
     call: Box<dyn Fn(TestRequest) -> ReplyFuture>,
     pub clock: Arc<ManualClock>,
     pub hasher: Arc<CountingHasher>,
+    /// Delivers the outbox to [`TestApp::mailer`], as the server's worker would.
+    pub delivery: OutboxDelivery,
+    pub mailer: Arc<RecordingMailer>,
 }
 
 /// The introspection secret of [`spawn_introspecting`].
@@ -188,7 +192,7 @@ pub const INTROSPECTION_SECRET: &str = "introspection-secret-of-32-bytes-or-more
 
 /// Builds the app on fresh in-memory adapters with the default policies and HTTP settings.
 pub async fn spawn() -> TestApp {
-    spawn_with(HttpConfig::default()).await
+    spawn_app(Policies::default(), HttpConfig::default()).await
 }
 
 /// As [`spawn`], with `POST /oauth/introspect` enabled by [`INTROSPECTION_SECRET`].
@@ -204,9 +208,26 @@ pub async fn spawn_introspecting() -> TestApp {
 
 /// As [`spawn`], with these HTTP settings.
 pub async fn spawn_with(config: HttpConfig) -> TestApp {
+    spawn_app(Policies::default(), config).await
+}
+
+/// As [`spawn`], with these policies.
+pub async fn spawn_with_policies(policies: Policies) -> TestApp {
+    spawn_app(policies, HttpConfig::default()).await
+}
+
+async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
     let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
-    let latchkey = Arc::new(memory.builder().hasher(hasher.clone()).build().unwrap());
+    let latchkey = Arc::new(
+        memory
+            .builder()
+            .hasher(hasher.clone())
+            .policies(policies)
+            .build()
+            .unwrap(),
+    );
+    let (delivery, mailer) = (memory.delivery(), memory.mailer.clone());
     let clock = memory.clock;
     let service = Rc::new(
         test::init_service(App::new().configure(latchkey_http::configure(latchkey, config))).await,
@@ -236,6 +257,8 @@ pub async fn spawn_with(config: HttpConfig) -> TestApp {
         call: Box::new(call),
         clock,
         hasher,
+        delivery,
+        mailer,
     }
 }
 
@@ -294,6 +317,39 @@ impl TestApp {
 
     pub fn advance(&self, by: TimeDelta) {
         self.clock.advance(by);
+    }
+
+    /// Delivers every due email, then returns the newest one sent to `address`.
+    pub async fn last_email_to(&self, address: &str) -> EmailContent {
+        while self.delivery.deliver_next().await.unwrap() != Delivered::Idle {}
+        self.mailer
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|email| email.to.eq_ignore_ascii_case(address))
+            .unwrap_or_else(|| panic!("no email to {address}"))
+            .content
+    }
+
+    /// `(token, code)` of the newest verification email to `address`.
+    pub async fn verification_to(&self, address: &str) -> (String, String) {
+        match self.last_email_to(address).await {
+            EmailContent::Verification { link, code, .. } => (
+                link.expose().split_once("?token=").unwrap().1.to_owned(),
+                code.expose().to_owned(),
+            ),
+            other => panic!("not a verification email: {other:?}"),
+        }
+    }
+
+    /// The token of the newest reset email to `address`.
+    pub async fn reset_token_to(&self, address: &str) -> String {
+        match self.last_email_to(address).await {
+            EmailContent::PasswordReset { link, .. } => {
+                link.expose().split_once("?token=").unwrap().1.to_owned()
+            }
+            other => panic!("not a reset email: {other:?}"),
+        }
     }
 }
 

@@ -1,0 +1,168 @@
+//! [`Outbox`], written once for both backends (see the crate documentation).
+//!
+//! Claiming is the one place where the SQL differs: on PostgreSQL the due rows are selected `FOR UPDATE SKIP
+//! LOCKED` (`claim_locked!`), so workers on several instances claim different rows at once instead of queueing
+//! behind each other; on SQLite the write transaction already holds the database's write lock, so claims take
+//! turns.
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use latchkey_domain::ports::Outbox;
+use latchkey_domain::{ClaimedEmail, EmailId, PortError};
+
+use super::{write_transaction, Store};
+use crate::pool::Pooled;
+use crate::rows::{outbox_status, OutboxRow};
+use crate::schema::outbox;
+use crate::sql_types::{Metadata, Timestamp};
+
+/// Longest error message kept for the operator.
+const MAX_ERROR_LENGTH: usize = 1000;
+
+fn truncated(error: &str) -> String {
+    error.chars().take(MAX_ERROR_LENGTH).collect()
+}
+
+#[async_trait]
+impl Outbox for Store {
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<ClaimedEmail>, PortError> {
+        let (lease_until, now) = (Timestamp(now + lease), Timestamp(now));
+        let limit = i64::from(limit);
+        self.run("claim emails", move |connection| {
+            write_transaction(connection, move |connection| {
+                Box::pin(async move {
+                    let rows = claim_locked!(outbox::table
+                        .filter(
+                            outbox::status
+                                .eq_any([outbox_status::PENDING, outbox_status::SENDING,])
+                        )
+                        .filter(outbox::due_at.le(now))
+                        .order((outbox::due_at.asc(), outbox::id.asc()))
+                        .limit(limit)
+                        .select(OutboxRow::as_select()))
+                    .load::<OutboxRow>(connection)
+                    .await?;
+                    let mut claimed = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        let id = row.id.clone();
+                        match row.into_claimed() {
+                            Some(email) => {
+                                diesel::update(outbox::table.find(&id))
+                                    .set((
+                                        outbox::status.eq(outbox_status::SENDING),
+                                        outbox::attempts.eq(outbox::attempts + 1),
+                                        outbox::due_at.eq(lease_until),
+                                    ))
+                                    .execute(connection)
+                                    .await?;
+                                claimed.push(email);
+                            }
+                            None => {
+                                tracing::error!(email = %id, "unreadable outbox row; given up");
+                                diesel::update(outbox::table.find(&id))
+                                    .set((
+                                        outbox::status.eq(outbox_status::FAILED),
+                                        outbox::payload.eq(None::<Metadata>),
+                                        outbox::finished_at.eq(Some(now)),
+                                        outbox::last_error.eq("unreadable content"),
+                                    ))
+                                    .execute(connection)
+                                    .await?;
+                            }
+                        }
+                    }
+                    Ok(claimed)
+                })
+            })
+        })
+        .await
+    }
+
+    async fn complete(&self, id: &EmailId, now: DateTime<Utc>) -> Result<(), PortError> {
+        let (id, now) = (id.as_str().to_owned(), Timestamp(now));
+        self.run("complete email", move |connection| {
+            Box::pin(async move {
+                diesel::update(
+                    outbox::table
+                        .find(&id)
+                        .filter(outbox::status.eq(outbox_status::SENDING)),
+                )
+                .set((
+                    outbox::status.eq(outbox_status::SENT),
+                    outbox::payload.eq(None::<Metadata>),
+                    outbox::finished_at.eq(Some(now)),
+                ))
+                .execute(connection)
+                .await
+                .map(drop)
+            })
+        })
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        id: &EmailId,
+        retry_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), PortError> {
+        let (id, retry_at, error) = (
+            id.as_str().to_owned(),
+            Timestamp(retry_at),
+            truncated(error),
+        );
+        self.run("reschedule email", move |connection| {
+            Box::pin(async move {
+                diesel::update(
+                    outbox::table
+                        .find(&id)
+                        .filter(outbox::status.eq(outbox_status::SENDING)),
+                )
+                .set((
+                    outbox::status.eq(outbox_status::PENDING),
+                    outbox::due_at.eq(retry_at),
+                    outbox::last_error.eq(Some(error)),
+                ))
+                .execute(connection)
+                .await
+                .map(drop)
+            })
+        })
+        .await
+    }
+
+    async fn give_up(
+        &self,
+        id: &EmailId,
+        now: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), PortError> {
+        let (id, now, error) = (id.as_str().to_owned(), Timestamp(now), truncated(error));
+        self.run("give up email", move |connection| {
+            Box::pin(async move {
+                diesel::update(
+                    outbox::table
+                        .find(&id)
+                        .filter(outbox::status.eq(outbox_status::SENDING)),
+                )
+                .set((
+                    outbox::status.eq(outbox_status::FAILED),
+                    outbox::payload.eq(None::<Metadata>),
+                    outbox::finished_at.eq(Some(now)),
+                    outbox::last_error.eq(Some(error)),
+                ))
+                .execute(connection)
+                .await
+                .map(drop)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,109 @@
+//! Forgotten passwords: a single-use link by email, then a new password.
+
+use super::verification::MAX_TOKEN_LENGTH;
+use super::Latchkey;
+use crate::error::PortError;
+use crate::model::{Email, EmailContent, EmailId, NewEmail, Password, PasswordError, UserId};
+use crate::ports::NewReset;
+use crate::secret::{PlainSecret, TokenHash};
+
+/// Prefix of password reset tokens. With the 43 characters of a 256-bit secret, a token is 48 URL-safe characters.
+pub const RESET_TOKEN_PREFIX: &str = "lkpw_";
+
+/// Path of the reset page, under the public URL.
+pub const RESET_PASSWORD_PATH: &str = "/reset-password";
+
+/// Why a password could not be reset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResetPasswordError {
+    /// The token is unknown, spent or expired.
+    #[error("invalid or expired reset token")]
+    InvalidToken,
+    /// The new password breaks the policy (checked before the token, so a bad password spends nothing).
+    #[error("invalid new password: new_password {0}")]
+    InvalidNewPassword(PasswordError),
+    /// A port failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+impl Latchkey {
+    /// Sends a password reset link to the account with this address, if there is one, voiding any earlier link,
+    /// at most once per [`crate::ResetPolicy::min_interval`].
+    ///
+    /// The answer is the same whatever the address, and so is the work: the token and email are made either way,
+    /// one store call looks the address up in one transaction, and the email is queued, never awaited.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    pub async fn forgot_password(&self, email: &str) -> Result<(), PortError> {
+        let policy = &self.policies.reset;
+        let now = self.now();
+        let token = self.ports.secrets.new_secret(RESET_TOKEN_PREFIX);
+        let link = PlainSecret::new(
+            self.policies
+                .public_url
+                .link(RESET_PASSWORD_PATH, token.expose()),
+        );
+        let reset = NewReset::new(
+            token.hash(),
+            now + policy.ttl(),
+            now,
+            NewEmail::new(
+                EmailId::from_random(&self.ports.secrets.new_id()),
+                EmailContent::PasswordReset {
+                    link,
+                    valid_for: policy.ttl(),
+                },
+                now,
+            ),
+        );
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        let outcome = self
+            .ports
+            .challenges
+            .issue_reset(&email, &reset, policy.min_interval())
+            .await?;
+        tracing::debug!(?outcome, "password reset requested");
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token. On success the token is spent, the address counts as verified,
+    /// and every session, refresh token, personal token and API key of the account is revoked; of concurrent uses
+    /// of one token exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`ResetPasswordError::InvalidNewPassword`], [`ResetPasswordError::InvalidToken`] or
+    /// [`ResetPasswordError::Unavailable`].
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: String,
+    ) -> Result<UserId, ResetPasswordError> {
+        let password = Password::parse_new(new_password, &self.policies.password)
+            .map_err(ResetPasswordError::InvalidNewPassword)?;
+        let token = token.trim();
+        if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
+            return Err(ResetPasswordError::InvalidToken);
+        }
+        let token_hash = TokenHash::of(token);
+        // A cheap look first, so a bad token costs no password hash; the spend below decides.
+        if !self
+            .ports
+            .challenges
+            .reset_is_live(&token_hash, self.now())
+            .await?
+        {
+            return Err(ResetPasswordError::InvalidToken);
+        }
+        let hash = self.ports.hasher.hash(&password).await?;
+        self.ports
+            .challenges
+            .reset_password(&token_hash, &hash, self.now())
+            .await?
+            .ok_or(ResetPasswordError::InvalidToken)
+    }
+}

@@ -1,0 +1,154 @@
+//! Email verification: by link, by code, and sending a new email.
+
+use super::Latchkey;
+use crate::access::Principal;
+use crate::error::PortError;
+use crate::model::{Email, EmailContent, EmailId, NewEmail, UserId};
+use crate::policy::VerificationPolicy;
+use crate::ports::{CodeCheck, IssueOutcome, NewVerification, UserLookup};
+use crate::secret::{PlainSecret, TokenHash};
+
+/// Prefix of verification link tokens.
+pub const VERIFICATION_TOKEN_PREFIX: &str = "lkv_";
+
+/// Path of the verification page, under the public URL.
+pub const VERIFY_EMAIL_PATH: &str = "/verify-email";
+
+/// Longest token or code looked up; anything longer is no token of ours and costs no query.
+pub(super) const MAX_TOKEN_LENGTH: usize = 256;
+
+/// Why an address could not be verified. Both answers are the same whether or not the address has an account.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyEmailError {
+    /// The link token is unknown, spent or expired.
+    #[error("invalid or expired verification link")]
+    InvalidToken,
+    /// The code is wrong, spent, expired or burnt, or the address has no account or no pending verification.
+    #[error("invalid or expired verification code")]
+    InvalidCode,
+    /// A port failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// Whose verification email to send again.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum ResendTarget<'a> {
+    /// The caller's own account (any credential will do: the email goes to the account's own address).
+    Caller(&'a Principal),
+    /// The account with this address, as typed by someone who may not hold it; unparseable addresses are ignored.
+    Address(&'a str),
+}
+
+impl Latchkey {
+    /// Verifies the address of the account whose verification link carries `token`, spending the link and its code.
+    ///
+    /// # Errors
+    /// [`VerifyEmailError::InvalidToken`] or [`VerifyEmailError::Unavailable`].
+    pub async fn verify_email_link(&self, token: &str) -> Result<UserId, VerifyEmailError> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
+            return Err(VerifyEmailError::InvalidToken);
+        }
+        self.ports
+            .challenges
+            .verify_by_link(&TokenHash::of(token), self.now())
+            .await?
+            .ok_or(VerifyEmailError::InvalidToken)
+    }
+
+    /// Verifies the address `email` with the code sent to it. A wrong code counts against the code's tries; after
+    /// [`VerificationPolicy::max_attempts`] wrong ones it is burnt and a new email is needed.
+    ///
+    /// # Errors
+    /// [`VerifyEmailError::InvalidCode`] (also for an address with no account, and for input that is no address
+    /// or no code at all) or [`VerifyEmailError::Unavailable`].
+    pub async fn verify_email_code(
+        &self,
+        email: &str,
+        code: &str,
+    ) -> Result<UserId, VerifyEmailError> {
+        let code = code.trim();
+        let well_formed = code.len() == VerificationPolicy::CODE_DIGITS as usize
+            && code.bytes().all(|b| b.is_ascii_digit());
+        let (Ok(email), true) = (Email::parse(email), well_formed) else {
+            return Err(VerifyEmailError::InvalidCode);
+        };
+        let policy = &self.policies.verification;
+        match self
+            .ports
+            .challenges
+            .verify_by_code(
+                &email,
+                &TokenHash::of(code),
+                self.now(),
+                policy.max_attempts(),
+            )
+            .await?
+        {
+            CodeCheck::Verified(user_id) => Ok(user_id),
+            CodeCheck::Wrong | CodeCheck::Invalid => Err(VerifyEmailError::InvalidCode),
+        }
+    }
+
+    /// Sends a new verification email (voiding the previous link and code) to an account that is not verified
+    /// yet, at most once per [`VerificationPolicy::resend_interval`]. Says nothing about what it did: unknown,
+    /// verified and throttled accounts all get `Ok`, so the caller's answer cannot reveal which addresses have
+    /// accounts.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    pub async fn resend_verification(&self, target: ResendTarget<'_>) -> Result<(), PortError> {
+        let lookup = match target {
+            ResendTarget::Caller(principal) => UserLookup::Id(principal.user_id.clone()),
+            ResendTarget::Address(address) => match Email::parse(address) {
+                Ok(email) => UserLookup::Email(email),
+                Err(_) => return Ok(()),
+            },
+        };
+        let outcome = self
+            .issue_verification(&lookup, self.policies.verification.resend_interval())
+            .await?;
+        tracing::debug!(?outcome, "verification email requested");
+        Ok(())
+    }
+
+    /// Makes a link token and a code, stores their hashes and queues the email carrying them, in one port call.
+    pub(super) async fn issue_verification(
+        &self,
+        account: &UserLookup,
+        min_interval: chrono::TimeDelta,
+    ) -> Result<IssueOutcome, PortError> {
+        let policy = &self.policies.verification;
+        let now = self.now();
+        let token = self.ports.secrets.new_secret(VERIFICATION_TOKEN_PREFIX);
+        let code = self.ports.secrets.new_code(VerificationPolicy::CODE_DIGITS);
+        let link = PlainSecret::new(
+            self.policies
+                .public_url
+                .link(VERIFY_EMAIL_PATH, token.expose()),
+        );
+        let email = NewEmail::new(
+            EmailId::from_random(&self.ports.secrets.new_id()),
+            EmailContent::Verification {
+                link,
+                code: code.clone(),
+                link_valid_for: policy.link_ttl(),
+                code_valid_for: policy.code_ttl(),
+            },
+            now,
+        );
+        let challenge = NewVerification::new(
+            (token.hash(), now + policy.link_ttl()),
+            (code.hash(), now + policy.code_ttl()),
+            now,
+            email,
+        );
+        self.ports
+            .challenges
+            .issue_verification(account, &challenge, min_interval)
+            .await
+    }
+}

@@ -1,0 +1,422 @@
+//! Verification by link and by code, resend, forgot and reset password, and the delivery of their emails.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use latchkey_domain::service::{LoginError, ResendTarget};
+use latchkey_domain::{
+    AuthError, Delivered, EmailContent, PasswordError, Policies, ResetPasswordError,
+    VerificationPolicy, VerifyEmailError,
+};
+
+use crate::support::{client, credentials, TestApp, PASSWORD};
+
+/// The link's token and the code of the newest verification email to `address`.
+async fn verification_to(app: &TestApp, address: &str) -> (String, String) {
+    match app.last_email_to(address).await {
+        Some(EmailContent::Verification { link, code, .. }) => {
+            let (base, token) = link.expose().split_once("?token=").unwrap();
+            assert_eq!(base, "http://127.0.0.1:8080/verify-email");
+            (token.to_owned(), code.expose().to_owned())
+        }
+        other => panic!("expected a verification email, got {other:?}"),
+    }
+}
+
+/// The token of the newest reset email to `address`.
+async fn reset_token_to(app: &TestApp, address: &str) -> String {
+    match app.last_email_to(address).await {
+        Some(EmailContent::PasswordReset { link, valid_for }) => {
+            assert_eq!(valid_for, TimeDelta::minutes(15));
+            let (base, token) = link.expose().split_once("?token=").unwrap();
+            assert_eq!(base, "http://127.0.0.1:8080/reset-password");
+            token.to_owned()
+        }
+        other => panic!("expected a reset email, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn registration_sends_one_email_whose_link_verifies_once() {
+    let app = TestApp::new();
+    let outcome = app.register("Jane@Example.com", None).await;
+    let sent = app.deliver().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "Jane@Example.com");
+    let (token, code) = verification_to(&app, "jane@example.com").await;
+    assert!(token.starts_with("lkv_"));
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+
+    let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
+    assert!(!app.svc.current_user(&principal).await.unwrap().is_verified);
+    assert_eq!(
+        app.svc.verify_email_link(&token).await.unwrap(),
+        outcome.user.id
+    );
+    assert!(app.svc.current_user(&principal).await.unwrap().is_verified);
+    assert!(matches!(
+        app.svc.verify_email_link(&token).await,
+        Err(VerifyEmailError::InvalidToken)
+    ));
+    assert!(matches!(
+        app.svc.verify_email_code("jane@example.com", &code).await,
+        Err(VerifyEmailError::InvalidCode)
+    ));
+}
+
+#[tokio::test]
+async fn a_code_verifies_and_burns_after_five_wrong_tries() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    app.register("joe@example.com", None).await;
+    let (_, jane_code) = verification_to(&app, "jane@example.com").await;
+    let (_, joe_code) = verification_to(&app, "joe@example.com").await;
+    let wrong = if joe_code == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    for _ in 0..VerificationPolicy::DEFAULT_MAX_ATTEMPTS {
+        assert!(matches!(
+            app.svc.verify_email_code("joe@example.com", wrong).await,
+            Err(VerifyEmailError::InvalidCode)
+        ));
+    }
+    assert!(
+        matches!(
+            app.svc
+                .verify_email_code("joe@example.com", &joe_code)
+                .await,
+            Err(VerifyEmailError::InvalidCode)
+        ),
+        "burnt"
+    );
+    // Jane's code is untouched by Joe's tries, and the address may be typed in any case.
+    app.svc
+        .verify_email_code(" JANE@example.com", &jane_code)
+        .await
+        .unwrap();
+    // Malformed codes, unknown addresses: the same answer.
+    for (email, code) in [
+        ("nobody@example.com", "123456"),
+        ("jane@example.com", "12345"),
+        ("not an address", "123456"),
+    ] {
+        assert!(matches!(
+            app.svc.verify_email_code(email, code).await,
+            Err(VerifyEmailError::InvalidCode)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn links_live_24_hours_and_codes_15_minutes() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    let (token, code) = verification_to(&app, "jane@example.com").await;
+    app.advance(TimeDelta::minutes(15));
+    assert!(matches!(
+        app.svc.verify_email_code("jane@example.com", &code).await,
+        Err(VerifyEmailError::InvalidCode)
+    ));
+    app.advance(TimeDelta::hours(23) + TimeDelta::minutes(44));
+    app.svc.verify_email_link(&token).await.unwrap();
+
+    app.register("joe@example.com", None).await;
+    let (token, _) = verification_to(&app, "joe@example.com").await;
+    app.advance(TimeDelta::hours(24));
+    assert!(matches!(
+        app.svc.verify_email_link(&token).await,
+        Err(VerifyEmailError::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
+    let app = TestApp::new();
+    let outcome = app.register("jane@example.com", None).await;
+    let (old_token, old_code) = verification_to(&app, "jane@example.com").await;
+    app.svc
+        .resend_verification(ResendTarget::Address("jane@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.deliver().await.len(),
+        1,
+        "within the minute: nothing sent"
+    );
+
+    app.advance(TimeDelta::minutes(1));
+    let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
+    app.svc
+        .resend_verification(ResendTarget::Caller(&principal))
+        .await
+        .unwrap();
+    assert_eq!(app.deliver().await.len(), 2);
+    let (token, code) = verification_to(&app, "jane@example.com").await;
+    assert_ne!(token, old_token);
+    assert!(app.svc.verify_email_link(&old_token).await.is_err());
+    if old_code != code {
+        assert!(app
+            .svc
+            .verify_email_code("jane@example.com", &old_code)
+            .await
+            .is_err());
+    }
+    app.svc
+        .verify_email_code("jane@example.com", &code)
+        .await
+        .unwrap();
+
+    // Verified, unknown and malformed addresses: the same Ok, and nothing sent.
+    app.advance(TimeDelta::minutes(5));
+    for address in ["jane@example.com", "nobody@example.com", "nonsense"] {
+        app.svc
+            .resend_verification(ResendTarget::Address(address))
+            .await
+            .unwrap();
+    }
+    assert_eq!(app.deliver().await.len(), 2);
+}
+
+#[tokio::test]
+async fn when_verification_is_required_login_waits_for_it_but_only_after_the_password() {
+    let mut policies = Policies::default();
+    policies.verification = VerificationPolicy::default().with_required_for_login(true);
+    let app = TestApp::with_policies(policies);
+    let outcome = app.register("jane@example.com", None).await;
+    assert!(outcome.tokens.is_none(), "no session before verification");
+    assert!(matches!(
+        app.svc
+            .login(credentials("jane@example.com", "wrong password"), client())
+            .await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        app.svc
+            .login(credentials("jane@example.com", PASSWORD), client())
+            .await,
+        Err(LoginError::EmailNotVerified)
+    ));
+    let (_, code) = verification_to(&app, "jane@example.com").await;
+    app.svc
+        .verify_email_code("jane@example.com", &code)
+        .await
+        .unwrap();
+    assert!(app.login("jane@example.com").await.user.is_verified);
+}
+
+#[tokio::test]
+async fn forgot_password_answers_alike_and_mails_only_known_addresses() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    let before = app.deliver().await.len();
+    for address in ["nobody@example.com", "not an address", "JANE@example.com"] {
+        app.svc.forgot_password(address).await.unwrap();
+    }
+    let sent = app.deliver().await;
+    assert_eq!(sent.len(), before + 1);
+    assert_eq!(sent.last().unwrap().to, "jane@example.com");
+    assert_eq!(app.hasher.hashes(), 1, "only the registration hashed");
+}
+
+#[tokio::test]
+async fn reset_sets_the_password_verifies_and_ends_every_session() {
+    let app = TestApp::new();
+    let registered = app.register("jane@example.com", None).await;
+    let other = app.login("jane@example.com").await;
+    app.svc.forgot_password("jane@example.com").await.unwrap();
+    let token = reset_token_to(&app, "jane@example.com").await;
+
+    // The policy applies, and a refused password spends nothing.
+    let short = app.svc.reset_password(&token, "short".into()).await;
+    assert!(matches!(
+        short,
+        Err(ResetPasswordError::InvalidNewPassword(
+            PasswordError::TooShort { min: 8 }
+        ))
+    ));
+    let hashes = app.hasher.hashes();
+    assert!(matches!(
+        app.svc
+            .reset_password("lkpw_wrong", "a new passphrase".into())
+            .await,
+        Err(ResetPasswordError::InvalidToken)
+    ));
+    assert_eq!(app.hasher.hashes(), hashes, "a bad token costs no hash");
+
+    app.svc
+        .reset_password(&token, "a new passphrase".into())
+        .await
+        .unwrap();
+    for tokens in [registered.tokens.as_ref().unwrap(), &other.tokens] {
+        assert!(matches!(
+            app.svc.authenticate(tokens.access_token.expose()).await,
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(app
+            .svc
+            .refresh(tokens.refresh_token.expose())
+            .await
+            .is_err());
+    }
+    assert!(app
+        .svc
+        .login(credentials("jane@example.com", PASSWORD), client())
+        .await
+        .is_err());
+    let login = app
+        .svc
+        .login(
+            credentials("jane@example.com", "a new passphrase"),
+            client(),
+        )
+        .await
+        .unwrap();
+    assert!(login.user.is_verified, "the reset proved the mailbox");
+    assert!(matches!(
+        app.svc
+            .reset_password(&token, "another passphrase".into())
+            .await,
+        Err(ResetPasswordError::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn reset_links_expire_after_15_minutes_and_a_newer_one_voids_the_older() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    app.svc.forgot_password("jane@example.com").await.unwrap();
+    let first = reset_token_to(&app, "jane@example.com").await;
+    app.advance(TimeDelta::minutes(1));
+    app.svc.forgot_password("jane@example.com").await.unwrap();
+    let second = reset_token_to(&app, "jane@example.com").await;
+    assert_ne!(first, second);
+    assert!(matches!(
+        app.svc
+            .reset_password(&first, "a new passphrase".into())
+            .await,
+        Err(ResetPasswordError::InvalidToken)
+    ));
+    app.advance(TimeDelta::minutes(15));
+    assert!(matches!(
+        app.svc
+            .reset_password(&second, "a new passphrase".into())
+            .await,
+        Err(ResetPasswordError::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn an_unverified_squatter_loses_access_when_the_owner_resets() {
+    let app = TestApp::new();
+    // Someone registers with Jane's address, which they do not control.
+    let squatter = app.register("jane@example.com", None).await;
+    let squatter_tokens = squatter.tokens.unwrap();
+    // Jane, who reads the mailbox, resets the password.
+    app.svc.forgot_password("jane@example.com").await.unwrap();
+    let token = reset_token_to(&app, "jane@example.com").await;
+    app.svc
+        .reset_password(&token, "janes own passphrase".into())
+        .await
+        .unwrap();
+    assert!(app
+        .svc
+        .authenticate(squatter_tokens.access_token.expose())
+        .await
+        .is_err());
+    assert!(app
+        .svc
+        .refresh(squatter_tokens.refresh_token.expose())
+        .await
+        .is_err());
+    assert!(app
+        .svc
+        .login(credentials("jane@example.com", PASSWORD), client())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn twenty_parallel_resets_with_one_token_admit_exactly_one() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    app.svc.forgot_password("jane@example.com").await.unwrap();
+    let token = reset_token_to(&app, "jane@example.com").await;
+    let svc = Arc::new(app.svc);
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let (svc, token) = (svc.clone(), token.clone());
+        tasks.spawn(async move {
+            svc.reset_password(&token, format!("passphrase number {n}"))
+                .await
+        });
+    }
+    let mut succeeded = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Ok(_) => succeeded += 1,
+            Err(ResetPasswordError::InvalidToken) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(succeeded, 1);
+}
+
+#[tokio::test]
+async fn delivery_retries_with_backoff_and_gives_up_after_its_tries() {
+    let app = TestApp::new();
+    assert_eq!(app.delivery.deliver_next().await.unwrap(), Delivered::Idle);
+    app.register("jane@example.com", None).await;
+    app.mailer.fail_next(2);
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Retrying
+    );
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Idle,
+        "not due for 30 s"
+    );
+    app.advance(TimeDelta::seconds(30));
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Retrying
+    );
+    app.advance(TimeDelta::seconds(59));
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Idle,
+        "then 60 s"
+    );
+    app.advance(TimeDelta::seconds(1));
+    assert_eq!(app.delivery.deliver_next().await.unwrap(), Delivered::Sent);
+    assert_eq!(app.mailer.sent().len(), 1);
+
+    // A message that keeps failing is given up after eight tries.
+    app.register("joe@example.com", None).await;
+    app.mailer.fail_next(100);
+    let mut outcomes = Vec::new();
+    for _ in 0..8 {
+        outcomes.push(app.delivery.deliver_next().await.unwrap());
+        app.advance(TimeDelta::hours(1));
+    }
+    assert_eq!(outcomes[..7], [Delivered::Retrying; 7]);
+    assert_eq!(outcomes[7], Delivered::GaveUp);
+    app.advance(TimeDelta::days(1));
+    assert_eq!(app.delivery.deliver_next().await.unwrap(), Delivered::Idle);
+
+    // A refusal for good is not retried.
+    app.mailer.fail_next(0);
+    app.mailer.reject_all(true);
+    app.register("ann@example.com", None).await;
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::GaveUp
+    );
+    app.advance(TimeDelta::days(1));
+    assert_eq!(app.delivery.deliver_next().await.unwrap(), Delivered::Idle);
+}

@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+DROP TABLE password_resets;
+DROP TABLE verification_challenges;
