@@ -13,8 +13,15 @@ macro_rules! prefixed_id {
             pub const PREFIX: &'static str = $prefix;
 
             /// Builds an id from a freshly generated random body (see [`crate::ports::SecretGenerator::new_id`]).
+            ///
+            /// The id is always one [`Self::parse`] accepts: a body that would not be well formed (which a
+            /// conforming generator never makes) is replaced by the hex of its SHA-256, so no id of this type is
+            /// ever malformed, whatever an embedder's generator returns.
             pub fn from_random(body: &str) -> Self {
-                Self(format!("{}{}", Self::PREFIX, body))
+                Self::parse(&format!("{}{}", Self::PREFIX, body)).unwrap_or_else(|| {
+                    let digest = crate::secret::TokenHash::of(body).to_hex();
+                    Self(format!("{}{}", Self::PREFIX, &digest[..32]))
+                })
             }
 
             /// Parses an id received from a client or read from storage.
@@ -83,5 +90,14 @@ mod tests {
         assert!(PersonalTokenId::parse("pat_abc").is_some());
         assert!(PersonalTokenId::parse("key_abc").is_none());
         assert_eq!(ApiKeyId::from_random("xyz").as_str(), "key_xyz");
+    }
+
+    #[test]
+    fn ids_from_any_body_are_well_formed() {
+        for body in ["", "a-b", "spaces here", &"x".repeat(65), "é"] {
+            let id = UserId::from_random(body);
+            assert_eq!(UserId::parse(id.as_str()), Some(id.clone()), "{body:?}");
+        }
+        assert_ne!(UserId::from_random("a-b"), UserId::from_random("a+b"));
     }
 }
