@@ -12,7 +12,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATABASE="${DATABASE:-sqlite}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-256}"
 PORT="${PORT:-18090}"
@@ -25,34 +24,14 @@ fi
 cargo build --release --quiet -p latchkey-server
 cargo build --release --quiet -p latchkey-crypto --example hash_time
 
-workdir="$(mktemp -d)"
-pid=""
-database_name="latchkey_bench_$$"
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  if [ "$DATABASE" = postgres ]; then
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $database_name" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-case "$DATABASE" in
-  sqlite) url="sqlite://${workdir}/bench.db" ;;
-  postgres)
-    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $database_name" >/dev/null
-    url="postgres://postgres@127.0.0.1:5432/$database_name"
-    export LATCHKEY__JWT__SECRET="bench-secret-bench-secret-bench-secret-0123456789"
-    ;;
-  *) echo "DATABASE is sqlite or postgres" >&2; exit 2 ;;
-esac
+. bench/database.sh
 
 hash_ms="$(target/release/examples/hash_time 30)"
 
-LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$url" LATCHKEY__LOG__FILTER=warn \
+LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_url" LATCHKEY__LOG__FILTER=warn \
   target/release/latchkey serve &
 pid=$!
+pids+=("$pid")
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
   sleep 0.1

@@ -22,29 +22,7 @@ fi
 cargo build --release --quiet -p latchkey-server
 cargo build --release --quiet -p latchkey-http --example hello
 
-DATABASE="${DATABASE:-sqlite}"
-workdir="$(mktemp -d)"
-database_name="latchkey_bench_$$"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$DATABASE" = postgres ]; then
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $database_name" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-case "$DATABASE" in
-  sqlite) database_url="sqlite://${workdir}/bench.db" ;;
-  postgres)
-    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $database_name" >/dev/null
-    database_url="postgres://postgres@127.0.0.1:5432/$database_name"
-    export LATCHKEY__JWT__SECRET="bench-secret-bench-secret-bench-secret-0123456789"
-    ;;
-  *) echo "DATABASE is sqlite or postgres" >&2; exit 2 ;;
-esac
+. bench/database.sh
 
 LATCHKEY__SERVER__BIND="127.0.0.1:${LATCHKEY_PORT}" \
 LATCHKEY__DATABASE__URL="$database_url" \
