@@ -74,7 +74,13 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(credentials -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, credentials);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    refresh_tokens,
+    credentials,
+    known_addresses
+);
 
 diesel::table! {
     use diesel::sql_types::*;
@@ -120,3 +126,23 @@ diesel::table! {
         last_error -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Binary,
+        arrival_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    known_addresses (user_id, address) {
+        user_id -> Text,
+        address -> Binary,
+        seen_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(known_addresses -> users (user_id));

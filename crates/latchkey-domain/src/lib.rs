@@ -43,8 +43,8 @@ pub use model::{
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
     CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, Lifetime, PasswordPolicy,
-    PasswordPolicyError, Policies, PublicUrl, PublicUrlError, ResetPolicy, TokenPolicy,
-    TokenPolicyError, VerificationPolicy,
+    PasswordPolicyError, Policies, PublicUrl, PublicUrlError, Rate, RateError, ResetPolicy,
+    ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
 pub use ports::{DecodeError, InsertCredentialError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
@@ -54,4 +54,4 @@ pub use service::{
     RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
     TokenPair, VerifyEmailError,
 };
-pub use service::{IntrospectError, RevokeTokenError};
+pub use service::{EmailRequestError, IntrospectError, RevokeTokenError, TooManyAttempts};

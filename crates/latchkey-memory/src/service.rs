@@ -62,6 +62,7 @@ impl MemoryPorts {
             .sessions(self.store.clone())
             .challenges(self.store.clone())
             .credentials(self.store.clone())
+            .limiter(self.store.clone())
             .health(self.store.clone())
             .hasher(Arc::new(FastTestHasher))
             .access_tokens(self.access_tokens.clone())

@@ -28,6 +28,8 @@ pub(crate) struct State {
     refresh_tokens: HashMap<TokenHash, RefreshToken>,
     /// Verification challenges, reset tokens and the outbox (`challenges.rs`).
     pub(crate) mail: crate::challenges::MailState,
+    /// Rate-limit counts and known login addresses (`limiter.rs`).
+    pub(crate) limits: crate::limiter::LimitState,
 }
 
 #[derive(Debug)]

@@ -17,6 +17,7 @@ mod credentials;
 mod credits;
 mod delivery;
 mod password;
+mod throttle;
 mod tokens;
 mod verification;
 
@@ -24,6 +25,7 @@ pub use credentials::{CredentialPolicy, CredentialPolicyError};
 pub use credits::{CreditsPolicy, CreditsPolicyError};
 pub use delivery::{DeliveryPolicy, DeliveryPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};
+pub use throttle::{Rate, RateError, ThrottlePolicy};
 pub use tokens::{Lifetime, TokenPolicy, TokenPolicyError};
 pub use verification::{
     ChallengePolicyError, ChallengeSetting, PublicUrl, PublicUrlError, ResetPolicy,
@@ -48,4 +50,6 @@ pub struct Policies {
     pub public_url: PublicUrl,
     /// Personal tokens and API keys.
     pub credentials: CredentialPolicy,
+    /// Rate limits of the actions an attacker would repeat.
+    pub throttle: ThrottlePolicy,
 }

@@ -1,3 +1,4 @@
+use super::throttle::{Action, TooManyAttempts};
 use super::{AuthError, Latchkey};
 use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
@@ -67,6 +68,9 @@ pub enum ChangePasswordError {
     /// The account no longer exists.
     #[error("account not found")]
     AccountGone,
+    /// Too many wrong current passwords for this account lately.
+    #[error(transparent)]
+    TooManyAttempts(#[from] TooManyAttempts),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -114,8 +118,9 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`ChangePasswordError::InvalidNewPassword`] for a new password the policy refuses (checked first, so a bad request
-    /// costs no hashing), [`ChangePasswordError::InvalidCurrentPassword`], [`ChangePasswordError::AccountGone`] or
-    /// [`ChangePasswordError::Unavailable`].
+    /// costs no hashing), [`ChangePasswordError::InvalidCurrentPassword`], [`ChangePasswordError::TooManyAttempts`]
+    /// (too many wrong current passwords for the account, decided before hashing),
+    /// [`ChangePasswordError::AccountGone`] or [`ChangePasswordError::Unavailable`].
     pub async fn change_password(
         &self,
         principal: &SessionPrincipal,
@@ -134,6 +139,9 @@ impl Latchkey {
             .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
+        let counted = self
+            .count_attempt(self.limit(Action::PasswordChange, principal.user_id().as_str()))
+            .await??;
         if !self
             .ports
             .hasher
@@ -142,6 +150,7 @@ impl Latchkey {
         {
             return Err(ChangePasswordError::InvalidCurrentPassword);
         }
+        self.forgive(counted).await;
         let new_hash = self.ports.hasher.hash(&new_password).await?;
         let updated = self
             .ports

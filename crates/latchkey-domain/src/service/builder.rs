@@ -11,7 +11,7 @@ use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
     AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
-    PasswordHasher, SecretGenerator, SessionRepository, SystemClock, UserRepository,
+    PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, SystemClock, UserRepository,
 };
 
 /// Why [`LatchkeyBuilder::build`] refused.
@@ -38,6 +38,7 @@ pub struct LatchkeyBuilder {
     sessions: Option<Arc<dyn SessionRepository>>,
     challenges: Option<Arc<dyn ChallengeRepository>>,
     credentials: Option<Arc<dyn CredentialRepository>>,
+    limiter: Option<Arc<dyn RateLimiter>>,
     health: Option<Arc<dyn HealthCheck>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     access_tokens: Option<Arc<dyn AccessTokenCodec>>,
@@ -53,6 +54,7 @@ impl Default for LatchkeyBuilder {
             sessions: None,
             challenges: None,
             credentials: None,
+            limiter: None,
             health: None,
             hasher: None,
             access_tokens: None,
@@ -71,6 +73,7 @@ impl fmt::Debug for LatchkeyBuilder {
             .field("sessions", &self.sessions.is_some())
             .field("challenges", &self.challenges.is_some())
             .field("credentials", &self.credentials.is_some())
+            .field("limiter", &self.limiter.is_some())
             .field("health", &self.health.is_some())
             .field("hasher", &self.hasher.is_some())
             .field("access_tokens", &self.access_tokens.is_some())
@@ -103,6 +106,12 @@ impl LatchkeyBuilder {
     /// Where personal tokens and API keys are stored.
     pub fn credentials(mut self, credentials: Arc<dyn CredentialRepository>) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Where rate limits count attempts (the shared store, so limits hold across instances).
+    pub fn limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -158,6 +167,7 @@ impl LatchkeyBuilder {
             sessions: required(self.sessions, "sessions")?,
             challenges: required(self.challenges, "challenges")?,
             credentials: required(self.credentials, "credentials")?,
+            limiter: required(self.limiter, "limiter")?,
             health: required(self.health, "health")?,
             hasher: required(self.hasher, "hasher")?,
             access_tokens: required(self.access_tokens, "access_tokens")?,

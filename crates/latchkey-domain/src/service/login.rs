@@ -1,3 +1,4 @@
+use super::throttle::{Action, Counted, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
 use crate::model::{
@@ -67,6 +68,9 @@ pub enum LoginError {
     /// answered after the password check, so it tells nothing to someone without the password.
     #[error("email address not verified")]
     EmailNotVerified,
+    /// Too many failed logins for this account or from this address; decided before the password is checked.
+    #[error(transparent)]
+    TooManyAttempts(#[from] TooManyAttempts),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -78,9 +82,13 @@ impl Latchkey {
     /// An unknown account costs the same password-hashing work as a wrong password, so neither the answer nor its
     /// timing tells which accounts exist.
     ///
+    /// Failed logins are counted per client address and per account (per identifier when no account has it, so
+    /// the limit answers alike); a right password gives its attempt back. An address the account logged in from
+    /// recently is exempt from the account's limit, so flooding an account from elsewhere cannot lock its owner out.
+    ///
     /// # Errors
-    /// [`LoginError::InvalidCredentials`], [`LoginError::EmailNotVerified`] (only with the right password) or
-    /// [`LoginError::Unavailable`].
+    /// [`LoginError::InvalidCredentials`], [`LoginError::EmailNotVerified`] (only with the right password),
+    /// [`LoginError::TooManyAttempts`] (before any hashing) or [`LoginError::Unavailable`].
     pub async fn login(
         &self,
         input: LoginInput,
@@ -93,15 +101,34 @@ impl Latchkey {
         let Some(password) = Password::for_verification(password, &self.policies.password) else {
             return Err(LoginError::InvalidCredentials);
         };
-        let lookup = if identifier.contains('@') {
-            Email::parse(&identifier).ok().map(UserLookup::Email)
+        // What the account's limit counts when no account has this identifier: the identifier as parsed, so the
+        // limit answers for unknown accounts exactly as for known ones.
+        let (lookup, typed) = if identifier.contains('@') {
+            let email = Email::parse(&identifier).ok();
+            let typed = email.as_ref().map_or(&*identifier, Email::as_str);
+            (
+                email.clone().map(UserLookup::Email),
+                format!("email:{typed}"),
+            )
         } else {
-            Username::parse(&identifier).ok().map(UserLookup::Username)
+            let username = Username::parse(&identifier).ok();
+            let typed = username.as_ref().map_or(&*identifier, Username::as_str);
+            (
+                username.clone().map(UserLookup::Username),
+                format!("username:{typed}"),
+            )
         };
         let credentials = match lookup {
             Some(lookup) => self.ports.users.find_credentials(&lookup).await?,
             None => None,
         };
+        let counted = self
+            .count_login_attempt(
+                credentials.as_ref().map(|found| &found.user.id),
+                &typed,
+                &client,
+            )
+            .await??;
         let Some(credentials) = credentials else {
             self.ports.hasher.verify_nothing(&password).await?;
             return Err(LoginError::InvalidCredentials);
@@ -114,14 +141,35 @@ impl Latchkey {
         {
             return Err(LoginError::InvalidCredentials);
         }
+        // The right password: not a guess, whatever follows.
+        self.forgive(counted).await;
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
             return Err(LoginError::EmailNotVerified);
         }
+        self.remember_address(&credentials.user.id, &client).await;
         let tokens = self.start_session(&credentials.user.id, client).await?;
         Ok(LoginOutcome {
             user: credentials.user,
             tokens,
         })
+    }
+
+    /// Counts a login attempt against the address's limit and, unless the address is one the account logged in
+    /// from recently, the account's (by id, or by what was typed when no account has it).
+    async fn count_login_attempt(
+        &self,
+        user_id: Option<&UserId>,
+        typed: &str,
+        client: &ClientInfo,
+    ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
+        let by_address = self.address_limit(Action::LoginByAddress, client);
+        let by_account = match user_id {
+            Some(user_id) if self.is_known_address(user_id, client).await? => None,
+            Some(user_id) => self.limit(Action::LoginByAccount, user_id.as_str()),
+            None => self.limit(Action::LoginByAccount, typed),
+        };
+        self.count_attempt(by_address.into_iter().chain(by_account))
+            .await
     }
 
     /// Creates a session with its first refresh token and returns the session's token pair.

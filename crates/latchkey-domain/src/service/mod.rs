@@ -11,6 +11,7 @@ mod refresh;
 mod register;
 mod reset;
 mod sessions;
+mod throttle;
 mod verification;
 
 use std::fmt;
@@ -31,6 +32,7 @@ pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use reset::{ResetPasswordError, RESET_PASSWORD_PATH, RESET_TOKEN_PREFIX};
 pub use sessions::{LogoutScope, RevokeSessionError, SessionView};
+pub use throttle::{EmailRequestError, TooManyAttempts};
 pub use verification::{
     ResendTarget, VerifyEmailError, VERIFICATION_TOKEN_PREFIX, VERIFY_EMAIL_PATH,
 };
@@ -40,7 +42,7 @@ use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
     AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
-    PasswordHasher, SecretGenerator, SessionRepository, UserRepository,
+    PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -70,6 +72,7 @@ struct Ports {
     sessions: Arc<dyn SessionRepository>,
     challenges: Arc<dyn ChallengeRepository>,
     credentials: Arc<dyn CredentialRepository>,
+    limiter: Arc<dyn RateLimiter>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,
     access_tokens: Arc<dyn AccessTokenCodec>,

@@ -1,5 +1,7 @@
+use super::throttle::{Action, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
+use crate::model::ClientInfo;
 use crate::ports::{RotationOutcome, RotationRequest};
 use crate::secret::PlainSecret;
 
@@ -10,6 +12,9 @@ pub enum RefreshError {
     /// Unknown, expired, revoked or replayed refresh token. A replay has also revoked the session.
     #[error("invalid refresh token")]
     InvalidRefreshToken,
+    /// Too many refreshes from this client address.
+    #[error(transparent)]
+    TooManyAttempts(#[from] TooManyAttempts),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -22,8 +27,16 @@ impl Latchkey {
     /// response); later, it is treated as theft (RFC 9700 §4.14.2) and revokes the whole session.
     ///
     /// # Errors
-    /// [`RefreshError::InvalidRefreshToken`] or [`RefreshError::Unavailable`].
-    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, RefreshError> {
+    /// [`RefreshError::InvalidRefreshToken`], [`RefreshError::TooManyAttempts`] (counted per client address) or
+    /// [`RefreshError::Unavailable`].
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, RefreshError> {
+        let _counted = self
+            .count_attempt(self.address_limit(Action::Refresh, client))
+            .await??;
         let presented = PlainSecret::new(presented);
         let successor = self
             .ports

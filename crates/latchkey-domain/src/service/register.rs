@@ -1,5 +1,6 @@
 use std::fmt;
 
+use super::throttle::{Action, TooManyAttempts};
 use super::{Latchkey, TokenPair};
 use crate::error::PortError;
 use crate::model::{
@@ -143,6 +144,9 @@ pub enum RegisterError {
     /// The username is already taken.
     #[error("username already taken")]
     UsernameTaken,
+    /// Too many registrations from this client address.
+    #[error(transparent)]
+    TooManyAttempts(#[from] TooManyAttempts),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -154,7 +158,8 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`RegisterError::Invalid`] with every rejected field, [`RegisterError::EmailTaken`],
-    /// [`RegisterError::UsernameTaken`], or [`RegisterError::Unavailable`].
+    /// [`RegisterError::UsernameTaken`], [`RegisterError::TooManyAttempts`] (counted per client address once the
+    /// fields are valid, before the password is hashed) or [`RegisterError::Unavailable`].
     pub async fn register(
         &self,
         input: RegisterInput,
@@ -180,6 +185,9 @@ impl Latchkey {
         else {
             return Err(RegisterError::Invalid(errors));
         };
+        let _counted = self
+            .count_attempt(self.address_limit(Action::Registration, &client))
+            .await??;
 
         let password_hash = self.ports.hasher.hash(&password).await?;
         let new_user = NewUser {
@@ -213,6 +221,7 @@ impl Latchkey {
         if self.policies.verification.required_for_login() {
             return Ok(RegisterOutcome { user, tokens: None });
         }
+        self.remember_address(&user.id, &client).await;
         let tokens = match self.start_session(&user.id, client).await {
             Ok(tokens) => Some(tokens),
             Err(error) => {

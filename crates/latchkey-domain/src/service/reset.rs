@@ -1,9 +1,12 @@
 //! Forgotten passwords: a single-use link by email, then a new password.
 
+use super::throttle::{Action, EmailRequestError};
 use super::verification::MAX_TOKEN_LENGTH;
 use super::Latchkey;
 use crate::error::PortError;
-use crate::model::{Email, EmailContent, EmailId, NewEmail, Password, PasswordError, UserId};
+use crate::model::{
+    ClientInfo, Email, EmailContent, EmailId, NewEmail, Password, PasswordError, UserId,
+};
 use crate::ports::NewReset;
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -35,9 +38,19 @@ impl Latchkey {
     /// The answer is the same whatever the address, and so is the work: the token and email are made either way,
     /// one store call looks the address up in one transaction, and the email is queued, never awaited.
     ///
+    /// Requests are counted per client address; past the limit nothing is sent.
+    ///
     /// # Errors
-    /// [`PortError`] when the store fails.
-    pub async fn forgot_password(&self, email: &str) -> Result<(), PortError> {
+    /// [`EmailRequestError::TooManyAttempts`] past the address's limit, [`EmailRequestError::Unavailable`] when the
+    /// store fails.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        client: &ClientInfo,
+    ) -> Result<(), EmailRequestError> {
+        let _counted = self
+            .count_attempt(self.address_limit(Action::ForgotPassword, client))
+            .await??;
         let policy = &self.policies.reset;
         let now = self.now();
         let token = self.ports.secrets.new_secret(RESET_TOKEN_PREFIX);

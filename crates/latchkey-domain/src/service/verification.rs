@@ -1,9 +1,10 @@
 //! Email verification: by link, by code, and sending a new email.
 
+use super::throttle::{Action, EmailRequestError, TooManyAttempts};
 use super::Latchkey;
 use crate::access::Principal;
 use crate::error::PortError;
-use crate::model::{Email, EmailContent, EmailId, NewEmail, UserId};
+use crate::model::{ClientInfo, Email, EmailContent, EmailId, NewEmail, UserId};
 use crate::policy::VerificationPolicy;
 use crate::ports::{CodeCheck, IssueOutcome, NewVerification, UserLookup};
 use crate::secret::{PlainSecret, TokenHash};
@@ -27,6 +28,9 @@ pub enum VerifyEmailError {
     /// The code is wrong, spent, expired or burnt, or the address has no account or no pending verification.
     #[error("invalid or expired verification code")]
     InvalidCode,
+    /// Too many code attempts from this client address.
+    #[error(transparent)]
+    TooManyAttempts(#[from] TooManyAttempts),
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -64,11 +68,13 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`VerifyEmailError::InvalidCode`] (also for an address with no account, and for input that is no address
-    /// or no code at all) or [`VerifyEmailError::Unavailable`].
+    /// or no code at all), [`VerifyEmailError::TooManyAttempts`] (well-formed attempts are counted per client
+    /// address, besides each code's own tries) or [`VerifyEmailError::Unavailable`].
     pub async fn verify_email_code(
         &self,
         email: &str,
         code: &str,
+        client: &ClientInfo,
     ) -> Result<UserId, VerifyEmailError> {
         let code = code.trim();
         let well_formed = code.len() == VerificationPolicy::CODE_DIGITS as usize
@@ -76,6 +82,9 @@ impl Latchkey {
         let (Ok(email), true) = (Email::parse(email), well_formed) else {
             return Err(VerifyEmailError::InvalidCode);
         };
+        let _counted = self
+            .count_attempt(self.address_limit(Action::VerifyCode, client))
+            .await??;
         let policy = &self.policies.verification;
         match self
             .ports
@@ -96,11 +105,19 @@ impl Latchkey {
     /// Sends a new verification email (voiding the previous link and code) to an account that is not verified
     /// yet, at most once per [`VerificationPolicy::resend_interval`]. Says nothing about what it did: unknown,
     /// verified and throttled accounts all get `Ok`, so the caller's answer cannot reveal which addresses have
-    /// accounts.
+    /// accounts. Requests are counted per client address; past the limit nothing is sent.
     ///
     /// # Errors
-    /// [`PortError`] when the store fails.
-    pub async fn resend_verification(&self, target: ResendTarget<'_>) -> Result<(), PortError> {
+    /// [`EmailRequestError::TooManyAttempts`] past the address's limit, [`EmailRequestError::Unavailable`] when the
+    /// store fails.
+    pub async fn resend_verification(
+        &self,
+        target: ResendTarget<'_>,
+        client: &ClientInfo,
+    ) -> Result<(), EmailRequestError> {
+        let _counted = self
+            .count_attempt(self.address_limit(Action::ResendVerification, client))
+            .await??;
         let lookup = match target {
             ResendTarget::Caller(principal) => UserLookup::Id(principal.user_id.clone()),
             ResendTarget::Address(address) => match Email::parse(address) {

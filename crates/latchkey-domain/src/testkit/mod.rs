@@ -18,12 +18,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::ports::{
-    ChallengeRepository, CredentialRepository, Outbox, SessionRepository, UserRepository,
+    ChallengeRepository, CredentialRepository, Outbox, RateLimiter, SessionRepository,
+    UserRepository,
 };
 
 /// What the suite runs on: a store implementing every repository port.
 pub trait Store:
-    UserRepository + SessionRepository + CredentialRepository + ChallengeRepository + Outbox
+    UserRepository
+    + SessionRepository
+    + CredentialRepository
+    + ChallengeRepository
+    + Outbox
+    + RateLimiter
 {
 }
 
@@ -33,6 +39,7 @@ impl<T> Store for T where
         + CredentialRepository
         + ChallengeRepository
         + Outbox
+        + RateLimiter
         + ?Sized
 {
 }
@@ -70,6 +77,8 @@ pub mod challenges;
 #[macro_use]
 pub mod credentials;
 pub mod fixtures;
+#[macro_use]
+pub mod limiter;
 #[macro_use]
 pub mod sessions;
 #[macro_use]
@@ -129,6 +138,7 @@ users_rules!(
     cancellation_rules,
     challenge_rules,
     outbox_rules,
+    limiter_rules,
     define_repository_contract;
     $
 );

@@ -135,7 +135,7 @@ async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
     // The caller carries on.
     assert_eq!(app.session(&caller).await, principal);
     app.svc
-        .refresh(caller.refresh_token.expose())
+        .refresh(caller.refresh_token.expose(), &client())
         .await
         .unwrap();
     // Every other session of the user is gone; other users are untouched.
@@ -143,7 +143,11 @@ async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
         app.svc.authenticate(other.access_token.expose()).await,
         Err(AuthError::InvalidToken)
     ));
-    assert!(app.svc.refresh(other.refresh_token.expose()).await.is_err());
+    assert!(app
+        .svc
+        .refresh(other.refresh_token.expose(), &client())
+        .await
+        .is_err());
     app.principal(&bystander).await;
 
     // Only the new password logs in.

@@ -62,7 +62,9 @@ async fn registration_sends_one_email_whose_link_verifies_once() {
         Err(VerifyEmailError::InvalidToken)
     ));
     assert!(matches!(
-        app.svc.verify_email_code("jane@example.com", &code).await,
+        app.svc
+            .verify_email_code("jane@example.com", &code, &client())
+            .await,
         Err(VerifyEmailError::InvalidCode)
     ));
 }
@@ -81,14 +83,16 @@ async fn a_code_verifies_and_burns_after_five_wrong_tries() {
     };
     for _ in 0..VerificationPolicy::DEFAULT_MAX_ATTEMPTS {
         assert!(matches!(
-            app.svc.verify_email_code("joe@example.com", wrong).await,
+            app.svc
+                .verify_email_code("joe@example.com", wrong, &client())
+                .await,
             Err(VerifyEmailError::InvalidCode)
         ));
     }
     assert!(
         matches!(
             app.svc
-                .verify_email_code("joe@example.com", &joe_code)
+                .verify_email_code("joe@example.com", &joe_code, &client())
                 .await,
             Err(VerifyEmailError::InvalidCode)
         ),
@@ -96,7 +100,7 @@ async fn a_code_verifies_and_burns_after_five_wrong_tries() {
     );
     // Jane's code is untouched by Joe's tries, and the address may be typed in any case.
     app.svc
-        .verify_email_code(" JANE@example.com", &jane_code)
+        .verify_email_code(" JANE@example.com", &jane_code, &client())
         .await
         .unwrap();
     // Malformed codes, unknown addresses: the same answer.
@@ -106,7 +110,7 @@ async fn a_code_verifies_and_burns_after_five_wrong_tries() {
         ("not an address", "123456"),
     ] {
         assert!(matches!(
-            app.svc.verify_email_code(email, code).await,
+            app.svc.verify_email_code(email, code, &client()).await,
             Err(VerifyEmailError::InvalidCode)
         ));
     }
@@ -119,7 +123,9 @@ async fn links_live_24_hours_and_codes_15_minutes() {
     let (token, code) = verification_to(&app, "jane@example.com").await;
     app.advance(TimeDelta::minutes(15));
     assert!(matches!(
-        app.svc.verify_email_code("jane@example.com", &code).await,
+        app.svc
+            .verify_email_code("jane@example.com", &code, &client())
+            .await,
         Err(VerifyEmailError::InvalidCode)
     ));
     app.advance(TimeDelta::hours(23) + TimeDelta::minutes(44));
@@ -140,7 +146,7 @@ async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
     let outcome = app.register("jane@example.com", None).await;
     let (old_token, old_code) = verification_to(&app, "jane@example.com").await;
     app.svc
-        .resend_verification(ResendTarget::Address("jane@example.com"))
+        .resend_verification(ResendTarget::Address("jane@example.com"), &client())
         .await
         .unwrap();
     assert_eq!(
@@ -152,7 +158,7 @@ async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
     app.advance(TimeDelta::minutes(1));
     let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
     app.svc
-        .resend_verification(ResendTarget::Caller(&principal))
+        .resend_verification(ResendTarget::Caller(&principal), &client())
         .await
         .unwrap();
     assert_eq!(app.deliver().await.len(), 2);
@@ -162,12 +168,12 @@ async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
     if old_code != code {
         assert!(app
             .svc
-            .verify_email_code("jane@example.com", &old_code)
+            .verify_email_code("jane@example.com", &old_code, &client())
             .await
             .is_err());
     }
     app.svc
-        .verify_email_code("jane@example.com", &code)
+        .verify_email_code("jane@example.com", &code, &client())
         .await
         .unwrap();
 
@@ -175,7 +181,7 @@ async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
     app.advance(TimeDelta::minutes(5));
     for address in ["jane@example.com", "nobody@example.com", "nonsense"] {
         app.svc
-            .resend_verification(ResendTarget::Address(address))
+            .resend_verification(ResendTarget::Address(address), &client())
             .await
             .unwrap();
     }
@@ -203,7 +209,7 @@ async fn when_verification_is_required_login_waits_for_it_but_only_after_the_pas
     ));
     let (_, code) = verification_to(&app, "jane@example.com").await;
     app.svc
-        .verify_email_code("jane@example.com", &code)
+        .verify_email_code("jane@example.com", &code, &client())
         .await
         .unwrap();
     assert!(app.login("jane@example.com").await.user.is_verified);
@@ -215,7 +221,7 @@ async fn forgot_password_answers_alike_and_mails_only_known_addresses() {
     app.register("jane@example.com", None).await;
     let before = app.deliver().await.len();
     for address in ["nobody@example.com", "not an address", "JANE@example.com"] {
-        app.svc.forgot_password(address).await.unwrap();
+        app.svc.forgot_password(address, &client()).await.unwrap();
     }
     let sent = app.deliver().await;
     assert_eq!(sent.len(), before + 1);
@@ -228,7 +234,10 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
     let app = TestApp::new();
     let registered = app.register("jane@example.com", None).await;
     let other = app.login("jane@example.com").await;
-    app.svc.forgot_password("jane@example.com").await.unwrap();
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
     let token = reset_token_to(&app, "jane@example.com").await;
 
     // The policy applies, and a refused password spends nothing.
@@ -259,7 +268,7 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
         ));
         assert!(app
             .svc
-            .refresh(tokens.refresh_token.expose())
+            .refresh(tokens.refresh_token.expose(), &client())
             .await
             .is_err());
     }
@@ -289,10 +298,16 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
 async fn reset_links_expire_after_15_minutes_and_a_newer_one_voids_the_older() {
     let app = TestApp::new();
     app.register("jane@example.com", None).await;
-    app.svc.forgot_password("jane@example.com").await.unwrap();
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
     let first = reset_token_to(&app, "jane@example.com").await;
     app.advance(TimeDelta::minutes(1));
-    app.svc.forgot_password("jane@example.com").await.unwrap();
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
     let second = reset_token_to(&app, "jane@example.com").await;
     assert_ne!(first, second);
     assert!(matches!(
@@ -317,7 +332,10 @@ async fn an_unverified_squatter_loses_access_when_the_owner_resets() {
     let squatter = app.register("jane@example.com", None).await;
     let squatter_tokens = squatter.tokens.unwrap();
     // Jane, who reads the mailbox, resets the password.
-    app.svc.forgot_password("jane@example.com").await.unwrap();
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
     let token = reset_token_to(&app, "jane@example.com").await;
     app.svc
         .reset_password(&token, "janes own passphrase".into())
@@ -330,7 +348,7 @@ async fn an_unverified_squatter_loses_access_when_the_owner_resets() {
         .is_err());
     assert!(app
         .svc
-        .refresh(squatter_tokens.refresh_token.expose())
+        .refresh(squatter_tokens.refresh_token.expose(), &client())
         .await
         .is_err());
     assert!(app
@@ -344,7 +362,10 @@ async fn an_unverified_squatter_loses_access_when_the_owner_resets() {
 async fn twenty_parallel_resets_with_one_token_admit_exactly_one() {
     let app = TestApp::new();
     app.register("jane@example.com", None).await;
-    app.svc.forgot_password("jane@example.com").await.unwrap();
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
     let token = reset_token_to(&app, "jane@example.com").await;
     let svc = Arc::new(app.svc);
     let mut tasks = tokio::task::JoinSet::new();

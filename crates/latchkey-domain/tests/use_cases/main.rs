@@ -15,3 +15,4 @@ mod public_api;
 mod refresh;
 mod register;
 mod sessions;
+mod throttle;

@@ -11,7 +11,7 @@ use latchkey_domain::{
     Scope, Scopes, TokenPair,
 };
 
-use crate::support::TestApp;
+use crate::support::{client, TestApp};
 
 async fn live(app: &TestApp, tokens: &TokenPair) -> bool {
     app.svc
@@ -44,7 +44,9 @@ async fn revoking_a_refresh_token_ends_its_session_and_only_that_one() {
 
     assert!(!live(&app, &phone).await);
     assert!(matches!(
-        app.svc.refresh(phone.refresh_token.expose()).await,
+        app.svc
+            .refresh(phone.refresh_token.expose(), &client())
+            .await,
         Err(RefreshError::InvalidRefreshToken)
     ));
     assert!(live(&app, &laptop).await);
@@ -54,7 +56,11 @@ async fn revoking_a_refresh_token_ends_its_session_and_only_that_one() {
 async fn revoking_a_spent_refresh_token_ends_the_session_its_successor_belongs_to() {
     let app = TestApp::new();
     let first = app.login_fresh("jane@example.com").await;
-    let second = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let second = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
 
     app.svc
         .revoke_token(first.refresh_token.expose())
@@ -64,7 +70,7 @@ async fn revoking_a_spent_refresh_token_ends_the_session_its_successor_belongs_t
     assert!(!live(&app, &second).await);
     assert!(app
         .svc
-        .refresh(second.refresh_token.expose())
+        .refresh(second.refresh_token.expose(), &client())
         .await
         .is_err());
 }
@@ -80,7 +86,11 @@ async fn revoking_a_live_access_token_ends_its_session_and_an_expired_one_nothin
         .await
         .unwrap();
     assert!(!live(&app, &phone).await);
-    assert!(app.svc.refresh(phone.refresh_token.expose()).await.is_err());
+    assert!(app
+        .svc
+        .refresh(phone.refresh_token.expose(), &client())
+        .await
+        .is_err());
     assert!(live(&app, &laptop).await);
 
     // Past its expiry the access token ends nothing; the refresh token of the same pair still works.
@@ -90,7 +100,7 @@ async fn revoking_a_live_access_token_ends_its_session_and_an_expired_one_nothin
         .await
         .unwrap();
     app.svc
-        .refresh(laptop.refresh_token.expose())
+        .refresh(laptop.refresh_token.expose(), &client())
         .await
         .unwrap();
 }

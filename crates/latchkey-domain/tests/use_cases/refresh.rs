@@ -2,7 +2,7 @@ use chrono::TimeDelta;
 use latchkey_domain::service::{AuthError, RefreshError};
 use latchkey_domain::TokenPair;
 
-use crate::support::TestApp;
+use crate::support::{client, TestApp};
 
 fn assert_invalid_refresh(result: Result<TokenPair, RefreshError>) {
     match result {
@@ -29,7 +29,11 @@ async fn refresh_rotates_to_a_new_pair_of_the_same_session() {
     let session = app.principal(&first).await;
     app.advance(TimeDelta::minutes(1));
 
-    let second = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let second = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
     assert_ne!(second.refresh_token.expose(), first.refresh_token.expose());
     assert_ne!(second.access_token.expose(), first.access_token.expose());
     assert_eq!(app.principal(&second).await, session);
@@ -40,7 +44,7 @@ async fn refresh_rotates_to_a_new_pair_of_the_same_session() {
     app.advance(TimeDelta::minutes(1));
     let third = app
         .svc
-        .refresh(second.refresh_token.expose())
+        .refresh(second.refresh_token.expose(), &client())
         .await
         .unwrap();
     assert_eq!(app.principal(&third).await, session);
@@ -54,10 +58,18 @@ async fn retry_within_the_grace_returns_the_identical_pair() {
         .await
         .tokens
         .expect("registration starts a session");
-    let rotated = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let rotated = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
 
     app.advance(TimeDelta::seconds(9));
-    let retried = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let retried = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
     assert_eq!(retried.access_token.expose(), rotated.access_token.expose());
     assert_eq!(
         retried.refresh_token.expose(),
@@ -66,7 +78,7 @@ async fn retry_within_the_grace_returns_the_identical_pair() {
     // The session survived the retry.
     app.principal(&rotated).await;
     app.svc
-        .refresh(rotated.refresh_token.expose())
+        .refresh(rotated.refresh_token.expose(), &client())
         .await
         .unwrap();
 }
@@ -77,19 +89,31 @@ async fn replay_after_the_grace_revokes_the_session() {
     let registered = app.register("jane@example.com", None).await;
     let other_session = app.login("jane@example.com").await.tokens;
     let first = registered.tokens.unwrap();
-    let rotated = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let rotated = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
 
     app.advance(TimeDelta::seconds(11));
-    assert_invalid_refresh(app.svc.refresh(first.refresh_token.expose()).await);
+    assert_invalid_refresh(
+        app.svc
+            .refresh(first.refresh_token.expose(), &client())
+            .await,
+    );
 
     // The successor and every access token of the session are refused from now on.
-    assert_invalid_refresh(app.svc.refresh(rotated.refresh_token.expose()).await);
+    assert_invalid_refresh(
+        app.svc
+            .refresh(rotated.refresh_token.expose(), &client())
+            .await,
+    );
     assert_invalid_token(app.svc.authenticate(rotated.access_token.expose()).await);
     assert_invalid_token(app.svc.authenticate(first.access_token.expose()).await);
     // The user's other session is untouched.
     app.principal(&other_session).await;
     app.svc
-        .refresh(other_session.refresh_token.expose())
+        .refresh(other_session.refresh_token.expose(), &client())
         .await
         .unwrap();
 }
@@ -102,15 +126,27 @@ async fn replay_after_the_successor_was_used_is_theft_even_within_the_grace() {
         .await
         .tokens
         .expect("registration starts a session");
-    let second = app.svc.refresh(first.refresh_token.expose()).await.unwrap();
+    let second = app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
     let third = app
         .svc
-        .refresh(second.refresh_token.expose())
+        .refresh(second.refresh_token.expose(), &client())
         .await
         .unwrap();
 
-    assert_invalid_refresh(app.svc.refresh(first.refresh_token.expose()).await);
-    assert_invalid_refresh(app.svc.refresh(third.refresh_token.expose()).await);
+    assert_invalid_refresh(
+        app.svc
+            .refresh(first.refresh_token.expose(), &client())
+            .await,
+    );
+    assert_invalid_refresh(
+        app.svc
+            .refresh(third.refresh_token.expose(), &client())
+            .await,
+    );
     assert_invalid_token(app.svc.authenticate(third.access_token.expose()).await);
 }
 
@@ -122,11 +158,15 @@ async fn unknown_and_expired_refresh_tokens_are_refused() {
         .await
         .tokens
         .expect("registration starts a session");
-    assert_invalid_refresh(app.svc.refresh("lkr_not-a-token").await);
-    assert_invalid_refresh(app.svc.refresh("").await);
+    assert_invalid_refresh(app.svc.refresh("lkr_not-a-token", &client()).await);
+    assert_invalid_refresh(app.svc.refresh("", &client()).await);
 
     app.advance(TimeDelta::days(30));
-    assert_invalid_refresh(app.svc.refresh(first.refresh_token.expose()).await);
+    assert_invalid_refresh(
+        app.svc
+            .refresh(first.refresh_token.expose(), &client())
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -151,7 +191,7 @@ async fn access_token_expires_after_access_ttl() {
     // The refresh token still gets a fresh, working access token.
     let renewed = app
         .svc
-        .refresh(tokens.refresh_token.expose())
+        .refresh(tokens.refresh_token.expose(), &client())
         .await
         .unwrap();
     app.principal(&renewed).await;

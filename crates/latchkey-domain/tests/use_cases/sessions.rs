@@ -1,7 +1,7 @@
 use latchkey_domain::service::{AuthError, LogoutScope, RefreshError, RevokeSessionError};
 use latchkey_domain::SessionId;
 
-use crate::support::TestApp;
+use crate::support::{client, TestApp};
 
 async fn refused(app: &TestApp, access_token: &str) -> bool {
     matches!(
@@ -28,12 +28,14 @@ async fn logout_ends_only_the_calling_session() {
 
     assert!(refused(&app, phone.access_token.expose()).await);
     assert!(matches!(
-        app.svc.refresh(phone.refresh_token.expose()).await,
+        app.svc
+            .refresh(phone.refresh_token.expose(), &client())
+            .await,
         Err(RefreshError::InvalidRefreshToken)
     ));
     app.session(&laptop).await;
     app.svc
-        .refresh(laptop.refresh_token.expose())
+        .refresh(laptop.refresh_token.expose(), &client())
         .await
         .unwrap();
 
@@ -69,7 +71,7 @@ async fn logout_all_ends_every_session_of_the_user_only() {
     assert!(refused(&app, laptop.access_token.expose()).await);
     assert!(app
         .svc
-        .refresh(laptop.refresh_token.expose())
+        .refresh(laptop.refresh_token.expose(), &client())
         .await
         .is_err());
     app.session(&someone_else).await;

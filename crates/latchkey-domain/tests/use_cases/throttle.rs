@@ -1,0 +1,325 @@
+//! Rate limits: what each counts, that they are decided before any hashing, that they answer alike for known and
+//! unknown accounts, and that an attacker cannot lock an owner out from an address the owner used before.
+
+use chrono::TimeDelta;
+use latchkey_domain::service::ResendTarget;
+use latchkey_domain::{
+    ChangePasswordError, ClientInfo, EmailRequestError, LoginError, Policies, Rate, RefreshError,
+    RegisterError, ThrottlePolicy, TooManyAttempts, VerifyEmailError,
+};
+
+use crate::support::{change, client, credentials, input, TestApp, PASSWORD};
+
+fn from(ip: &str) -> ClientInfo {
+    ClientInfo::new(Some("tests/1.0"), Some(ip.to_owned()))
+}
+
+fn rate(max: u32, period: TimeDelta) -> Option<Rate> {
+    Some(Rate::new(max, period).unwrap())
+}
+
+fn with_throttle(configure: impl FnOnce(&mut ThrottlePolicy)) -> TestApp {
+    let mut policies = Policies::default();
+    configure(&mut policies.throttle);
+    TestApp::with_policies(policies)
+}
+
+fn retry_after<T: std::fmt::Debug, E: std::fmt::Debug>(
+    result: Result<T, E>,
+    extract: impl FnOnce(E) -> Option<TooManyAttempts>,
+) -> TimeDelta {
+    let error = result.expect_err("refused");
+    let debug = format!("{error:?}");
+    extract(error)
+        .unwrap_or_else(|| panic!("expected TooManyAttempts, got {debug}"))
+        .retry_after
+}
+
+fn login_throttled(error: LoginError) -> Option<TooManyAttempts> {
+    match error {
+        LoginError::TooManyAttempts(throttled) => Some(throttled),
+        _ => None,
+    }
+}
+
+async fn fail_login(app: &TestApp, identifier: &str, client: ClientInfo) {
+    let result = app
+        .svc
+        .login(credentials(identifier, "wrong password!"), client)
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::InvalidCredentials)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn ten_failed_logins_lock_the_account_before_any_hashing_and_alike_for_unknown_accounts() {
+    let app = TestApp::new();
+    app.register("jane@example.com", Some("jane")).await;
+    for n in 0..10 {
+        fail_login(&app, "jane@example.com", from(&format!("198.51.100.{n}"))).await;
+        fail_login(&app, "nobody@example.com", from(&format!("198.51.100.{n}"))).await;
+    }
+    let (verifies, nothings) = (app.hasher.verifies(), app.hasher.verify_nothings());
+    // The right password, from a new address, and the other identifier of the same account: refused all the same.
+    for identifier in [
+        "jane@example.com",
+        "JANE@example.com",
+        "jane",
+        "nobody@example.com",
+    ] {
+        let wait = retry_after(
+            app.svc
+                .login(credentials(identifier, PASSWORD), from("203.0.113.1"))
+                .await,
+            login_throttled,
+        );
+        assert_eq!(
+            wait,
+            TimeDelta::seconds(90),
+            "{identifier}: one interval of 15 min / 10"
+        );
+    }
+    assert_eq!(
+        (app.hasher.verifies(), app.hasher.verify_nothings()),
+        (verifies, nothings),
+        "refused before hashing"
+    );
+    app.advance(TimeDelta::seconds(90));
+    app.svc
+        .login(credentials("jane", PASSWORD), from("203.0.113.1"))
+        .await
+        .expect("one attempt is back after an interval");
+}
+
+#[tokio::test]
+async fn successful_logins_count_nothing() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    for _ in 0..30 {
+        app.svc
+            .login(
+                credentials("jane@example.com", PASSWORD),
+                from("198.51.100.1"),
+            )
+            .await
+            .unwrap();
+    }
+    for _ in 0..9 {
+        fail_login(&app, "jane@example.com", from("198.51.100.2")).await;
+    }
+    app.svc
+        .login(
+            credentials("jane@example.com", PASSWORD),
+            from("198.51.100.2"),
+        )
+        .await
+        .expect("nine failures leave room");
+}
+
+#[tokio::test]
+async fn a_flood_from_elsewhere_cannot_lock_the_owner_out_of_an_address_it_used_before() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    let home = from("192.0.2.50");
+    app.svc
+        .login(credentials("jane@example.com", PASSWORD), home.clone())
+        .await
+        .unwrap();
+    for n in 0..50 {
+        let _ = app
+            .svc
+            .login(
+                credentials("jane@example.com", "guess guess guess"),
+                from(&format!("203.0.113.{n}")),
+            )
+            .await;
+    }
+    // A new address is refused: the account's limit is spent...
+    assert!(matches!(
+        app.svc
+            .login(
+                credentials("jane@example.com", PASSWORD),
+                from("198.51.100.77")
+            )
+            .await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+    // ...but home is not.
+    app.svc
+        .login(credentials("jane@example.com", PASSWORD), home.clone())
+        .await
+        .expect("the owner's known address is exempt from the account's limit");
+    // Known addresses stay exempt only for a while.
+    app.advance(ThrottlePolicy::DEFAULT_KNOWN_ADDRESS_TTL + TimeDelta::seconds(1));
+    for n in 0..10 {
+        fail_login(&app, "jane@example.com", from(&format!("203.0.113.{n}"))).await;
+    }
+    assert!(matches!(
+        app.svc
+            .login(credentials("jane@example.com", PASSWORD), home)
+            .await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_known_address_still_has_its_own_limit() {
+    let app = with_throttle(|throttle| {
+        throttle.login_per_address = rate(5, TimeDelta::minutes(15));
+    });
+    app.register("jane@example.com", None).await;
+    let home = from("192.0.2.50");
+    app.svc
+        .login(credentials("jane@example.com", PASSWORD), home.clone())
+        .await
+        .unwrap();
+    for n in 0..5 {
+        fail_login(&app, &format!("victim{n}@example.com"), home.clone()).await;
+    }
+    assert!(matches!(
+        app.svc
+            .login(credentials("jane@example.com", PASSWORD), home)
+            .await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+    app.svc
+        .login(
+            credentials("jane@example.com", PASSWORD),
+            from("192.0.2.51"),
+        )
+        .await
+        .expect("another address is not limited");
+}
+
+#[tokio::test]
+async fn registrations_are_counted_per_address_before_hashing() {
+    let app = with_throttle(|throttle| {
+        throttle.registration_per_address = rate(2, TimeDelta::hours(1));
+    });
+    app.register("a@example.com", None).await;
+    app.register("b@example.com", None).await;
+    let hashes = app.hasher.hashes();
+    let result = app
+        .svc
+        .register(input("c@example.com", PASSWORD, None), client())
+        .await;
+    assert!(
+        matches!(result, Err(RegisterError::TooManyAttempts(_))),
+        "{result:?}"
+    );
+    assert_eq!(app.hasher.hashes(), hashes, "refused before hashing");
+    app.svc
+        .register(input("c@example.com", PASSWORD, None), from("198.51.100.1"))
+        .await
+        .expect("another address may register");
+}
+
+#[tokio::test]
+async fn forgot_password_and_resend_are_counted_per_address() {
+    let app = with_throttle(|throttle| {
+        throttle.forgot_password_per_address = rate(3, TimeDelta::hours(1));
+        throttle.resend_verification_per_address = rate(3, TimeDelta::hours(1));
+    });
+    for address in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.svc.forgot_password(address, &client()).await.unwrap();
+        app.svc
+            .resend_verification(ResendTarget::Address(address), &client())
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        app.svc.forgot_password("d@example.com", &client()).await,
+        Err(EmailRequestError::TooManyAttempts(_))
+    ));
+    assert!(matches!(
+        app.svc
+            .resend_verification(ResendTarget::Address("d@example.com"), &client())
+            .await,
+        Err(EmailRequestError::TooManyAttempts(_))
+    ));
+}
+
+#[tokio::test]
+async fn verification_codes_are_counted_per_address() {
+    let app = with_throttle(|throttle| {
+        throttle.verify_code_per_address = rate(3, TimeDelta::minutes(15));
+    });
+    for n in 0..3 {
+        let result = app
+            .svc
+            .verify_email_code(&format!("user{n}@example.com"), "123456", &client())
+            .await;
+        assert!(
+            matches!(result, Err(VerifyEmailError::InvalidCode)),
+            "{result:?}"
+        );
+    }
+    assert!(matches!(
+        app.svc
+            .verify_email_code("user9@example.com", "123456", &client())
+            .await,
+        Err(VerifyEmailError::TooManyAttempts(_))
+    ));
+}
+
+#[tokio::test]
+async fn refreshes_are_counted_per_address() {
+    let app = with_throttle(|throttle| {
+        throttle.refresh_per_address = rate(2, TimeDelta::minutes(1));
+    });
+    let mut tokens = app.login_fresh("jane@example.com").await;
+    for _ in 0..2 {
+        tokens = app
+            .svc
+            .refresh(tokens.refresh_token.expose(), &client())
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        app.svc
+            .refresh(tokens.refresh_token.expose(), &client())
+            .await,
+        Err(RefreshError::TooManyAttempts(_))
+    ));
+    app.svc
+        .refresh(tokens.refresh_token.expose(), &from("198.51.100.1"))
+        .await
+        .expect("the refused attempt spent nothing");
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
+    let app = with_throttle(|throttle| {
+        throttle.password_change_per_account = rate(3, TimeDelta::minutes(15));
+    });
+    let tokens = app.login_fresh("jane@example.com").await;
+    let session = app.session(&tokens).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            app.svc
+                .change_password(&session, change("not my password", "a brand new password"))
+                .await,
+            Err(ChangePasswordError::InvalidCurrentPassword)
+        ));
+    }
+    let verifies = app.hasher.verifies();
+    assert!(matches!(
+        app.svc
+            .change_password(&session, change(PASSWORD, "a brand new password"))
+            .await,
+        Err(ChangePasswordError::TooManyAttempts(_))
+    ));
+    assert_eq!(app.hasher.verifies(), verifies, "refused before hashing");
+}
+
+#[tokio::test]
+async fn limits_can_be_turned_off() {
+    let app = with_throttle(|throttle| *throttle = ThrottlePolicy::off());
+    app.register("jane@example.com", None).await;
+    for _ in 0..30 {
+        fail_login(&app, "jane@example.com", client()).await;
+    }
+    app.login("jane@example.com").await;
+}

@@ -1,0 +1,2 @@
+DROP TABLE known_addresses;
+DROP TABLE rate_limits;
