@@ -56,6 +56,8 @@ pub struct Reply {
     pub content_security_policy: Option<String>,
     /// `Referrer-Policy`, if any.
     pub referrer_policy: Option<String>,
+    /// `Retry-After`, if any.
+    pub retry_after: Option<String>,
     /// The body as text, when it is not JSON (pages).
     pub text: String,
     /// Parsed JSON body.
@@ -224,6 +226,7 @@ impl TestApp {
         let (www_authenticate, content_type) = (header("www-authenticate"), header("content-type"));
         let content_security_policy = header("content-security-policy");
         let referrer_policy = header("referrer-policy");
+        let retry_after = header("retry-after");
         let bytes = response.body().limit(1 << 20).await.expect("body readable");
         let is_json = content_type
             .as_deref()
@@ -240,9 +243,26 @@ impl TestApp {
             content_type,
             content_security_policy,
             referrer_policy,
+            retry_after,
             text: String::from_utf8_lossy(&bytes).into_owned(),
             body,
         }
+    }
+
+    /// `POST path` with a JSON body and one more header (`X-Forwarded-For`, …).
+    pub async fn post_json_with_header(
+        &self,
+        path: &str,
+        header: (&str, &str),
+        body: Value,
+    ) -> Reply {
+        self.request_with(
+            "POST",
+            path,
+            Some((header.0, header.1.to_owned())),
+            Some(Body::Json(body)),
+        )
+        .await
     }
 
     /// `GET path`.

@@ -41,6 +41,8 @@ on_every_backend!(
     instances_sharing_a_database_accept_each_others_tokens,
     health_and_readiness,
     personal_tokens_and_api_keys_end_to_end,
+    failed_logins_are_limited_across_instances,
+    x_forwarded_for_counts_only_from_trusted_proxies,
 );
 
 async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
@@ -562,5 +564,144 @@ async fn personal_tokens_and_api_keys_end_to_end(app: &TestApp) {
             .await
             .status,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Ten failed logins for one account, spread over two instances sharing the database, spend its limit on both: the
+/// eleventh, even with the right password, gets 429 with `Retry-After`, and an unknown account answers the same. The
+/// owner still logs in from the address it registered from. (Both instances trust the test's loopback as a proxy,
+/// so `X-Forwarded-For` plays the clients' addresses.)
+async fn failed_logins_are_limited_across_instances(app: &TestApp) {
+    let trust_loopback = |settings: &mut latchkey_server::Settings| {
+        settings.server.trusted_proxies = vec!["127.0.0.1".into()];
+    };
+    let first = app.another_instance_with(trust_loopback).await;
+    let second = app.another_instance_with(trust_loopback).await;
+    let from = |n: u8| format!("203.0.113.{n}");
+    let login = |email: &str, password: &str| json!({"email": email, "password": password});
+    let home = "192.0.2.1";
+    let registered = first
+        .post_json_with_header(
+            "/auth/register",
+            ("X-Forwarded-For", home),
+            login("jane@example.com", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED);
+    for attempt in 0..10u8 {
+        let instance = if attempt % 2 == 0 { &first } else { &second };
+        for email in ["jane@example.com", "nobody@example.com"] {
+            let reply = instance
+                .post_json_with_header(
+                    "/auth/login",
+                    ("X-Forwarded-For", &from(attempt)),
+                    login(email, "wrong password!"),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        }
+    }
+    for (instance, email) in [
+        (&first, "jane@example.com"),
+        (&second, "nobody@example.com"),
+    ] {
+        let reply = instance
+            .post_json_with_header(
+                "/auth/login",
+                ("X-Forwarded-For", &from(99)),
+                login(email, "correct horse battery"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            reply.body
+        );
+        assert_eq!(reply.body["code"], "too_many_attempts");
+        let seconds: u64 = reply
+            .retry_after
+            .as_deref()
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((1..=90).contains(&seconds), "{seconds}");
+    }
+    let at_home = second
+        .post_json_with_header(
+            "/auth/login",
+            ("X-Forwarded-For", home),
+            login("jane@example.com", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(
+        at_home.status,
+        StatusCode::OK,
+        "the owner is not locked out"
+    );
+    // The OAuth2 token endpoint shares the limit and says so in RFC 6749 terms (this peer, 127.0.0.1, is a new
+    // address for the account on an instance that does not trust it as a proxy).
+    let reply = app
+        .request(
+            "POST",
+            "/oauth/token",
+            None,
+            Some(Body::Form(vec![
+                ("grant_type", "password"),
+                ("username", "jane@example.com"),
+                ("password", "correct horse battery"),
+            ])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.body["error"], "temporarily_unavailable");
+    assert!(reply.retry_after.is_some());
+}
+
+/// `X-Forwarded-For` names the client only when the peer is a trusted proxy; otherwise every request from this
+/// peer counts as one address, whatever the header says.
+async fn x_forwarded_for_counts_only_from_trusted_proxies(app: &TestApp) {
+    let limited = |settings: &mut latchkey_server::Settings| {
+        settings.throttle.login_per_address = "3/15m".into();
+        settings.throttle.login_per_account = "off".into();
+    };
+    let direct = app.another_instance_with(limited).await;
+    let behind_proxy = app
+        .another_instance_with(|settings| {
+            limited(settings);
+            settings.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+        })
+        .await;
+    async fn fail(instance: &TestApp, forwarded: &str) -> StatusCode {
+        instance
+            .post_json_with_header(
+                "/auth/login",
+                ("X-Forwarded-For", forwarded),
+                json!({"email": "nobody@example.com", "password": "wrong password!"}),
+            )
+            .await
+            .status
+    }
+    for n in 0..3 {
+        let status = fail(&behind_proxy, "6.6.6.6, 198.51.100.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    assert_eq!(
+        fail(&behind_proxy, "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another forwarded client, or the same one forging a different left-most entry, is counted apart.
+    assert_eq!(
+        fail(&behind_proxy, "198.51.100.2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Without trusted proxies the header changes nothing: the peer (127.0.0.1) is the client.
+    for n in 0..3 {
+        let status = fail(&direct, &format!("198.51.100.{}", 10 + n)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    assert_eq!(
+        fail(&direct, "198.51.100.99").await,
+        StatusCode::TOO_MANY_REQUESTS
     );
 }

@@ -12,7 +12,7 @@ use latchkey_domain::{
     PortError, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
     RevokeSessionError, VerifyEmailError,
 };
-use latchkey_domain::{IntrospectError, RevokeTokenError};
+use latchkey_domain::{EmailRequestError, IntrospectError, RevokeTokenError, TooManyAttempts};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -221,7 +221,8 @@ impl ApiError {
             "unsupported_grant_type" => "unsupported_grant_type",
             "invalid_client" => "invalid_client",
             "not_found" | "method_not_allowed" => return None,
-            "unavailable" => "temporarily_unavailable",
+            // Both succeed if retried later, which is what the registry's code says.
+            "unavailable" | "too_many_attempts" => "temporarily_unavailable",
             _ if self.status.is_server_error() => "server_error",
             _ => "invalid_request",
         })
@@ -318,6 +319,28 @@ impl From<AccessError> for ApiError {
     }
 }
 
+impl From<TooManyAttempts> for ApiError {
+    fn from(throttled: TooManyAttempts) -> Self {
+        let seconds = throttled.retry_after.num_seconds().max(1);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("Too many attempts; try again in {seconds} seconds"),
+        )
+        .with_header_value(header::RETRY_AFTER, HeaderValue::from(seconds))
+    }
+}
+
+impl From<EmailRequestError> for ApiError {
+    fn from(error: EmailRequestError) -> Self {
+        match error {
+            EmailRequestError::TooManyAttempts(throttled) => throttled.into(),
+            EmailRequestError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
         match error {
@@ -332,6 +355,7 @@ impl From<RegisterError> for ApiError {
                 "username_taken",
                 "Username already taken",
             ),
+            RegisterError::TooManyAttempts(throttled) => throttled.into(),
             RegisterError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
@@ -352,6 +376,7 @@ impl From<LoginError> for ApiError {
                 "email_not_verified",
                 "Email address not verified: use the link or code we sent, or ask for a new email",
             ),
+            LoginError::TooManyAttempts(throttled) => throttled.into(),
             LoginError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
@@ -367,6 +392,7 @@ impl From<RefreshError> for ApiError {
                 "Invalid or expired refresh token",
             )
             .with_header(header::WWW_AUTHENTICATE, CHALLENGE_INVALID_TOKEN),
+            RefreshError::TooManyAttempts(throttled) => throttled.into(),
             RefreshError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
@@ -385,6 +411,7 @@ impl From<ChangePasswordError> for ApiError {
                 Self::validation([("new_password", error.to_string())])
             }
             ChangePasswordError::AccountGone => Self::invalid_token(),
+            ChangePasswordError::TooManyAttempts(throttled) => throttled.into(),
             ChangePasswordError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
@@ -414,6 +441,7 @@ impl From<VerifyEmailError> for ApiError {
                 "invalid_code",
                 "Invalid or expired verification code",
             ),
+            VerifyEmailError::TooManyAttempts(throttled) => throttled.into(),
             VerifyEmailError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }

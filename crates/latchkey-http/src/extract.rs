@@ -8,6 +8,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, Urlencode
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use latchkey_domain::ClientInfo;
+
+use crate::client_address::TrustedProxies;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -78,17 +80,32 @@ pub(crate) fn path_config() -> web::PathConfig {
         .error_handler(|_error: PathError, _req| ApiError::not_found("Not found").into())
 }
 
-/// What the client says about itself, recorded on the session it starts.
+/// What the client says about itself, recorded on the session it starts, with the address rate limits count.
+///
+/// The address is the peer's, or the one a trusted proxy forwarded (see [`TrustedProxies`]): never
+/// `X-Forwarded-For` from anyone else, since any client can write that header.
 pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok());
-    // The peer address, not X-Forwarded-For: a header any client can forge.
-    ClientInfo::new(
-        user_agent,
-        req.peer_addr().map(|addr| addr.ip().to_string()),
-    )
+    let ip = match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.client_ip(req),
+        None => TrustedProxies::default().client_ip(req),
+    };
+    ClientInfo::new(user_agent, ip.map(|ip| ip.to_string()))
+}
+
+/// The caller's [`client_info`], as an extractor for handlers that need nothing else of the request.
+pub(crate) struct Client(pub ClientInfo);
+
+impl FromRequest for Client {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self(client_info(req))))
+    }
 }
 
 /// A body that is JSON or a URL-encoded form, chosen by `Content-Type` (the login accepts both).

@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod client_address;
 mod docs;
 mod dto;
 mod error;
@@ -46,6 +47,7 @@ pub use auth::{
     authorize, Authenticated, AuthenticatedUser, CreditsCharge, CreditsRead, ProfileRead,
     ProfileWrite, Requirement, SessionOnly,
 };
+pub use client_address::{TrustedProxies, TrustedProxyError};
 pub use error::ApiError;
 pub use logging::log_request;
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
@@ -61,6 +63,9 @@ pub struct HttpConfig {
     /// The secret the product's backends present to `POST /oauth/introspect`. `None` (the default) disables that
     /// endpoint: it answers 404.
     pub introspection_secret: Option<IntrospectionSecret>,
+    /// Proxies whose `X-Forwarded-For` names the client's address (for rate limits and session lists); none by
+    /// default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -68,6 +73,7 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 16 * 1024,
             introspection_secret: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -90,6 +96,7 @@ pub fn configure(
             .app_data(extract::query_config())
             .app_data(extract::path_config())
             .app_data(web::PayloadConfig::new(config.max_body_bytes))
+            .app_data(web::Data::new(config.trusted_proxies))
             .app_data(web::Data::new(oauth::IntrospectionAccess(
                 config.introspection_secret,
             )))

@@ -156,7 +156,7 @@ macro_rules! error_responses {
 
         /// Every error response component, by name.
         fn error_response_components() -> Vec<(&'static str, Response)> {
-            vec![$((stringify!($name), error_response($description, $challenge))),*]
+            vec![$((stringify!($name), error_response($description, $challenge, $status))),*]
         }
     };
 }
@@ -194,12 +194,17 @@ error_responses! {
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
     UnsupportedMediaType = 415, challenge = false,
         "`unsupported_media_type`: the `Content-Type` is not one the operation accepts.";
+    TooManyAttempts = 429, challenge = false,
+        "`too_many_attempts`: a rate limit of this operation is spent for the client's address or for the \
+         account; `Retry-After` says in how many seconds to retry. Decided before any password is checked, and the \
+         same for known and unknown accounts. The OAuth2 endpoints add the RFC 6749 `error` \
+         `temporarily_unavailable`.";
     Unavailable = 503, challenge = false,
         "`unavailable`: the database is unreachable; retry later.";
 }
 
-/// One error response: the envelope, and the challenge header when the status has one.
-fn error_response(description: &str, challenge: bool) -> Response {
+/// One error response: the envelope, and the challenge header when the status has one (and `Retry-After` on 429).
+fn error_response(description: &str, challenge: bool, status: u16) -> Response {
     let mut response = ResponseBuilder::new().description(description).content(
         JSON,
         ContentBuilder::new()
@@ -215,6 +220,15 @@ fn error_response(description: &str, challenge: bool) -> Response {
                     "The RFC 6750 challenge: `Bearer`, or `Bearer error=\"…\"` naming what was wrong with the \
                      token that was sent (e.g. `invalid_token`)",
                 ))
+                .build(),
+        );
+    }
+    if status == 429 {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                .description(Some("Seconds until the operation may be attempted again"))
                 .build(),
         );
     }

@@ -12,9 +12,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpResponse};
 use latchkey_domain::service::ResendTarget;
-use latchkey_domain::{Latchkey, ResetPasswordError, VerifyEmailError};
+use latchkey_domain::{EmailRequestError, Latchkey, ResetPasswordError, VerifyEmailError};
 use serde::Deserialize;
 
+use crate::extract::Client;
 use crate::routes::Router;
 
 /// Every page route (kept out of the API document: they are for people, not clients).
@@ -116,6 +117,28 @@ fn unavailable() -> HttpResponse {
     )
 }
 
+/// What a page answers for a request of an address that asked too often, or when the store failed.
+fn refused(error: EmailRequestError) -> HttpResponse {
+    match error {
+        EmailRequestError::TooManyAttempts(throttled) => {
+            let seconds = throttled.retry_after.num_seconds().max(1);
+            let mut response = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait",
+                &format!(
+                    "<p class=\"error\" role=\"alert\">Too many requests from your network. Please try again in \
+                     {seconds} seconds.</p>"
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+        }
+        _ => unavailable(),
+    }
+}
+
 const RESEND_FORM: &str = "<form method=\"post\" action=\"verify-email/resend\">\n\
      <label for=\"email\">Your email address</label>\n\
      <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\n\
@@ -172,9 +195,13 @@ async fn verify(latchkey: web::Data<Latchkey>, form: web::Form<VerifyForm>) -> H
 }
 
 /// `POST /verify-email/resend`: the same answer whatever the address.
-async fn resend(latchkey: web::Data<Latchkey>, form: web::Form<EmailForm>) -> HttpResponse {
+async fn resend(
+    latchkey: web::Data<Latchkey>,
+    form: web::Form<EmailForm>,
+    Client(client): Client,
+) -> HttpResponse {
     match latchkey
-        .resend_verification(ResendTarget::Address(&form.email))
+        .resend_verification(ResendTarget::Address(&form.email), &client)
         .await
     {
         Ok(()) => page(
@@ -182,7 +209,7 @@ async fn resend(latchkey: web::Data<Latchkey>, form: web::Form<EmailForm>) -> Ht
             "Check your email",
             &format!("<p role=\"status\">{}</p>", crate::routes::RESEND_MESSAGE),
         ),
-        Err(_) => unavailable(),
+        Err(error) => refused(error),
     }
 }
 
@@ -256,14 +283,18 @@ async fn reset(latchkey: web::Data<Latchkey>, form: web::Form<ResetForm>) -> Htt
 }
 
 /// `POST /reset-password/request`: the same answer whatever the address.
-async fn request_reset(latchkey: web::Data<Latchkey>, form: web::Form<EmailForm>) -> HttpResponse {
-    match latchkey.forgot_password(&form.email).await {
+async fn request_reset(
+    latchkey: web::Data<Latchkey>,
+    form: web::Form<EmailForm>,
+    Client(client): Client,
+) -> HttpResponse {
+    match latchkey.forgot_password(&form.email, &client).await {
         Ok(()) => page(
             StatusCode::OK,
             "Check your email",
             &format!("<p role=\"status\">{}</p>", crate::routes::FORGOT_MESSAGE),
         ),
-        Err(_) => unavailable(),
+        Err(error) => refused(error),
     }
 }
 

@@ -11,14 +11,15 @@ use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets
 use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
     ChallengePolicyError, CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies,
-    PublicUrl, ResetPolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    PublicUrl, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
-use latchkey_http::{HttpConfig, IntrospectionSecret};
+use latchkey_http::{HttpConfig, IntrospectionSecret, TrustedProxies};
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
 use crate::mail::Worker;
+use crate::maintenance::Maintenance;
 use crate::secret::SecretError;
-use crate::settings::Settings;
+use crate::settings::{parse_rate, Settings, ThrottleSettings};
 
 /// Why the server could not start. Each variant renders as one clear line.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,7 @@ pub struct Application {
     server: Server,
     port: u16,
     worker: Worker,
+    maintenance: Maintenance,
     shutdown_timeout: std::time::Duration,
 }
 
@@ -78,6 +80,8 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         // Before the database: a bad setting should stop the start without touching anything.
         let introspection_secret = introspection_secret(settings)?;
+        let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
+            .map_err(|error| StartupError::Invalid(format!("server.trusted_proxies: {error}")))?;
         let address = settings.server.bind.clone();
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -97,9 +101,11 @@ impl Application {
         let (latchkey, stores) = build_parts(&settings).await?;
         let latchkey = Arc::new(latchkey);
         let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
+        let maintenance = Maintenance::start(latchkey.clone());
         let http = HttpConfig {
             max_body_bytes: settings.server.max_body_bytes,
             introspection_secret,
+            trusted_proxies,
         };
         let mut server = HttpServer::new(move || {
             App::new()
@@ -118,6 +124,7 @@ impl Application {
             server,
             port,
             worker,
+            maintenance,
             shutdown_timeout: std::time::Duration::from_secs(
                 settings.server.shutdown_timeout_seconds,
             ),
@@ -135,6 +142,7 @@ impl Application {
     /// The server's I/O error.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.maintenance.stop();
         self.worker.stop(self.shutdown_timeout).await;
         served
     }
@@ -180,6 +188,7 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         .sessions(stores.sessions.clone())
         .credentials(stores.credentials.clone())
         .challenges(stores.challenges.clone())
+        .limiter(stores.limiter.clone())
         .health(stores.health.clone())
         .hasher(Arc::new(hasher))
         .access_tokens(Arc::new(access_tokens))
@@ -236,6 +245,7 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
     policies.credentials = credential_policy;
     policies.verification = verification_policy(settings)?;
     policies.reset = reset_policy(settings)?;
+    policies.throttle = throttle_policy(&settings.throttle)?;
     let public_url = match &settings.server.public_url {
         Some(url) => url.clone(),
         None => format!("http://{}", settings.server.bind),
@@ -243,6 +253,45 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
     policies.public_url =
         PublicUrl::parse(&public_url).map_err(|error| invalid("server.public_url", &error))?;
     Ok(policies)
+}
+
+/// The rate limits from `[throttle]`; a malformed one names its key.
+fn throttle_policy(settings: &ThrottleSettings) -> Result<ThrottlePolicy, StartupError> {
+    let rate = |key: &str, value: &str| {
+        parse_rate(value).map_err(|error| StartupError::Invalid(format!("throttle.{key}: {error}")))
+    };
+    let mut policy = ThrottlePolicy::off();
+    policy.login_per_account = rate("login_per_account", &settings.login_per_account)?;
+    policy.login_per_address = rate("login_per_address", &settings.login_per_address)?;
+    policy.password_change_per_account = rate(
+        "password_change_per_account",
+        &settings.password_change_per_account,
+    )?;
+    policy.registration_per_address = rate(
+        "registration_per_address",
+        &settings.registration_per_address,
+    )?;
+    policy.forgot_password_per_address = rate(
+        "forgot_password_per_address",
+        &settings.forgot_password_per_address,
+    )?;
+    policy.resend_verification_per_address = rate(
+        "resend_verification_per_address",
+        &settings.resend_verification_per_address,
+    )?;
+    policy.verify_code_per_address =
+        rate("verify_code_per_address", &settings.verify_code_per_address)?;
+    policy.refresh_per_address = rate("refresh_per_address", &settings.refresh_per_address)?;
+    policy.known_address_ttl = humantime::parse_duration(&settings.known_address_ttl)
+        .ok()
+        .and_then(|ttl| TimeDelta::from_std(ttl).ok())
+        .ok_or_else(|| {
+            StartupError::Invalid(format!(
+                "throttle.known_address_ttl: `{}` is not a duration such as \"30d\"",
+                settings.known_address_ttl
+            ))
+        })?;
+    Ok(policy)
 }
 
 /// Seconds as a duration; too many for a `TimeDelta` are out of range all the same.

@@ -7,7 +7,7 @@ use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{
-    ChallengeRepository, CredentialRepository, HealthCheck, Outbox, SessionRepository,
+    ChallengeRepository, CredentialRepository, HealthCheck, Outbox, RateLimiter, SessionRepository,
     UserRepository,
 };
 
@@ -83,6 +83,8 @@ pub struct Stores {
     pub challenges: Arc<dyn ChallengeRepository>,
     /// The emails waiting for delivery.
     pub outbox: Arc<dyn Outbox>,
+    /// Rate-limit counts.
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -100,6 +102,7 @@ impl Stores {
             + HealthCheck
             + ChallengeRepository
             + Outbox
+            + RateLimiter
             + 'static,
     {
         let store = Arc::new(store);
@@ -109,7 +112,8 @@ impl Stores {
             credentials: store.clone(),
             health: store.clone(),
             challenges: store.clone(),
-            outbox: store,
+            outbox: store.clone(),
+            limiter: store,
         }
     }
 }

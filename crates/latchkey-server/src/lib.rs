@@ -4,6 +4,7 @@
 pub mod app;
 pub mod database;
 pub mod mail;
+pub mod maintenance;
 pub mod secret;
 pub mod settings;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use config::builder::DefaultState;
 use config::{Config, ConfigBuilder, Environment, File, FileFormat};
 use latchkey_crypto::Argon2Params;
-use latchkey_domain::Policies;
+use latchkey_domain::{Policies, Rate};
 use serde::Deserialize;
 
 /// Every setting of the `latchkey` binary. See `docs/configuration.md` for each key, its default and variable.
@@ -35,6 +35,8 @@ pub struct Settings {
     pub reset: ResetSettings,
     /// Personal tokens and API keys.
     pub credentials: CredentialsSettings,
+    /// Rate limits.
+    pub throttle: ThrottleSettings,
     /// Logging.
     pub log: LogSettings,
     /// `POST /oauth/introspect`.
@@ -74,6 +76,10 @@ pub struct ServerSettings {
     /// Base URL of the links in emails (`https://auth.example.com`); `http://{bind}` (with the port actually bound)
     /// when absent. Never taken from a request's `Host` header.
     pub public_url: Option<String>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; none by default. The
+    /// environment variable takes a comma-separated list.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// How emails leave: written to the log, or sent over SMTP.
@@ -247,6 +253,87 @@ pub struct CredentialsSettings {
     pub api_key_prefix: String,
 }
 
+/// A list setting: a TOML array, or one string of comma-separated items, which is how an environment variable
+/// writes a list (`LATCHKEY__SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.1.0/24`).
+///
+/// Done here rather than by `config`'s list parsing, which would also turn every numeric-looking variable (a secret
+/// of digits) into a number.
+fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(items) => items
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// `[throttle]`: each limit is `"COUNT/PERIOD"` (`"10/15m"`, `"600/1m"`) or `"off"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Failed logins per account (or per unknown identifier).
+    pub login_per_account: String,
+    /// Failed logins per client address.
+    pub login_per_address: String,
+    /// Failed password changes per account.
+    pub password_change_per_account: String,
+    /// Registrations per client address.
+    pub registration_per_address: String,
+    /// Forgot-password requests per client address.
+    pub forgot_password_per_address: String,
+    /// Verification resends per client address.
+    pub resend_verification_per_address: String,
+    /// Verification-code attempts per client address.
+    pub verify_code_per_address: String,
+    /// Refreshes per client address.
+    pub refresh_per_address: String,
+    /// How long an address an account logged in from stays exempt from that account's login limit (`"30d"`).
+    pub known_address_ttl: String,
+}
+
+/// A rate as settings write it: `"10/15m"` (humantime periods: `30s`, `15m`, `1h`, `1day`), or `"off"`.
+///
+/// # Errors
+/// A message saying what was expected.
+pub fn parse_rate(text: &str) -> Result<Option<Rate>, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let expected = || format!("`{text}` is not COUNT/PERIOD (e.g. \"10/15m\") or \"off\"");
+    let (count, period) = text.split_once('/').ok_or_else(expected)?;
+    let count: u32 = count.trim().parse().map_err(|_| expected())?;
+    let period = humantime::parse_duration(period.trim()).map_err(|_| expected())?;
+    let period = chrono::TimeDelta::from_std(period).map_err(|_| expected())?;
+    Rate::new(count, period)
+        .map(Some)
+        .map_err(|error| format!("`{text}`: {error}"))
+}
+
+/// A rate as settings write it; the inverse of [`parse_rate`].
+pub fn format_rate(rate: Option<Rate>) -> String {
+    match rate {
+        None => "off".to_owned(),
+        Some(rate) => format!(
+            "{}/{}",
+            rate.max(),
+            humantime::format_duration(rate.period().to_std().unwrap_or_default())
+        ),
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -355,7 +442,38 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default(
             "credentials.api_key_prefix",
             policies.credentials.api_key_prefix(),
-        )?;
+        )?
+        .set_default("server.trusted_proxies", Vec::<String>::new())?;
+    let throttle = &policies.throttle;
+    for (key, rate) in [
+        ("login_per_account", throttle.login_per_account),
+        ("login_per_address", throttle.login_per_address),
+        (
+            "password_change_per_account",
+            throttle.password_change_per_account,
+        ),
+        (
+            "registration_per_address",
+            throttle.registration_per_address,
+        ),
+        (
+            "forgot_password_per_address",
+            throttle.forgot_password_per_address,
+        ),
+        (
+            "resend_verification_per_address",
+            throttle.resend_verification_per_address,
+        ),
+        ("verify_code_per_address", throttle.verify_code_per_address),
+        ("refresh_per_address", throttle.refresh_per_address),
+    ] {
+        builder = builder.set_default(format!("throttle.{key}"), format_rate(rate))?;
+    }
+    builder = builder.set_default(
+        "throttle.known_address_ttl",
+        humantime::format_duration(throttle.known_address_ttl.to_std().unwrap_or_default())
+            .to_string(),
+    )?;
     for (unit, price) in policies.credits.pricing() {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
     }
@@ -449,6 +567,34 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn list_settings_take_a_comma_separated_variable_or_an_array() {
+        let settings = Settings::load_from(
+            None,
+            env(&[("LATCHKEY__SERVER__TRUSTED_PROXIES", "10.0.0.1, 10.0.1.0/24")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.trusted_proxies, ["10.0.0.1", "10.0.1.0/24"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, "[server]\ntrusted_proxies = [\"::1\"]\n").unwrap();
+        let settings = Settings::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(settings.server.trusted_proxies, ["::1"]);
+        assert!(Settings::default().server.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn rates_are_count_per_period_or_off_and_round_trip() {
+        let rate = parse_rate("10/15m").unwrap().unwrap();
+        assert_eq!((rate.max(), rate.period().num_seconds()), (10, 900));
+        assert_eq!(format_rate(Some(rate)), "10/15m");
+        assert_eq!(parse_rate(" OFF ").unwrap(), None);
+        assert_eq!(format_rate(None), "off");
+        for bad in ["10", "ten/15m", "10/fortnight", "0/1m", "10/2days", "-1/1m"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

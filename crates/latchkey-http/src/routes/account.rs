@@ -5,7 +5,8 @@ use crate::auth::{Authenticated, AuthenticatedUser, CreditsRead, ProfileRead, Se
 use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
 use crate::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
+    UnsupportedMediaType,
 };
 
 /// The caller's account.
@@ -51,7 +52,7 @@ pub(super) async fn credits(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Changed", body = MessageBody),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/change-password")]

@@ -1,7 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use latchkey_domain::service::{LoginInput, LogoutScope};
-use latchkey_domain::Latchkey;
+use latchkey_domain::{ClientInfo, Latchkey};
 
 use crate::auth::{Authenticated, SessionOnly};
 use crate::dto::{
@@ -9,10 +9,10 @@ use crate::dto::{
     RegisterResponse, TokenPairBody,
 };
 use crate::error::ApiError;
-use crate::extract::{client_info, FormOrJson, OptionalJson};
+use crate::extract::{client_info, Client, FormOrJson, OptionalJson};
 use crate::oauth::{check_grant_type, token_response, OAuth};
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, Unavailable,
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
     UnsupportedMediaType,
 };
 
@@ -27,7 +27,7 @@ use crate::openapi::{
     request_body = RegisterRequest,
     responses(
         (status = CREATED, description = "The account and its first token pair", body = RegisterResponse),
-        BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/register")]
@@ -70,7 +70,7 @@ pub(super) async fn register(
     )),
     responses(
         (status = OK, description = "A new session's token pair and the account", body = LoginResponse),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/login")]
@@ -124,15 +124,16 @@ pub(super) async fn password_grant(
     )),
     responses(
         (status = OK, description = "The new token pair", body = TokenPairBody),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/refresh")]
 pub(super) async fn refresh(
     latchkey: web::Data<Latchkey>,
     OAuth(FormOrJson(body)): OAuth<FormOrJson<RefreshRequest>>,
+    Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
-    refresh_grant(&latchkey, body)
+    refresh_grant(&latchkey, body, &client)
         .await
         .map_err(ApiError::oauth)
 }
@@ -141,9 +142,10 @@ pub(super) async fn refresh(
 pub(super) async fn refresh_grant(
     latchkey: &Latchkey,
     body: RefreshRequest,
+    client: &ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     check_grant_type(body.grant_type.as_deref(), "refresh_token")?;
-    let pair = latchkey.refresh(&body.refresh_token).await?;
+    let pair = latchkey.refresh(&body.refresh_token, client).await?;
     Ok(token_response(StatusCode::OK, &TokenPairBody::from(pair)))
 }
 

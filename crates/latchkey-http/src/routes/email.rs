@@ -11,9 +11,10 @@ use crate::dto::{
     VerifyEmailQuery, VerifyEmailRequest,
 };
 use crate::error::ApiError;
-use crate::extract::OptionalJson;
+use crate::extract::{client_info, Client, OptionalJson};
 use crate::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
+    UnsupportedMediaType,
 };
 
 /// The answer to every resend request, whatever was (or was not) sent.
@@ -37,7 +38,7 @@ pub(crate) const FORGOT_MESSAGE: &str =
     request_body(content = Option<VerifyEmailRequest>, content_type = "application/json"),
     responses(
         (status = OK, description = "The address is verified", body = MessageBody),
-        BadRequest, PayloadTooLarge, Unavailable,
+        BadRequest, PayloadTooLarge, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/verify-email")]
@@ -45,6 +46,7 @@ pub(super) async fn verify_email(
     latchkey: web::Data<Latchkey>,
     query: web::Query<VerifyEmailQuery>,
     body: OptionalJson<VerifyEmailRequest>,
+    Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
     match (query.into_inner().token, body.0) {
         (Some(token), _) => latchkey.verify_email_link(&token).await?,
@@ -54,7 +56,7 @@ pub(super) async fn verify_email(
                 email: Some(email),
                 code: Some(code),
             },
-        ) => latchkey.verify_email_code(&email, &code).await?,
+        ) => latchkey.verify_email_code(&email, &code, &client).await?,
         (None, VerifyEmailRequest { email, code }) => {
             let mut missing = Vec::new();
             if email.is_none() {
@@ -84,7 +86,7 @@ pub(super) async fn verify_email(
     security((), ("bearer" = []), ("api_key" = [])),
     responses(
         (status = ACCEPTED, description = "Accepted; an email is sent if one is due", body = MessageBody),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/resend-verification")]
@@ -98,14 +100,14 @@ pub(super) async fn resend_verification(
     if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY_HEADER) {
         let Authenticated(principal) = Authenticated::<ProfileRead>::extract(&req).await?;
         latchkey
-            .resend_verification(ResendTarget::Caller(&principal))
+            .resend_verification(ResendTarget::Caller(&principal), &client_info(&req))
             .await?;
     } else {
         let email = body.0.email.ok_or_else(|| {
             ApiError::validation([("email", "is required without a bearer token".to_owned())])
         })?;
         latchkey
-            .resend_verification(ResendTarget::Address(&email))
+            .resend_verification(ResendTarget::Address(&email), &client_info(&req))
             .await?;
     }
     Ok(HttpResponse::Accepted().json(MessageBody {
@@ -124,15 +126,16 @@ pub(super) async fn resend_verification(
     request_body = ForgotPasswordRequest,
     responses(
         (status = ACCEPTED, description = "Accepted", body = MessageBody),
-        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/forgot-password")]
 pub(super) async fn forgot_password(
     latchkey: web::Data<Latchkey>,
     body: web::Json<ForgotPasswordRequest>,
+    Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
-    latchkey.forgot_password(&body.email).await?;
+    latchkey.forgot_password(&body.email, &client).await?;
     Ok(HttpResponse::Accepted().json(MessageBody {
         message: FORGOT_MESSAGE,
     }))

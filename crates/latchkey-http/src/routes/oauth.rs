@@ -8,13 +8,14 @@ use latchkey_domain::Latchkey;
 use super::auth::{password_grant, refresh_grant};
 use crate::dto::{LoginRequest, RefreshRequest};
 use crate::error::ApiError;
-use crate::extract::FormOrJson;
+use crate::extract::{client_info, FormOrJson};
 use crate::oauth::dto::{
     IntrospectRequest, IntrospectionBody, RevokeRequest, TokenRequest, TokenResponse,
 };
 use crate::oauth::{token_response, IntrospectionCaller, OAuth};
 use crate::openapi::{
-    BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, NotFound, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
+    UnsupportedMediaType,
 };
 
 /// OAuth2 token endpoint.
@@ -30,7 +31,7 @@ use crate::openapi::{
     responses(
         (status = OK, description = "The token pair (and, for the password grant, the account)",
          body = TokenResponse),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/oauth/token")]
@@ -70,7 +71,7 @@ pub(super) async fn token(
                     client_id: None,
                     scope: None,
                 };
-                refresh_grant(&latchkey, refresh).await
+                refresh_grant(&latchkey, refresh, &client_info(&req)).await
             }
             None => Err(missing("refresh_token")),
         },
