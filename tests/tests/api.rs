@@ -43,6 +43,7 @@ on_every_backend!(
     personal_tokens_and_api_keys_end_to_end,
     failed_logins_are_limited_across_instances,
     x_forwarded_for_counts_only_from_trusted_proxies,
+    security_events_are_listed_for_the_account,
 );
 
 async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
@@ -704,4 +705,69 @@ async fn x_forwarded_for_counts_only_from_trusted_proxies(app: &TestApp) {
         fail(&direct, "198.51.100.99").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// The account's security events over HTTP: newest first, with the client's address, paged by cursor; a bad cursor
+/// is a 400 and a personal token may not read them.
+async fn security_events_are_listed_for_the_account(app: &TestApp) {
+    app.register("jane@example.com", "correct horse battery")
+        .await;
+    let wrong = app
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"email": "jane@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let (access, _) = app.login("jane@example.com", "correct horse battery").await;
+    let all = app.get("/auth/events?limit=100", Some(&access)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let kinds: Vec<(&str, &str)> = all.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("login", "success"),
+            ("login", "failure"),
+            ("registered", "success")
+        ]
+    );
+    assert_eq!(all.body["events"][0]["ip"], "127.0.0.1");
+    assert_eq!(all.body["next_cursor"], Value::Null);
+
+    let first = app.get("/auth/events?limit=2", Some(&access)).await;
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a next page: {} {}", first.status, first.body));
+    let rest = app
+        .get(
+            &format!("/auth/events?limit=2&cursor={cursor}"),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(rest.body["events"].as_array().unwrap().len(), 1);
+    assert_eq!(rest.body["events"][0]["kind"], "registered");
+
+    let bad = app.get("/auth/events?cursor=nope", Some(&access)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let too_many = app.get("/auth/events?limit=1000", Some(&access)).await;
+    assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+
+    let created = app
+        .post_json(
+            "/auth/tokens",
+            Some(&access),
+            json!({"name": "ci", "expires_at": (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let pat = created.body["token"].as_str().unwrap();
+    let refused = app.get("/auth/events", Some(pat)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.body["code"], "session_required");
 }

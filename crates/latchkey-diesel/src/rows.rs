@@ -8,9 +8,10 @@ use latchkey_domain::{
     UserCredentials, UserId,
 };
 use latchkey_domain::{CredentialId, CredentialKind, IssuedCredential, Scopes};
+use latchkey_domain::{EventId, EventKind, EventOutcome, SecurityEvent};
 
 use crate::error::corrupt;
-use crate::schema::{credentials, refresh_tokens, sessions, users};
+use crate::schema::{credentials, refresh_tokens, security_events, sessions, users};
 use crate::sql_types::{Metadata, Timestamp};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -299,5 +300,52 @@ impl CredentialRow {
             expires_at: self.expires_at.map(Into::into),
             last_used_at: self.last_used_at.map(Into::into),
         }))
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = security_events)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct EventRow {
+    id: String,
+    pub(crate) user_id: Option<String>,
+    kind: String,
+    outcome: String,
+    subject: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    at: Timestamp,
+}
+
+impl EventRow {
+    pub(crate) fn new(event: &SecurityEvent) -> Self {
+        Self {
+            id: event.id.as_str().to_owned(),
+            user_id: event.user_id.as_ref().map(|id| id.as_str().to_owned()),
+            kind: event.kind.as_str().to_owned(),
+            outcome: event.outcome.as_str().to_owned(),
+            subject: event.subject.clone(),
+            ip: event.client.ip.clone(),
+            user_agent: event.client.user_agent.clone(),
+            at: Timestamp(event.at),
+        }
+    }
+
+    pub(crate) fn into_event(self) -> Result<SecurityEvent, PortError> {
+        const CONTEXT: &str = "read security event";
+        Ok(SecurityEvent {
+            id: EventId::parse(&self.id).ok_or_else(|| corrupt(CONTEXT, "malformed event id"))?,
+            user_id: self
+                .user_id
+                .map(|id| UserId::parse(&id).ok_or_else(|| corrupt(CONTEXT, "malformed user id")))
+                .transpose()?,
+            kind: EventKind::parse(&self.kind)
+                .ok_or_else(|| corrupt(CONTEXT, "unknown event kind"))?,
+            outcome: EventOutcome::parse(&self.outcome)
+                .ok_or_else(|| corrupt(CONTEXT, "unknown event outcome"))?,
+            subject: self.subject,
+            client: ClientInfo::new(self.user_agent.as_deref(), self.ip),
+            at: self.at.into(),
+        })
     }
 }

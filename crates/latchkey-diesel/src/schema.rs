@@ -146,3 +146,19 @@ diesel::table! {
 }
 
 diesel::joinable!(known_addresses -> users (user_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    security_events (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        outcome -> Text,
+        subject -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        at -> UtcTimestamp,
+    }
+}

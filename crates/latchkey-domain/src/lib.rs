@@ -36,15 +36,16 @@ pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, 
 pub use error::PortError;
 pub use model::{
     ApiKeyId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind, DisplayName,
-    DisplayNameError, Email, EmailContent, EmailError, EmailId, IssuedCredential, NewEmail,
-    NewUser, Password, PasswordError, PasswordHash, PersonalTokenId, Pricing, Session, SessionId,
-    StoredUser, User, UserCredentials, UserId, Username, UsernameError,
+    DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind, EventOutcome,
+    IssuedCredential, NewEmail, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
+    Pricing, SecurityEvent, Session, SessionId, StoredUser, User, UserCredentials, UserId,
+    Username, UsernameError,
 };
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
-    CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, Lifetime, PasswordPolicy,
-    PasswordPolicyError, Policies, PublicUrl, PublicUrlError, Rate, RateError, ResetPolicy,
-    ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, EventPolicy, EventPolicyError,
+    Lifetime, PasswordPolicy, PasswordPolicyError, Policies, PublicUrl, PublicUrlError, Rate,
+    RateError, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
 };
 pub use ports::{DecodeError, InsertCredentialError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
@@ -54,4 +55,7 @@ pub use service::{
     RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
     TokenPair, VerifyEmailError,
 };
-pub use service::{EmailRequestError, IntrospectError, RevokeTokenError, TooManyAttempts};
+pub use service::{
+    EmailRequestError, EventPage, IntrospectError, ListEventsError, RevokeTokenError,
+    TooManyAttempts,
+};

@@ -57,6 +57,8 @@ pub enum Decision {
     RevokeSession {
         /// The session to revoke.
         session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
     },
     /// Unknown, expired, or of a revoked session: write nothing.
     Reject,
@@ -90,6 +92,7 @@ pub fn decide(token: Option<PresentedToken>, request: &RotationRequest) -> Decis
     }
     Decision::RevokeSession {
         session_id: token.session_id,
+        user_id: token.user_id,
     }
 }
 
@@ -114,7 +117,13 @@ impl Decision {
                 user_id,
                 rotated_at,
             },
-            Self::RevokeSession { .. } => RotationOutcome::ReuseDetected,
+            Self::RevokeSession {
+                session_id,
+                user_id,
+            } => RotationOutcome::ReuseDetected {
+                session_id,
+                user_id,
+            },
             Self::Reject => RotationOutcome::Rejected,
         }
     }
@@ -176,6 +185,7 @@ mod tests {
     fn revoke() -> Decision {
         Decision::RevokeSession {
             session_id: session(),
+            user_id: user(),
         }
     }
 
@@ -307,7 +317,10 @@ mod tests {
         );
         assert_eq!(
             revoke().into_outcome(&request),
-            RotationOutcome::ReuseDetected
+            RotationOutcome::ReuseDetected {
+                session_id: session(),
+                user_id: user(),
+            }
         );
         assert_eq!(
             Decision::Reject.into_outcome(&request),

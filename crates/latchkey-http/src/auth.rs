@@ -17,6 +17,7 @@ pub use latchkey_domain::access::{
 use latchkey_domain::{Latchkey, Principal, User};
 
 use crate::error::ApiError;
+use crate::extract::client_info;
 
 /// A request whose credential is valid and meets the requirement `R`; holds what `R` grants (a
 /// [`Principal`], or a [`latchkey_domain::SessionPrincipal`] for [`SessionOnly`]).
@@ -55,13 +56,15 @@ where
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let credentials = presented_credentials(req);
+        // Where the request came from, for the security events the use case records.
+        let client = client_info(req);
         Box::pin(async move {
             let (service, presented) = credentials?;
             let principal = match presented {
                 Presented::Bearer(token) => service.authenticate(&token).await?,
                 Presented::ApiKey(key) => service.authenticate_api_key(&key).await?.0,
             };
-            Ok(Self(authorize::<R>(principal)?))
+            Ok(Self(authorize::<R>(principal.with_client(client))?))
         })
     }
 }

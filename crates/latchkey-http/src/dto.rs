@@ -10,7 +10,7 @@ use latchkey_domain::service::{
     ChangePasswordInput, CreateCredentialInput, CreatedCredential, CreditsView, RegisterInput,
     SessionView,
 };
-use latchkey_domain::{IssuedCredential, Scope, Scopes, TokenPair, User};
+use latchkey_domain::{EventPage, IssuedCredential, Scope, Scopes, SecurityEvent, TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -560,6 +560,79 @@ impl From<IssuedCredential> for CredentialBody {
             created_at: credential.created_at,
             expires_at: credential.expires_at,
             last_used_at: credential.last_used_at,
+        }
+    }
+}
+
+/// `GET /auth/events?limit=&cursor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// Events per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A security event of the caller's account.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SecurityEvent)]
+pub(crate) struct EventBody {
+    /// Opaque id, `evt_…`.
+    #[schema(example = "evt_3kq9")]
+    id: String,
+    /// What happened: `registered`, `login`, `logout`, `session_revoked`, `refresh_reuse_detected`,
+    /// `password_changed`, `password_reset`, `email_verified`, `token_created`, `token_rotated`, `token_revoked`,
+    /// `key_created`, `key_rotated`, `key_revoked`, `throttled`.
+    #[schema(example = "login")]
+    kind: &'static str,
+    /// `success`, `failure` (wrong credentials) or `refused` (a limit, an unverified address, a replayed token).
+    #[schema(example = "success")]
+    outcome: &'static str,
+    /// What it acted on: a session, token or key id, or a throttled action's name.
+    #[schema(required = true)]
+    subject: Option<String>,
+    /// Client address of the request.
+    #[schema(required = true)]
+    ip: Option<String>,
+    /// `User-Agent` of the request.
+    #[schema(required = true)]
+    user_agent: Option<String>,
+    /// When it happened.
+    at: DateTime<Utc>,
+}
+
+impl From<SecurityEvent> for EventBody {
+    fn from(event: SecurityEvent) -> Self {
+        Self {
+            id: event.id.to_string(),
+            kind: event.kind.as_str(),
+            outcome: event.outcome.as_str(),
+            subject: event.subject,
+            ip: event.client.ip,
+            user_agent: event.client.user_agent,
+            at: event.at,
+        }
+    }
+}
+
+/// A page of security events, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SecurityEvents)]
+pub(crate) struct EventsBody {
+    /// The events.
+    events: Vec<EventBody>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+impl From<EventPage> for EventsBody {
+    fn from(page: EventPage) -> Self {
+        Self {
+            events: page.events.into_iter().map(EventBody::from).collect(),
+            next_cursor: page.next_cursor,
         }
     }
 }

@@ -12,7 +12,9 @@ use latchkey_domain::{
     PortError, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
     RevokeSessionError, VerifyEmailError,
 };
-use latchkey_domain::{EmailRequestError, IntrospectError, RevokeTokenError, TooManyAttempts};
+use latchkey_domain::{
+    EmailRequestError, IntrospectError, ListEventsError, RevokeTokenError, TooManyAttempts,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -336,6 +338,18 @@ impl From<EmailRequestError> for ApiError {
         match error {
             EmailRequestError::TooManyAttempts(throttled) => throttled.into(),
             EmailRequestError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<ListEventsError> for ApiError {
+    fn from(error: ListEventsError) -> Self {
+        match error {
+            ListEventsError::InvalidCursor => {
+                Self::validation([("cursor", "is not a cursor this server gave".to_owned())])
+            }
+            ListEventsError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
     }

@@ -175,8 +175,12 @@ async fn verify_page(query: web::Query<TokenQuery>) -> HttpResponse {
 }
 
 /// `POST /verify-email`: the button.
-async fn verify(latchkey: web::Data<Latchkey>, form: web::Form<VerifyForm>) -> HttpResponse {
-    match latchkey.verify_email_link(&form.token).await {
+async fn verify(
+    latchkey: web::Data<Latchkey>,
+    form: web::Form<VerifyForm>,
+    Client(client): Client,
+) -> HttpResponse {
+    match latchkey.verify_email_link(&form.token, &client).await {
         Ok(_) => page(
             StatusCode::OK,
             "Email verified",
@@ -249,7 +253,11 @@ async fn reset_page(query: web::Query<TokenQuery>) -> HttpResponse {
 }
 
 /// `POST /reset-password`: the form.
-async fn reset(latchkey: web::Data<Latchkey>, form: web::Form<ResetForm>) -> HttpResponse {
+async fn reset(
+    latchkey: web::Data<Latchkey>,
+    form: web::Form<ResetForm>,
+    Client(client): Client,
+) -> HttpResponse {
     let ResetForm {
         token,
         new_password,
@@ -259,7 +267,7 @@ async fn reset(latchkey: web::Data<Latchkey>, form: web::Form<ResetForm>) -> Htt
         let body = reset_form(&token, Some("The two passwords differ."));
         return page(StatusCode::BAD_REQUEST, "Choose a new password", &body);
     }
-    match latchkey.reset_password(&token, new_password).await {
+    match latchkey.reset_password(&token, new_password, &client).await {
         Ok(_) => page(
             StatusCode::OK,
             "Password changed",

@@ -63,6 +63,7 @@ impl MemoryPorts {
             .challenges(self.store.clone())
             .credentials(self.store.clone())
             .limiter(self.store.clone())
+            .events(self.store.clone())
             .health(self.store.clone())
             .hasher(Arc::new(FastTestHasher))
             .access_tokens(self.access_tokens.clone())

@@ -30,6 +30,8 @@ pub(crate) struct State {
     pub(crate) mail: crate::challenges::MailState,
     /// Rate-limit counts and known login addresses (`limiter.rs`).
     pub(crate) limits: crate::limiter::LimitState,
+    /// The security event log (`events.rs`).
+    pub(crate) events: Vec<latchkey_domain::SecurityEvent>,
 }
 
 #[derive(Debug)]
@@ -253,7 +255,7 @@ impl SessionRepository for MemoryStore {
                     session.expires_at = expires_at;
                 }
             }
-            Decision::RevokeSession { session_id } => {
+            Decision::RevokeSession { session_id, .. } => {
                 state.revoke_where(request.now, |s| &s.id == session_id);
             }
             Decision::Retry { .. } | Decision::Reject => {}

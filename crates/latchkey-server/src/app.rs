@@ -10,8 +10,9 @@ use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
 use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
-    ChallengePolicyError, CredentialPolicy, CreditsPolicy, Latchkey, PasswordPolicy, Policies,
-    PublicUrl, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    ChallengePolicyError, CredentialPolicy, CreditsPolicy, EventPolicy, Latchkey, PasswordPolicy,
+    Policies, PublicUrl, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError,
+    VerificationPolicy,
 };
 use latchkey_http::{HttpConfig, IntrospectionSecret, TrustedProxies};
 
@@ -189,6 +190,7 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         .credentials(stores.credentials.clone())
         .challenges(stores.challenges.clone())
         .limiter(stores.limiter.clone())
+        .events(stores.events.clone())
         .health(stores.health.clone())
         .hasher(Arc::new(hasher))
         .access_tokens(Arc::new(access_tokens))
@@ -246,6 +248,21 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
     policies.verification = verification_policy(settings)?;
     policies.reset = reset_policy(settings)?;
     policies.throttle = throttle_policy(&settings.throttle)?;
+    policies.events = humantime::parse_duration(&settings.events.retention)
+        .ok()
+        .and_then(|retention| TimeDelta::from_std(retention).ok())
+        .ok_or_else(|| {
+            format!(
+                "`{}` is not a duration such as \"365days\"",
+                settings.events.retention
+            )
+        })
+        .and_then(|retention| {
+            EventPolicy::default()
+                .with_retention(retention)
+                .map_err(|error| error.to_string())
+        })
+        .map_err(|error| invalid("events.retention", &error))?;
     let public_url = match &settings.server.public_url {
         Some(url) => url.clone(),
         None => format!("http://{}", settings.server.bind),

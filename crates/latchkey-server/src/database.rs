@@ -7,8 +7,8 @@ use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{
-    ChallengeRepository, CredentialRepository, HealthCheck, Outbox, RateLimiter, SessionRepository,
-    UserRepository,
+    ChallengeRepository, CredentialRepository, EventLog, HealthCheck, Outbox, RateLimiter,
+    SessionRepository, UserRepository,
 };
 
 /// Which backend a URL names.
@@ -85,6 +85,8 @@ pub struct Stores {
     pub outbox: Arc<dyn Outbox>,
     /// Rate-limit counts.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The security event log.
+    pub events: Arc<dyn EventLog>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -103,6 +105,7 @@ impl Stores {
             + ChallengeRepository
             + Outbox
             + RateLimiter
+            + EventLog
             + 'static,
     {
         let store = Arc::new(store);
@@ -113,7 +116,8 @@ impl Stores {
             health: store.clone(),
             challenges: store.clone(),
             outbox: store.clone(),
-            limiter: store,
+            limiter: store.clone(),
+            events: store,
         }
     }
 }

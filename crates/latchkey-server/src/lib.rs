@@ -5,6 +5,7 @@ pub mod app;
 pub mod database;
 pub mod mail;
 pub mod maintenance;
+pub mod operators;
 pub mod secret;
 pub mod settings;
 

@@ -1,9 +1,10 @@
-//! `latchkey serve` (the default) and `latchkey migrate`.
+//! `latchkey serve` (the default), `latchkey migrate` and `latchkey events`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use latchkey_server::operators::{self, EventsRequest};
 use latchkey_server::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -24,6 +25,21 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Print security events, newest first (logins, token and key changes, throttling, …).
+    Events {
+        /// Only this account's events: its id (`usr_…`) or email address.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events of this kind, e.g. `login`, `refresh_reuse_detected`, `throttled`.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,7 +48,12 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&error),
     };
-    init_tracing(&settings.log.filter);
+    // Operators' commands print their results on stdout; their logs would only be noise there.
+    let log_filter = match cli.command {
+        Some(Command::Events { .. }) => "warn",
+        _ => settings.log.filter.as_str(),
+    };
+    init_tracing(log_filter);
     // actix runs its own worker threads; this runtime only drives start-up and the server future.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -49,6 +70,23 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| tracing::info!("migrations are up to date"))
                 .map_err(Box::from),
+            Command::Events {
+                user,
+                kind,
+                limit,
+                json,
+            } => {
+                let request = EventsRequest {
+                    user,
+                    kind,
+                    limit,
+                    json,
+                };
+                operators::events(&settings, &request)
+                    .await
+                    .map(|output| print!("{output}"))
+                    .map_err(Box::from)
+            }
         }
     });
     match result {

@@ -1,4 +1,5 @@
-//! Housekeeping on a timer: deletes rows that no longer limit or prove anything, so no table grows without bound.
+//! Housekeeping on a timer: deletes rows that no longer limit or prove anything (spent rate-limit counts, security
+//! events past their retention), so no table grows without bound.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,10 @@ impl Maintenance {
                 match latchkey.purge_rate_limits().await {
                     Ok(purged) => tracing::debug!(purged, "purged spent rate-limit rows"),
                     Err(error) => tracing::warn!(%error, "could not purge rate-limit rows"),
+                }
+                match latchkey.purge_events().await {
+                    Ok(purged) => tracing::debug!(purged, "purged security events past retention"),
+                    Err(error) => tracing::warn!(%error, "could not purge security events"),
                 }
             }
         }))

@@ -37,6 +37,8 @@ pub struct Settings {
     pub credentials: CredentialsSettings,
     /// Rate limits.
     pub throttle: ThrottleSettings,
+    /// The security event log.
+    pub events: EventsSettings,
     /// Logging.
     pub log: LogSettings,
     /// `POST /oauth/introspect`.
@@ -334,6 +336,14 @@ pub fn format_rate(rate: Option<Rate>) -> String {
     }
 }
 
+/// `[events]`: the security event log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSettings {
+    /// How long events are kept (`"365days"`), 1 day to 10 years.
+    pub retention: String,
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -469,6 +479,11 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
     ] {
         builder = builder.set_default(format!("throttle.{key}"), format_rate(rate))?;
     }
+    builder = builder.set_default(
+        "events.retention",
+        humantime::format_duration(policies.events.retention().to_std().unwrap_or_default())
+            .to_string(),
+    )?;
     builder = builder.set_default(
         "throttle.known_address_ttl",
         humantime::format_duration(throttle.known_address_ttl.to_std().unwrap_or_default())

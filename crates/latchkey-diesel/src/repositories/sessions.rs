@@ -130,7 +130,7 @@ impl SessionRepository for Store {
                                     .execute(connection)
                                     .await?;
                             }
-                            Decision::RevokeSession { session_id } => {
+                            Decision::RevokeSession { session_id, .. } => {
                                 diesel::update(
                                     sessions::table
                                         .find(session_id.as_str())

@@ -114,11 +114,11 @@ where
         let successor_outcome = outcomes.pop().unwrap();
         let reuse = outcomes
             .iter()
-            .filter(|o| matches!(o, RotationOutcome::ReuseDetected))
+            .filter(|o| matches!(o, RotationOutcome::ReuseDetected { .. }))
             .count();
         for outcome in &outcomes {
             match outcome {
-                RotationOutcome::Retried { .. } | RotationOutcome::ReuseDetected => {}
+                RotationOutcome::Retried { .. } | RotationOutcome::ReuseDetected { .. } => {}
                 // After a replay revoked the session, the token is refused.
                 RotationOutcome::Rejected => assert!(reuse > 0, "round {round}"),
                 other => panic!("round {round}: retry got {other:?}"),

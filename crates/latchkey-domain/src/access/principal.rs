@@ -1,7 +1,7 @@
 //! The principal: which user is calling, and through which credential.
 
 use super::{Requirement, Scope, Scopes};
-use crate::model::{ApiKeyId, PersonalTokenId, SessionId, UserId};
+use crate::model::{ApiKeyId, ClientInfo, PersonalTokenId, SessionId, UserId};
 
 /// The credential a request was authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Principal {
     pub user_id: UserId,
     /// How they authenticated.
     pub credential: Credential,
+    /// Where the request came from, recorded with the security events it causes (empty unless set with
+    /// [`Principal::with_client`]).
+    pub client: ClientInfo,
 }
 
 /// Why an authenticated caller may not do what it asked.
@@ -72,7 +75,15 @@ impl Principal {
         Self {
             user_id,
             credential,
+            client: ClientInfo::default(),
         }
+    }
+
+    /// The same principal, calling from `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
     }
 
     /// What the caller may do.
@@ -101,6 +112,7 @@ impl Principal {
             Credential::Session { id } => Ok(SessionPrincipal {
                 user_id: self.user_id,
                 session_id: id,
+                client: self.client,
             }),
             _ => Err(AccessError::SessionRequired),
         }
@@ -139,6 +151,7 @@ impl Principal {
 pub struct SessionPrincipal {
     user_id: UserId,
     session_id: SessionId,
+    client: ClientInfo,
 }
 
 impl SessionPrincipal {
@@ -147,7 +160,20 @@ impl SessionPrincipal {
         Self {
             user_id,
             session_id,
+            client: ClientInfo::default(),
         }
+    }
+
+    /// The same principal, calling from `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Where the request came from.
+    pub fn client(&self) -> &ClientInfo {
+        &self.client
     }
 
     /// The user.
@@ -169,6 +195,7 @@ impl From<SessionPrincipal> for Principal {
                 id: session.session_id,
             },
         )
+        .with_client(session.client)
     }
 }
 

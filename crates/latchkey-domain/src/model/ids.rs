@@ -101,3 +101,8 @@ mod tests {
         assert_ne!(UserId::from_random("a-b"), UserId::from_random("a+b"));
     }
 }
+prefixed_id!(
+    /// Identifies a security event.
+    EventId,
+    "evt_"
+);

@@ -3,6 +3,7 @@
 mod credential;
 mod credits;
 mod email;
+mod event;
 mod ids;
 mod mail;
 mod name;
@@ -16,7 +17,8 @@ pub use credential::{
 };
 pub use credits::Pricing;
 pub use email::{Email, EmailError};
-pub use ids::{ApiKeyId, EmailId, PersonalTokenId, SessionId, UserId};
+pub use event::{EventKind, EventOutcome, SecurityEvent};
+pub use ids::{ApiKeyId, EmailId, EventId, PersonalTokenId, SessionId, UserId};
 pub use mail::{ClaimedEmail, EmailContent, NewEmail};
 pub use name::{DisplayName, DisplayNameError};
 pub use password::{Password, PasswordError, PasswordHash};

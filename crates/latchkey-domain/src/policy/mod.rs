@@ -16,6 +16,7 @@
 mod credentials;
 mod credits;
 mod delivery;
+mod events;
 mod password;
 mod throttle;
 mod tokens;
@@ -24,6 +25,7 @@ mod verification;
 pub use credentials::{CredentialPolicy, CredentialPolicyError};
 pub use credits::{CreditsPolicy, CreditsPolicyError};
 pub use delivery::{DeliveryPolicy, DeliveryPolicyError};
+pub use events::{EventPolicy, EventPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};
 pub use throttle::{Rate, RateError, ThrottlePolicy};
 pub use tokens::{Lifetime, TokenPolicy, TokenPolicyError};
@@ -52,4 +54,6 @@ pub struct Policies {
     pub credentials: CredentialPolicy,
     /// Rate limits of the actions an attacker would repeat.
     pub throttle: ThrottlePolicy,
+    /// The security event log's retention.
+    pub events: EventPolicy,
 }

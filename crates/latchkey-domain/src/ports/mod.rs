@@ -5,6 +5,7 @@
 mod challenges;
 mod clock;
 mod credentials;
+mod events;
 mod hasher;
 mod health;
 mod limiter;
@@ -17,6 +18,7 @@ mod users;
 pub use challenges::{ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification};
 pub use clock::{Clock, SystemClock};
 pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
+pub use events::{EventLog, EventQuery};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;
 pub use limiter::{Admission, LimitKey, RateLimiter};

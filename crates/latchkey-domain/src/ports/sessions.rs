@@ -44,7 +44,12 @@ pub enum RotationOutcome {
     },
     /// The token was spent earlier (or its successor already used): it was replayed, so the whole session has been
     /// revoked.
-    ReuseDetected,
+    ReuseDetected {
+        /// The session the replayed token belonged to, now revoked.
+        session_id: SessionId,
+        /// Its user.
+        user_id: UserId,
+    },
     /// Unknown, expired, or belonging to a revoked or expired session.
     Rejected,
 }

@@ -2,7 +2,9 @@ use super::throttle::{Action, TooManyAttempts};
 use super::{AuthError, Latchkey};
 use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
-use crate::model::{Password, PasswordError, Pricing, User};
+use crate::model::{
+    Email, EventKind, EventOutcome, Password, PasswordError, Pricing, User, UserId,
+};
 use crate::ports::UserLookup;
 
 /// A credit balance with the price list.
@@ -87,6 +89,26 @@ impl Latchkey {
         self.find_user(principal).await
     }
 
+    /// The account named by its id (`usr_…`) or its email address, for operators' tools; `None` when no account
+    /// has it.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    pub async fn find_account(&self, id_or_email: &str) -> Result<Option<User>, PortError> {
+        if let Some(id) = UserId::parse(id_or_email.trim()) {
+            return self.ports.users.find(&id).await;
+        }
+        let Ok(email) = Email::parse(id_or_email) else {
+            return Ok(None);
+        };
+        Ok(self
+            .ports
+            .users
+            .find_credentials(&UserLookup::Email(email))
+            .await?
+            .map(|credentials| credentials.user))
+    }
+
     async fn find_user(&self, principal: &Principal) -> Result<User, AuthError> {
         self.ports
             .users
@@ -139,8 +161,9 @@ impl Latchkey {
             .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
+        let (user_id, client) = (principal.user_id(), principal.client());
         let counted = self
-            .count_attempt(self.limit(Action::PasswordChange, principal.user_id().as_str()))
+            .count_attempt(Action::PasswordChange, Some(user_id), client)
             .await??;
         if !self
             .ports
@@ -148,6 +171,14 @@ impl Latchkey {
             .verify(&current_password, &credentials.password_hash)
             .await?
         {
+            self.record(
+                EventKind::PasswordChanged,
+                EventOutcome::Failure,
+                Some(user_id),
+                None,
+                client,
+            )
+            .await;
             return Err(ChangePasswordError::InvalidCurrentPassword);
         }
         self.forgive(counted).await;
@@ -163,6 +194,14 @@ impl Latchkey {
             )
             .await?;
         if updated {
+            self.record(
+                EventKind::PasswordChanged,
+                EventOutcome::Success,
+                Some(user_id),
+                Some(principal.session_id().as_str()),
+                client,
+            )
+            .await;
             Ok(())
         } else {
             Err(ChangePasswordError::AccountGone)

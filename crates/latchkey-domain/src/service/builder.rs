@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
+    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, EventLog, HealthCheck,
     PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, SystemClock, UserRepository,
 };
 
@@ -39,6 +39,7 @@ pub struct LatchkeyBuilder {
     challenges: Option<Arc<dyn ChallengeRepository>>,
     credentials: Option<Arc<dyn CredentialRepository>>,
     limiter: Option<Arc<dyn RateLimiter>>,
+    events: Option<Arc<dyn EventLog>>,
     health: Option<Arc<dyn HealthCheck>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     access_tokens: Option<Arc<dyn AccessTokenCodec>>,
@@ -55,6 +56,7 @@ impl Default for LatchkeyBuilder {
             challenges: None,
             credentials: None,
             limiter: None,
+            events: None,
             health: None,
             hasher: None,
             access_tokens: None,
@@ -74,6 +76,7 @@ impl fmt::Debug for LatchkeyBuilder {
             .field("challenges", &self.challenges.is_some())
             .field("credentials", &self.credentials.is_some())
             .field("limiter", &self.limiter.is_some())
+            .field("events", &self.events.is_some())
             .field("health", &self.health.is_some())
             .field("hasher", &self.hasher.is_some())
             .field("access_tokens", &self.access_tokens.is_some())
@@ -112,6 +115,12 @@ impl LatchkeyBuilder {
     /// Where rate limits count attempts (the shared store, so limits hold across instances).
     pub fn limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Where security events are recorded.
+    pub fn events(mut self, events: Arc<dyn EventLog>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -168,6 +177,7 @@ impl LatchkeyBuilder {
             challenges: required(self.challenges, "challenges")?,
             credentials: required(self.credentials, "credentials")?,
             limiter: required(self.limiter, "limiter")?,
+            events: required(self.events, "events")?,
             health: required(self.health, "health")?,
             hasher: required(self.hasher, "hasher")?,
             access_tokens: required(self.access_tokens, "access_tokens")?,

@@ -10,8 +10,8 @@ use super::{AuthError, Latchkey};
 use crate::access::{Credential, Principal, Scope, Scopes, SessionPrincipal};
 use crate::error::PortError;
 use crate::model::{
-    CredentialId, CredentialKind, DisplayName, DisplayNameError, IssuedCredential, NewCredential,
-    User,
+    CredentialId, CredentialKind, DisplayName, DisplayNameError, EventKind, EventOutcome,
+    IssuedCredential, NewCredential, User,
 };
 use crate::policy::CredentialPolicy;
 use crate::ports::{CredentialMatch, InsertCredentialError};
@@ -174,6 +174,8 @@ impl Latchkey {
                 },
                 InsertCredentialError::Unavailable(error) => error.into(),
             })?;
+        self.record_credential_event(principal, &credential.id, CredentialEvent::Created)
+            .await;
         Ok(CreatedCredential { credential, secret })
     }
 
@@ -214,6 +216,8 @@ impl Latchkey {
             )
             .await?
             .ok_or(CredentialError::NotFound)?;
+        self.record_credential_event(principal, id, CredentialEvent::Rotated)
+            .await;
         Ok(CreatedCredential { credential, secret })
     }
 
@@ -232,10 +236,37 @@ impl Latchkey {
             .revoke_credential(id, principal.user_id(), self.now())
             .await?;
         if revoked {
+            self.record_credential_event(principal, id, CredentialEvent::Revoked)
+                .await;
             Ok(())
         } else {
             Err(CredentialError::NotFound)
         }
+    }
+
+    /// Records that the caller created, rotated or revoked the credential `id`.
+    async fn record_credential_event(
+        &self,
+        principal: &SessionPrincipal,
+        id: &CredentialId,
+        event: CredentialEvent,
+    ) {
+        let kind = match (id.kind(), event) {
+            (CredentialKind::PersonalToken, CredentialEvent::Created) => EventKind::TokenCreated,
+            (CredentialKind::PersonalToken, CredentialEvent::Rotated) => EventKind::TokenRotated,
+            (CredentialKind::PersonalToken, CredentialEvent::Revoked) => EventKind::TokenRevoked,
+            (CredentialKind::ApiKey, CredentialEvent::Created) => EventKind::KeyCreated,
+            (CredentialKind::ApiKey, CredentialEvent::Rotated) => EventKind::KeyRotated,
+            (CredentialKind::ApiKey, CredentialEvent::Revoked) => EventKind::KeyRevoked,
+        };
+        self.record(
+            kind,
+            EventOutcome::Success,
+            Some(principal.user_id()),
+            Some(id.as_str()),
+            principal.client(),
+        )
+        .await;
     }
 
     /// Checks a personal token (`lk_pat_…`) or an API key: its checksum (no database query for a mistyped one),
@@ -369,4 +400,12 @@ impl UsageLog {
         recorded.insert(id.clone(), now);
         true
     }
+}
+
+/// What happened to a credential, for its security event.
+#[derive(Debug, Clone, Copy)]
+enum CredentialEvent {
+    Created,
+    Rotated,
+    Revoked,
 }

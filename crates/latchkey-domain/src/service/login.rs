@@ -2,7 +2,8 @@ use super::throttle::{Action, Counted, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, Email, NewRefreshToken, NewSession, Password, SessionId, User, UserId, Username,
+    ClientInfo, Email, EventKind, EventOutcome, NewRefreshToken, NewSession, Password, SessionId,
+    User, UserId, Username,
 };
 use crate::ports::UserLookup;
 
@@ -131,23 +132,50 @@ impl Latchkey {
             .await??;
         let Some(credentials) = credentials else {
             self.ports.hasher.verify_nothing(&password).await?;
+            self.record(EventKind::Login, EventOutcome::Failure, None, None, &client)
+                .await;
             return Err(LoginError::InvalidCredentials);
         };
+        let user_id = &credentials.user.id;
         if !self
             .ports
             .hasher
             .verify(&password, &credentials.password_hash)
             .await?
         {
+            self.record(
+                EventKind::Login,
+                EventOutcome::Failure,
+                Some(user_id),
+                None,
+                &client,
+            )
+            .await;
             return Err(LoginError::InvalidCredentials);
         }
         // The right password: not a guess, whatever follows.
         self.forgive(counted).await;
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
+            self.record(
+                EventKind::Login,
+                EventOutcome::Refused,
+                Some(user_id),
+                None,
+                &client,
+            )
+            .await;
             return Err(LoginError::EmailNotVerified);
         }
-        self.remember_address(&credentials.user.id, &client).await;
-        let tokens = self.start_session(&credentials.user.id, client).await?;
+        self.remember_address(user_id, &client).await;
+        self.record(
+            EventKind::Login,
+            EventOutcome::Success,
+            Some(user_id),
+            None,
+            &client,
+        )
+        .await;
+        let tokens = self.start_session(user_id, client).await?;
         Ok(LoginOutcome {
             user: credentials.user,
             tokens,
@@ -168,8 +196,13 @@ impl Latchkey {
             Some(user_id) => self.limit(Action::LoginByAccount, user_id.as_str()),
             None => self.limit(Action::LoginByAccount, typed),
         };
-        self.count_attempt(by_address.into_iter().chain(by_account))
-            .await
+        self.count_limits(
+            Action::LoginByAddress,
+            user_id,
+            client,
+            by_address.into_iter().chain(by_account),
+        )
+        .await
     }
 
     /// Creates a session with its first refresh token and returns the session's token pair.

@@ -5,6 +5,7 @@ mod authenticate;
 mod builder;
 mod credentials;
 mod delivery;
+mod events;
 mod login;
 mod oauth;
 mod refresh;
@@ -26,6 +27,7 @@ pub use credentials::{
     default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
 };
 pub use delivery::{Delivered, OutboxDelivery};
+pub use events::{EventPage, ListEventsError, EVENT_PAGE_MAX};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
 pub use refresh::RefreshError;
@@ -41,8 +43,8 @@ use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, HealthCheck,
-    PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, EventLog,
+    HealthCheck, PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -73,6 +75,7 @@ struct Ports {
     challenges: Arc<dyn ChallengeRepository>,
     credentials: Arc<dyn CredentialRepository>,
     limiter: Arc<dyn RateLimiter>,
+    events: Arc<dyn EventLog>,
     health: Arc<dyn HealthCheck>,
     hasher: Arc<dyn PasswordHasher>,
     access_tokens: Arc<dyn AccessTokenCodec>,

@@ -1,7 +1,7 @@
 use super::throttle::{Action, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
-use crate::model::ClientInfo;
+use crate::model::{ClientInfo, EventKind, EventOutcome};
 use crate::ports::{RotationOutcome, RotationRequest};
 use crate::secret::PlainSecret;
 
@@ -34,9 +34,7 @@ impl Latchkey {
         presented: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, RefreshError> {
-        let _counted = self
-            .count_attempt(self.address_limit(Action::Refresh, client))
-            .await??;
+        let _counted = self.count_attempt(Action::Refresh, None, client).await??;
         let presented = PlainSecret::new(presented);
         let successor = self
             .ports
@@ -61,8 +59,19 @@ impl Latchkey {
                 user_id,
                 rotated_at,
             } => Ok(self.token_pair(&user_id, &session_id, successor, rotated_at)?),
-            RotationOutcome::ReuseDetected => {
+            RotationOutcome::ReuseDetected {
+                session_id,
+                user_id,
+            } => {
                 tracing::warn!("refresh token replayed after rotation; its session was revoked");
+                self.record(
+                    EventKind::RefreshReuseDetected,
+                    EventOutcome::Refused,
+                    Some(&user_id),
+                    Some(session_id.as_str()),
+                    client,
+                )
+                .await;
                 Err(RefreshError::InvalidRefreshToken)
             }
             RotationOutcome::Rejected => Err(RefreshError::InvalidRefreshToken),

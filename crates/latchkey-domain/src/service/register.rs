@@ -4,8 +4,8 @@ use super::throttle::{Action, TooManyAttempts};
 use super::{Latchkey, TokenPair};
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, NewUser, Password, PasswordError,
-    User, UserId, Username, UsernameError,
+    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, EventKind, EventOutcome, NewUser,
+    Password, PasswordError, User, UserId, Username, UsernameError,
 };
 use crate::ports::{InsertUserError, UserLookup};
 
@@ -186,7 +186,7 @@ impl Latchkey {
             return Err(RegisterError::Invalid(errors));
         };
         let _counted = self
-            .count_attempt(self.address_limit(Action::Registration, &client))
+            .count_attempt(Action::Registration, None, &client)
             .await??;
 
         let password_hash = self.ports.hasher.hash(&password).await?;
@@ -221,6 +221,14 @@ impl Latchkey {
         if self.policies.verification.required_for_login() {
             return Ok(RegisterOutcome { user, tokens: None });
         }
+        self.record(
+            EventKind::Registered,
+            EventOutcome::Success,
+            Some(&user.id),
+            None,
+            &client,
+        )
+        .await;
         self.remember_address(&user.id, &client).await;
         let tokens = match self.start_session(&user.id, client).await {
             Ok(tokens) => Some(tokens),

@@ -5,7 +5,8 @@ use super::verification::MAX_TOKEN_LENGTH;
 use super::Latchkey;
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, Email, EmailContent, EmailId, NewEmail, Password, PasswordError, UserId,
+    ClientInfo, Email, EmailContent, EmailId, EventKind, EventOutcome, NewEmail, Password,
+    PasswordError, UserId,
 };
 use crate::ports::NewReset;
 use crate::secret::{PlainSecret, TokenHash};
@@ -49,7 +50,7 @@ impl Latchkey {
         client: &ClientInfo,
     ) -> Result<(), EmailRequestError> {
         let _counted = self
-            .count_attempt(self.address_limit(Action::ForgotPassword, client))
+            .count_attempt(Action::ForgotPassword, None, client)
             .await??;
         let policy = &self.policies.reset;
         let now = self.now();
@@ -95,6 +96,7 @@ impl Latchkey {
         &self,
         token: &str,
         new_password: String,
+        client: &ClientInfo,
     ) -> Result<UserId, ResetPasswordError> {
         let password = Password::parse_new(new_password, &self.policies.password)
             .map_err(ResetPasswordError::InvalidNewPassword)?;
@@ -113,10 +115,20 @@ impl Latchkey {
             return Err(ResetPasswordError::InvalidToken);
         }
         let hash = self.ports.hasher.hash(&password).await?;
-        self.ports
+        let user_id = self
+            .ports
             .challenges
             .reset_password(&token_hash, &hash, self.now())
             .await?
-            .ok_or(ResetPasswordError::InvalidToken)
+            .ok_or(ResetPasswordError::InvalidToken)?;
+        self.record(
+            EventKind::PasswordReset,
+            EventOutcome::Success,
+            Some(&user_id),
+            None,
+            client,
+        )
+        .await;
+        Ok(user_id)
     }
 }

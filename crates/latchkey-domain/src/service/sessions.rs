@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use super::Latchkey;
 use crate::access::SessionPrincipal;
 use crate::error::PortError;
-use crate::model::{ClientInfo, Session, SessionId};
+use crate::model::{ClientInfo, EventKind, EventOutcome, Session, SessionId};
 
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,10 @@ impl Latchkey {
         scope: LogoutScope,
     ) -> Result<(), PortError> {
         let now = self.now();
+        let subject = match scope {
+            LogoutScope::ThisSession => principal.session_id().as_str(),
+            LogoutScope::AllSessions => "all",
+        };
         match scope {
             LogoutScope::ThisSession => {
                 // Already revoked is fine: logging out twice is not an error.
@@ -72,6 +76,14 @@ impl Latchkey {
                     .await?;
             }
         }
+        self.record(
+            EventKind::Logout,
+            EventOutcome::Success,
+            Some(principal.user_id()),
+            Some(subject),
+            principal.client(),
+        )
+        .await;
         Ok(())
     }
 
@@ -117,6 +129,14 @@ impl Latchkey {
             .revoke(session_id, principal.user_id(), self.now())
             .await?
         {
+            self.record(
+                EventKind::SessionRevoked,
+                EventOutcome::Success,
+                Some(principal.user_id()),
+                Some(session_id.as_str()),
+                principal.client(),
+            )
+            .await;
             Ok(())
         } else {
             Err(RevokeSessionError::NotFound)

@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 
 use super::Latchkey;
 use crate::error::PortError;
-use crate::model::{ClientInfo, UserId};
+use crate::model::{ClientInfo, EventKind, EventOutcome, UserId};
 use crate::policy::Rate;
 use crate::ports::{Admission, LimitKey};
 
@@ -46,6 +46,19 @@ pub(super) enum Action {
 }
 
 impl Action {
+    /// What a `throttled` event names as its subject: the action, without the limit's dimension.
+    fn event_subject(self) -> &'static str {
+        match self {
+            Self::LoginByAccount | Self::LoginByAddress => "login",
+            Self::PasswordChange => "password_change",
+            Self::Registration => "registration",
+            Self::ForgotPassword => "forgot_password",
+            Self::ResendVerification => "resend_verification",
+            Self::VerifyCode => "verify_code",
+            Self::Refresh => "refresh",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::LoginByAccount => "login:account",
@@ -114,13 +127,36 @@ impl Latchkey {
         self.limit(action, &address_of(client)?)
     }
 
-    /// Counts one attempt against each limit. If one refuses, the attempts already counted are given back (the
-    /// attempt did not happen) and the answer is the longest wait among the refusals.
+    /// Counts one attempt of `action` by the client (and, for the account limits, by `user_id`) against the
+    /// action's limits. A refusal is recorded as a `throttled` security event.
     ///
     /// # Errors
     /// [`PortError`] when the store fails (the outer error); [`TooManyAttempts`] when a limit refuses.
     pub(super) async fn count_attempt(
         &self,
+        action: Action,
+        user_id: Option<&UserId>,
+        client: &ClientInfo,
+    ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
+        let limits = match action {
+            Action::PasswordChange | Action::LoginByAccount => {
+                user_id.and_then(|user_id| self.limit(action, user_id.as_str()))
+            }
+            _ => self.address_limit(action, client),
+        };
+        self.count_limits(action, user_id, client, limits).await
+    }
+
+    /// Counts one attempt against each limit. If one refuses, the attempts already counted are given back (the
+    /// attempt did not happen), the refusal is recorded, and the answer is the wait the refusing limit asks for.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails (the outer error); [`TooManyAttempts`] when a limit refuses.
+    pub(super) async fn count_limits(
+        &self,
+        action: Action,
+        user_id: Option<&UserId>,
+        client: &ClientInfo,
         limits: impl IntoIterator<Item = (LimitKey, Rate)>,
     ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
         let now = self.now();
@@ -130,6 +166,14 @@ impl Latchkey {
                 Admission::Admitted => counted.0.push((key, rate)),
                 Admission::Refused { retry_after } => {
                     self.forgive(counted).await;
+                    self.record(
+                        EventKind::Throttled,
+                        EventOutcome::Refused,
+                        user_id,
+                        Some(action.event_subject()),
+                        client,
+                    )
+                    .await;
                     // Whole seconds, rounded up, as Retry-After carries them.
                     let seconds = (retry_after.num_milliseconds() + 999) / 1000;
                     return Ok(Err(TooManyAttempts {

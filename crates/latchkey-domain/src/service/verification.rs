@@ -4,7 +4,9 @@ use super::throttle::{Action, EmailRequestError, TooManyAttempts};
 use super::Latchkey;
 use crate::access::Principal;
 use crate::error::PortError;
-use crate::model::{ClientInfo, Email, EmailContent, EmailId, NewEmail, UserId};
+use crate::model::{
+    ClientInfo, Email, EmailContent, EmailId, EventKind, EventOutcome, NewEmail, UserId,
+};
 use crate::policy::VerificationPolicy;
 use crate::ports::{CodeCheck, IssueOutcome, NewVerification, UserLookup};
 use crate::secret::{PlainSecret, TokenHash};
@@ -51,16 +53,34 @@ impl Latchkey {
     ///
     /// # Errors
     /// [`VerifyEmailError::InvalidToken`] or [`VerifyEmailError::Unavailable`].
-    pub async fn verify_email_link(&self, token: &str) -> Result<UserId, VerifyEmailError> {
+    pub async fn verify_email_link(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<UserId, VerifyEmailError> {
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
             return Err(VerifyEmailError::InvalidToken);
         }
-        self.ports
+        let user_id = self
+            .ports
             .challenges
             .verify_by_link(&TokenHash::of(token), self.now())
             .await?
-            .ok_or(VerifyEmailError::InvalidToken)
+            .ok_or(VerifyEmailError::InvalidToken)?;
+        self.record_verified(&user_id, "link", client).await;
+        Ok(user_id)
+    }
+
+    async fn record_verified(&self, user_id: &UserId, how: &str, client: &ClientInfo) {
+        self.record(
+            EventKind::EmailVerified,
+            EventOutcome::Success,
+            Some(user_id),
+            Some(how),
+            client,
+        )
+        .await;
     }
 
     /// Verifies the address `email` with the code sent to it. A wrong code counts against the code's tries; after
@@ -83,7 +103,7 @@ impl Latchkey {
             return Err(VerifyEmailError::InvalidCode);
         };
         let _counted = self
-            .count_attempt(self.address_limit(Action::VerifyCode, client))
+            .count_attempt(Action::VerifyCode, None, client)
             .await??;
         let policy = &self.policies.verification;
         match self
@@ -97,7 +117,10 @@ impl Latchkey {
             )
             .await?
         {
-            CodeCheck::Verified(user_id) => Ok(user_id),
+            CodeCheck::Verified(user_id) => {
+                self.record_verified(&user_id, "code", client).await;
+                Ok(user_id)
+            }
             CodeCheck::Wrong | CodeCheck::Invalid => Err(VerifyEmailError::InvalidCode),
         }
     }
@@ -116,7 +139,7 @@ impl Latchkey {
         client: &ClientInfo,
     ) -> Result<(), EmailRequestError> {
         let _counted = self
-            .count_attempt(self.address_limit(Action::ResendVerification, client))
+            .count_attempt(Action::ResendVerification, None, client)
             .await??;
         let lookup = match target {
             ResendTarget::Caller(principal) => UserLookup::Id(principal.user_id.clone()),

@@ -18,7 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::ports::{
-    ChallengeRepository, CredentialRepository, Outbox, RateLimiter, SessionRepository,
+    ChallengeRepository, CredentialRepository, EventLog, Outbox, RateLimiter, SessionRepository,
     UserRepository,
 };
 
@@ -30,6 +30,7 @@ pub trait Store:
     + ChallengeRepository
     + Outbox
     + RateLimiter
+    + EventLog
 {
 }
 
@@ -40,6 +41,7 @@ impl<T> Store for T where
         + ChallengeRepository
         + Outbox
         + RateLimiter
+        + EventLog
         + ?Sized
 {
 }
@@ -76,6 +78,8 @@ pub mod cancellation;
 pub mod challenges;
 #[macro_use]
 pub mod credentials;
+#[macro_use]
+pub mod events;
 pub mod fixtures;
 #[macro_use]
 pub mod limiter;
@@ -139,6 +143,7 @@ users_rules!(
     challenge_rules,
     outbox_rules,
     limiter_rules,
+    event_rules,
     define_repository_contract;
     $
 );

@@ -135,7 +135,7 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
             .rotate(&rotation("tok-a", "tok-forged", retry_at))
             .await
             .unwrap(),
-        RotationOutcome::ReuseDetected
+        RotationOutcome::ReuseDetected { session_id: other.id.clone(), user_id: jane.id.clone() }
     );
     assert!(!store.is_active(&other.id, &jane.id).await.unwrap());
 }
@@ -161,7 +161,7 @@ pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
             .rotate(&rotation("tok-1", "tok-2", replay_at))
             .await
             .unwrap(),
-        RotationOutcome::ReuseDetected
+        RotationOutcome::ReuseDetected { session_id: session.id.clone(), user_id: jane.id.clone() }
     );
     assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
     assert_eq!(
@@ -195,7 +195,7 @@ pub async fn retry_after_successor_used_is_reuse<S: Store>(store: &S) {
             .rotate(&rotation("tok-1", "tok-2", t0() + TimeDelta::seconds(1)))
             .await
             .unwrap(),
-        RotationOutcome::ReuseDetected
+        RotationOutcome::ReuseDetected { session_id: session.id.clone(), user_id: jane.id.clone() }
     );
     assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
     assert_eq!(

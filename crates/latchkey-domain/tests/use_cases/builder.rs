@@ -30,6 +30,7 @@ fn clock_and_policies_have_defaults() {
         .challenges(memory.store.clone())
         .credentials(memory.store.clone())
         .limiter(memory.store.clone())
+        .events(memory.store.clone())
         .health(memory.store.clone())
         .hasher(Arc::new(FastTestHasher))
         .access_tokens(memory.access_tokens.clone())

@@ -53,12 +53,12 @@ async fn registration_sends_one_email_whose_link_verifies_once() {
     let principal = app.principal(outcome.tokens.as_ref().unwrap()).await;
     assert!(!app.svc.current_user(&principal).await.unwrap().is_verified);
     assert_eq!(
-        app.svc.verify_email_link(&token).await.unwrap(),
+        app.svc.verify_email_link(&token, &client()).await.unwrap(),
         outcome.user.id
     );
     assert!(app.svc.current_user(&principal).await.unwrap().is_verified);
     assert!(matches!(
-        app.svc.verify_email_link(&token).await,
+        app.svc.verify_email_link(&token, &client()).await,
         Err(VerifyEmailError::InvalidToken)
     ));
     assert!(matches!(
@@ -129,13 +129,13 @@ async fn links_live_24_hours_and_codes_15_minutes() {
         Err(VerifyEmailError::InvalidCode)
     ));
     app.advance(TimeDelta::hours(23) + TimeDelta::minutes(44));
-    app.svc.verify_email_link(&token).await.unwrap();
+    app.svc.verify_email_link(&token, &client()).await.unwrap();
 
     app.register("joe@example.com", None).await;
     let (token, _) = verification_to(&app, "joe@example.com").await;
     app.advance(TimeDelta::hours(24));
     assert!(matches!(
-        app.svc.verify_email_link(&token).await,
+        app.svc.verify_email_link(&token, &client()).await,
         Err(VerifyEmailError::InvalidToken)
     ));
 }
@@ -164,7 +164,11 @@ async fn resend_sends_at_most_once_a_minute_and_voids_the_older_email() {
     assert_eq!(app.deliver().await.len(), 2);
     let (token, code) = verification_to(&app, "jane@example.com").await;
     assert_ne!(token, old_token);
-    assert!(app.svc.verify_email_link(&old_token).await.is_err());
+    assert!(app
+        .svc
+        .verify_email_link(&old_token, &client())
+        .await
+        .is_err());
     if old_code != code {
         assert!(app
             .svc
@@ -241,7 +245,10 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
     let token = reset_token_to(&app, "jane@example.com").await;
 
     // The policy applies, and a refused password spends nothing.
-    let short = app.svc.reset_password(&token, "short".into()).await;
+    let short = app
+        .svc
+        .reset_password(&token, "short".into(), &client())
+        .await;
     assert!(matches!(
         short,
         Err(ResetPasswordError::InvalidNewPassword(
@@ -251,14 +258,14 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
     let hashes = app.hasher.hashes();
     assert!(matches!(
         app.svc
-            .reset_password("lkpw_wrong", "a new passphrase".into())
+            .reset_password("lkpw_wrong", "a new passphrase".into(), &client())
             .await,
         Err(ResetPasswordError::InvalidToken)
     ));
     assert_eq!(app.hasher.hashes(), hashes, "a bad token costs no hash");
 
     app.svc
-        .reset_password(&token, "a new passphrase".into())
+        .reset_password(&token, "a new passphrase".into(), &client())
         .await
         .unwrap();
     for tokens in [registered.tokens.as_ref().unwrap(), &other.tokens] {
@@ -288,7 +295,7 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
     assert!(login.user.is_verified, "the reset proved the mailbox");
     assert!(matches!(
         app.svc
-            .reset_password(&token, "another passphrase".into())
+            .reset_password(&token, "another passphrase".into(), &client())
             .await,
         Err(ResetPasswordError::InvalidToken)
     ));
@@ -312,14 +319,14 @@ async fn reset_links_expire_after_15_minutes_and_a_newer_one_voids_the_older() {
     assert_ne!(first, second);
     assert!(matches!(
         app.svc
-            .reset_password(&first, "a new passphrase".into())
+            .reset_password(&first, "a new passphrase".into(), &client())
             .await,
         Err(ResetPasswordError::InvalidToken)
     ));
     app.advance(TimeDelta::minutes(15));
     assert!(matches!(
         app.svc
-            .reset_password(&second, "a new passphrase".into())
+            .reset_password(&second, "a new passphrase".into(), &client())
             .await,
         Err(ResetPasswordError::InvalidToken)
     ));
@@ -338,7 +345,7 @@ async fn an_unverified_squatter_loses_access_when_the_owner_resets() {
         .unwrap();
     let token = reset_token_to(&app, "jane@example.com").await;
     app.svc
-        .reset_password(&token, "janes own passphrase".into())
+        .reset_password(&token, "janes own passphrase".into(), &client())
         .await
         .unwrap();
     assert!(app
@@ -372,7 +379,7 @@ async fn twenty_parallel_resets_with_one_token_admit_exactly_one() {
     for n in 0..20 {
         let (svc, token) = (svc.clone(), token.clone());
         tasks.spawn(async move {
-            svc.reset_password(&token, format!("passphrase number {n}"))
+            svc.reset_password(&token, format!("passphrase number {n}"), &client())
                 .await
         });
     }

@@ -9,6 +9,7 @@ mod account;
 mod builder;
 mod credentials;
 mod email;
+mod events;
 mod login;
 mod oauth;
 mod public_api;

@@ -49,7 +49,7 @@ pub(super) async fn verify_email(
     Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
     match (query.into_inner().token, body.0) {
-        (Some(token), _) => latchkey.verify_email_link(&token).await?,
+        (Some(token), _) => latchkey.verify_email_link(&token, &client).await?,
         (
             None,
             VerifyEmailRequest {
@@ -159,12 +159,15 @@ pub(super) async fn forgot_password(
 pub(super) async fn reset_password(
     latchkey: web::Data<Latchkey>,
     body: web::Json<ResetPasswordRequest>,
+    Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
     let ResetPasswordRequest {
         token,
         new_password,
     } = body.into_inner();
-    latchkey.reset_password(&token, new_password).await?;
+    latchkey
+        .reset_password(&token, new_password, &client)
+        .await?;
     Ok(HttpResponse::Ok().json(MessageBody {
         message: "Password updated successfully. You can now log in.",
     }))

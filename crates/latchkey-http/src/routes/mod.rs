@@ -10,6 +10,7 @@ mod account;
 mod auth;
 mod credentials;
 mod email;
+mod events;
 mod health;
 mod oauth;
 mod sessions;
@@ -52,6 +53,7 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(auth::logout)
                 .service(sessions::list)
                 .service(sessions::revoke)
+                .service(events::list)
                 .service(account::me)
                 .service(account::credits)
                 .service(account::change_password)

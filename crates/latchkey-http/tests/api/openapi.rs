@@ -48,6 +48,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/api/v1/auth/sessions/{id}",
         &[204, 401, 403, 404, 503],
     ),
+    ("GET", "/api/v1/auth/events", &[200, 400, 401, 403, 503]),
     ("GET", "/api/v1/auth/me", &[200, 401, 403, 503]),
     ("GET", "/api/v1/auth/credits", &[200, 401, 403, 503]),
     (

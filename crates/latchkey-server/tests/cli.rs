@@ -1,0 +1,108 @@
+//! The operators' commands of the `latchkey` binary, run as a deployer runs them: results on stdout, nothing else
+//! there, one line on stderr and a non-zero exit on failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+use latchkey_domain::service::{LoginInput, RegisterInput};
+use latchkey_domain::ClientInfo;
+use latchkey_server::Settings;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+        Self {
+            _dir: dir,
+            database_url,
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        let mut settings = Settings::default();
+        settings.database.url = self.database_url.clone();
+        settings.argon2.memory_kib = 64;
+        settings.argon2.iterations = 1;
+        settings
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(args)
+            .env("LATCHKEY__DATABASE__URL", &self.database_url)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn events_prints_the_log_for_people_and_scripts() {
+    let fixture = Fixture::new();
+    let latchkey = latchkey_server::build_service(&fixture.settings())
+        .await
+        .unwrap();
+    let client = ClientInfo::new(Some("cli-test"), Some("192.0.2.9".to_owned()));
+    latchkey
+        .register(
+            RegisterInput::new()
+                .email("jane@example.com")
+                .password("correct horse battery"),
+            client.clone(),
+        )
+        .await
+        .unwrap();
+    let _ = latchkey
+        .login(
+            LoginInput::new()
+                .identifier("jane@example.com")
+                .password("wrong password!"),
+            client,
+        )
+        .await;
+
+    let json = fixture.run(&["events", "--user", "jane@example.com", "--json"]);
+    assert!(json.status.success(), "{json:?}");
+    assert!(json.stderr.is_empty(), "nothing but results: {json:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kinds: Vec<_> = lines
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("login", "failure"), ("registered", "success")]);
+    assert_eq!(lines[0]["ip"], "192.0.2.9");
+
+    let text = fixture.run(&["events", "--kind", "registered"]);
+    assert!(text.status.success(), "{text:?}");
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("registered") && text.contains("192.0.2.9"),
+        "{text}"
+    );
+
+    for (args, message) in [
+        (
+            &["events", "--user", "nobody@example.com"][..],
+            "no account has the id or email",
+        ),
+        (&["events", "--kind", "nonsense"][..], "unknown event kind"),
+    ] {
+        let failed = fixture.run(args);
+        assert!(!failed.status.success());
+        assert!(failed.stdout.is_empty());
+        let stderr = String::from_utf8(failed.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}
