@@ -253,7 +253,7 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         .and_then(|retention| TimeDelta::from_std(retention).ok())
         .ok_or_else(|| {
             format!(
-                "`{}` is not a duration such as \"365days\"",
+                "`{}` is not a duration such as \"365d\"",
                 settings.events.retention
             )
         })

@@ -328,19 +328,27 @@ pub fn parse_rate(text: &str) -> Result<Option<Rate>, String> {
 pub fn format_rate(rate: Option<Rate>) -> String {
     match rate {
         None => "off".to_owned(),
-        Some(rate) => format!(
-            "{}/{}",
-            rate.max(),
-            humantime::format_duration(rate.period().to_std().unwrap_or_default())
-        ),
+        Some(rate) => format!("{}/{}", rate.max(), format_period(rate.period())),
     }
+}
+
+/// A duration as settings write it, in its largest exact unit: `30d`, `1h`, `15m`, `90s` (`humantime` reads them
+/// back; its own formatting would write a year as `11months 30days 3h 50m 24s`).
+pub fn format_period(period: chrono::TimeDelta) -> String {
+    let seconds = period.num_seconds();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds != 0 && seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
 }
 
 /// `[events]`: the security event log.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsSettings {
-    /// How long events are kept (`"365days"`), 1 day to 10 years.
+    /// How long events are kept (`"365d"`), 1 day to 10 years.
     pub retention: String,
 }
 
@@ -481,13 +489,11 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
     }
     builder = builder.set_default(
         "events.retention",
-        humantime::format_duration(policies.events.retention().to_std().unwrap_or_default())
-            .to_string(),
+        format_period(policies.events.retention()),
     )?;
     builder = builder.set_default(
         "throttle.known_address_ttl",
-        humantime::format_duration(throttle.known_address_ttl.to_std().unwrap_or_default())
-            .to_string(),
+        format_period(throttle.known_address_ttl),
     )?;
     for (unit, price) in policies.credits.pricing() {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
@@ -607,6 +613,19 @@ mod tests {
         assert_eq!(format_rate(Some(rate)), "10/15m");
         assert_eq!(parse_rate(" OFF ").unwrap(), None);
         assert_eq!(format_rate(None), "off");
+        for (period, text) in [
+            (365 * 86_400, "365d"),
+            (3_600, "1h"),
+            (900, "15m"),
+            (90, "90s"),
+        ] {
+            let period = chrono::TimeDelta::seconds(period);
+            assert_eq!(format_period(period), text);
+            assert_eq!(
+                humantime::parse_duration(text).unwrap().as_secs(),
+                period.num_seconds() as u64
+            );
+        }
         for bad in ["10", "ten/15m", "10/fortnight", "0/1m", "10/2days", "-1/1m"] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
