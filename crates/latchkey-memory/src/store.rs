@@ -5,8 +5,8 @@ use crate::credentials::CredentialEntry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
-    HealthCheck, InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup,
-    UserRepository,
+    CreateSessionError, HealthCheck, InsertUserError, RotationOutcome, RotationRequest,
+    SessionRepository, UserLookup, UserRepository,
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
@@ -173,15 +173,23 @@ impl UserRepository for MemoryStore {
 
 #[async_trait]
 impl SessionRepository for MemoryStore {
-    async fn create(&self, new: &latchkey_domain::model::NewSession) -> Result<Session, PortError> {
+    async fn create(
+        &self,
+        new: &latchkey_domain::model::NewSession,
+    ) -> Result<Session, CreateSessionError> {
         let mut state = crate::lock(&self.state);
+        if let Some(verified) = &new.verified_password {
+            let current = state.users.get(&new.user_id).map(|c| &c.password_hash);
+            if current != Some(verified) {
+                return Err(CreateSessionError::StaleCredentials);
+            }
+        }
         if state.refresh_tokens.contains_key(&new.refresh_token.hash)
             || state.sessions.contains_key(&new.id)
         {
-            return Err(PortError::new(
-                "create session",
-                "duplicate session id or token hash",
-            ));
+            return Err(
+                PortError::new("create session", "duplicate session id or token hash").into(),
+            );
         }
         let session = Session {
             id: new.id.clone(),

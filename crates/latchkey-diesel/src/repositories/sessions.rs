@@ -5,24 +5,39 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewSession;
-use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
+use latchkey_domain::ports::{
+    CreateSessionError, RotationOutcome, RotationRequest, SessionRepository,
+};
 use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{NewTokenRow, SessionRow, TokenRow};
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
 impl SessionRepository for Store {
-    async fn create(&self, session: &NewSession) -> Result<Session, PortError> {
+    async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError> {
         let session = session.clone();
         let row = self
             .run("create session", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
+                        if let Some(verified) = &session.verified_password {
+                            // Locked so that a concurrent password change waits for this transaction (and then
+                            // revokes the session it created) or, if it came first, is seen here.
+                            let current = locked!(users::table
+                                .find(session.user_id.as_str())
+                                .select(users::password_hash))
+                            .first::<String>(connection)
+                            .await
+                            .optional()?;
+                            if current.as_deref() != Some(verified.as_str()) {
+                                return Ok(None);
+                            }
+                        }
                         let token = &session.refresh_token;
                         let row = diesel::insert_into(sessions::table)
                             .values(SessionRow::new(&session))
@@ -38,12 +53,13 @@ impl SessionRepository for Store {
                             })
                             .execute(connection)
                             .await?;
-                        Ok(row)
+                        Ok(Some(row))
                     })
                 })
             })
             .await?;
-        row.into_session()
+        let row = row.ok_or(CreateSessionError::StaleCredentials)?;
+        Ok(row.into_session()?)
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {

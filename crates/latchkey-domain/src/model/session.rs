@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{SessionId, UserId};
+use super::{PasswordHash, SessionId, UserId};
 use crate::secret::TokenHash;
 
 /// What the client told us about itself when it logged in; shown in the session list.
@@ -66,6 +66,10 @@ pub struct NewSession {
     pub client: ClientInfo,
     /// The first refresh token of the family.
     pub refresh_token: NewRefreshToken,
+    /// The password hash the login verified. When set, the store creates the session only if it is still the
+    /// account's hash, checked in the transaction that inserts the session: a password change or reset that
+    /// lands between the verification and the insert must not leave a live session made with the old password.
+    pub verified_password: Option<PasswordHash>,
 }
 
 /// A refresh token to store: only its hash and its lifetime; made by the service.

@@ -49,14 +49,35 @@ pub enum RotationOutcome {
     Rejected,
 }
 
+/// Why a session was not created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateSessionError {
+    /// [`NewSession::verified_password`] is no longer the account's password hash (the password was changed or
+    /// reset since the login checked it), or the account is gone. Nothing was written.
+    #[error("the credentials this session was started with are no longer current")]
+    StaleCredentials,
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
 /// Stores sessions and refresh tokens.
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
-    /// Creates a session with its first refresh token.
+    /// Creates a session with its first refresh token, in one transaction.
+    ///
+    /// When [`NewSession::verified_password`] is set, the account's stored hash is compared with it in that same
+    /// transaction, under a lock (or the store's write lock) that a concurrent password change waits for: either
+    /// the change comes first and the creation is refused, or the session comes first and the change's revocation
+    /// of the other sessions ends it.
     ///
     /// # Errors
-    /// [`PortError`] when the store fails (including a duplicate token hash); nothing is written then.
-    async fn create(&self, session: &NewSession) -> Result<Session, PortError>;
+    /// - [`CreateSessionError::StaleCredentials`] when the verified hash is no longer the account's (or the
+    ///   account is gone); nothing is written then.
+    /// - [`CreateSessionError::Unavailable`] when the store fails (including a duplicate token hash); nothing is
+    ///   written then.
+    async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError>;
 
     /// Spends a refresh token and stores its successor, atomically: of two concurrent rotations of one token, one
     /// gets [`RotationOutcome::Rotated`] and the other sees the spent token.

@@ -1,9 +1,10 @@
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, Email, NewRefreshToken, NewSession, Password, SessionId, User, UserId, Username,
+    ClientInfo, Email, NewRefreshToken, NewSession, Password, PasswordHash, SessionId, User,
+    UserId, Username,
 };
-use crate::ports::UserLookup;
+use crate::ports::{CreateSessionError, UserLookup};
 
 /// A login as the client sent it: who (an email address or a username) and the password.
 ///
@@ -117,19 +118,33 @@ impl Latchkey {
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
             return Err(LoginError::EmailNotVerified);
         }
-        let tokens = self.start_session(&credentials.user.id, client).await?;
+        let tokens = self
+            .start_session(
+                &credentials.user.id,
+                client,
+                Some(&credentials.password_hash),
+            )
+            .await
+            .map_err(|error| match error {
+                // The password was changed or reset while this login checked it: the password given is no longer
+                // the account's.
+                CreateSessionError::StaleCredentials => LoginError::InvalidCredentials,
+                CreateSessionError::Unavailable(source) => LoginError::Unavailable(source),
+            })?;
         Ok(LoginOutcome {
             user: credentials.user,
             tokens,
         })
     }
 
-    /// Creates a session with its first refresh token and returns the session's token pair.
+    /// Creates a session with its first refresh token and returns the session's token pair; with `verified`, only
+    /// while that is still the account's password hash (see [`crate::ports::SessionRepository::create`]).
     pub(super) async fn start_session(
         &self,
         user_id: &UserId,
         client: ClientInfo,
-    ) -> Result<TokenPair, PortError> {
+        verified: Option<&PasswordHash>,
+    ) -> Result<TokenPair, CreateSessionError> {
         let now = self.now();
         let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
         let session = NewSession {
@@ -142,8 +157,9 @@ impl Latchkey {
                 issued_at: now,
                 expires_at: now + self.policies.tokens.refresh_ttl(),
             },
+            verified_password: verified.cloned(),
         };
         let session = self.ports.sessions.create(&session).await?;
-        self.token_pair(user_id, &session.id, refresh_token, now)
+        Ok(self.token_pair(user_id, &session.id, refresh_token, now)?)
     }
 }

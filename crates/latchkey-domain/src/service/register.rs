@@ -187,7 +187,7 @@ impl Latchkey {
             email,
             username,
             name,
-            password_hash,
+            password_hash: password_hash.clone(),
             credits: self.policies.credits.welcome_credits(),
             created_at: self.now(),
         };
@@ -213,7 +213,10 @@ impl Latchkey {
         if self.policies.verification.required_for_login() {
             return Ok(RegisterOutcome { user, tokens: None });
         }
-        let tokens = match self.start_session(&user.id, client).await {
+        let tokens = match self
+            .start_session(&user.id, client, Some(&password_hash))
+            .await
+        {
             Ok(tokens) => Some(tokens),
             Err(error) => {
                 tracing::warn!(%error, "account created but its first session could not be started");

@@ -41,6 +41,7 @@ pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> N
             issued_at: at,
             expires_at: at + TimeDelta::days(30),
         },
+        verified_password: None,
     }
 }
 

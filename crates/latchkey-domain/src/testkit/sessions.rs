@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fixtures::{new_session, new_user, t0};
 use super::Store;
-use crate::model::{User, UserId};
-use crate::ports::{RotationOutcome, RotationRequest, UserRepository};
+use crate::model::{NewSession, PasswordHash, User, UserId};
+use crate::ports::{CreateSessionError, RotationOutcome, RotationRequest, UserRepository};
 use crate::secret::TokenHash;
 
 const GRACE: TimeDelta = TimeDelta::seconds(10);
@@ -472,6 +472,69 @@ pub async fn concurrent_rotations_of_one_token_rotate_once<S: Store>(store: &S) 
         store.rotate(&rotation("tok-2", "tok-3", at)).await.unwrap(),
         RotationOutcome::Rotated { .. }
     ));
+}
+
+/// A session started with a password hash that is no longer the account's (changed since the login verified it)
+/// is refused as stale, and nothing of it is written: its token hash stays free. The current hash is accepted, and
+/// so is no hash at all (a caller that checked nothing asks for no check).
+pub async fn create_with_a_stale_credential_is_refused_and_writes_nothing<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let stale = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$old".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    assert!(matches!(
+        store.create(&stale).await,
+        Err(CreateSessionError::StaleCredentials)
+    ));
+    assert!(!store.is_active(&stale.id, &jane.id).await.unwrap());
+    assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
+
+    let ghost = UserId::from_random("ghost");
+    let orphan = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$ghost".into())),
+        ..new_session("s2", &ghost, "tok-2", t0())
+    };
+    assert!(matches!(
+        store.create(&orphan).await,
+        Err(CreateSessionError::StaleCredentials)
+    ));
+
+    let current = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$jane".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let session = store.create(&current).await.unwrap();
+    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert_eq!(
+        store.list_active(&jane.id, t0()).await.unwrap(),
+        vec![session]
+    );
+}
+
+/// A session creation racing a password change never leaves a live session made with the old password: either
+/// the change came first and the creation is refused, or the session came first and the change revoked it.
+pub async fn create_racing_a_password_change_leaves_no_live_session<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let login = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$jane".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let changed = PasswordHash::new("$fake$changed".into());
+    let (created, updated) = super::join(
+        store.create(&login),
+        store.update_password(&jane.id, &changed, None, t0()),
+    )
+    .await;
+    assert!(updated.unwrap());
+    match created {
+        Ok(session) => assert!(!store.is_active(&session.id, &jane.id).await.unwrap()),
+        Err(error) => assert!(
+            matches!(error, CreateSessionError::StaleCredentials),
+            "{error}"
+        ),
+    }
+    assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
 }
 
 /// A session whose first token hash is already stored is refused with an error, and nothing of it is written.

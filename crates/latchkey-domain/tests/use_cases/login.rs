@@ -90,3 +90,106 @@ async fn overlong_password_is_refused_without_hashing() {
     assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
     assert_eq!(app.hasher.verifies() + app.hasher.verify_nothings(), 0);
 }
+
+/// A hasher whose first `verify` is overtaken by a password change: it lets the change land in the store between
+/// the password check and the session insert, where a real race would put it.
+struct OvertakenByPasswordChange {
+    store: std::sync::Arc<latchkey_memory::MemoryStore>,
+    changed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl latchkey_domain::ports::PasswordHasher for OvertakenByPasswordChange {
+    async fn hash(
+        &self,
+        password: &latchkey_domain::Password,
+    ) -> Result<latchkey_domain::PasswordHash, latchkey_domain::PortError> {
+        latchkey_memory::FastTestHasher.hash(password).await
+    }
+
+    async fn verify(
+        &self,
+        password: &latchkey_domain::Password,
+        hash: &latchkey_domain::PasswordHash,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        use latchkey_domain::ports::{UserLookup, UserRepository};
+        let verified = latchkey_memory::FastTestHasher
+            .verify(password, hash)
+            .await?;
+        if !self.changed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let email = latchkey_domain::Email::parse("jane@example.com").unwrap();
+            let jane = self
+                .store
+                .find_credentials(&UserLookup::Email(email))
+                .await?
+                .unwrap();
+            let policy = latchkey_domain::PasswordPolicy::default();
+            let new =
+                latchkey_domain::Password::parse_new("a brand new passphrase".into(), &policy)
+                    .unwrap();
+            let new_hash = latchkey_memory::FastTestHasher.hash(&new).await?;
+            let at = jane.user.created_at;
+            self.store
+                .update_password(&jane.user.id, &new_hash, None, at)
+                .await?;
+        }
+        Ok(verified)
+    }
+
+    async fn verify_nothing(
+        &self,
+        password: &latchkey_domain::Password,
+    ) -> Result<(), latchkey_domain::PortError> {
+        latchkey_memory::FastTestHasher
+            .verify_nothing(password)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_login_overtaken_by_a_password_change_starts_no_session() {
+    let memory = latchkey_memory::MemoryPorts::new();
+    let hasher = std::sync::Arc::new(OvertakenByPasswordChange {
+        store: memory.store.clone(),
+        changed: std::sync::atomic::AtomicBool::new(true),
+    });
+    let svc = memory
+        .builder()
+        .hasher(hasher.clone())
+        .policies(latchkey_domain::Policies::default())
+        .build()
+        .unwrap();
+    let registered = svc
+        .register(
+            crate::support::input("jane@example.com", PASSWORD, None),
+            client(),
+        )
+        .await
+        .unwrap();
+    hasher
+        .changed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let error = svc
+        .login(credentials("jane@example.com", PASSWORD), client())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    let now = latchkey_domain::ports::Clock::now(&*memory.clock);
+    let live = latchkey_domain::ports::SessionRepository::list_active(
+        &*memory.store,
+        &registered.user.id,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(live.is_empty(), "{live:?}");
+
+    // The new password works.
+    svc.login(
+        credentials("jane@example.com", "a brand new passphrase"),
+        client(),
+    )
+    .await
+    .unwrap();
+}

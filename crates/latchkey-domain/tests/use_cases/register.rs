@@ -187,11 +187,8 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
     async fn create(
         &self,
         _: &latchkey_domain::model::NewSession,
-    ) -> Result<latchkey_domain::Session, latchkey_domain::PortError> {
-        Err(latchkey_domain::PortError::new(
-            "create session",
-            "database went away",
-        ))
+    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
+        Err(latchkey_domain::PortError::new("create session", "database went away").into())
     }
     async fn rotate(
         &self,
