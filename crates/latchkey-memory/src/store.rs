@@ -67,6 +67,17 @@ impl State {
     }
 }
 
+/// What `is_active` and `find_by_active_session` ask of a session.
+trait Live {
+    fn is_live_for(&self, user_id: &UserId, now: DateTime<Utc>) -> bool;
+}
+
+impl Live for Session {
+    fn is_live_for(&self, user_id: &UserId, now: DateTime<Utc>) -> bool {
+        &self.user_id == user_id && self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
 #[async_trait]
 impl HealthCheck for MemoryStore {
     async fn check(&self) -> Result<(), PortError> {
@@ -126,12 +137,13 @@ impl UserRepository for MemoryStore {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError> {
         let state = crate::lock(&self.state);
         let active = state
             .sessions
             .get(session_id)
-            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none());
+            .is_some_and(|s| s.is_live_for(user_id, now));
         Ok(active
             .then(|| state.users.get(user_id).map(|c| c.user.clone()))
             .flatten())
@@ -197,6 +209,7 @@ impl SessionRepository for MemoryStore {
             created_at: new.created_at,
             last_used_at: new.created_at,
             expires_at: new.refresh_token.expires_at,
+            ends_at: new.ends_at,
             revoked_at: None,
             client: new.client.clone(),
         };
@@ -231,6 +244,7 @@ impl SessionRepository for MemoryStore {
                     session_id: session.id.clone(),
                     user_id: session.user_id.clone(),
                     session_revoked: session.revoked_at.is_some(),
+                    session_ends_at: session.ends_at,
                     expires_at: token.expires_at,
                     used_at: token.used_at,
                     successor: token.successor,
@@ -239,8 +253,12 @@ impl SessionRepository for MemoryStore {
             });
         let decision = rotation::decide(presented, request);
         match &decision {
-            Decision::Rotate { session_id, .. } => {
-                let expires_at = request.now + request.successor_ttl;
+            Decision::Rotate {
+                session_id,
+                expires_at,
+                ..
+            } => {
+                let expires_at = *expires_at;
                 if let Some(token) = state.refresh_tokens.get_mut(&request.presented) {
                     token.used_at = Some(request.now);
                     token.successor = Some(request.successor);
@@ -267,11 +285,16 @@ impl SessionRepository for MemoryStore {
         Ok(decision.into_outcome(request))
     }
 
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         Ok(crate::lock(&self.state)
             .sessions
             .get(id)
-            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none()))
+            .is_some_and(|s| s.is_live_for(user_id, now)))
     }
 
     async fn list_active(

@@ -313,7 +313,37 @@ fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
                 tokens.refresh_reuse_grace_seconds,
                 error,
             )
+        })?
+        .with_session_max_age(duration_setting(
+            "tokens.session_max_age",
+            &tokens.session_max_age,
+        )?)
+        .map_err(|error| {
+            duration_out_of_range("tokens.session_max_age", &tokens.session_max_age, error)
         })
+}
+
+/// A duration setting, or a configuration error naming its key.
+fn duration_setting(key: &str, text: &str) -> Result<TimeDelta, StartupError> {
+    crate::settings::parse_duration(text)
+        .map_err(|message| StartupError::Invalid(format!("{key}: {message}")))
+}
+
+/// The domain's refusal of a duration setting, with its bounds as durations and the value as configured.
+fn duration_out_of_range(key: &str, text: &str, error: TokenPolicyError) -> StartupError {
+    let human = |delta: TimeDelta| match delta.num_seconds() {
+        seconds if seconds % 86_400 == 0 => format!("{} days", seconds / 86_400),
+        seconds if seconds % 60 == 0 => format!("{} minutes", seconds / 60),
+        seconds => format!("{seconds} seconds"),
+    };
+    match error {
+        TokenPolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
+            "{key} must be between {} and {}, got {text:?}",
+            human(min),
+            human(max)
+        )),
+        other => StartupError::Invalid(format!("{key}: {other}")),
+    }
 }
 
 /// The domain's refusal, in the setting's own unit and with the value as configured.
@@ -369,6 +399,26 @@ mod tests {
     #[test]
     fn the_default_settings_are_the_domains_default_policies() {
         assert_eq!(policies(&Settings::default()).unwrap(), Policies::default());
+    }
+
+    #[test]
+    fn the_session_max_age_is_a_duration_within_the_domains_bounds() {
+        let mut settings = Settings::default();
+        settings.tokens.session_max_age = "30d".into();
+        assert_eq!(
+            policies(&settings).unwrap().tokens.session_max_age(),
+            TimeDelta::days(30)
+        );
+        settings.tokens.session_max_age = "30s".into();
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.session_max_age must be between 1 minutes and 3660 days, got \"30s\""
+        );
+        settings.tokens.session_max_age = "ninety days".into();
+        assert!(policies(&settings)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid configuration: tokens.session_max_age: expected a duration"));
     }
 
     #[test]

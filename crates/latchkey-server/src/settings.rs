@@ -201,6 +201,8 @@ pub struct TokensSettings {
     pub refresh_ttl_seconds: i64,
     /// How long a spent refresh token may be retried for the same new pair.
     pub refresh_reuse_grace_seconds: i64,
+    /// The absolute lifetime of a session from its login, which rotation cannot extend, as a duration (`"90d"`).
+    pub session_max_age: String,
 }
 
 /// `[password]`.
@@ -313,6 +315,10 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
             "tokens.refresh_reuse_grace_seconds",
             policies.tokens.refresh_reuse_grace().num_seconds(),
         )?
+        .set_default(
+            "tokens.session_max_age",
+            duration(policies.tokens.session_max_age()),
+        )?
         .set_default("password.min_length", policies.password.min_length() as u64)?
         .set_default("password.max_length", policies.password.max_length() as u64)?
         .set_default("argon2.memory_kib", argon2.memory_kib)?
@@ -360,6 +366,27 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
     }
     Ok(builder)
+}
+
+/// A duration in the largest whole unit that states it exactly (`90d`, `36h`, `90s`), for the defaults. (humantime's
+/// own formatting counts in months of 30.44 days, which no one would write.)
+fn duration(delta: chrono::TimeDelta) -> String {
+    match delta.num_seconds() {
+        seconds if seconds % 86_400 == 0 => format!("{}d", seconds / 86_400),
+        seconds if seconds % 3_600 == 0 => format!("{}h", seconds / 3_600),
+        seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        seconds => format!("{seconds}s"),
+    }
+}
+
+/// Parses a duration setting (`"90d"`, `"12h"`, `"1h 30m"`: humantime's syntax).
+///
+/// # Errors
+/// A message naming what was expected, when the text is not a duration or is too large.
+pub fn parse_duration(text: &str) -> Result<chrono::TimeDelta, String> {
+    let expected = || format!("expected a duration such as \"90d\" or \"12h\", got {text:?}");
+    let parsed = humantime::parse_duration(text.trim()).map_err(|_| expected())?;
+    chrono::TimeDelta::from_std(parsed).map_err(|_| expected())
 }
 
 /// Why the configuration could not be loaded.

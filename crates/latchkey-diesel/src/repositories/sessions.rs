@@ -92,8 +92,12 @@ impl SessionRepository for Store {
                             Some(token) => {
                                 let session = sessions::table
                                     .find(&token.session_id)
-                                    .select((sessions::user_id, sessions::revoked_at))
-                                    .first::<(String, Option<Timestamp>)>(connection)
+                                    .select((
+                                        sessions::user_id,
+                                        sessions::revoked_at,
+                                        sessions::ends_at,
+                                    ))
+                                    .first::<(String, Option<Timestamp>, Timestamp)>(connection)
                                     .await?;
                                 // Locked so that a concurrent rotation of the successor cannot spend it between
                                 // this read and the answer that hands it out again.
@@ -111,8 +115,12 @@ impl SessionRepository for Store {
 
                         let decision = rotation::decide(state, &request);
                         match &decision {
-                            Decision::Rotate { session_id, .. } => {
-                                let expires_at = Timestamp(request.now + request.successor_ttl);
+                            Decision::Rotate {
+                                session_id,
+                                expires_at,
+                                ..
+                            } => {
+                                let expires_at = Timestamp(*expires_at);
                                 // First, because it waits for and re-checks a concurrent revocation of the session.
                                 let extended = diesel::update(
                                     sessions::table
@@ -166,15 +174,22 @@ impl SessionRepository for Store {
         Ok(decision.into_outcome(request))
     }
 
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
         self.run("check session", move |connection| {
             Box::pin(async move {
                 diesel::select(diesel::dsl::exists(
                     sessions::table
                         .find(&id)
                         .filter(sessions::user_id.eq(&user_id))
-                        .filter(sessions::revoked_at.is_null()),
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now)),
                 ))
                 .get_result(connection)
                 .await

@@ -61,8 +61,10 @@ impl UserRepository for Store {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError> {
         let (session_id, user_id) = (session_id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
         let row = self
             .run("find user of session", move |connection| {
                 Box::pin(async move {
@@ -71,6 +73,7 @@ impl UserRepository for Store {
                         .filter(sessions::id.eq(&session_id))
                         .filter(users::id.eq(&user_id))
                         .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
                         .select(UserRow::as_select())
                         .first(connection)
                         .await

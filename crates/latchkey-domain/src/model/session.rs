@@ -44,8 +44,11 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// When a refresh token of this session was last used.
     pub last_used_at: DateTime<Utc>,
-    /// When the newest refresh token expires; the session is dead after that.
+    /// When the newest refresh token expires; the session is dead after that. Never later than
+    /// [`Session::ends_at`].
     pub expires_at: DateTime<Utc>,
+    /// The session's absolute end (its login plus the policy's maximum age): no rotation extends it.
+    pub ends_at: DateTime<Utc>,
     /// When the session was revoked (logout, password change, reuse detection), if it was.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Client details recorded at login.
@@ -64,6 +67,8 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     /// Client details.
     pub client: ClientInfo,
+    /// The absolute end of the session: no refresh token of it may expire later (the first one's expiry included).
+    pub ends_at: DateTime<Utc>,
     /// The first refresh token of the family.
     pub refresh_token: NewRefreshToken,
     /// The password hash the login verified. When set, the store creates the session only if it is still the

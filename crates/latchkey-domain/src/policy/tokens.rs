@@ -12,6 +12,7 @@ pub struct TokenPolicy {
     access_ttl: TimeDelta,
     refresh_ttl: TimeDelta,
     refresh_reuse_grace: TimeDelta,
+    session_max_age: TimeDelta,
 }
 
 /// Which lifetime of a [`TokenPolicy`].
@@ -24,6 +25,8 @@ pub enum Lifetime {
     Refresh,
     /// [`TokenPolicy::refresh_reuse_grace`].
     RefreshReuseGrace,
+    /// [`TokenPolicy::session_max_age`].
+    SessionMaxAge,
 }
 
 impl fmt::Display for Lifetime {
@@ -32,6 +35,7 @@ impl fmt::Display for Lifetime {
             Lifetime::Access => "the access token lifetime",
             Lifetime::Refresh => "the refresh token lifetime",
             Lifetime::RefreshReuseGrace => "the refresh token reuse grace",
+            Lifetime::SessionMaxAge => "the session maximum age",
         })
     }
 }
@@ -61,6 +65,8 @@ impl TokenPolicy {
     pub const DEFAULT_REFRESH_TTL: TimeDelta = TimeDelta::days(30);
     /// Default reuse grace: 10 seconds.
     pub const DEFAULT_REFRESH_REUSE_GRACE: TimeDelta = TimeDelta::seconds(10);
+    /// Default absolute session lifetime: 90 days.
+    pub const DEFAULT_SESSION_MAX_AGE: TimeDelta = TimeDelta::days(90);
 
     /// The bounds of each lifetime, inclusive.
     pub const fn bounds(lifetime: Lifetime) -> (TimeDelta, TimeDelta) {
@@ -68,6 +74,7 @@ impl TokenPolicy {
             Lifetime::Access => (TimeDelta::seconds(1), TimeDelta::seconds(DAY)),
             Lifetime::Refresh => (TimeDelta::seconds(60), TimeDelta::seconds(366 * DAY)),
             Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(300)),
+            Lifetime::SessionMaxAge => (TimeDelta::seconds(60), TimeDelta::seconds(3660 * DAY)),
         }
     }
 
@@ -105,6 +112,18 @@ impl TokenPolicy {
         })
     }
 
+    /// The policy with every session ending `max_age` after its login, however often it is refreshed (1 minute to
+    /// 3660 days).
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::OutOfRange`].
+    pub fn with_session_max_age(self, max_age: TimeDelta) -> Result<Self, TokenPolicyError> {
+        Ok(Self {
+            session_max_age: checked(Lifetime::SessionMaxAge, max_age)?,
+            ..self
+        })
+    }
+
     /// Lifetime of an access token.
     pub fn access_ttl(&self) -> TimeDelta {
         self.access_ttl
@@ -121,6 +140,12 @@ impl TokenPolicy {
     pub fn refresh_reuse_grace(&self) -> TimeDelta {
         self.refresh_reuse_grace
     }
+
+    /// The absolute lifetime of a session, counted from its login: no refresh token of the session lives past it,
+    /// so rotation cannot keep a stolen session alive for ever, and access checks refuse the session from then on.
+    pub fn session_max_age(&self) -> TimeDelta {
+        self.session_max_age
+    }
 }
 
 fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolicyError> {
@@ -133,12 +158,13 @@ fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolic
 }
 
 impl Default for TokenPolicy {
-    /// 15 minutes, 30 days, 10 seconds.
+    /// 15 minutes, 30 days, 10 seconds, 90 days.
     fn default() -> Self {
         Self {
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
             refresh_reuse_grace: Self::DEFAULT_REFRESH_REUSE_GRACE,
+            session_max_age: Self::DEFAULT_SESSION_MAX_AGE,
         }
     }
 }
@@ -153,7 +179,8 @@ mod tests {
         let rebuilt = TokenPolicy::default()
             .with_access_ttl(defaults.access_ttl())
             .and_then(|p| p.with_refresh_ttl(defaults.refresh_ttl()))
-            .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()));
+            .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()))
+            .and_then(|p| p.with_session_max_age(defaults.session_max_age()));
         assert_eq!(rebuilt, Ok(defaults));
     }
 
@@ -172,6 +199,10 @@ mod tests {
         assert!(policy
             .clone()
             .with_refresh_reuse_grace(TimeDelta::seconds(-1))
+            .is_err());
+        assert!(policy
+            .clone()
+            .with_session_max_age(TimeDelta::seconds(59))
             .is_err());
         let error = policy.with_refresh_ttl(TimeDelta::seconds(59)).unwrap_err();
         assert_eq!(

@@ -23,7 +23,8 @@ pub struct RotationRequest {
 /// What happened to a presented refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
-    /// The token was live: it is now spent and its successor stored, expiring `rotated_at + successor_ttl`.
+    /// The token was live: it is now spent and its successor stored, expiring `rotated_at + successor_ttl` or at
+    /// the session's absolute end, whichever comes first.
     Rotated {
         /// The session the token belongs to.
         session_id: SessionId,
@@ -31,6 +32,8 @@ pub enum RotationOutcome {
         user_id: UserId,
         /// The instant of the rotation (now).
         rotated_at: DateTime<Utc>,
+        /// The session's absolute end, which no token of it outlives.
+        session_ends_at: DateTime<Utc>,
     },
     /// The token was spent less than `grace` ago, by a rotation to this same successor which is still unused: a
     /// client retrying after a lost response. Nothing changed.
@@ -41,11 +44,13 @@ pub enum RotationOutcome {
         user_id: UserId,
         /// The instant of the original rotation, so the caller can rebuild the same access token.
         rotated_at: DateTime<Utc>,
+        /// The session's absolute end, which no token of it outlives.
+        session_ends_at: DateTime<Utc>,
     },
     /// The token was spent earlier (or its successor already used): it was replayed, so the whole session has been
     /// revoked.
     ReuseDetected,
-    /// Unknown, expired, or belonging to a revoked or expired session.
+    /// Unknown, expired, or belonging to a revoked or expired session (or one past its absolute end).
     Rejected,
 }
 
@@ -86,12 +91,18 @@ pub trait SessionRepository: Send + Sync {
     /// [`PortError`] when the store fails; nothing is written then.
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError>;
 
-    /// `true` when the session exists, belongs to `user_id` and is not revoked. Runs on every authenticated
-    /// request, so it must be a single indexed lookup.
+    /// `true` when the session exists, belongs to `user_id`, is not revoked and has not expired at `now` (its
+    /// `expires_at`, which never passes its absolute end). Runs on every authenticated request, so it must be a
+    /// single indexed lookup.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError>;
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 
     /// The user's sessions that are neither revoked nor expired at `now`, newest first.
     ///

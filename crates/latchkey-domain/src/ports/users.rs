@@ -53,7 +53,8 @@ pub trait UserRepository: Send + Sync {
     /// Finds the account of an active session, in one indexed lookup: what every request that needs the caller's
     /// account runs, so the revocation check and the account read cost a single round trip.
     ///
-    /// Returns `None` when the session is unknown, revoked, or does not belong to `user_id`.
+    /// Returns `None` when the session is unknown, revoked, expired at `now` (as
+    /// [`crate::ports::SessionRepository::is_active`]), or does not belong to `user_id`.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
@@ -61,6 +62,7 @@ pub trait UserRepository: Send + Sync {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError>;
 
     /// Finds an account and its password hash.

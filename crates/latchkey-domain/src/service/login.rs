@@ -147,19 +147,22 @@ impl Latchkey {
     ) -> Result<TokenPair, CreateSessionError> {
         let now = self.now();
         let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
+        let tokens = &self.policies.tokens;
+        let ends_at = now + tokens.session_max_age();
         let session = NewSession {
             id: SessionId::from_random(&self.ports.secrets.new_id()),
             user_id: user_id.clone(),
             created_at: now,
             client,
+            ends_at,
             refresh_token: NewRefreshToken {
                 hash: refresh_token.hash(),
                 issued_at: now,
-                expires_at: now + self.policies.tokens.refresh_ttl(),
+                expires_at: (now + tokens.refresh_ttl()).min(ends_at),
             },
             verified_password: verified.cloned(),
         };
         let session = self.ports.sessions.create(&session).await?;
-        Ok(self.token_pair(user_id, &session.id, refresh_token, now)?)
+        Ok(self.token_pair(user_id, &session.id, refresh_token, now, ends_at)?)
     }
 }

@@ -42,12 +42,20 @@ impl Latchkey {
                 session_id,
                 user_id,
                 rotated_at,
+                session_ends_at,
             }
             | RotationOutcome::Retried {
                 session_id,
                 user_id,
                 rotated_at,
-            } => Ok(self.token_pair(&user_id, &session_id, successor, rotated_at)?),
+                session_ends_at,
+            } => Ok(self.token_pair(
+                &user_id,
+                &session_id,
+                successor,
+                rotated_at,
+                session_ends_at,
+            )?),
             RotationOutcome::ReuseDetected => {
                 tracing::warn!("refresh token replayed after rotation; its session was revoked");
                 Err(RefreshError::InvalidRefreshToken)

@@ -279,9 +279,9 @@ pub async fn a_reset_sets_the_password_verifies_and_revokes_everything<S: Store>
     assert_eq!(credentials.password_hash, hash);
     assert!(credentials.user.is_verified);
     assert_eq!(credentials.user.updated_at, now);
-    assert!(!store.is_active(&s1.id, &user.id).await.unwrap());
-    assert!(!store.is_active(&s2.id, &user.id).await.unwrap());
-    assert!(store.is_active(&bobs.id, &bob.id).await.unwrap());
+    assert!(!store.is_active(&s1.id, &user.id, t0()).await.unwrap());
+    assert!(!store.is_active(&s2.id, &user.id, t0()).await.unwrap());
+    assert!(store.is_active(&bobs.id, &bob.id, t0()).await.unwrap());
     for secret in ["jane-pat", "jane-key"] {
         assert!(store.find_credential(&TokenHash::of(secret)).await.unwrap().is_none(), "{secret}");
     }

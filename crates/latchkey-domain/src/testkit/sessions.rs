@@ -41,7 +41,7 @@ pub async fn create_then_is_active_and_listed<S: Store>(store: &S) {
     assert_eq!(session.expires_at, new.refresh_token.expires_at);
     assert_eq!(session.revoked_at, None);
     assert_eq!(session.client, new.client);
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.list_active(&jane.id, t0()).await.unwrap(),
         vec![session]
@@ -56,9 +56,9 @@ pub async fn is_active_checks_the_owner<S: Store>(store: &S) {
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
         .await
         .unwrap();
-    assert!(!store.is_active(&session.id, &bob.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &bob.id, t0()).await.unwrap());
     let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
-    assert!(!store.is_active(&unknown, &jane.id).await.unwrap());
+    assert!(!store.is_active(&unknown, &jane.id, t0()).await.unwrap());
 }
 
 /// A live token rotates once: its successor is stored and live, and the session's use and expiry move forward.
@@ -74,7 +74,8 @@ pub async fn rotate_spends_the_token_once<S: Store>(store: &S) {
         RotationOutcome::Rotated {
             session_id: session.id.clone(),
             user_id: jane.id.clone(),
-            rotated_at: at
+            rotated_at: at,
+            session_ends_at: t0() + TimeDelta::days(90),
         }
     );
     let listed = store.list_active(&jane.id, at).await.unwrap();
@@ -110,7 +111,8 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
         RotationOutcome::Retried {
             session_id: session.id.clone(),
             user_id: jane.id.clone(),
-            rotated_at: t0()
+            rotated_at: t0(),
+            session_ends_at: t0() + TimeDelta::days(90),
         }
     );
     // The successor is still live after the retry.
@@ -137,7 +139,7 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected
     );
-    assert!(!store.is_active(&other.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&other.id, &jane.id, t0()).await.unwrap());
 }
 
 /// A spent token presented after the grace revokes its whole session, successor included.
@@ -163,7 +165,7 @@ pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected
     );
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-2", "tok-3", replay_at))
@@ -172,7 +174,7 @@ pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
         RotationOutcome::Rejected
     );
     // Other sessions of the same user are not part of the family.
-    assert!(store.is_active(&sibling.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&sibling.id, &jane.id, t0()).await.unwrap());
 }
 
 /// Once the successor has been used, presenting its parent is reuse even within the grace.
@@ -197,7 +199,7 @@ pub async fn retry_after_successor_used_is_reuse<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected
     );
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-3", "tok-4", t0()))
@@ -229,7 +231,7 @@ pub async fn expired_and_unknown_tokens_are_rejected<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::Rejected
     );
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
 }
 
 /// A revoked session's refresh tokens are rejected, and it is no longer active.
@@ -240,7 +242,7 @@ pub async fn revoked_session_rejects_its_tokens<S: Store>(store: &S) {
         .await
         .unwrap();
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-1", "tok-2", t0()))
@@ -260,7 +262,7 @@ pub async fn revoke_only_affects_own_sessions<S: Store>(store: &S) {
         .await
         .unwrap();
     assert!(!store.revoke(&session.id, &bob.id, t0()).await.unwrap());
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
     assert!(
         !store.revoke(&session.id, &jane.id, t0()).await.unwrap(),
@@ -293,7 +295,7 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), at)
         .await
         .unwrap());
-    assert!(!store.is_active(&live.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&live.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
         RotationOutcome::Rejected
@@ -304,13 +306,13 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
         .revoke_by_refresh_token(&TokenHash::of("tok-a"), at)
         .await
         .unwrap());
-    assert!(!store.is_active(&spent.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&spent.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-b", "tok-c", at)).await.unwrap(),
         RotationOutcome::Rejected
     );
 
-    assert!(store.is_active(&sibling.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&sibling.id, &jane.id, t0()).await.unwrap());
     let listed = store.list_active(&jane.id, at).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].revoked_at, None);
@@ -333,7 +335,7 @@ pub async fn revoke_by_refresh_token_ignores_unknown_expired_and_revoked<S: Stor
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), expired_at)
         .await
         .unwrap());
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
 
     assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
@@ -366,9 +368,9 @@ pub async fn revoke_all_revokes_every_session<S: Store>(store: &S) {
         .unwrap();
     assert_eq!(store.revoke_all(&jane.id, t0()).await.unwrap(), 2);
     for id in [&one.id, &two.id] {
-        assert!(!store.is_active(id, &jane.id).await.unwrap());
+        assert!(!store.is_active(id, &jane.id, t0()).await.unwrap());
     }
-    assert!(store.is_active(&bobs.id, &bob.id).await.unwrap());
+    assert!(store.is_active(&bobs.id, &bob.id, t0()).await.unwrap());
     assert_eq!(store.revoke_all(&jane.id, t0()).await.unwrap(), 0);
     let nobody = UserId::from_random("nobody");
     assert_eq!(store.revoke_all(&nobody, t0()).await.unwrap(), 0);
@@ -458,16 +460,18 @@ pub async fn concurrent_rotations_of_one_token_rotate_once<S: Store>(store: &S) 
             RotationOutcome::Rotated {
                 session_id: session.id.clone(),
                 user_id: jane.id.clone(),
-                rotated_at: at
+                rotated_at: at,
+                session_ends_at: t0() + TimeDelta::days(90),
             },
             RotationOutcome::Retried {
                 session_id: session.id.clone(),
                 user_id: jane.id.clone(),
-                rotated_at: at
+                rotated_at: at,
+                session_ends_at: t0() + TimeDelta::days(90),
             },
         ]
     );
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert!(matches!(
         store.rotate(&rotation("tok-2", "tok-3", at)).await.unwrap(),
         RotationOutcome::Rotated { .. }
@@ -487,7 +491,7 @@ pub async fn create_with_a_stale_credential_is_refused_and_writes_nothing<S: Sto
         store.create(&stale).await,
         Err(CreateSessionError::StaleCredentials)
     ));
-    assert!(!store.is_active(&stale.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&stale.id, &jane.id, t0()).await.unwrap());
     assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
 
     let ghost = UserId::from_random("ghost");
@@ -505,7 +509,7 @@ pub async fn create_with_a_stale_credential_is_refused_and_writes_nothing<S: Sto
         ..new_session("s1", &jane.id, "tok-1", t0())
     };
     let session = store.create(&current).await.unwrap();
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.list_active(&jane.id, t0()).await.unwrap(),
         vec![session]
@@ -528,13 +532,78 @@ pub async fn create_racing_a_password_change_leaves_no_live_session<S: Store>(st
     .await;
     assert!(updated.unwrap());
     match created {
-        Ok(session) => assert!(!store.is_active(&session.id, &jane.id).await.unwrap()),
+        Ok(session) => assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap()),
         Err(error) => assert!(
             matches!(error, CreateSessionError::StaleCredentials),
             "{error}"
         ),
     }
     assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
+}
+
+/// No rotation extends a session past its absolute end: a successor that would outlive it expires at the end,
+/// and from the end on the session is neither active nor listed, and its tokens are rejected.
+pub async fn rotation_never_extends_a_session_past_its_end<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let end = t0() + TimeDelta::days(40);
+    let new = NewSession {
+        ends_at: end,
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let session = store.create(&new).await.unwrap();
+    assert_eq!(session.ends_at, end);
+
+    let at = t0() + TimeDelta::days(20);
+    assert_eq!(
+        store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
+        RotationOutcome::Rotated {
+            session_id: session.id.clone(),
+            user_id: jane.id.clone(),
+            rotated_at: at,
+            session_ends_at: end,
+        }
+    );
+    let listed = store.list_active(&jane.id, at).await.unwrap();
+    assert_eq!(listed[0].expires_at, end, "capped, not {at} + 30 days");
+    assert_eq!(listed[0].ends_at, end);
+
+    let just_before = end - TimeDelta::microseconds(1);
+    assert!(store.is_active(&session.id, &jane.id, just_before).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, end).await.unwrap());
+    assert!(store.list_active(&jane.id, end).await.unwrap().is_empty());
+    assert_eq!(
+        store.rotate(&rotation("tok-2", "tok-3", end)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+}
+
+/// Access checks refuse a session from its expiry on, not only once it is revoked: `is_active` and
+/// `find_by_active_session` agree.
+pub async fn expired_sessions_are_not_active<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let expiry = session.expires_at;
+    let just_before = expiry - TimeDelta::microseconds(1);
+    assert!(store.is_active(&session.id, &jane.id, just_before).await.unwrap());
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id, just_before)
+            .await
+            .unwrap()
+            .map(|user| user.id),
+        Some(jane.id.clone())
+    );
+    assert!(!store.is_active(&session.id, &jane.id, expiry).await.unwrap());
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id, expiry)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// A session whose first token hash is already stored is refused with an error, and nothing of it is written.
@@ -546,7 +615,7 @@ pub async fn duplicate_token_hash_is_refused_and_writes_nothing<S: Store>(store:
         .unwrap();
     let duplicate = new_session("s2", &jane.id, "tok-1", t0());
     assert!(store.create(&duplicate).await.is_err());
-    assert!(!store.is_active(&duplicate.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&duplicate.id, &jane.id, t0()).await.unwrap());
     assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 1);
 }
 

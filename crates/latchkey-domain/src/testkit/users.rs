@@ -150,10 +150,10 @@ pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
         .unwrap();
     assert_eq!(credentials.password_hash, new_hash);
     assert_eq!(credentials.user.updated_at, later);
-    assert!(store.is_active(&kept.id, &user.id).await.unwrap());
-    assert!(!store.is_active(&dropped.id, &user.id).await.unwrap());
+    assert!(store.is_active(&kept.id, &user.id, t0()).await.unwrap());
+    assert!(!store.is_active(&dropped.id, &user.id, t0()).await.unwrap());
     assert!(store
-        .is_active(&bystander.id, &other_user.id)
+        .is_active(&bystander.id, &other_user.id, t0())
         .await
         .unwrap());
 
@@ -162,7 +162,7 @@ pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
         .update_password(&user.id, &new_hash, None, later)
         .await
         .unwrap());
-    assert!(!store.is_active(&kept.id, &user.id).await.unwrap());
+    assert!(!store.is_active(&kept.id, &user.id, t0()).await.unwrap());
 }
 
 /// Updating the password of an unknown user reports `false`.
@@ -229,14 +229,14 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
         .unwrap();
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &jane.id)
+            .find_by_active_session(&session.id, &jane.id, t0())
             .await
             .unwrap(),
         Some(jane.clone())
     );
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &bob.id)
+            .find_by_active_session(&session.id, &bob.id, t0())
             .await
             .unwrap(),
         None
@@ -244,7 +244,7 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
     let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
     assert_eq!(
         store
-            .find_by_active_session(&unknown, &jane.id)
+            .find_by_active_session(&unknown, &jane.id, t0())
             .await
             .unwrap(),
         None
@@ -252,7 +252,7 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
     store.revoke(&session.id, &jane.id, t0()).await.unwrap();
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &jane.id)
+            .find_by_active_session(&session.id, &jane.id, t0())
             .await
             .unwrap(),
         None

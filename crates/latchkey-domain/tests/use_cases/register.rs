@@ -200,6 +200,7 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         &self,
         _: &latchkey_domain::SessionId,
         _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
         unreachable!("registration never authenticates")
     }
