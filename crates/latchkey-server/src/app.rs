@@ -422,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_reuse_grace_over_a_minute_is_refused() {
+        let mut settings = Settings::default();
+        settings.tokens.refresh_reuse_grace_seconds = 60;
+        assert!(policies(&settings).is_ok());
+        settings.tokens.refresh_reuse_grace_seconds = 61;
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.refresh_reuse_grace_seconds must be between 0 and 60 seconds, got 61"
+        );
+    }
+
+    #[test]
     fn a_refused_lifetime_names_its_key_and_the_value_given() {
         let mut settings = Settings::default();
         settings.tokens.refresh_ttl_seconds = 59;

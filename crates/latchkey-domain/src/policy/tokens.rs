@@ -73,7 +73,9 @@ impl TokenPolicy {
         match lifetime {
             Lifetime::Access => (TimeDelta::seconds(1), TimeDelta::seconds(DAY)),
             Lifetime::Refresh => (TimeDelta::seconds(60), TimeDelta::seconds(366 * DAY)),
-            Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(300)),
+            // A spent token stays usable by whoever holds it for the grace; a minute covers a retry after a lost
+            // response, and anything longer is a window for a thief.
+            Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(60)),
             Lifetime::SessionMaxAge => (TimeDelta::seconds(60), TimeDelta::seconds(3660 * DAY)),
         }
     }
@@ -101,7 +103,7 @@ impl TokenPolicy {
         })
     }
 
-    /// The policy with a spent refresh token retriable for `grace` (0 to 300 seconds).
+    /// The policy with a spent refresh token retriable for `grace` (0 to 60 seconds).
     ///
     /// # Errors
     /// [`TokenPolicyError::OutOfRange`].
@@ -182,6 +184,27 @@ mod tests {
             .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()))
             .and_then(|p| p.with_session_max_age(defaults.session_max_age()));
         assert_eq!(rebuilt, Ok(defaults));
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_is_capped_at_a_minute() {
+        let policy = TokenPolicy::default();
+        let minute = TimeDelta::seconds(60);
+        assert_eq!(
+            policy
+                .clone()
+                .with_refresh_reuse_grace(minute)
+                .map(|p| p.refresh_reuse_grace()),
+            Ok(minute)
+        );
+        assert_eq!(
+            policy.with_refresh_reuse_grace(TimeDelta::seconds(61)),
+            Err(TokenPolicyError::OutOfRange {
+                lifetime: Lifetime::RefreshReuseGrace,
+                min: TimeDelta::zero(),
+                max: minute,
+            })
+        );
     }
 
     #[test]
