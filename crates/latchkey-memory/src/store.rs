@@ -181,6 +181,22 @@ impl UserRepository for MemoryStore {
         state.revoke_where(now, |s| &s.user_id == id && Some(&s.id) != keep);
         Ok(true)
     }
+
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        let mut state = crate::lock(&self.state);
+        match state.users.get_mut(id) {
+            Some(credentials) if &credentials.password_hash == current => {
+                credentials.password_hash = upgraded.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 #[async_trait]

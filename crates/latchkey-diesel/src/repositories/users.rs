@@ -153,4 +153,34 @@ impl UserRepository for Store {
         })
         .await
     }
+
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        let (id, current, upgraded) = (
+            id.as_str().to_owned(),
+            current.as_str().to_owned(),
+            upgraded.as_str().to_owned(),
+        );
+        let replaced = self
+            .run("rehash password", move |connection| {
+                Box::pin(async move {
+                    // One conditional statement: the row lock it takes orders it with a concurrent password change,
+                    // whose new hash then no longer matches.
+                    diesel::update(
+                        users::table
+                            .find(&id)
+                            .filter(users::password_hash.eq(&current)),
+                    )
+                    .set(users::password_hash.eq(&upgraded))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(replaced > 0)
+    }
 }

@@ -86,4 +86,19 @@ pub trait UserRepository: Send + Sync {
         keep: Option<&SessionId>,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
+
+    /// Replaces the password hash `current` with `upgraded`, a new hash of the same password (made with the
+    /// hasher's current parameters), only if `current` is still the account's hash: a compare-and-set in one
+    /// statement, so an upgrade after a login never overwrites a password change or reset that landed since.
+    /// Sessions and `updated_at` are left alone: the password did not change. Returns whether the hash was
+    /// replaced.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; then nothing changed.
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, PortError>;
 }

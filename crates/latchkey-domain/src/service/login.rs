@@ -118,23 +118,100 @@ impl Latchkey {
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
             return Err(LoginError::EmailNotVerified);
         }
-        let tokens = self
-            .start_session(
+        let (tokens, verified) = self
+            .start_login_session(
                 &credentials.user.id,
+                &password,
+                credentials.password_hash.clone(),
                 client,
-                Some(&credentials.password_hash),
             )
-            .await
-            .map_err(|error| match error {
-                // The password was changed or reset while this login checked it: the password given is no longer
-                // the account's.
-                CreateSessionError::StaleCredentials => LoginError::InvalidCredentials,
-                CreateSessionError::Unavailable(source) => LoginError::Unavailable(source),
-            })?;
+            .await?;
+        self.upgrade_password_hash(&credentials.user.id, &password, &verified)
+            .await;
         Ok(LoginOutcome {
             user: credentials.user,
             tokens,
         })
+    }
+
+    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
+    /// (see [`crate::ports::SessionRepository::create`]); returns the tokens and the hash the session was made with.
+    ///
+    /// A hash that changed in between is either a password change or reset (the password given is no longer the
+    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
+    /// verification, against the hash now stored, tells them apart.
+    async fn start_login_session(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        verified: PasswordHash,
+        client: ClientInfo,
+    ) -> Result<(TokenPair, PasswordHash), LoginError> {
+        match self
+            .start_session(user_id, client.clone(), Some(&verified))
+            .await
+        {
+            Ok(tokens) => return Ok((tokens, verified)),
+            Err(CreateSessionError::StaleCredentials) => {}
+            Err(CreateSessionError::Unavailable(source)) => return Err(source.into()),
+        }
+        let current = self
+            .ports
+            .users
+            .find_credentials(&UserLookup::Id(user_id.clone()))
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
+        if !self
+            .ports
+            .hasher
+            .verify(password, &current.password_hash)
+            .await?
+        {
+            return Err(LoginError::InvalidCredentials);
+        }
+        match self
+            .start_session(user_id, client, Some(&current.password_hash))
+            .await
+        {
+            Ok(tokens) => Ok((tokens, current.password_hash)),
+            // Changed once more: a password change for certain this time.
+            Err(CreateSessionError::StaleCredentials) => Err(LoginError::InvalidCredentials),
+            Err(CreateSessionError::Unavailable(source)) => Err(source.into()),
+        }
+    }
+
+    /// After a login, stores a fresh hash of its password when the one it verified was made with other parameters
+    /// than the hasher's current ones, so raising the argon2 cost reaches every account that logs in.
+    ///
+    /// Best effort, off the login's errors: the login has succeeded, and a hash left as it was still verifies (the
+    /// next login tries again). The store replaces the hash only if it is still the one verified, so an upgrade never
+    /// overwrites a password change that landed since.
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        verified: &PasswordHash,
+    ) {
+        if !self.ports.hasher.needs_rehash(verified) {
+            return;
+        }
+        let upgraded = match self.ports.hasher.hash(password).await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::warn!(%error, "password hash not upgraded after login: hashing failed");
+                return;
+            }
+        };
+        match self
+            .ports
+            .users
+            .rehash_password(user_id, verified, &upgraded)
+            .await
+        {
+            Ok(true) => tracing::debug!("password hash upgraded to the current parameters"),
+            Ok(false) => tracing::debug!("password hash not upgraded: it changed since the login"),
+            Err(error) => tracing::warn!(%error, "password hash not upgraded after login"),
+        }
     }
 
     /// Creates a session with its first refresh token and returns the session's token pair; with `verified`, only
