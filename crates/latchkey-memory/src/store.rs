@@ -219,6 +219,21 @@ impl SessionRepository for MemoryStore {
                 PortError::new("create session", "duplicate session id or token hash").into(),
             );
         }
+        if let Some(max) = new.max_live_sessions {
+            let mut live: Vec<&Session> = state
+                .sessions
+                .values()
+                .filter(|s| s.is_live_for(&new.user_id, new.created_at))
+                .collect();
+            live.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            let excess = (live.len() + 1).saturating_sub(max as usize);
+            let oldest: Vec<SessionId> = live.iter().take(excess).map(|s| s.id.clone()).collect();
+            state.revoke_where(new.created_at, |s| oldest.contains(&s.id));
+        }
         let session = Session {
             id: new.id.clone(),
             user_id: new.user_id.clone(),
@@ -359,6 +374,36 @@ impl SessionRepository for MemoryStore {
             return Ok(false);
         };
         Ok(state.revoke_where(now, |s| s.id == session_id) > 0)
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {
+        let mut state = crate::lock(&self.state);
+        let batch = batch as usize;
+        let ended: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| s.expires_at <= now)
+            .map(|s| s.id.clone())
+            .take(batch)
+            .collect();
+        for id in &ended {
+            state.sessions.remove(id);
+        }
+        // As the database's cascade does, a deleted session takes its tokens with it (uncounted there too).
+        state
+            .refresh_tokens
+            .retain(|_, token| !ended.contains(&token.session_id));
+        let expired: Vec<TokenHash> = state
+            .refresh_tokens
+            .iter()
+            .filter(|(_, token)| token.expires_at <= now)
+            .map(|(hash, _)| *hash)
+            .take(batch)
+            .collect();
+        for hash in &expired {
+            state.refresh_tokens.remove(hash);
+        }
+        Ok((ended.len() + expired.len()) as u64)
     }
 
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {

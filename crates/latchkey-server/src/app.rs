@@ -17,6 +17,7 @@ use latchkey_http::{HttpConfig, IntrospectionSecret};
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
 use crate::mail::Worker;
+use crate::purge::Purger;
 use crate::secret::SecretError;
 use crate::settings::Settings;
 
@@ -59,6 +60,7 @@ pub struct Application {
     server: Server,
     port: u16,
     worker: Worker,
+    purger: Purger,
     shutdown_timeout: std::time::Duration,
 }
 
@@ -78,6 +80,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         // Before the database: a bad setting should stop the start without touching anything.
         let introspection_secret = introspection_secret(settings)?;
+        let purge_interval = purge_interval(settings)?;
         let address = settings.server.bind.clone();
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -97,6 +100,7 @@ impl Application {
         let (latchkey, stores) = build_parts(&settings).await?;
         let latchkey = Arc::new(latchkey);
         let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
+        let purger = Purger::start(latchkey.clone(), purge_interval);
         let http = HttpConfig {
             max_body_bytes: settings.server.max_body_bytes,
             introspection_secret,
@@ -118,6 +122,7 @@ impl Application {
             server,
             port,
             worker,
+            purger,
             shutdown_timeout: std::time::Duration::from_secs(
                 settings.server.shutdown_timeout_seconds,
             ),
@@ -136,6 +141,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.worker.stop(self.shutdown_timeout).await;
+        self.purger.stop().await;
         served
     }
 }
@@ -320,6 +326,24 @@ fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
         )?)
         .map_err(|error| {
             duration_out_of_range("tokens.session_max_age", &tokens.session_max_age, error)
+        })?
+        .with_max_sessions_per_user(tokens.max_sessions_per_user)
+        .map_err(|error| StartupError::Invalid(format!("tokens.max_sessions_per_user: {error}")))
+}
+
+/// The purge job's interval: a duration of at least a second.
+fn purge_interval(settings: &Settings) -> Result<std::time::Duration, StartupError> {
+    let key = "purge.interval";
+    let interval = duration_setting(key, &settings.purge.interval)?;
+    interval
+        .to_std()
+        .ok()
+        .filter(|interval| interval.as_secs() >= 1)
+        .ok_or_else(|| {
+            StartupError::Invalid(format!(
+                "{key} must be at least 1 second, got {:?}",
+                settings.purge.interval
+            ))
         })
 }
 
@@ -419,6 +443,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("invalid configuration: tokens.session_max_age: expected a duration"));
+    }
+
+    #[test]
+    fn the_session_cap_and_the_purge_interval_are_checked() {
+        let mut settings = Settings::default();
+        settings.tokens.max_sessions_per_user = 0;
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.max_sessions_per_user: the maximum number of sessions per user must be between 1 and 10000"
+        );
+        settings.tokens.max_sessions_per_user = 5;
+        assert_eq!(
+            policies(&settings).unwrap().tokens.max_sessions_per_user(),
+            5
+        );
+        assert_eq!(
+            purge_interval(&settings).unwrap(),
+            std::time::Duration::from_secs(3600)
+        );
+        settings.purge.interval = "0s".into();
+        assert!(purge_interval(&settings).is_err());
+        settings.purge.interval = "often".into();
+        assert!(purge_interval(&settings).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod database;
 pub mod mail;
+pub mod purge;
 pub mod secret;
 pub mod settings;
 

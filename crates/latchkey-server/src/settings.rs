@@ -37,6 +37,8 @@ pub struct Settings {
     pub credentials: CredentialsSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The purge job.
+    pub purge: PurgeSettings,
     /// `POST /oauth/introspect`.
     #[serde(default)]
     pub introspection: IntrospectionSettings,
@@ -203,6 +205,16 @@ pub struct TokensSettings {
     pub refresh_reuse_grace_seconds: i64,
     /// The absolute lifetime of a session from its login, which rotation cannot extend, as a duration (`"90d"`).
     pub session_max_age: String,
+    /// Live sessions per user; a login beyond it ends the user's oldest.
+    pub max_sessions_per_user: u32,
+}
+
+/// `[purge]`: the background job deleting ended sessions, expired refresh tokens and expired challenges.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeSettings {
+    /// Time between two runs, as a duration (`"1h"`).
+    pub interval: String,
 }
 
 /// `[password]`.
@@ -282,6 +294,9 @@ from = "Latchkey <no-reply@localhost>"
 
 [log]
 filter = "info"
+
+[purge]
+interval = "1h"
 "#;
 
 /// Keys that moved, with where they live now. Refused rather than ignored: a deployment that shortened its refresh
@@ -318,6 +333,10 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default(
             "tokens.session_max_age",
             duration(policies.tokens.session_max_age()),
+        )?
+        .set_default(
+            "tokens.max_sessions_per_user",
+            policies.tokens.max_sessions_per_user(),
         )?
         .set_default("password.min_length", policies.password.min_length() as u64)?
         .set_default("password.max_length", policies.password.max_length() as u64)?

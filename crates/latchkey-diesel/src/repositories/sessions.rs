@@ -25,17 +25,41 @@ impl SessionRepository for Store {
             .run("create session", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
-                        if let Some(verified) = &session.verified_password {
+                        let user_id = session.user_id.as_str();
+                        if session.verified_password.is_some()
+                            || session.max_live_sessions.is_some()
+                        {
                             // Locked so that a concurrent password change waits for this transaction (and then
-                            // revokes the session it created) or, if it came first, is seen here.
-                            let current = locked!(users::table
-                                .find(session.user_id.as_str())
-                                .select(users::password_hash))
-                            .first::<String>(connection)
-                            .await
-                            .optional()?;
-                            if current.as_deref() != Some(verified.as_str()) {
-                                return Ok(None);
+                            // revokes the session it created) or, if it came first, is seen here; and so that
+                            // concurrent logins of one user count its live sessions one after the other.
+                            let current =
+                                locked!(users::table.find(user_id).select(users::password_hash))
+                                    .first::<String>(connection)
+                                    .await
+                                    .optional()?;
+                            if let Some(verified) = &session.verified_password {
+                                if current.as_deref() != Some(verified.as_str()) {
+                                    return Ok(None);
+                                }
+                            }
+                        }
+                        if let Some(max) = session.max_live_sessions {
+                            let now = Timestamp(session.created_at);
+                            // At most the cap's worth of ids, since no more than the cap are ever live.
+                            let live: Vec<String> = sessions::table
+                                .filter(sessions::user_id.eq(user_id))
+                                .filter(sessions::revoked_at.is_null())
+                                .filter(sessions::expires_at.gt(now))
+                                .order((sessions::created_at.asc(), sessions::id.asc()))
+                                .select(sessions::id)
+                                .load(connection)
+                                .await?;
+                            let excess = (live.len() + 1).saturating_sub(max as usize);
+                            if let Some(oldest) = live.get(..excess).filter(|ids| !ids.is_empty()) {
+                                diesel::update(sessions::table.filter(sessions::id.eq_any(oldest)))
+                                    .set(sessions::revoked_at.eq(now))
+                                    .execute(connection)
+                                    .await?;
                             }
                         }
                         let token = &session.refresh_token;
@@ -276,6 +300,39 @@ impl SessionRepository for Store {
             })
             .await?;
         Ok(revoked > 0)
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {
+        let now = Timestamp(now);
+        let batch = i64::from(batch);
+        self.run("purge sessions", move |connection| {
+            Box::pin(async move {
+                // A batch's keys are read, then deleted by key with the condition checked again: diesel has no
+                // DELETE … LIMIT, nor a limited subselect as its target. A session goes with its tokens (ON DELETE
+                // CASCADE); then the expired tokens of live sessions.
+                let ended = sessions::table.filter(sessions::expires_at.le(now));
+                let batch_keys: Vec<String> = ended
+                    .select(sessions::id)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let sessions = diesel::delete(ended.filter(sessions::id.eq_any(&batch_keys)))
+                    .execute(connection)
+                    .await?;
+                let expired = refresh_tokens::table.filter(refresh_tokens::expires_at.le(now));
+                let batch_keys: Vec<Vec<u8>> = expired
+                    .select(refresh_tokens::token_hash)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let tokens =
+                    diesel::delete(expired.filter(refresh_tokens::token_hash.eq_any(&batch_keys)))
+                        .execute(connection)
+                        .await?;
+                Ok((sessions + tokens) as u64)
+            })
+        })
+        .await
     }
 
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {

@@ -75,6 +75,9 @@ pub struct NewSession {
     /// account's hash, checked in the transaction that inserts the session: a password change or reset that
     /// lands between the verification and the insert must not leave a live session made with the old password.
     pub verified_password: Option<PasswordHash>,
+    /// At most this many live sessions of the user once this one exists: the store revokes the oldest live ones
+    /// beyond it (by login time) in the transaction that creates this one. `None` sets no cap.
+    pub max_live_sessions: Option<u32>,
 }
 
 /// A refresh token to store: only its hash and its lifetime; made by the service.

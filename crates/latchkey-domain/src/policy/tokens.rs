@@ -13,6 +13,7 @@ pub struct TokenPolicy {
     refresh_ttl: TimeDelta,
     refresh_reuse_grace: TimeDelta,
     session_max_age: TimeDelta,
+    max_sessions_per_user: u32,
 }
 
 /// Which lifetime of a [`TokenPolicy`].
@@ -54,6 +55,14 @@ pub enum TokenPolicyError {
         /// Its longest allowed value.
         max: TimeDelta,
     },
+    /// A cap on live sessions per user outside its bounds.
+    #[error("the maximum number of sessions per user must be between {min} and {max}")]
+    SessionCapOutOfRange {
+        /// The smallest cap allowed.
+        min: u32,
+        /// The largest cap allowed.
+        max: u32,
+    },
 }
 
 const DAY: i64 = 86_400;
@@ -67,6 +76,10 @@ impl TokenPolicy {
     pub const DEFAULT_REFRESH_REUSE_GRACE: TimeDelta = TimeDelta::seconds(10);
     /// Default absolute session lifetime: 90 days.
     pub const DEFAULT_SESSION_MAX_AGE: TimeDelta = TimeDelta::days(90);
+    /// Default cap on live sessions per user: 100.
+    pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 100;
+    /// The bounds of [`TokenPolicy::max_sessions_per_user`], inclusive.
+    pub const MAX_SESSIONS_PER_USER_BOUNDS: (u32, u32) = (1, 10_000);
 
     /// The bounds of each lifetime, inclusive.
     pub const fn bounds(lifetime: Lifetime) -> (TimeDelta, TimeDelta) {
@@ -126,6 +139,21 @@ impl TokenPolicy {
         })
     }
 
+    /// The policy with at most `max` live sessions per user (1 to 10 000): a login beyond it ends the oldest.
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::SessionCapOutOfRange`].
+    pub fn with_max_sessions_per_user(self, max: u32) -> Result<Self, TokenPolicyError> {
+        let (min, most) = Self::MAX_SESSIONS_PER_USER_BOUNDS;
+        if !(min..=most).contains(&max) {
+            return Err(TokenPolicyError::SessionCapOutOfRange { min, max: most });
+        }
+        Ok(Self {
+            max_sessions_per_user: max,
+            ..self
+        })
+    }
+
     /// Lifetime of an access token.
     pub fn access_ttl(&self) -> TimeDelta {
         self.access_ttl
@@ -148,6 +176,13 @@ impl TokenPolicy {
     pub fn session_max_age(&self) -> TimeDelta {
         self.session_max_age
     }
+
+    /// How many live sessions one user may have: a login that would exceed it revokes the user's oldest live
+    /// sessions, in the transaction that creates the new one, so a script logging in in a loop cannot grow the
+    /// table without bound.
+    pub fn max_sessions_per_user(&self) -> u32 {
+        self.max_sessions_per_user
+    }
 }
 
 fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolicyError> {
@@ -160,13 +195,14 @@ fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolic
 }
 
 impl Default for TokenPolicy {
-    /// 15 minutes, 30 days, 10 seconds, 90 days.
+    /// 15 minutes, 30 days, 10 seconds, 90 days, 100 sessions.
     fn default() -> Self {
         Self {
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
             refresh_reuse_grace: Self::DEFAULT_REFRESH_REUSE_GRACE,
             session_max_age: Self::DEFAULT_SESSION_MAX_AGE,
+            max_sessions_per_user: Self::DEFAULT_MAX_SESSIONS_PER_USER,
         }
     }
 }
@@ -182,8 +218,25 @@ mod tests {
             .with_access_ttl(defaults.access_ttl())
             .and_then(|p| p.with_refresh_ttl(defaults.refresh_ttl()))
             .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()))
-            .and_then(|p| p.with_session_max_age(defaults.session_max_age()));
+            .and_then(|p| p.with_session_max_age(defaults.session_max_age()))
+            .and_then(|p| p.with_max_sessions_per_user(defaults.max_sessions_per_user()));
         assert_eq!(rebuilt, Ok(defaults));
+    }
+
+    #[test]
+    fn the_session_cap_is_bounded() {
+        let policy = TokenPolicy::default();
+        for refused in [0, 10_001] {
+            assert_eq!(
+                policy.clone().with_max_sessions_per_user(refused),
+                Err(TokenPolicyError::SessionCapOutOfRange {
+                    min: 1,
+                    max: 10_000
+                })
+            );
+        }
+        let one = policy.with_max_sessions_per_user(1).unwrap();
+        assert_eq!(one.max_sessions_per_user(), 1);
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub trait SessionRepository: Send + Sync {
     /// the change comes first and the creation is refused, or the session comes first and the change's revocation
     /// of the other sessions ends it.
     ///
+    /// With [`NewSession::max_live_sessions`], the user's oldest live sessions (neither revoked nor expired at the
+    /// new session's `created_at`; oldest by `created_at`, then id) are revoked in that transaction so that no more
+    /// than the cap are live once it commits, also under concurrent logins of one user.
+    ///
     /// # Errors
     /// - [`CreateSessionError::StaleCredentials`] when the verified hash is no longer the account's (or the
     ///   account is gone); nothing is written then.
@@ -140,6 +144,19 @@ pub trait SessionRepository: Send + Sync {
         token: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
+
+    /// Deletes, in batches of at most `batch` rows each, the refresh tokens that expired at or before `now` and the
+    /// sessions that did (revoked or not; a session expires with its newest refresh token). Returns how many rows
+    /// were deleted; the caller repeats until it is 0.
+    ///
+    /// Nothing deleted could still change an answer: every path refuses an expired token whether or not it is
+    /// stored. A spent token of a live session is kept until its own expiry, since presenting it before then is
+    /// reuse that must revoke the session; a revoked session is kept until its last token would have expired, so
+    /// such a token presented before then is still known as one of a revoked session. One statement per table.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; what was deleted before stays deleted.
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError>;
 
     /// Revokes every active session of the user; returns how many were revoked.
     ///

@@ -238,6 +238,7 @@ impl Latchkey {
                 expires_at: (now + tokens.refresh_ttl()).min(ends_at),
             },
             verified_password: verified.cloned(),
+            max_live_sessions: Some(tokens.max_sessions_per_user()),
         };
         let session = self.ports.sessions.create(&session).await?;
         Ok(self.token_pair(user_id, &session.id, refresh_token, now, ends_at)?)

@@ -7,6 +7,7 @@ mod credentials;
 mod delivery;
 mod login;
 mod oauth;
+mod purge;
 mod refresh;
 mod register;
 mod reset;
@@ -27,6 +28,7 @@ pub use credentials::{
 pub use delivery::{Delivered, OutboxDelivery};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
+pub use purge::Purged;
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use reset::{ResetPasswordError, RESET_PASSWORD_PATH, RESET_TOKEN_PREFIX};

@@ -312,4 +312,43 @@ pub async fn concurrent_resets_with_one_token_admit_one<S: Store>(store: &S) {
     assert_eq!(stored.password_hash, winner);
 }
 
+
+/// `purge_challenges` deletes expired verification challenges and reset tokens issued at or before the cut-off,
+/// and nothing live: a live link still verifies after a purge.
+pub async fn purge_deletes_expired_challenges_issued_before_the_cutoff<S: Store>(store: &S) {
+    let jane = jane(store).await;
+    let bob = store
+        .insert(&new_user("bob", "bob@example.com", None))
+        .await
+        .unwrap();
+    store
+        .issue_verification(&by_email("jane@example.com"), &verification("link-j", "111111", t0()), MINUTE)
+        .await
+        .unwrap();
+    store
+        .issue_verification(&by_email("bob@example.com"), &verification("link-b", "222222", t0()), MINUTE)
+        .await
+        .unwrap();
+    store
+        .issue_reset(&email("jane@example.com"), &reset("reset-j", t0()), MINUTE)
+        .await
+        .unwrap();
+
+    // An hour in, the reset token (15 minutes) has expired, the links (24 hours) have not.
+    let hour = t0() + TimeDelta::hours(1);
+    assert_eq!(store.purge_challenges(hour, t0() - MINUTE, 1000).await.unwrap(), 0, "issued after the cut-off");
+    assert_eq!(store.purge_challenges(hour, hour, 1000).await.unwrap(), 1);
+    assert_eq!(store.purge_challenges(hour, hour, 1000).await.unwrap(), 0);
+    assert_eq!(
+        store.verify_by_link(&TokenHash::of("link-b"), hour).await.unwrap(),
+        Some(bob.id.clone())
+    );
+
+    // A day later, jane's expired challenge goes too.
+    let day = t0() + TimeDelta::days(1);
+    assert_eq!(store.purge_challenges(day, day, 1000).await.unwrap(), 1);
+    assert_eq!(store.verify_by_link(&TokenHash::of("link-j"), day).await.unwrap(), None);
+    assert!(!verified(store, &jane).await);
+}
+
 }

@@ -44,6 +44,7 @@ pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> N
             expires_at: at + TimeDelta::days(30),
         },
         verified_password: None,
+        max_live_sessions: None,
     }
 }
 

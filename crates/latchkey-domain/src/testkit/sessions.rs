@@ -606,6 +606,136 @@ pub async fn expired_sessions_are_not_active<S: Store>(store: &S) {
     );
 }
 
+/// A session created with a cap on live sessions revokes the user's oldest live sessions beyond it, and only
+/// those: revoked and expired sessions do not count, nor do other users'.
+pub async fn create_beyond_the_cap_revokes_the_oldest_live_sessions<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let bob = user(store, "bob").await;
+    let capped = |id: &str, owner: &UserId, token: &str, hours: i64| NewSession {
+        max_live_sessions: Some(3),
+        ..new_session(id, owner, token, t0() + TimeDelta::hours(hours))
+    };
+    let bobs = store.create(&capped("b1", &bob.id, "tok-b", 0)).await.unwrap();
+    let mut janes = Vec::new();
+    for (n, id) in ["s1", "s2", "s3"].into_iter().enumerate() {
+        let at = n as i64;
+        janes.push(store.create(&capped(id, &jane.id, &format!("tok-{id}"), at)).await.unwrap());
+    }
+    let at = t0() + TimeDelta::hours(3);
+    let live = |sessions: Vec<crate::model::Session>| {
+        let mut ids: Vec<String> = sessions.into_iter().map(|s| s.id.as_str().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(live(store.list_active(&jane.id, at).await.unwrap()).len(), 3);
+
+    let s4 = store.create(&capped("s4", &jane.id, "tok-s4", 3)).await.unwrap();
+    assert!(!store.is_active(&janes[0].id, &jane.id, at).await.unwrap(), "the oldest ends");
+    assert_eq!(
+        live(store.list_active(&jane.id, at).await.unwrap()),
+        live(vec![janes[1].clone(), janes[2].clone(), s4.clone()])
+    );
+    assert_eq!(
+        store.rotate(&rotation("tok-s1", "tok-s1b", at)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+
+    // A revoked session leaves room: the next login ends nothing.
+    store.revoke(&janes[1].id, &jane.id, at).await.unwrap();
+    let s5 = store.create(&capped("s5", &jane.id, "tok-s5", 4)).await.unwrap();
+    assert_eq!(
+        live(store.list_active(&jane.id, t0() + TimeDelta::hours(4)).await.unwrap()),
+        live(vec![janes[2].clone(), s4, s5])
+    );
+    assert!(store.is_active(&bobs.id, &bob.id, at).await.unwrap());
+}
+
+/// Concurrent logins of one user never leave more live sessions than the cap.
+pub async fn concurrent_creations_never_exceed_the_cap<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let capped = |id: &str, token: &str| NewSession {
+        max_live_sessions: Some(2),
+        ..new_session(id, &jane.id, token, t0())
+    };
+    store.create(&capped("s1", "tok-1")).await.unwrap();
+    store.create(&capped("s2", "tok-2")).await.unwrap();
+    let (three, four) = super::join(
+        store.create(&capped("s3", "tok-3")),
+        store.create(&capped("s4", "tok-4")),
+    )
+    .await;
+    three.unwrap();
+    four.unwrap();
+    assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 2);
+}
+
+/// `purge_sessions` deletes what can no longer change an answer, and nothing else: expired refresh tokens, and
+/// sessions (revoked or not) once their last token has expired. A spent token of a live session is kept until it
+/// expires, so replaying it is still detected; the live token of a live session is untouched.
+pub async fn purge_deletes_only_what_can_no_longer_matter<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let live = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    store.rotate(&rotation("tok-1", "tok-2", t0() + TimeDelta::hours(1))).await.unwrap();
+    let revoked = store
+        .create(&new_session("s2", &jane.id, "tok-a", t0()))
+        .await
+        .unwrap();
+    store.revoke(&revoked.id, &jane.id, t0()).await.unwrap();
+    let replayed = store
+        .create(&new_session("s3", &jane.id, "tok-x", t0()))
+        .await
+        .unwrap();
+    store.rotate(&rotation("tok-x", "tok-y", t0())).await.unwrap();
+
+    // Within the tokens' lifetime nothing goes, revoked session included, and a replay is still reuse.
+    let soon = t0() + TimeDelta::hours(2);
+    assert_eq!(store.purge_sessions(soon, 1000).await.unwrap(), 0);
+    assert_eq!(
+        store.rotate(&rotation("tok-x", "tok-y", soon)).await.unwrap(),
+        RotationOutcome::ReuseDetected
+    );
+    assert!(!store.is_active(&replayed.id, &jane.id, soon).await.unwrap());
+
+    // At day 30 the first tokens have expired: the two ended sessions go (with their tokens), and the live
+    // session's spent first token; its live token stays and still rotates. Batches of one get there too.
+    let later = t0() + TimeDelta::days(30);
+    let mut deleted = 0;
+    loop {
+        let batch = store.purge_sessions(later, 1).await.unwrap();
+        assert!(batch <= 2, "{batch} rows in a batch of one per table");
+        if batch == 0 {
+            break;
+        }
+        deleted += batch;
+    }
+    // Two sessions and the spent token; with batches of one, some tokens of an ended session may go on their own
+    // before their session does.
+    assert!(deleted >= 3, "{deleted}");
+    assert!(store.is_active(&live.id, &jane.id, later).await.unwrap());
+    assert!(matches!(
+        store.rotate(&rotation("tok-2", "tok-3", later)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+    assert!(!store
+        .revoke_by_refresh_token(&TokenHash::of("tok-a"), later)
+        .await
+        .unwrap());
+    // A new session may reuse nothing of the old, but the old ids and hashes are free again.
+    store
+        .create(&new_session("s2", &jane.id, "tok-a", later))
+        .await
+        .unwrap();
+
+    // Once the live session ends too, it goes.
+    let end = later + TimeDelta::days(31);
+    assert!(store.purge_sessions(end, 1000).await.unwrap() >= 1);
+    assert!(store.list_active(&jane.id, end).await.unwrap().is_empty());
+    assert_eq!(store.purge_sessions(end, 1000).await.unwrap(), 0);
+}
+
 /// A session whose first token hash is already stored is refused with an error, and nothing of it is written.
 pub async fn duplicate_token_hash_is_refused_and_writes_nothing<S: Store>(store: &S) {
     let jane = user(store, "jane").await;

@@ -226,6 +226,13 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
     ) -> Result<bool, latchkey_domain::PortError> {
         unreachable!("registration never revokes")
     }
+    async fn purge_sessions(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: u32,
+    ) -> Result<u64, latchkey_domain::PortError> {
+        unreachable!("registration never purges")
+    }
     async fn revoke_all(
         &self,
         _: &latchkey_domain::UserId,
