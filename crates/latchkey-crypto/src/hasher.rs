@@ -252,6 +252,29 @@ impl PasswordHasher for Argon2Hasher {
             .await?;
         Ok(())
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        made_otherwise(&self.argon2, hash.as_str())
+    }
+}
+
+/// Whether the PHC string `phc` was made with another algorithm, version, cost parameters or output length than
+/// `argon2` makes hashes with now. An unparseable string never verifies, so it is never asked about; it counts as
+/// made otherwise.
+fn made_otherwise(argon2: &Argon2<'_>, phc: &str) -> bool {
+    let Ok(stored) = Phc::new(phc) else {
+        return true;
+    };
+    let current = argon2.params();
+    let same_algorithm = stored.algorithm == Algorithm::Argon2id.ident();
+    let same_version = stored.version == Some(Version::V0x13.into());
+    let same_params = Params::try_from(&stored).is_ok_and(|stored| {
+        stored.m_cost() == current.m_cost()
+            && stored.t_cost() == current.t_cost()
+            && stored.p_cost() == current.p_cost()
+    });
+    let same_length = stored.hash.is_some_and(|output| output.len() == OUTPUT_LEN);
+    !(same_algorithm && same_version && same_params && same_length)
 }
 
 #[cfg(test)]
@@ -292,6 +315,42 @@ mod tests {
             .await
             .unwrap());
         hasher.verify_nothing(&password("whatever")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_with_other_parameters_needs_rehashing() {
+        let hasher = Argon2Hasher::new(cheap()).unwrap();
+        let own = hasher.hash(&password("correct horse")).await.unwrap();
+        assert!(!hasher.needs_rehash(&own));
+        for other in [
+            Argon2Params {
+                memory_kib: 128,
+                ..cheap()
+            },
+            Argon2Params {
+                iterations: 2,
+                ..cheap()
+            },
+            Argon2Params {
+                parallelism: 2,
+                ..cheap()
+            },
+        ] {
+            let older = Argon2Hasher::new(other).unwrap();
+            let stored = older.hash(&password("correct horse")).await.unwrap();
+            // Still verifies (with its own parameters), but is due for an upgrade.
+            assert!(hasher
+                .verify(&password("correct horse"), &stored)
+                .await
+                .unwrap());
+            assert!(hasher.needs_rehash(&stored), "{other:?}");
+        }
+        // argon2i, or argon2id of version 0x10, is made otherwise too.
+        let argon2i = own.as_str().replacen("$argon2id$", "$argon2i$", 1);
+        assert!(hasher.needs_rehash(&PasswordHash::new(argon2i)));
+        let v16 = own.as_str().replacen("$v=19$", "$v=16$", 1);
+        assert!(hasher.needs_rehash(&PasswordHash::new(v16)));
+        assert!(hasher.needs_rehash(&PasswordHash::new("not a phc string".into())));
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub(crate) struct SessionRow {
     revoked_at: Option<Timestamp>,
     user_agent: Option<String>,
     ip: Option<String>,
+    ends_at: Timestamp,
 }
 
 impl SessionRow {
@@ -98,6 +99,7 @@ impl SessionRow {
             revoked_at: None,
             user_agent: session.client.user_agent.clone(),
             ip: session.client.ip.clone(),
+            ends_at: Timestamp(session.ends_at),
         }
     }
 
@@ -112,6 +114,7 @@ impl SessionRow {
             last_used_at: self.last_used_at.into(),
             expires_at: self.expires_at.into(),
             revoked_at: self.revoked_at.map(Into::into),
+            ends_at: self.ends_at.into(),
             client: ClientInfo::new(self.user_agent.as_deref(), self.ip),
         })
     }
@@ -136,11 +139,11 @@ pub(crate) struct TokenRow {
 }
 
 impl TokenRow {
-    /// The state the rotation rules decide on, with its session's `user_id` and `revoked_at`; see
+    /// The state the rotation rules decide on, with its session's `user_id`, `revoked_at` and `ends_at`; see
     /// [`PresentedToken::requested_successor_unused`].
     pub(crate) fn into_presented(
         self,
-        (user_id, revoked_at): (String, Option<Timestamp>),
+        (user_id, revoked_at, ends_at): (String, Option<Timestamp>, Timestamp),
         requested_successor_unused: bool,
     ) -> QueryResult<PresentedToken> {
         // Inside the rotation's transaction, so reported as a diesel error: the transaction rolls back.
@@ -150,6 +153,7 @@ impl TokenRow {
                 .ok_or_else(|| malformed("malformed session id"))?,
             user_id: UserId::parse(&user_id).ok_or_else(|| malformed("malformed user id"))?,
             session_revoked: revoked_at.is_some(),
+            session_ends_at: ends_at.into(),
             expires_at: self.expires_at.into(),
             used_at: self.used_at.map(Into::into),
             successor: self

@@ -35,6 +35,7 @@ diesel::table! {
         revoked_at -> Nullable<UtcTimestamp>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        ends_at -> UtcTimestamp,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct PresentedToken {
     pub user_id: UserId,
     /// Whether that session is revoked.
     pub session_revoked: bool,
+    /// That session's absolute end ([`crate::model::Session::ends_at`]).
+    pub session_ends_at: DateTime<Utc>,
     /// When the token expires.
     pub expires_at: DateTime<Utc>,
     /// When it was spent, if it was.
@@ -37,12 +39,17 @@ pub struct PresentedToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Spend the presented token (`used_at = now`, successor recorded), store the successor expiring at
-    /// `now + successor_ttl`, and set the session's `last_used_at` to now and `expires_at` to the successor's.
+    /// `expires_at`, and set the session's `last_used_at` to now and `expires_at` to the successor's.
     Rotate {
         /// The token's session.
         session_id: SessionId,
         /// Its user.
         user_id: UserId,
+        /// When the successor expires: `now + successor_ttl`, but never after the session's absolute end, so
+        /// rotation cannot extend a session past it.
+        expires_at: DateTime<Utc>,
+        /// The session's absolute end.
+        session_ends_at: DateTime<Utc>,
     },
     /// A retry within the grace period: write nothing, answer with the original rotation's instant.
     Retry {
@@ -52,6 +59,8 @@ pub enum Decision {
         user_id: UserId,
         /// When the token was spent.
         rotated_at: DateTime<Utc>,
+        /// The session's absolute end.
+        session_ends_at: DateTime<Utc>,
     },
     /// A replayed token: revoke its session (if it is not already).
     RevokeSession {
@@ -69,13 +78,18 @@ pub fn decide(token: Option<PresentedToken>, request: &RotationRequest) -> Decis
     let Some(token) = token else {
         return Decision::Reject;
     };
-    if token.session_revoked || token.expires_at <= request.now {
+    if token.session_revoked
+        || token.expires_at <= request.now
+        || token.session_ends_at <= request.now
+    {
         return Decision::Reject;
     }
     let Some(used_at) = token.used_at else {
         return Decision::Rotate {
             session_id: token.session_id,
             user_id: token.user_id,
+            expires_at: (request.now + request.successor_ttl).min(token.session_ends_at),
+            session_ends_at: token.session_ends_at,
         };
     };
     // `TokenHash` equality is constant-time.
@@ -88,6 +102,7 @@ pub fn decide(token: Option<PresentedToken>, request: &RotationRequest) -> Decis
             session_id: token.session_id,
             user_id: token.user_id,
             rotated_at: used_at,
+            session_ends_at: token.session_ends_at,
         };
     }
     Decision::RevokeSession {
@@ -103,19 +118,24 @@ impl Decision {
             Self::Rotate {
                 session_id,
                 user_id,
+                session_ends_at,
+                ..
             } => RotationOutcome::Rotated {
                 session_id,
                 user_id,
                 rotated_at: request.now,
+                session_ends_at,
             },
             Self::Retry {
                 session_id,
                 user_id,
                 rotated_at,
+                session_ends_at,
             } => RotationOutcome::Retried {
                 session_id,
                 user_id,
                 rotated_at,
+                session_ends_at,
             },
             Self::RevokeSession {
                 session_id,
@@ -165,6 +185,7 @@ mod tests {
             session_id: session(),
             user_id: user(),
             session_revoked: false,
+            session_ends_at: now() + TimeDelta::days(90),
             expires_at: now() + TimeDelta::days(1),
             used_at: None,
             successor: None,
@@ -236,8 +257,34 @@ mod tests {
                 Decision::Rotate {
                     session_id: session(),
                     user_id: user(),
+                    expires_at: now() + TimeDelta::days(30),
+                    session_ends_at: now() + TimeDelta::days(90),
                 }
             );
+        }
+    }
+
+    #[test]
+    fn a_rotation_never_extends_the_session_past_its_end() {
+        let ending = PresentedToken {
+            session_ends_at: now() + TimeDelta::days(2),
+            ..live()
+        };
+        assert_eq!(
+            decide(Some(ending), &request()),
+            Decision::Rotate {
+                session_id: session(),
+                user_id: user(),
+                expires_at: now() + TimeDelta::days(2),
+                session_ends_at: now() + TimeDelta::days(2),
+            }
+        );
+        for ended_at in [now(), now() - TimeDelta::seconds(1)] {
+            let ended = PresentedToken {
+                session_ends_at: ended_at,
+                ..live()
+            };
+            assert_eq!(decide(Some(ended), &request()), Decision::Reject);
         }
     }
 
@@ -251,6 +298,7 @@ mod tests {
                     session_id: session(),
                     user_id: user(),
                     rotated_at: now() - ago,
+                    session_ends_at: now() + TimeDelta::days(90),
                 },
                 "{ago}"
             );
@@ -292,6 +340,8 @@ mod tests {
         let rotated = Decision::Rotate {
             session_id: session(),
             user_id: user(),
+            expires_at: request.now + TimeDelta::days(30),
+            session_ends_at: request.now + TimeDelta::days(90),
         };
         assert_eq!(
             rotated.into_outcome(&request),
@@ -299,6 +349,7 @@ mod tests {
                 session_id: session(),
                 user_id: user(),
                 rotated_at: request.now,
+                session_ends_at: request.now + TimeDelta::days(90),
             }
         );
         let earlier = request.now - TimeDelta::seconds(2);
@@ -306,6 +357,7 @@ mod tests {
             session_id: session(),
             user_id: user(),
             rotated_at: earlier,
+            session_ends_at: request.now + TimeDelta::days(90),
         };
         assert_eq!(
             retried.into_outcome(&request),
@@ -313,6 +365,7 @@ mod tests {
                 session_id: session(),
                 user_id: user(),
                 rotated_at: earlier,
+                session_ends_at: request.now + TimeDelta::days(90),
             }
         );
         assert_eq!(

@@ -261,6 +261,42 @@ impl ChallengeRepository for MemoryStore {
         state.revoke_credentials_of(&user_id, now);
         Ok(Some(user_id))
     }
+
+    async fn purge_challenges(
+        &self,
+        now: DateTime<Utc>,
+        issued_before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, PortError> {
+        let mut state = crate::lock(&self.state);
+        let mail = &mut state.mail;
+        let batch = batch as usize;
+        let verifications: Vec<UserId> = mail
+            .verifications
+            .iter()
+            .filter(|(_, v)| {
+                v.link_expires_at <= now
+                    && v.code_expires_at <= now
+                    && v.created_at <= issued_before
+            })
+            .map(|(user, _)| user.clone())
+            .take(batch)
+            .collect();
+        for user in &verifications {
+            mail.verifications.remove(user);
+        }
+        let resets: Vec<UserId> = mail
+            .resets
+            .iter()
+            .filter(|(_, r)| r.expires_at <= now && r.created_at <= issued_before)
+            .map(|(user, _)| user.clone())
+            .take(batch)
+            .collect();
+        for user in &resets {
+            mail.resets.remove(user);
+        }
+        Ok((verifications.len() + resets.len()) as u64)
+    }
 }
 
 #[async_trait]

@@ -11,10 +11,25 @@ use latchkey_domain::ports::{
 use latchkey_domain::{Password, PasswordHash, PlainSecret, PortError, TokenHash};
 
 /// A password "hasher" that stores an unsalted SHA-256: instant, and enough to tell passwords apart in tests.
+///
+/// It also verifies an older format of its own, [`FastTestHasher::legacy_hash`], which it reports as needing a
+/// rehash ([`PasswordHasher::needs_rehash`]), as the argon2 hasher does for hashes made with other parameters.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FastTestHasher;
 
 const FAST_HASH_PREFIX: &str = "$test-sha256$";
+const LEGACY_HASH_PREFIX: &str = "$test-legacy-sha256$";
+
+impl FastTestHasher {
+    /// A hash of `password` in the legacy format: it verifies, and needs rehashing. For tests of the upgrade on
+    /// login.
+    pub fn legacy_hash(password: &Password) -> PasswordHash {
+        PasswordHash::new(format!(
+            "{LEGACY_HASH_PREFIX}{}",
+            TokenHash::of(password.expose()).to_hex()
+        ))
+    }
+}
 
 #[async_trait]
 impl PasswordHasher for FastTestHasher {
@@ -26,11 +41,16 @@ impl PasswordHasher for FastTestHasher {
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
-        Ok(self.hash(password).await?.as_str() == hash.as_str())
+        Ok(self.hash(password).await?.as_str() == hash.as_str()
+            || Self::legacy_hash(password).as_str() == hash.as_str())
     }
 
     async fn verify_nothing(&self, _password: &Password) -> Result<(), PortError> {
         Ok(())
+    }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        !hash.as_str().starts_with(FAST_HASH_PREFIX)
     }
 }
 

@@ -5,8 +5,8 @@ use crate::credentials::CredentialEntry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
-    HealthCheck, InsertUserError, RotationOutcome, RotationRequest, SessionRepository, UserLookup,
-    UserRepository,
+    CreateSessionError, HealthCheck, InsertUserError, RotationOutcome, RotationRequest,
+    SessionRepository, UserLookup, UserRepository,
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
@@ -71,6 +71,17 @@ impl State {
     }
 }
 
+/// What `is_active` and `find_by_active_session` ask of a session.
+trait Live {
+    fn is_live_for(&self, user_id: &UserId, now: DateTime<Utc>) -> bool;
+}
+
+impl Live for Session {
+    fn is_live_for(&self, user_id: &UserId, now: DateTime<Utc>) -> bool {
+        &self.user_id == user_id && self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
 #[async_trait]
 impl HealthCheck for MemoryStore {
     async fn check(&self) -> Result<(), PortError> {
@@ -130,12 +141,13 @@ impl UserRepository for MemoryStore {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError> {
         let state = crate::lock(&self.state);
         let active = state
             .sessions
             .get(session_id)
-            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none());
+            .is_some_and(|s| s.is_live_for(user_id, now));
         Ok(active
             .then(|| state.users.get(user_id).map(|c| c.user.clone()))
             .flatten())
@@ -173,19 +185,58 @@ impl UserRepository for MemoryStore {
         state.revoke_where(now, |s| &s.user_id == id && Some(&s.id) != keep);
         Ok(true)
     }
+
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        let mut state = crate::lock(&self.state);
+        match state.users.get_mut(id) {
+            Some(credentials) if &credentials.password_hash == current => {
+                credentials.password_hash = upgraded.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 #[async_trait]
 impl SessionRepository for MemoryStore {
-    async fn create(&self, new: &latchkey_domain::model::NewSession) -> Result<Session, PortError> {
+    async fn create(
+        &self,
+        new: &latchkey_domain::model::NewSession,
+    ) -> Result<Session, CreateSessionError> {
         let mut state = crate::lock(&self.state);
+        if let Some(verified) = &new.verified_password {
+            let current = state.users.get(&new.user_id).map(|c| &c.password_hash);
+            if current != Some(verified) {
+                return Err(CreateSessionError::StaleCredentials);
+            }
+        }
         if state.refresh_tokens.contains_key(&new.refresh_token.hash)
             || state.sessions.contains_key(&new.id)
         {
-            return Err(PortError::new(
-                "create session",
-                "duplicate session id or token hash",
-            ));
+            return Err(
+                PortError::new("create session", "duplicate session id or token hash").into(),
+            );
+        }
+        if let Some(max) = new.max_live_sessions {
+            let mut live: Vec<&Session> = state
+                .sessions
+                .values()
+                .filter(|s| s.is_live_for(&new.user_id, new.created_at))
+                .collect();
+            live.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            let excess = (live.len() + 1).saturating_sub(max as usize);
+            let oldest: Vec<SessionId> = live.iter().take(excess).map(|s| s.id.clone()).collect();
+            state.revoke_where(new.created_at, |s| oldest.contains(&s.id));
         }
         let session = Session {
             id: new.id.clone(),
@@ -193,6 +244,7 @@ impl SessionRepository for MemoryStore {
             created_at: new.created_at,
             last_used_at: new.created_at,
             expires_at: new.refresh_token.expires_at,
+            ends_at: new.ends_at,
             revoked_at: None,
             client: new.client.clone(),
         };
@@ -227,6 +279,7 @@ impl SessionRepository for MemoryStore {
                     session_id: session.id.clone(),
                     user_id: session.user_id.clone(),
                     session_revoked: session.revoked_at.is_some(),
+                    session_ends_at: session.ends_at,
                     expires_at: token.expires_at,
                     used_at: token.used_at,
                     successor: token.successor,
@@ -235,8 +288,12 @@ impl SessionRepository for MemoryStore {
             });
         let decision = rotation::decide(presented, request);
         match &decision {
-            Decision::Rotate { session_id, .. } => {
-                let expires_at = request.now + request.successor_ttl;
+            Decision::Rotate {
+                session_id,
+                expires_at,
+                ..
+            } => {
+                let expires_at = *expires_at;
                 if let Some(token) = state.refresh_tokens.get_mut(&request.presented) {
                     token.used_at = Some(request.now);
                     token.successor = Some(request.successor);
@@ -263,11 +320,16 @@ impl SessionRepository for MemoryStore {
         Ok(decision.into_outcome(request))
     }
 
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         Ok(crate::lock(&self.state)
             .sessions
             .get(id)
-            .is_some_and(|s| &s.user_id == user_id && s.revoked_at.is_none()))
+            .is_some_and(|s| s.is_live_for(user_id, now)))
     }
 
     async fn list_active(
@@ -316,6 +378,36 @@ impl SessionRepository for MemoryStore {
             return Ok(false);
         };
         Ok(state.revoke_where(now, |s| s.id == session_id) > 0)
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {
+        let mut state = crate::lock(&self.state);
+        let batch = batch as usize;
+        let ended: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| s.expires_at <= now)
+            .map(|s| s.id.clone())
+            .take(batch)
+            .collect();
+        for id in &ended {
+            state.sessions.remove(id);
+        }
+        // As the database's cascade does, a deleted session takes its tokens with it (uncounted there too).
+        state
+            .refresh_tokens
+            .retain(|_, token| !ended.contains(&token.session_id));
+        let expired: Vec<TokenHash> = state
+            .refresh_tokens
+            .iter()
+            .filter(|(_, token)| token.expires_at <= now)
+            .map(|(hash, _)| *hash)
+            .take(batch)
+            .collect();
+        for hash in &expired {
+            state.refresh_tokens.remove(hash);
+        }
+        Ok((ended.len() + expired.len()) as u64)
     }
 
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {

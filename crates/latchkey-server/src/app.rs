@@ -18,7 +18,7 @@ use latchkey_http::{HttpConfig, IntrospectionSecret, TrustedProxies};
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
 use crate::mail::Worker;
-use crate::maintenance::Maintenance;
+use crate::purge::Purger;
 use crate::secret::SecretError;
 use crate::settings::{parse_rate, Settings, ThrottleSettings};
 
@@ -61,7 +61,7 @@ pub struct Application {
     server: Server,
     port: u16,
     worker: Worker,
-    maintenance: Maintenance,
+    purger: Purger,
     shutdown_timeout: std::time::Duration,
 }
 
@@ -83,6 +83,7 @@ impl Application {
         let introspection_secret = introspection_secret(settings)?;
         let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
             .map_err(|error| StartupError::Invalid(format!("server.trusted_proxies: {error}")))?;
+        let purge_interval = purge_interval(settings)?;
         let address = settings.server.bind.clone();
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -102,7 +103,7 @@ impl Application {
         let (latchkey, stores) = build_parts(&settings).await?;
         let latchkey = Arc::new(latchkey);
         let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
-        let maintenance = Maintenance::start(latchkey.clone());
+        let purger = Purger::start(latchkey.clone(), purge_interval);
         let http = HttpConfig {
             max_body_bytes: settings.server.max_body_bytes,
             introspection_secret,
@@ -125,7 +126,7 @@ impl Application {
             server,
             port,
             worker,
-            maintenance,
+            purger,
             shutdown_timeout: std::time::Duration::from_secs(
                 settings.server.shutdown_timeout_seconds,
             ),
@@ -143,8 +144,8 @@ impl Application {
     /// The server's I/O error.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.maintenance.stop();
         self.worker.stop(self.shutdown_timeout).await;
+        self.purger.stop().await;
         served
     }
 }
@@ -379,7 +380,55 @@ fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
                 tokens.refresh_reuse_grace_seconds,
                 error,
             )
+        })?
+        .with_session_max_age(duration_setting(
+            "tokens.session_max_age",
+            &tokens.session_max_age,
+        )?)
+        .map_err(|error| {
+            duration_out_of_range("tokens.session_max_age", &tokens.session_max_age, error)
+        })?
+        .with_max_sessions_per_user(tokens.max_sessions_per_user)
+        .map_err(|error| StartupError::Invalid(format!("tokens.max_sessions_per_user: {error}")))
+}
+
+/// The purge job's interval: a duration of at least a second.
+fn purge_interval(settings: &Settings) -> Result<std::time::Duration, StartupError> {
+    let key = "purge.interval";
+    let interval = duration_setting(key, &settings.purge.interval)?;
+    interval
+        .to_std()
+        .ok()
+        .filter(|interval| interval.as_secs() >= 1)
+        .ok_or_else(|| {
+            StartupError::Invalid(format!(
+                "{key} must be at least 1 second, got {:?}",
+                settings.purge.interval
+            ))
         })
+}
+
+/// A duration setting, or a configuration error naming its key.
+fn duration_setting(key: &str, text: &str) -> Result<TimeDelta, StartupError> {
+    crate::settings::parse_duration(text)
+        .map_err(|message| StartupError::Invalid(format!("{key}: {message}")))
+}
+
+/// The domain's refusal of a duration setting, with its bounds as durations and the value as configured.
+fn duration_out_of_range(key: &str, text: &str, error: TokenPolicyError) -> StartupError {
+    let human = |delta: TimeDelta| match delta.num_seconds() {
+        seconds if seconds % 86_400 == 0 => format!("{} days", seconds / 86_400),
+        seconds if seconds % 60 == 0 => format!("{} minutes", seconds / 60),
+        seconds => format!("{seconds} seconds"),
+    };
+    match error {
+        TokenPolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
+            "{key} must be between {} and {}, got {text:?}",
+            human(min),
+            human(max)
+        )),
+        other => StartupError::Invalid(format!("{key}: {other}")),
+    }
 }
 
 /// The domain's refusal, in the setting's own unit and with the value as configured.
@@ -435,6 +484,61 @@ mod tests {
     #[test]
     fn the_default_settings_are_the_domains_default_policies() {
         assert_eq!(policies(&Settings::default()).unwrap(), Policies::default());
+    }
+
+    #[test]
+    fn the_session_max_age_is_a_duration_within_the_domains_bounds() {
+        let mut settings = Settings::default();
+        settings.tokens.session_max_age = "30d".into();
+        assert_eq!(
+            policies(&settings).unwrap().tokens.session_max_age(),
+            TimeDelta::days(30)
+        );
+        settings.tokens.session_max_age = "30s".into();
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.session_max_age must be between 1 minutes and 3660 days, got \"30s\""
+        );
+        settings.tokens.session_max_age = "ninety days".into();
+        assert!(policies(&settings)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid configuration: tokens.session_max_age: expected a duration"));
+    }
+
+    #[test]
+    fn the_session_cap_and_the_purge_interval_are_checked() {
+        let mut settings = Settings::default();
+        settings.tokens.max_sessions_per_user = 0;
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.max_sessions_per_user: the maximum number of sessions per user must be between 1 and 10000"
+        );
+        settings.tokens.max_sessions_per_user = 5;
+        assert_eq!(
+            policies(&settings).unwrap().tokens.max_sessions_per_user(),
+            5
+        );
+        assert_eq!(
+            purge_interval(&settings).unwrap(),
+            std::time::Duration::from_secs(3600)
+        );
+        settings.purge.interval = "0s".into();
+        assert!(purge_interval(&settings).is_err());
+        settings.purge.interval = "often".into();
+        assert!(purge_interval(&settings).is_err());
+    }
+
+    #[test]
+    fn a_refresh_reuse_grace_over_a_minute_is_refused() {
+        let mut settings = Settings::default();
+        settings.tokens.refresh_reuse_grace_seconds = 60;
+        assert!(policies(&settings).is_ok());
+        settings.tokens.refresh_reuse_grace_seconds = 61;
+        assert_eq!(
+            policies(&settings).unwrap_err().to_string(),
+            "invalid configuration: tokens.refresh_reuse_grace_seconds must be between 0 and 60 seconds, got 61"
+        );
     }
 
     #[test]

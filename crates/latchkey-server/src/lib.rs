@@ -4,8 +4,8 @@
 pub mod app;
 pub mod database;
 pub mod mail;
-pub mod maintenance;
 pub mod operators;
+pub mod purge;
 pub mod secret;
 pub mod settings;
 

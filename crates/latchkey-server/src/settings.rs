@@ -41,6 +41,8 @@ pub struct Settings {
     pub events: EventsSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The purge job.
+    pub purge: PurgeSettings,
     /// `POST /oauth/introspect`.
     #[serde(default)]
     pub introspection: IntrospectionSettings,
@@ -209,6 +211,18 @@ pub struct TokensSettings {
     pub refresh_ttl_seconds: i64,
     /// How long a spent refresh token may be retried for the same new pair.
     pub refresh_reuse_grace_seconds: i64,
+    /// The absolute lifetime of a session from its login, which rotation cannot extend, as a duration (`"90d"`).
+    pub session_max_age: String,
+    /// Live sessions per user; a login beyond it ends the user's oldest.
+    pub max_sessions_per_user: u32,
+}
+
+/// `[purge]`: the background job deleting ended sessions, expired refresh tokens and expired challenges.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeSettings {
+    /// Time between two runs, as a duration (`"1h"`).
+    pub interval: String,
 }
 
 /// `[password]`.
@@ -385,6 +399,9 @@ from = "Latchkey <no-reply@localhost>"
 
 [log]
 filter = "info"
+
+[purge]
+interval = "1h"
 "#;
 
 /// Keys that moved, with where they live now. Refused rather than ignored: a deployment that shortened its refresh
@@ -417,6 +434,14 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default(
             "tokens.refresh_reuse_grace_seconds",
             policies.tokens.refresh_reuse_grace().num_seconds(),
+        )?
+        .set_default(
+            "tokens.session_max_age",
+            duration(policies.tokens.session_max_age()),
+        )?
+        .set_default(
+            "tokens.max_sessions_per_user",
+            policies.tokens.max_sessions_per_user(),
         )?
         .set_default("password.min_length", policies.password.min_length() as u64)?
         .set_default("password.max_length", policies.password.max_length() as u64)?
@@ -499,6 +524,27 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
     }
     Ok(builder)
+}
+
+/// A duration in the largest whole unit that states it exactly (`90d`, `36h`, `90s`), for the defaults. (humantime's
+/// own formatting counts in months of 30.44 days, which no one would write.)
+fn duration(delta: chrono::TimeDelta) -> String {
+    match delta.num_seconds() {
+        seconds if seconds % 86_400 == 0 => format!("{}d", seconds / 86_400),
+        seconds if seconds % 3_600 == 0 => format!("{}h", seconds / 3_600),
+        seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        seconds => format!("{seconds}s"),
+    }
+}
+
+/// Parses a duration setting (`"90d"`, `"12h"`, `"1h 30m"`: humantime's syntax).
+///
+/// # Errors
+/// A message naming what was expected, when the text is not a duration or is too large.
+pub fn parse_duration(text: &str) -> Result<chrono::TimeDelta, String> {
+    let expected = || format!("expected a duration such as \"90d\" or \"12h\", got {text:?}");
+    let parsed = humantime::parse_duration(text.trim()).map_err(|_| expected())?;
+    chrono::TimeDelta::from_std(parsed).map_err(|_| expected())
 }
 
 /// Why the configuration could not be loaded.

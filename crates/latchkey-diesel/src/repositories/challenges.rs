@@ -337,6 +337,50 @@ impl ChallengeRepository for Store {
             .await?;
         user_id.map(parse_user_id).transpose()
     }
+
+    async fn purge_challenges(
+        &self,
+        now: DateTime<Utc>,
+        issued_before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, PortError> {
+        let (now, issued_before) = (Timestamp(now), Timestamp(issued_before));
+        let batch = i64::from(batch);
+        self.run("purge challenges", move |connection| {
+            Box::pin(async move {
+                // A batch's keys are read, then deleted by key with the condition checked again (so a challenge
+                // reissued in between stays): diesel has no DELETE … LIMIT, nor a limited subselect as its target.
+                let expired = verification_challenges::table
+                    .filter(verification_challenges::link_expires_at.le(now))
+                    .filter(verification_challenges::code_expires_at.le(now))
+                    .filter(verification_challenges::created_at.le(issued_before));
+                let batch_keys: Vec<String> = expired
+                    .select(verification_challenges::user_id)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let verifications = diesel::delete(
+                    expired.filter(verification_challenges::user_id.eq_any(&batch_keys)),
+                )
+                .execute(connection)
+                .await?;
+                let expired = password_resets::table
+                    .filter(password_resets::expires_at.le(now))
+                    .filter(password_resets::created_at.le(issued_before));
+                let batch_keys: Vec<String> = expired
+                    .select(password_resets::user_id)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let resets =
+                    diesel::delete(expired.filter(password_resets::user_id.eq_any(&batch_keys)))
+                        .execute(connection)
+                        .await?;
+                Ok((verifications + resets) as u64)
+            })
+        })
+        .await
+    }
 }
 
 /// Marks the account verified (bumping `updated_at` only when that changes something).

@@ -5,24 +5,63 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewSession;
-use latchkey_domain::ports::{RotationOutcome, RotationRequest, SessionRepository};
+use latchkey_domain::ports::{
+    CreateSessionError, RotationOutcome, RotationRequest, SessionRepository,
+};
 use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{NewTokenRow, SessionRow, TokenRow};
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
 impl SessionRepository for Store {
-    async fn create(&self, session: &NewSession) -> Result<Session, PortError> {
+    async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError> {
         let session = session.clone();
         let row = self
             .run("create session", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
+                        let user_id = session.user_id.as_str();
+                        if session.verified_password.is_some()
+                            || session.max_live_sessions.is_some()
+                        {
+                            // Locked so that a concurrent password change waits for this transaction (and then
+                            // revokes the session it created) or, if it came first, is seen here; and so that
+                            // concurrent logins of one user count its live sessions one after the other.
+                            let current =
+                                locked!(users::table.find(user_id).select(users::password_hash))
+                                    .first::<String>(connection)
+                                    .await
+                                    .optional()?;
+                            if let Some(verified) = &session.verified_password {
+                                if current.as_deref() != Some(verified.as_str()) {
+                                    return Ok(None);
+                                }
+                            }
+                        }
+                        if let Some(max) = session.max_live_sessions {
+                            let now = Timestamp(session.created_at);
+                            // At most the cap's worth of ids, since no more than the cap are ever live.
+                            let live: Vec<String> = sessions::table
+                                .filter(sessions::user_id.eq(user_id))
+                                .filter(sessions::revoked_at.is_null())
+                                .filter(sessions::expires_at.gt(now))
+                                .order((sessions::created_at.asc(), sessions::id.asc()))
+                                .select(sessions::id)
+                                .load(connection)
+                                .await?;
+                            let excess = (live.len() + 1).saturating_sub(max as usize);
+                            if let Some(oldest) = live.get(..excess).filter(|ids| !ids.is_empty()) {
+                                diesel::update(sessions::table.filter(sessions::id.eq_any(oldest)))
+                                    .set(sessions::revoked_at.eq(now))
+                                    .execute(connection)
+                                    .await?;
+                            }
+                        }
                         let token = &session.refresh_token;
                         let row = diesel::insert_into(sessions::table)
                             .values(SessionRow::new(&session))
@@ -38,12 +77,13 @@ impl SessionRepository for Store {
                             })
                             .execute(connection)
                             .await?;
-                        Ok(row)
+                        Ok(Some(row))
                     })
                 })
             })
             .await?;
-        row.into_session()
+        let row = row.ok_or(CreateSessionError::StaleCredentials)?;
+        Ok(row.into_session()?)
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {
@@ -76,8 +116,12 @@ impl SessionRepository for Store {
                             Some(token) => {
                                 let session = sessions::table
                                     .find(&token.session_id)
-                                    .select((sessions::user_id, sessions::revoked_at))
-                                    .first::<(String, Option<Timestamp>)>(connection)
+                                    .select((
+                                        sessions::user_id,
+                                        sessions::revoked_at,
+                                        sessions::ends_at,
+                                    ))
+                                    .first::<(String, Option<Timestamp>, Timestamp)>(connection)
                                     .await?;
                                 // Locked so that a concurrent rotation of the successor cannot spend it between
                                 // this read and the answer that hands it out again.
@@ -95,8 +139,12 @@ impl SessionRepository for Store {
 
                         let decision = rotation::decide(state, &request);
                         match &decision {
-                            Decision::Rotate { session_id, .. } => {
-                                let expires_at = Timestamp(request.now + request.successor_ttl);
+                            Decision::Rotate {
+                                session_id,
+                                expires_at,
+                                ..
+                            } => {
+                                let expires_at = Timestamp(*expires_at);
                                 // First, because it waits for and re-checks a concurrent revocation of the session.
                                 let extended = diesel::update(
                                     sessions::table
@@ -150,15 +198,22 @@ impl SessionRepository for Store {
         Ok(decision.into_outcome(request))
     }
 
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError> {
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
         self.run("check session", move |connection| {
             Box::pin(async move {
                 diesel::select(diesel::dsl::exists(
                     sessions::table
                         .find(&id)
                         .filter(sessions::user_id.eq(&user_id))
-                        .filter(sessions::revoked_at.is_null()),
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now)),
                 ))
                 .get_result(connection)
                 .await
@@ -245,6 +300,39 @@ impl SessionRepository for Store {
             })
             .await?;
         Ok(revoked > 0)
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {
+        let now = Timestamp(now);
+        let batch = i64::from(batch);
+        self.run("purge sessions", move |connection| {
+            Box::pin(async move {
+                // A batch's keys are read, then deleted by key with the condition checked again: diesel has no
+                // DELETE … LIMIT, nor a limited subselect as its target. A session goes with its tokens (ON DELETE
+                // CASCADE); then the expired tokens of live sessions.
+                let ended = sessions::table.filter(sessions::expires_at.le(now));
+                let batch_keys: Vec<String> = ended
+                    .select(sessions::id)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let sessions = diesel::delete(ended.filter(sessions::id.eq_any(&batch_keys)))
+                    .execute(connection)
+                    .await?;
+                let expired = refresh_tokens::table.filter(refresh_tokens::expires_at.le(now));
+                let batch_keys: Vec<Vec<u8>> = expired
+                    .select(refresh_tokens::token_hash)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let tokens =
+                    diesel::delete(expired.filter(refresh_tokens::token_hash.eq_any(&batch_keys)))
+                        .execute(connection)
+                        .await?;
+                Ok((sessions + tokens) as u64)
+            })
+        })
+        .await
     }
 
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError> {

@@ -61,8 +61,10 @@ impl UserRepository for Store {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError> {
         let (session_id, user_id) = (session_id.as_str().to_owned(), user_id.as_str().to_owned());
+        let now = Timestamp(now);
         let row = self
             .run("find user of session", move |connection| {
                 Box::pin(async move {
@@ -71,6 +73,7 @@ impl UserRepository for Store {
                         .filter(sessions::id.eq(&session_id))
                         .filter(users::id.eq(&user_id))
                         .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
                         .select(UserRow::as_select())
                         .first(connection)
                         .await
@@ -149,5 +152,35 @@ impl UserRepository for Store {
             })
         })
         .await
+    }
+
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        let (id, current, upgraded) = (
+            id.as_str().to_owned(),
+            current.as_str().to_owned(),
+            upgraded.as_str().to_owned(),
+        );
+        let replaced = self
+            .run("rehash password", move |connection| {
+                Box::pin(async move {
+                    // One conditional statement: the row lock it takes orders it with a concurrent password change,
+                    // whose new hash then no longer matches.
+                    diesel::update(
+                        users::table
+                            .find(&id)
+                            .filter(users::password_hash.eq(&current)),
+                    )
+                    .set(users::password_hash.eq(&upgraded))
+                    .execute(connection)
+                    .await
+                })
+            })
+            .await?;
+        Ok(replaced > 0)
     }
 }

@@ -55,7 +55,10 @@ where
             "generation {generation}"
         );
     }
-    assert!(store.is_active(&session.id, &user.id).await.unwrap());
+    assert!(store
+        .is_active(&session.id, &user.id, t0() + TimeDelta::hours(1))
+        .await
+        .unwrap());
 }
 
 /// Retries the rotation of a spent token from `parallel` tasks while the successor it handed out is rotated in turn,
@@ -132,7 +135,10 @@ where
             other => panic!("round {round}: successor rotation got {other:?}"),
         }
         assert_eq!(
-            store.is_active(&session.id, &user.id).await.unwrap(),
+            store
+                .is_active(&session.id, &user.id, t0() + TimeDelta::hours(1))
+                .await
+                .unwrap(),
             reuse == 0,
             "round {round}"
         );

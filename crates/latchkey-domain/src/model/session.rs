@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{SessionId, UserId};
+use super::{PasswordHash, SessionId, UserId};
 use crate::secret::TokenHash;
 
 /// What the client told us about itself when it logged in; shown in the session list.
@@ -44,8 +44,11 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// When a refresh token of this session was last used.
     pub last_used_at: DateTime<Utc>,
-    /// When the newest refresh token expires; the session is dead after that.
+    /// When the newest refresh token expires; the session is dead after that. Never later than
+    /// [`Session::ends_at`].
     pub expires_at: DateTime<Utc>,
+    /// The session's absolute end (its login plus the policy's maximum age): no rotation extends it.
+    pub ends_at: DateTime<Utc>,
     /// When the session was revoked (logout, password change, reuse detection), if it was.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Client details recorded at login.
@@ -64,8 +67,17 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     /// Client details.
     pub client: ClientInfo,
+    /// The absolute end of the session: no refresh token of it may expire later (the first one's expiry included).
+    pub ends_at: DateTime<Utc>,
     /// The first refresh token of the family.
     pub refresh_token: NewRefreshToken,
+    /// The password hash the login verified. When set, the store creates the session only if it is still the
+    /// account's hash, checked in the transaction that inserts the session: a password change or reset that
+    /// lands between the verification and the insert must not leave a live session made with the old password.
+    pub verified_password: Option<PasswordHash>,
+    /// At most this many live sessions of the user once this one exists: the store revokes the oldest live ones
+    /// beyond it (by login time) in the transaction that creates this one. `None` sets no cap.
+    pub max_live_sessions: Option<u32>,
 }
 
 /// A refresh token to store: only its hash and its lifetime; made by the service.

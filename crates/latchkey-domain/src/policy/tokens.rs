@@ -12,6 +12,8 @@ pub struct TokenPolicy {
     access_ttl: TimeDelta,
     refresh_ttl: TimeDelta,
     refresh_reuse_grace: TimeDelta,
+    session_max_age: TimeDelta,
+    max_sessions_per_user: u32,
 }
 
 /// Which lifetime of a [`TokenPolicy`].
@@ -24,6 +26,8 @@ pub enum Lifetime {
     Refresh,
     /// [`TokenPolicy::refresh_reuse_grace`].
     RefreshReuseGrace,
+    /// [`TokenPolicy::session_max_age`].
+    SessionMaxAge,
 }
 
 impl fmt::Display for Lifetime {
@@ -32,6 +36,7 @@ impl fmt::Display for Lifetime {
             Lifetime::Access => "the access token lifetime",
             Lifetime::Refresh => "the refresh token lifetime",
             Lifetime::RefreshReuseGrace => "the refresh token reuse grace",
+            Lifetime::SessionMaxAge => "the session maximum age",
         })
     }
 }
@@ -50,6 +55,14 @@ pub enum TokenPolicyError {
         /// Its longest allowed value.
         max: TimeDelta,
     },
+    /// A cap on live sessions per user outside its bounds.
+    #[error("the maximum number of sessions per user must be between {min} and {max}")]
+    SessionCapOutOfRange {
+        /// The smallest cap allowed.
+        min: u32,
+        /// The largest cap allowed.
+        max: u32,
+    },
 }
 
 const DAY: i64 = 86_400;
@@ -61,13 +74,22 @@ impl TokenPolicy {
     pub const DEFAULT_REFRESH_TTL: TimeDelta = TimeDelta::days(30);
     /// Default reuse grace: 10 seconds.
     pub const DEFAULT_REFRESH_REUSE_GRACE: TimeDelta = TimeDelta::seconds(10);
+    /// Default absolute session lifetime: 90 days.
+    pub const DEFAULT_SESSION_MAX_AGE: TimeDelta = TimeDelta::days(90);
+    /// Default cap on live sessions per user: 100.
+    pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 100;
+    /// The bounds of [`TokenPolicy::max_sessions_per_user`], inclusive.
+    pub const MAX_SESSIONS_PER_USER_BOUNDS: (u32, u32) = (1, 10_000);
 
     /// The bounds of each lifetime, inclusive.
     pub const fn bounds(lifetime: Lifetime) -> (TimeDelta, TimeDelta) {
         match lifetime {
             Lifetime::Access => (TimeDelta::seconds(1), TimeDelta::seconds(DAY)),
             Lifetime::Refresh => (TimeDelta::seconds(60), TimeDelta::seconds(366 * DAY)),
-            Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(300)),
+            // A spent token stays usable by whoever holds it for the grace; a minute covers a retry after a lost
+            // response, and anything longer is a window for a thief.
+            Lifetime::RefreshReuseGrace => (TimeDelta::zero(), TimeDelta::seconds(60)),
+            Lifetime::SessionMaxAge => (TimeDelta::seconds(60), TimeDelta::seconds(3660 * DAY)),
         }
     }
 
@@ -94,13 +116,40 @@ impl TokenPolicy {
         })
     }
 
-    /// The policy with a spent refresh token retriable for `grace` (0 to 300 seconds).
+    /// The policy with a spent refresh token retriable for `grace` (0 to 60 seconds).
     ///
     /// # Errors
     /// [`TokenPolicyError::OutOfRange`].
     pub fn with_refresh_reuse_grace(self, grace: TimeDelta) -> Result<Self, TokenPolicyError> {
         Ok(Self {
             refresh_reuse_grace: checked(Lifetime::RefreshReuseGrace, grace)?,
+            ..self
+        })
+    }
+
+    /// The policy with every session ending `max_age` after its login, however often it is refreshed (1 minute to
+    /// 3660 days).
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::OutOfRange`].
+    pub fn with_session_max_age(self, max_age: TimeDelta) -> Result<Self, TokenPolicyError> {
+        Ok(Self {
+            session_max_age: checked(Lifetime::SessionMaxAge, max_age)?,
+            ..self
+        })
+    }
+
+    /// The policy with at most `max` live sessions per user (1 to 10 000): a login beyond it ends the oldest.
+    ///
+    /// # Errors
+    /// [`TokenPolicyError::SessionCapOutOfRange`].
+    pub fn with_max_sessions_per_user(self, max: u32) -> Result<Self, TokenPolicyError> {
+        let (min, most) = Self::MAX_SESSIONS_PER_USER_BOUNDS;
+        if !(min..=most).contains(&max) {
+            return Err(TokenPolicyError::SessionCapOutOfRange { min, max: most });
+        }
+        Ok(Self {
+            max_sessions_per_user: max,
             ..self
         })
     }
@@ -121,6 +170,19 @@ impl TokenPolicy {
     pub fn refresh_reuse_grace(&self) -> TimeDelta {
         self.refresh_reuse_grace
     }
+
+    /// The absolute lifetime of a session, counted from its login: no refresh token of the session lives past it,
+    /// so rotation cannot keep a stolen session alive for ever, and access checks refuse the session from then on.
+    pub fn session_max_age(&self) -> TimeDelta {
+        self.session_max_age
+    }
+
+    /// How many live sessions one user may have: a login that would exceed it revokes the user's oldest live
+    /// sessions, in the transaction that creates the new one, so a script logging in in a loop cannot grow the
+    /// table without bound.
+    pub fn max_sessions_per_user(&self) -> u32 {
+        self.max_sessions_per_user
+    }
 }
 
 fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolicyError> {
@@ -133,12 +195,14 @@ fn checked(lifetime: Lifetime, value: TimeDelta) -> Result<TimeDelta, TokenPolic
 }
 
 impl Default for TokenPolicy {
-    /// 15 minutes, 30 days, 10 seconds.
+    /// 15 minutes, 30 days, 10 seconds, 90 days, 100 sessions.
     fn default() -> Self {
         Self {
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
             refresh_reuse_grace: Self::DEFAULT_REFRESH_REUSE_GRACE,
+            session_max_age: Self::DEFAULT_SESSION_MAX_AGE,
+            max_sessions_per_user: Self::DEFAULT_MAX_SESSIONS_PER_USER,
         }
     }
 }
@@ -153,8 +217,47 @@ mod tests {
         let rebuilt = TokenPolicy::default()
             .with_access_ttl(defaults.access_ttl())
             .and_then(|p| p.with_refresh_ttl(defaults.refresh_ttl()))
-            .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()));
+            .and_then(|p| p.with_refresh_reuse_grace(defaults.refresh_reuse_grace()))
+            .and_then(|p| p.with_session_max_age(defaults.session_max_age()))
+            .and_then(|p| p.with_max_sessions_per_user(defaults.max_sessions_per_user()));
         assert_eq!(rebuilt, Ok(defaults));
+    }
+
+    #[test]
+    fn the_session_cap_is_bounded() {
+        let policy = TokenPolicy::default();
+        for refused in [0, 10_001] {
+            assert_eq!(
+                policy.clone().with_max_sessions_per_user(refused),
+                Err(TokenPolicyError::SessionCapOutOfRange {
+                    min: 1,
+                    max: 10_000
+                })
+            );
+        }
+        let one = policy.with_max_sessions_per_user(1).unwrap();
+        assert_eq!(one.max_sessions_per_user(), 1);
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_is_capped_at_a_minute() {
+        let policy = TokenPolicy::default();
+        let minute = TimeDelta::seconds(60);
+        assert_eq!(
+            policy
+                .clone()
+                .with_refresh_reuse_grace(minute)
+                .map(|p| p.refresh_reuse_grace()),
+            Ok(minute)
+        );
+        assert_eq!(
+            policy.with_refresh_reuse_grace(TimeDelta::seconds(61)),
+            Err(TokenPolicyError::OutOfRange {
+                lifetime: Lifetime::RefreshReuseGrace,
+                min: TimeDelta::zero(),
+                max: minute,
+            })
+        );
     }
 
     #[test]
@@ -172,6 +275,10 @@ mod tests {
         assert!(policy
             .clone()
             .with_refresh_reuse_grace(TimeDelta::seconds(-1))
+            .is_err());
+        assert!(policy
+            .clone()
+            .with_session_max_age(TimeDelta::seconds(59))
             .is_err());
         let error = policy.with_refresh_ttl(TimeDelta::seconds(59)).unwrap_err();
         assert_eq!(

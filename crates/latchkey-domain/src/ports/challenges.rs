@@ -185,4 +185,19 @@ pub trait ChallengeRepository: Send + Sync {
         password_hash: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>, PortError>;
+
+    /// Deletes, at most `batch` of each kind, the verification challenges whose link and code have both expired at
+    /// `now` and the reset tokens that have, provided each was issued at or before `issued_before`. (A spent
+    /// challenge or token is already gone: spending deletes it.) The caller sets `issued_before` so that rows still
+    /// needed to space out emails (the resend and reset intervals count from the last one issued) are kept.
+    /// Returns how many rows were deleted; the caller repeats until it is 0.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; what was deleted before stays deleted.
+    async fn purge_challenges(
+        &self,
+        now: DateTime<Utc>,
+        issued_before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, PortError>;
 }

@@ -27,4 +27,15 @@ pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// [`PortError`] when the hashing pool is gone.
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError>;
+
+    /// Whether a stored hash (one that [`PasswordHasher::verify`] accepts) was made otherwise than
+    /// [`PasswordHasher::hash`] would make it now: another algorithm, version or cost parameters. A login that
+    /// verified such a hash stores a fresh one, so raising the configured cost reaches every account that logs in.
+    ///
+    /// Cheap (it reads the hash's parameters, it does not hash). The default says no, for hashers with nothing to
+    /// upgrade.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let _ = hash;
+        false
+    }
 }

@@ -24,6 +24,6 @@ pub use health::HealthCheck;
 pub use limiter::{Admission, LimitKey, RateLimiter};
 pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;
-pub use sessions::{RotationOutcome, RotationRequest, SessionRepository};
+pub use sessions::{CreateSessionError, RotationOutcome, RotationRequest, SessionRepository};
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};
 pub use users::{InsertUserError, UserLookup, UserRepository};

@@ -23,7 +23,8 @@ pub struct RotationRequest {
 /// What happened to a presented refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
-    /// The token was live: it is now spent and its successor stored, expiring `rotated_at + successor_ttl`.
+    /// The token was live: it is now spent and its successor stored, expiring `rotated_at + successor_ttl` or at
+    /// the session's absolute end, whichever comes first.
     Rotated {
         /// The session the token belongs to.
         session_id: SessionId,
@@ -31,6 +32,8 @@ pub enum RotationOutcome {
         user_id: UserId,
         /// The instant of the rotation (now).
         rotated_at: DateTime<Utc>,
+        /// The session's absolute end, which no token of it outlives.
+        session_ends_at: DateTime<Utc>,
     },
     /// The token was spent less than `grace` ago, by a rotation to this same successor which is still unused: a
     /// client retrying after a lost response. Nothing changed.
@@ -41,6 +44,8 @@ pub enum RotationOutcome {
         user_id: UserId,
         /// The instant of the original rotation, so the caller can rebuild the same access token.
         rotated_at: DateTime<Utc>,
+        /// The session's absolute end, which no token of it outlives.
+        session_ends_at: DateTime<Utc>,
     },
     /// The token was spent earlier (or its successor already used): it was replayed, so the whole session has been
     /// revoked.
@@ -50,18 +55,43 @@ pub enum RotationOutcome {
         /// Its user.
         user_id: UserId,
     },
-    /// Unknown, expired, or belonging to a revoked or expired session.
+    /// Unknown, expired, or belonging to a revoked or expired session (or one past its absolute end).
     Rejected,
+}
+
+/// Why a session was not created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateSessionError {
+    /// [`NewSession::verified_password`] is no longer the account's password hash (the password was changed or
+    /// reset since the login checked it), or the account is gone. Nothing was written.
+    #[error("the credentials this session was started with are no longer current")]
+    StaleCredentials,
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
 }
 
 /// Stores sessions and refresh tokens.
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
-    /// Creates a session with its first refresh token.
+    /// Creates a session with its first refresh token, in one transaction.
+    ///
+    /// When [`NewSession::verified_password`] is set, the account's stored hash is compared with it in that same
+    /// transaction, under a lock (or the store's write lock) that a concurrent password change waits for: either
+    /// the change comes first and the creation is refused, or the session comes first and the change's revocation
+    /// of the other sessions ends it.
+    ///
+    /// With [`NewSession::max_live_sessions`], the user's oldest live sessions (neither revoked nor expired at the
+    /// new session's `created_at`; oldest by `created_at`, then id) are revoked in that transaction so that no more
+    /// than the cap are live once it commits, also under concurrent logins of one user.
     ///
     /// # Errors
-    /// [`PortError`] when the store fails (including a duplicate token hash); nothing is written then.
-    async fn create(&self, session: &NewSession) -> Result<Session, PortError>;
+    /// - [`CreateSessionError::StaleCredentials`] when the verified hash is no longer the account's (or the
+    ///   account is gone); nothing is written then.
+    /// - [`CreateSessionError::Unavailable`] when the store fails (including a duplicate token hash); nothing is
+    ///   written then.
+    async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError>;
 
     /// Spends a refresh token and stores its successor, atomically: of two concurrent rotations of one token, one
     /// gets [`RotationOutcome::Rotated`] and the other sees the spent token.
@@ -70,12 +100,18 @@ pub trait SessionRepository: Send + Sync {
     /// [`PortError`] when the store fails; nothing is written then.
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError>;
 
-    /// `true` when the session exists, belongs to `user_id` and is not revoked. Runs on every authenticated
-    /// request, so it must be a single indexed lookup.
+    /// `true` when the session exists, belongs to `user_id`, is not revoked and has not expired at `now` (its
+    /// `expires_at`, which never passes its absolute end). Runs on every authenticated request, so it must be a
+    /// single indexed lookup.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    async fn is_active(&self, id: &SessionId, user_id: &UserId) -> Result<bool, PortError>;
+    async fn is_active(
+        &self,
+        id: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 
     /// The user's sessions that are neither revoked nor expired at `now`, newest first.
     ///
@@ -113,6 +149,19 @@ pub trait SessionRepository: Send + Sync {
         token: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
+
+    /// Deletes, in batches of at most `batch` rows each, the refresh tokens that expired at or before `now` and the
+    /// sessions that did (revoked or not; a session expires with its newest refresh token). Returns how many rows
+    /// were deleted; the caller repeats until it is 0.
+    ///
+    /// Nothing deleted could still change an answer: every path refuses an expired token whether or not it is
+    /// stored. A spent token of a live session is kept until its own expiry, since presenting it before then is
+    /// reuse that must revoke the session; a revoked session is kept until its last token would have expired, so
+    /// such a token presented before then is still known as one of a revoked session. One statement per table.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; what was deleted before stays deleted.
+    async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError>;
 
     /// Revokes every active session of the user; returns how many were revoked.
     ///

@@ -53,7 +53,8 @@ pub trait UserRepository: Send + Sync {
     /// Finds the account of an active session, in one indexed lookup: what every request that needs the caller's
     /// account runs, so the revocation check and the account read cost a single round trip.
     ///
-    /// Returns `None` when the session is unknown, revoked, or does not belong to `user_id`.
+    /// Returns `None` when the session is unknown, revoked, expired at `now` (as
+    /// [`crate::ports::SessionRepository::is_active`]), or does not belong to `user_id`.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
@@ -61,6 +62,7 @@ pub trait UserRepository: Send + Sync {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
+        now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError>;
 
     /// Finds an account and its password hash.
@@ -83,5 +85,20 @@ pub trait UserRepository: Send + Sync {
         hash: &PasswordHash,
         keep: Option<&SessionId>,
         now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+
+    /// Replaces the password hash `current` with `upgraded`, a new hash of the same password (made with the
+    /// hasher's current parameters), only if `current` is still the account's hash: a compare-and-set in one
+    /// statement, so an upgrade after a login never overwrites a password change or reset that landed since.
+    /// Sessions and `updated_at` are left alone: the password did not change. Returns whether the hash was
+    /// replaced.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; then nothing changed.
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
     ) -> Result<bool, PortError>;
 }

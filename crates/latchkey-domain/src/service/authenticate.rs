@@ -52,7 +52,7 @@ impl Latchkey {
         if !self
             .ports
             .sessions
-            .is_active(session.session_id(), session.user_id())
+            .is_active(session.session_id(), session.user_id(), self.now())
             .await?
         {
             return Err(AuthError::InvalidToken);
@@ -77,7 +77,7 @@ impl Latchkey {
         let user = self
             .ports
             .users
-            .find_by_active_session(session.session_id(), session.user_id())
+            .find_by_active_session(session.session_id(), session.user_id(), self.now())
             .await?
             .ok_or(AuthError::InvalidToken)?;
         Ok((session.into(), user))

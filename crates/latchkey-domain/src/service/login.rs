@@ -2,10 +2,10 @@ use super::throttle::{Action, Counted, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, Email, EventKind, EventOutcome, NewRefreshToken, NewSession, Password, SessionId,
-    User, UserId, Username,
+    ClientInfo, Email, EventKind, EventOutcome, NewRefreshToken, NewSession, Password,
+    PasswordHash, SessionId, User, UserId, Username,
 };
-use crate::ports::UserLookup;
+use crate::ports::{CreateSessionError, UserLookup};
 
 /// A login as the client sent it: who (an email address or a username) and the password.
 ///
@@ -167,6 +167,14 @@ impl Latchkey {
             return Err(LoginError::EmailNotVerified);
         }
         self.remember_address(user_id, &client).await;
+        let (tokens, verified) = self
+            .start_login_session(
+                user_id,
+                &password,
+                credentials.password_hash.clone(),
+                client.clone(),
+            )
+            .await?;
         self.record(
             EventKind::Login,
             EventOutcome::Success,
@@ -175,7 +183,8 @@ impl Latchkey {
             &client,
         )
         .await;
-        let tokens = self.start_session(user_id, client).await?;
+        self.upgrade_password_hash(user_id, &password, &verified)
+            .await;
         Ok(LoginOutcome {
             user: credentials.user,
             tokens,
@@ -205,26 +214,113 @@ impl Latchkey {
         .await
     }
 
-    /// Creates a session with its first refresh token and returns the session's token pair.
+    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
+    /// (see [`crate::ports::SessionRepository::create`]); returns the tokens and the hash the session was made with.
+    ///
+    /// A hash that changed in between is either a password change or reset (the password given is no longer the
+    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
+    /// verification, against the hash now stored, tells them apart.
+    async fn start_login_session(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        verified: PasswordHash,
+        client: ClientInfo,
+    ) -> Result<(TokenPair, PasswordHash), LoginError> {
+        match self
+            .start_session(user_id, client.clone(), Some(&verified))
+            .await
+        {
+            Ok(tokens) => return Ok((tokens, verified)),
+            Err(CreateSessionError::StaleCredentials) => {}
+            Err(CreateSessionError::Unavailable(source)) => return Err(source.into()),
+        }
+        let current = self
+            .ports
+            .users
+            .find_credentials(&UserLookup::Id(user_id.clone()))
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
+        if !self
+            .ports
+            .hasher
+            .verify(password, &current.password_hash)
+            .await?
+        {
+            return Err(LoginError::InvalidCredentials);
+        }
+        match self
+            .start_session(user_id, client, Some(&current.password_hash))
+            .await
+        {
+            Ok(tokens) => Ok((tokens, current.password_hash)),
+            // Changed once more: a password change for certain this time.
+            Err(CreateSessionError::StaleCredentials) => Err(LoginError::InvalidCredentials),
+            Err(CreateSessionError::Unavailable(source)) => Err(source.into()),
+        }
+    }
+
+    /// After a login, stores a fresh hash of its password when the one it verified was made with other parameters
+    /// than the hasher's current ones, so raising the argon2 cost reaches every account that logs in.
+    ///
+    /// Best effort, off the login's errors: the login has succeeded, and a hash left as it was still verifies (the
+    /// next login tries again). The store replaces the hash only if it is still the one verified, so an upgrade never
+    /// overwrites a password change that landed since.
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        verified: &PasswordHash,
+    ) {
+        if !self.ports.hasher.needs_rehash(verified) {
+            return;
+        }
+        let upgraded = match self.ports.hasher.hash(password).await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::warn!(%error, "password hash not upgraded after login: hashing failed");
+                return;
+            }
+        };
+        match self
+            .ports
+            .users
+            .rehash_password(user_id, verified, &upgraded)
+            .await
+        {
+            Ok(true) => tracing::debug!("password hash upgraded to the current parameters"),
+            Ok(false) => tracing::debug!("password hash not upgraded: it changed since the login"),
+            Err(error) => tracing::warn!(%error, "password hash not upgraded after login"),
+        }
+    }
+
+    /// Creates a session with its first refresh token and returns the session's token pair; with `verified`, only
+    /// while that is still the account's password hash (see [`crate::ports::SessionRepository::create`]).
     pub(super) async fn start_session(
         &self,
         user_id: &UserId,
         client: ClientInfo,
-    ) -> Result<TokenPair, PortError> {
+        verified: Option<&PasswordHash>,
+    ) -> Result<TokenPair, CreateSessionError> {
         let now = self.now();
         let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
+        let tokens = &self.policies.tokens;
+        let ends_at = now + tokens.session_max_age();
         let session = NewSession {
             id: SessionId::from_random(&self.ports.secrets.new_id()),
             user_id: user_id.clone(),
             created_at: now,
             client,
+            ends_at,
             refresh_token: NewRefreshToken {
                 hash: refresh_token.hash(),
                 issued_at: now,
-                expires_at: now + self.policies.tokens.refresh_ttl(),
+                expires_at: (now + tokens.refresh_ttl()).min(ends_at),
             },
+            verified_password: verified.cloned(),
+            max_live_sessions: Some(tokens.max_sessions_per_user()),
         };
         let session = self.ports.sessions.create(&session).await?;
-        self.token_pair(user_id, &session.id, refresh_token, now)
+        Ok(self.token_pair(user_id, &session.id, refresh_token, now, ends_at)?)
     }
 }

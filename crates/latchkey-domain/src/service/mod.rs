@@ -8,6 +8,7 @@ mod delivery;
 mod events;
 mod login;
 mod oauth;
+mod purge;
 mod refresh;
 mod register;
 mod reset;
@@ -30,6 +31,7 @@ pub use delivery::{Delivered, OutboxDelivery};
 pub use events::{EventPage, ListEventsError, EVENT_PAGE_MAX};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
+pub use purge::Purged;
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};
 pub use reset::{ResetPasswordError, RESET_PASSWORD_PATH, RESET_TOKEN_PREFIX};
@@ -117,9 +119,13 @@ impl Latchkey {
         session_id: &SessionId,
         refresh_token: PlainSecret,
         issued_at: DateTime<Utc>,
+        session_ends_at: DateTime<Utc>,
     ) -> Result<TokenPair, PortError> {
         let tokens = &self.policies.tokens;
-        let access_expires_at = issued_at + tokens.access_ttl();
+        // Neither token outlives its session's absolute end (the store caps the refresh token's expiry the same
+        // way), so the lifetimes announced are the real ones.
+        let access_expires_at = (issued_at + tokens.access_ttl()).min(session_ends_at);
+        let refresh_expires_at = (issued_at + tokens.refresh_ttl()).min(session_ends_at);
         let claims = AccessClaims {
             user_id: user_id.clone(),
             session_id: session_id.clone(),
@@ -133,9 +139,7 @@ impl Latchkey {
             access_token: PlainSecret::new(self.ports.access_tokens.encode(&claims)?),
             access_expires_in: (access_expires_at - now).num_seconds().max(0),
             refresh_token,
-            refresh_expires_in: (issued_at + tokens.refresh_ttl() - now)
-                .num_seconds()
-                .max(0),
+            refresh_expires_in: (refresh_expires_at - now).num_seconds().max(0),
         })
     }
 }

@@ -162,7 +162,7 @@ impl Latchkey {
                 if !self
                     .ports
                     .sessions
-                    .is_active(session.session_id(), session.user_id())
+                    .is_active(session.session_id(), session.user_id(), self.now())
                     .await?
                 {
                     return Ok(Introspection::Inactive);

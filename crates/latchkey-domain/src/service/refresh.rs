@@ -53,12 +53,20 @@ impl Latchkey {
                 session_id,
                 user_id,
                 rotated_at,
+                session_ends_at,
             }
             | RotationOutcome::Retried {
                 session_id,
                 user_id,
                 rotated_at,
-            } => Ok(self.token_pair(&user_id, &session_id, successor, rotated_at)?),
+                session_ends_at,
+            } => Ok(self.token_pair(
+                &user_id,
+                &session_id,
+                successor,
+                rotated_at,
+                session_ends_at,
+            )?),
             RotationOutcome::ReuseDetected {
                 session_id,
                 user_id,

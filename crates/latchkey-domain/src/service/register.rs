@@ -195,7 +195,7 @@ impl Latchkey {
             email,
             username,
             name,
-            password_hash,
+            password_hash: password_hash.clone(),
             credits: self.policies.credits.welcome_credits(),
             created_at: self.now(),
         };
@@ -218,9 +218,6 @@ impl Latchkey {
         {
             tracing::warn!(%error, "account created but its verification email could not be queued");
         }
-        if self.policies.verification.required_for_login() {
-            return Ok(RegisterOutcome { user, tokens: None });
-        }
         self.record(
             EventKind::Registered,
             EventOutcome::Success,
@@ -229,8 +226,14 @@ impl Latchkey {
             &client,
         )
         .await;
+        if self.policies.verification.required_for_login() {
+            return Ok(RegisterOutcome { user, tokens: None });
+        }
         self.remember_address(&user.id, &client).await;
-        let tokens = match self.start_session(&user.id, client).await {
+        let tokens = match self
+            .start_session(&user.id, client, Some(&password_hash))
+            .await
+        {
             Ok(tokens) => Some(tokens),
             Err(error) => {
                 tracing::warn!(%error, "account created but its first session could not be started");

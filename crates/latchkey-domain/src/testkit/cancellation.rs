@@ -93,8 +93,8 @@ pub async fn cancelled_reads_leave_the_store_usable<S: Store>(store: &S) {
     for depth in 1..=DEPTHS {
         abandon_after(depth, store.find(&jane.id)).await;
         abandon_after(depth, store.find_credentials(&by_email)).await;
-        abandon_after(depth, store.find_by_active_session(&session.id, &jane.id)).await;
-        abandon_after(depth, store.is_active(&session.id, &jane.id)).await;
+        abandon_after(depth, store.find_by_active_session(&session.id, &jane.id, t0())).await;
+        abandon_after(depth, store.is_active(&session.id, &jane.id, t0())).await;
         abandon_after(depth, store.list_active(&jane.id, t0())).await;
 
         assert_eq!(store.find(&jane.id).await.unwrap().as_ref(), Some(&jane));
@@ -102,12 +102,12 @@ pub async fn cancelled_reads_leave_the_store_usable<S: Store>(store: &S) {
         assert_eq!(credentials.user, jane);
         assert_eq!(
             store
-                .find_by_active_session(&session.id, &jane.id)
+                .find_by_active_session(&session.id, &jane.id, t0())
                 .await
                 .unwrap(),
             Some(jane.clone())
         );
-        assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+        assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
         assert_eq!(
             store.list_active(&jane.id, t0()).await.unwrap(),
             vec![session.clone()]
@@ -130,8 +130,8 @@ pub async fn cancelled_create_is_all_or_nothing<S: Store>(store: &S) {
             t0(),
         );
         let created = store.create(&next).await.unwrap();
-        assert!(store.is_active(&created.id, &jane.id).await.unwrap());
-        if store.is_active(&abandoned.id, &jane.id).await.unwrap() {
+        assert!(store.is_active(&created.id, &jane.id, t0()).await.unwrap());
+        if store.is_active(&abandoned.id, &jane.id, t0()).await.unwrap() {
             let rotated = store
                 .rotate(&RotationRequest {
                     presented: TokenHash::of(&token),
@@ -173,7 +173,7 @@ pub async fn cancelled_rotate_is_all_or_nothing<S: Store>(store: &S) {
             RotationOutcome::Rotated { .. } | RotationOutcome::Retried { .. } => {}
             other => panic!("depth {depth}: unexpected {other:?}"),
         }
-        assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+        assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     }
 }
 
@@ -222,8 +222,8 @@ pub async fn cancelled_update_password_leaves_the_store_usable<S: Store>(store: 
             .password_hash;
         // The abandoned change may land after this one; either way it is one of the two, whole.
         assert!(stored == applied || stored == abandoned, "depth {depth}");
-        assert!(store.is_active(&kept.id, &jane.id).await.unwrap());
-        assert!(!store.is_active(&other.id, &jane.id).await.unwrap());
+        assert!(store.is_active(&kept.id, &jane.id, t0()).await.unwrap());
+        assert!(!store.is_active(&other.id, &jane.id, t0()).await.unwrap());
     }
 }
 
@@ -242,7 +242,7 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
             .unwrap();
         abandon_after(depth, store.revoke(&one.id, &jane.id, t0())).await;
         store.revoke(&one.id, &jane.id, t0()).await.unwrap();
-        assert!(!store.is_active(&one.id, &jane.id).await.unwrap());
+        assert!(!store.is_active(&one.id, &jane.id, t0()).await.unwrap());
 
         let all = store
             .create(&new_session(
@@ -255,7 +255,7 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
             .unwrap();
         abandon_after(depth, store.revoke_all(&jane.id, t0())).await;
         store.revoke_all(&jane.id, t0()).await.unwrap();
-        assert!(!store.is_active(&all.id, &jane.id).await.unwrap());
+        assert!(!store.is_active(&all.id, &jane.id, t0()).await.unwrap());
 
         let by_token = store
             .create(&new_session(
@@ -269,7 +269,7 @@ pub async fn cancelled_revocations_leave_the_store_usable<S: Store>(store: &S) {
         let token = TokenHash::of(&format!("c{depth}"));
         abandon_after(depth, store.revoke_by_refresh_token(&token, t0())).await;
         store.revoke_by_refresh_token(&token, t0()).await.unwrap();
-        assert!(!store.is_active(&by_token.id, &jane.id).await.unwrap());
+        assert!(!store.is_active(&by_token.id, &jane.id, t0()).await.unwrap());
     }
 }
 

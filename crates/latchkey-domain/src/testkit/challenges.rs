@@ -279,9 +279,9 @@ pub async fn a_reset_sets_the_password_verifies_and_revokes_everything<S: Store>
     assert_eq!(credentials.password_hash, hash);
     assert!(credentials.user.is_verified);
     assert_eq!(credentials.user.updated_at, now);
-    assert!(!store.is_active(&s1.id, &user.id).await.unwrap());
-    assert!(!store.is_active(&s2.id, &user.id).await.unwrap());
-    assert!(store.is_active(&bobs.id, &bob.id).await.unwrap());
+    assert!(!store.is_active(&s1.id, &user.id, t0()).await.unwrap());
+    assert!(!store.is_active(&s2.id, &user.id, t0()).await.unwrap());
+    assert!(store.is_active(&bobs.id, &bob.id, t0()).await.unwrap());
     for secret in ["jane-pat", "jane-key"] {
         assert!(store.find_credential(&TokenHash::of(secret)).await.unwrap().is_none(), "{secret}");
     }
@@ -310,6 +310,45 @@ pub async fn concurrent_resets_with_one_token_admit_one<S: Store>(store: &S) {
     let stored = store.find_credentials(&UserLookup::Id(user.id.clone())).await.unwrap().unwrap();
     let winner = if one.is_some() { a } else { b };
     assert_eq!(stored.password_hash, winner);
+}
+
+
+/// `purge_challenges` deletes expired verification challenges and reset tokens issued at or before the cut-off,
+/// and nothing live: a live link still verifies after a purge.
+pub async fn purge_deletes_expired_challenges_issued_before_the_cutoff<S: Store>(store: &S) {
+    let jane = jane(store).await;
+    let bob = store
+        .insert(&new_user("bob", "bob@example.com", None))
+        .await
+        .unwrap();
+    store
+        .issue_verification(&by_email("jane@example.com"), &verification("link-j", "111111", t0()), MINUTE)
+        .await
+        .unwrap();
+    store
+        .issue_verification(&by_email("bob@example.com"), &verification("link-b", "222222", t0()), MINUTE)
+        .await
+        .unwrap();
+    store
+        .issue_reset(&email("jane@example.com"), &reset("reset-j", t0()), MINUTE)
+        .await
+        .unwrap();
+
+    // An hour in, the reset token (15 minutes) has expired, the links (24 hours) have not.
+    let hour = t0() + TimeDelta::hours(1);
+    assert_eq!(store.purge_challenges(hour, t0() - MINUTE, 1000).await.unwrap(), 0, "issued after the cut-off");
+    assert_eq!(store.purge_challenges(hour, hour, 1000).await.unwrap(), 1);
+    assert_eq!(store.purge_challenges(hour, hour, 1000).await.unwrap(), 0);
+    assert_eq!(
+        store.verify_by_link(&TokenHash::of("link-b"), hour).await.unwrap(),
+        Some(bob.id.clone())
+    );
+
+    // A day later, jane's expired challenge goes too.
+    let day = t0() + TimeDelta::days(1);
+    assert_eq!(store.purge_challenges(day, day, 1000).await.unwrap(), 1);
+    assert_eq!(store.verify_by_link(&TokenHash::of("link-j"), day).await.unwrap(), None);
+    assert!(!verified(store, &jane).await);
 }
 
 }

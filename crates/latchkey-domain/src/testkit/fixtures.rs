@@ -29,18 +29,22 @@ pub fn new_user(id: &str, email: &str, username: Option<&str>) -> NewUser {
     }
 }
 
-/// A new session of `user` created at `at`, whose first refresh token is `token` and lives 30 days.
+/// A new session of `user` created at `at`, whose first refresh token is `token` and lives 30 days, and which ends
+/// 90 days after `at`.
 pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> NewSession {
     NewSession {
         id: SessionId::from_random(id),
         user_id: user.clone(),
         created_at: at,
         client: ClientInfo::new(Some("contract-suite/1.0"), Some("192.0.2.1".into())),
+        ends_at: at + TimeDelta::days(90),
         refresh_token: NewRefreshToken {
             hash: TokenHash::of(token),
             issued_at: at,
             expires_at: at + TimeDelta::days(30),
         },
+        verified_password: None,
+        max_live_sessions: None,
     }
 }
 

@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fixtures::{new_session, new_user, t0};
 use super::Store;
-use crate::model::{User, UserId};
-use crate::ports::{RotationOutcome, RotationRequest, UserRepository};
+use crate::model::{NewSession, PasswordHash, User, UserId};
+use crate::ports::{CreateSessionError, RotationOutcome, RotationRequest, UserRepository};
 use crate::secret::TokenHash;
 
 const GRACE: TimeDelta = TimeDelta::seconds(10);
@@ -41,7 +41,7 @@ pub async fn create_then_is_active_and_listed<S: Store>(store: &S) {
     assert_eq!(session.expires_at, new.refresh_token.expires_at);
     assert_eq!(session.revoked_at, None);
     assert_eq!(session.client, new.client);
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.list_active(&jane.id, t0()).await.unwrap(),
         vec![session]
@@ -56,9 +56,9 @@ pub async fn is_active_checks_the_owner<S: Store>(store: &S) {
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
         .await
         .unwrap();
-    assert!(!store.is_active(&session.id, &bob.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &bob.id, t0()).await.unwrap());
     let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
-    assert!(!store.is_active(&unknown, &jane.id).await.unwrap());
+    assert!(!store.is_active(&unknown, &jane.id, t0()).await.unwrap());
 }
 
 /// A live token rotates once: its successor is stored and live, and the session's use and expiry move forward.
@@ -74,7 +74,8 @@ pub async fn rotate_spends_the_token_once<S: Store>(store: &S) {
         RotationOutcome::Rotated {
             session_id: session.id.clone(),
             user_id: jane.id.clone(),
-            rotated_at: at
+            rotated_at: at,
+            session_ends_at: t0() + TimeDelta::days(90),
         }
     );
     let listed = store.list_active(&jane.id, at).await.unwrap();
@@ -110,7 +111,8 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
         RotationOutcome::Retried {
             session_id: session.id.clone(),
             user_id: jane.id.clone(),
-            rotated_at: t0()
+            rotated_at: t0(),
+            session_ends_at: t0() + TimeDelta::days(90),
         }
     );
     // The successor is still live after the retry.
@@ -137,7 +139,7 @@ pub async fn retry_within_grace_returns_the_same_rotation<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected { session_id: other.id.clone(), user_id: jane.id.clone() }
     );
-    assert!(!store.is_active(&other.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&other.id, &jane.id, t0()).await.unwrap());
 }
 
 /// A spent token presented after the grace revokes its whole session, successor included.
@@ -163,7 +165,7 @@ pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected { session_id: session.id.clone(), user_id: jane.id.clone() }
     );
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-2", "tok-3", replay_at))
@@ -172,7 +174,7 @@ pub async fn replay_after_grace_revokes_the_session<S: Store>(store: &S) {
         RotationOutcome::Rejected
     );
     // Other sessions of the same user are not part of the family.
-    assert!(store.is_active(&sibling.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&sibling.id, &jane.id, t0()).await.unwrap());
 }
 
 /// Once the successor has been used, presenting its parent is reuse even within the grace.
@@ -197,7 +199,7 @@ pub async fn retry_after_successor_used_is_reuse<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::ReuseDetected { session_id: session.id.clone(), user_id: jane.id.clone() }
     );
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-3", "tok-4", t0()))
@@ -229,7 +231,7 @@ pub async fn expired_and_unknown_tokens_are_rejected<S: Store>(store: &S) {
             .unwrap(),
         RotationOutcome::Rejected
     );
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
 }
 
 /// A revoked session's refresh tokens are rejected, and it is no longer active.
@@ -240,7 +242,7 @@ pub async fn revoked_session_rejects_its_tokens<S: Store>(store: &S) {
         .await
         .unwrap();
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
-    assert!(!store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store
             .rotate(&rotation("tok-1", "tok-2", t0()))
@@ -260,7 +262,7 @@ pub async fn revoke_only_affects_own_sessions<S: Store>(store: &S) {
         .await
         .unwrap();
     assert!(!store.revoke(&session.id, &bob.id, t0()).await.unwrap());
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert!(store.revoke(&session.id, &jane.id, t0()).await.unwrap());
     assert!(
         !store.revoke(&session.id, &jane.id, t0()).await.unwrap(),
@@ -293,7 +295,7 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), at)
         .await
         .unwrap());
-    assert!(!store.is_active(&live.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&live.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
         RotationOutcome::Rejected
@@ -304,13 +306,13 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
         .revoke_by_refresh_token(&TokenHash::of("tok-a"), at)
         .await
         .unwrap());
-    assert!(!store.is_active(&spent.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&spent.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-b", "tok-c", at)).await.unwrap(),
         RotationOutcome::Rejected
     );
 
-    assert!(store.is_active(&sibling.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&sibling.id, &jane.id, t0()).await.unwrap());
     let listed = store.list_active(&jane.id, at).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].revoked_at, None);
@@ -333,7 +335,7 @@ pub async fn revoke_by_refresh_token_ignores_unknown_expired_and_revoked<S: Stor
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), expired_at)
         .await
         .unwrap());
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
 
     assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
@@ -366,9 +368,9 @@ pub async fn revoke_all_revokes_every_session<S: Store>(store: &S) {
         .unwrap();
     assert_eq!(store.revoke_all(&jane.id, t0()).await.unwrap(), 2);
     for id in [&one.id, &two.id] {
-        assert!(!store.is_active(id, &jane.id).await.unwrap());
+        assert!(!store.is_active(id, &jane.id, t0()).await.unwrap());
     }
-    assert!(store.is_active(&bobs.id, &bob.id).await.unwrap());
+    assert!(store.is_active(&bobs.id, &bob.id, t0()).await.unwrap());
     assert_eq!(store.revoke_all(&jane.id, t0()).await.unwrap(), 0);
     let nobody = UserId::from_random("nobody");
     assert_eq!(store.revoke_all(&nobody, t0()).await.unwrap(), 0);
@@ -458,20 +460,280 @@ pub async fn concurrent_rotations_of_one_token_rotate_once<S: Store>(store: &S) 
             RotationOutcome::Rotated {
                 session_id: session.id.clone(),
                 user_id: jane.id.clone(),
-                rotated_at: at
+                rotated_at: at,
+                session_ends_at: t0() + TimeDelta::days(90),
             },
             RotationOutcome::Retried {
                 session_id: session.id.clone(),
                 user_id: jane.id.clone(),
-                rotated_at: at
+                rotated_at: at,
+                session_ends_at: t0() + TimeDelta::days(90),
             },
         ]
     );
-    assert!(store.is_active(&session.id, &jane.id).await.unwrap());
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert!(matches!(
         store.rotate(&rotation("tok-2", "tok-3", at)).await.unwrap(),
         RotationOutcome::Rotated { .. }
     ));
+}
+
+/// A session started with a password hash that is no longer the account's (changed since the login verified it)
+/// is refused as stale, and nothing of it is written: its token hash stays free. The current hash is accepted, and
+/// so is no hash at all (a caller that checked nothing asks for no check).
+pub async fn create_with_a_stale_credential_is_refused_and_writes_nothing<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let stale = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$old".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    assert!(matches!(
+        store.create(&stale).await,
+        Err(CreateSessionError::StaleCredentials)
+    ));
+    assert!(!store.is_active(&stale.id, &jane.id, t0()).await.unwrap());
+    assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
+
+    let ghost = UserId::from_random("ghost");
+    let orphan = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$ghost".into())),
+        ..new_session("s2", &ghost, "tok-2", t0())
+    };
+    assert!(matches!(
+        store.create(&orphan).await,
+        Err(CreateSessionError::StaleCredentials)
+    ));
+
+    let current = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$jane".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let session = store.create(&current).await.unwrap();
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
+    assert_eq!(
+        store.list_active(&jane.id, t0()).await.unwrap(),
+        vec![session]
+    );
+}
+
+/// A session creation racing a password change never leaves a live session made with the old password: either
+/// the change came first and the creation is refused, or the session came first and the change revoked it.
+pub async fn create_racing_a_password_change_leaves_no_live_session<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let login = NewSession {
+        verified_password: Some(PasswordHash::new("$fake$jane".into())),
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let changed = PasswordHash::new("$fake$changed".into());
+    let (created, updated) = super::join(
+        store.create(&login),
+        store.update_password(&jane.id, &changed, None, t0()),
+    )
+    .await;
+    assert!(updated.unwrap());
+    match created {
+        Ok(session) => assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap()),
+        Err(error) => assert!(
+            matches!(error, CreateSessionError::StaleCredentials),
+            "{error}"
+        ),
+    }
+    assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
+}
+
+/// No rotation extends a session past its absolute end: a successor that would outlive it expires at the end,
+/// and from the end on the session is neither active nor listed, and its tokens are rejected.
+pub async fn rotation_never_extends_a_session_past_its_end<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let end = t0() + TimeDelta::days(40);
+    let new = NewSession {
+        ends_at: end,
+        ..new_session("s1", &jane.id, "tok-1", t0())
+    };
+    let session = store.create(&new).await.unwrap();
+    assert_eq!(session.ends_at, end);
+
+    let at = t0() + TimeDelta::days(20);
+    assert_eq!(
+        store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
+        RotationOutcome::Rotated {
+            session_id: session.id.clone(),
+            user_id: jane.id.clone(),
+            rotated_at: at,
+            session_ends_at: end,
+        }
+    );
+    let listed = store.list_active(&jane.id, at).await.unwrap();
+    assert_eq!(listed[0].expires_at, end, "capped, not {at} + 30 days");
+    assert_eq!(listed[0].ends_at, end);
+
+    let just_before = end - TimeDelta::microseconds(1);
+    assert!(store.is_active(&session.id, &jane.id, just_before).await.unwrap());
+    assert!(!store.is_active(&session.id, &jane.id, end).await.unwrap());
+    assert!(store.list_active(&jane.id, end).await.unwrap().is_empty());
+    assert_eq!(
+        store.rotate(&rotation("tok-2", "tok-3", end)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+}
+
+/// Access checks refuse a session from its expiry on, not only once it is revoked: `is_active` and
+/// `find_by_active_session` agree.
+pub async fn expired_sessions_are_not_active<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let session = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let expiry = session.expires_at;
+    let just_before = expiry - TimeDelta::microseconds(1);
+    assert!(store.is_active(&session.id, &jane.id, just_before).await.unwrap());
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id, just_before)
+            .await
+            .unwrap()
+            .map(|user| user.id),
+        Some(jane.id.clone())
+    );
+    assert!(!store.is_active(&session.id, &jane.id, expiry).await.unwrap());
+    assert_eq!(
+        store
+            .find_by_active_session(&session.id, &jane.id, expiry)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A session created with a cap on live sessions revokes the user's oldest live sessions beyond it, and only
+/// those: revoked and expired sessions do not count, nor do other users'.
+pub async fn create_beyond_the_cap_revokes_the_oldest_live_sessions<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let bob = user(store, "bob").await;
+    let capped = |id: &str, owner: &UserId, token: &str, hours: i64| NewSession {
+        max_live_sessions: Some(3),
+        ..new_session(id, owner, token, t0() + TimeDelta::hours(hours))
+    };
+    let bobs = store.create(&capped("b1", &bob.id, "tok-b", 0)).await.unwrap();
+    let mut janes = Vec::new();
+    for (n, id) in ["s1", "s2", "s3"].into_iter().enumerate() {
+        let at = n as i64;
+        janes.push(store.create(&capped(id, &jane.id, &format!("tok-{id}"), at)).await.unwrap());
+    }
+    let at = t0() + TimeDelta::hours(3);
+    let live = |sessions: Vec<crate::model::Session>| {
+        let mut ids: Vec<String> = sessions.into_iter().map(|s| s.id.as_str().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(live(store.list_active(&jane.id, at).await.unwrap()).len(), 3);
+
+    let s4 = store.create(&capped("s4", &jane.id, "tok-s4", 3)).await.unwrap();
+    assert!(!store.is_active(&janes[0].id, &jane.id, at).await.unwrap(), "the oldest ends");
+    assert_eq!(
+        live(store.list_active(&jane.id, at).await.unwrap()),
+        live(vec![janes[1].clone(), janes[2].clone(), s4.clone()])
+    );
+    assert_eq!(
+        store.rotate(&rotation("tok-s1", "tok-s1b", at)).await.unwrap(),
+        RotationOutcome::Rejected
+    );
+
+    // A revoked session leaves room: the next login ends nothing.
+    store.revoke(&janes[1].id, &jane.id, at).await.unwrap();
+    let s5 = store.create(&capped("s5", &jane.id, "tok-s5", 4)).await.unwrap();
+    assert_eq!(
+        live(store.list_active(&jane.id, t0() + TimeDelta::hours(4)).await.unwrap()),
+        live(vec![janes[2].clone(), s4, s5])
+    );
+    assert!(store.is_active(&bobs.id, &bob.id, at).await.unwrap());
+}
+
+/// Concurrent logins of one user never leave more live sessions than the cap.
+pub async fn concurrent_creations_never_exceed_the_cap<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let capped = |id: &str, token: &str| NewSession {
+        max_live_sessions: Some(2),
+        ..new_session(id, &jane.id, token, t0())
+    };
+    store.create(&capped("s1", "tok-1")).await.unwrap();
+    store.create(&capped("s2", "tok-2")).await.unwrap();
+    let (three, four) = super::join(
+        store.create(&capped("s3", "tok-3")),
+        store.create(&capped("s4", "tok-4")),
+    )
+    .await;
+    three.unwrap();
+    four.unwrap();
+    assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 2);
+}
+
+/// `purge_sessions` deletes what can no longer change an answer, and nothing else: expired refresh tokens, and
+/// sessions (revoked or not) once their last token has expired. A spent token of a live session is kept until it
+/// expires, so replaying it is still detected; the live token of a live session is untouched.
+pub async fn purge_deletes_only_what_can_no_longer_matter<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let live = store
+        .create(&new_session("s1", &jane.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    store.rotate(&rotation("tok-1", "tok-2", t0() + TimeDelta::hours(1))).await.unwrap();
+    let revoked = store
+        .create(&new_session("s2", &jane.id, "tok-a", t0()))
+        .await
+        .unwrap();
+    store.revoke(&revoked.id, &jane.id, t0()).await.unwrap();
+    let replayed = store
+        .create(&new_session("s3", &jane.id, "tok-x", t0()))
+        .await
+        .unwrap();
+    store.rotate(&rotation("tok-x", "tok-y", t0())).await.unwrap();
+
+    // Within the tokens' lifetime nothing goes, revoked session included, and a replay is still reuse.
+    let soon = t0() + TimeDelta::hours(2);
+    assert_eq!(store.purge_sessions(soon, 1000).await.unwrap(), 0);
+    assert_eq!(
+        store.rotate(&rotation("tok-x", "tok-y", soon)).await.unwrap(),
+        RotationOutcome::ReuseDetected { session_id: replayed.id.clone(), user_id: jane.id.clone() }
+    );
+    assert!(!store.is_active(&replayed.id, &jane.id, soon).await.unwrap());
+
+    // At day 30 the first tokens have expired: the two ended sessions go (with their tokens), and the live
+    // session's spent first token; its live token stays and still rotates. Batches of one get there too.
+    let later = t0() + TimeDelta::days(30);
+    let mut deleted = 0;
+    loop {
+        let batch = store.purge_sessions(later, 1).await.unwrap();
+        assert!(batch <= 2, "{batch} rows in a batch of one per table");
+        if batch == 0 {
+            break;
+        }
+        deleted += batch;
+    }
+    // Two sessions and the spent token; with batches of one, some tokens of an ended session may go on their own
+    // before their session does.
+    assert!(deleted >= 3, "{deleted}");
+    assert!(store.is_active(&live.id, &jane.id, later).await.unwrap());
+    assert!(matches!(
+        store.rotate(&rotation("tok-2", "tok-3", later)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+    assert!(!store
+        .revoke_by_refresh_token(&TokenHash::of("tok-a"), later)
+        .await
+        .unwrap());
+    // A new session may reuse nothing of the old, but the old ids and hashes are free again.
+    store
+        .create(&new_session("s2", &jane.id, "tok-a", later))
+        .await
+        .unwrap();
+
+    // Once the live session ends too, it goes.
+    let end = later + TimeDelta::days(31);
+    assert!(store.purge_sessions(end, 1000).await.unwrap() >= 1);
+    assert!(store.list_active(&jane.id, end).await.unwrap().is_empty());
+    assert_eq!(store.purge_sessions(end, 1000).await.unwrap(), 0);
 }
 
 /// A session whose first token hash is already stored is refused with an error, and nothing of it is written.
@@ -483,7 +745,7 @@ pub async fn duplicate_token_hash_is_refused_and_writes_nothing<S: Store>(store:
         .unwrap();
     let duplicate = new_session("s2", &jane.id, "tok-1", t0());
     assert!(store.create(&duplicate).await.is_err());
-    assert!(!store.is_active(&duplicate.id, &jane.id).await.unwrap());
+    assert!(!store.is_active(&duplicate.id, &jane.id, t0()).await.unwrap());
     assert_eq!(store.list_active(&jane.id, t0()).await.unwrap().len(), 1);
 }
 

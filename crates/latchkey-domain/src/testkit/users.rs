@@ -150,10 +150,10 @@ pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
         .unwrap();
     assert_eq!(credentials.password_hash, new_hash);
     assert_eq!(credentials.user.updated_at, later);
-    assert!(store.is_active(&kept.id, &user.id).await.unwrap());
-    assert!(!store.is_active(&dropped.id, &user.id).await.unwrap());
+    assert!(store.is_active(&kept.id, &user.id, t0()).await.unwrap());
+    assert!(!store.is_active(&dropped.id, &user.id, t0()).await.unwrap());
     assert!(store
-        .is_active(&bystander.id, &other_user.id)
+        .is_active(&bystander.id, &other_user.id, t0())
         .await
         .unwrap());
 
@@ -162,7 +162,51 @@ pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
         .update_password(&user.id, &new_hash, None, later)
         .await
         .unwrap());
-    assert!(!store.is_active(&kept.id, &user.id).await.unwrap());
+    assert!(!store.is_active(&kept.id, &user.id, t0()).await.unwrap());
+}
+
+/// `rehash_password` replaces the hash only while it is still the one given (a compare-and-set), leaving sessions
+/// and `updated_at` alone; once a password change has landed, an upgrade of the hash verified before it changes
+/// nothing.
+pub async fn rehash_password_is_a_compare_and_set<S: Store>(store: &S) {
+    let user = store
+        .insert(&new_user("a1", "jane@example.com", None))
+        .await
+        .unwrap();
+    let session = store
+        .create(&new_session("s1", &user.id, "tok-1", t0()))
+        .await
+        .unwrap();
+    let lookup = UserLookup::Id(user.id.clone());
+    let original = PasswordHash::new("$fake$a1".into());
+    let upgraded = PasswordHash::new("$fake$a1-upgraded".into());
+    assert!(store
+        .rehash_password(&user.id, &original, &upgraded)
+        .await
+        .unwrap());
+    let stored = store.find_credentials(&lookup).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, upgraded);
+    assert_eq!(stored.user.updated_at, user.updated_at);
+    assert!(store.is_active(&session.id, &user.id, t0()).await.unwrap());
+
+    let changed = PasswordHash::new("$fake$changed".into());
+    assert!(store
+        .update_password(&user.id, &changed, None, t0())
+        .await
+        .unwrap());
+    let late = PasswordHash::new("$fake$late-upgrade".into());
+    assert!(!store
+        .rehash_password(&user.id, &upgraded, &late)
+        .await
+        .unwrap());
+    let stored = store.find_credentials(&lookup).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, changed);
+
+    let ghost = new_user("zz", "ghost@example.com", None);
+    assert!(!store
+        .rehash_password(&ghost.id, &original, &upgraded)
+        .await
+        .unwrap());
 }
 
 /// Updating the password of an unknown user reports `false`.
@@ -229,14 +273,14 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
         .unwrap();
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &jane.id)
+            .find_by_active_session(&session.id, &jane.id, t0())
             .await
             .unwrap(),
         Some(jane.clone())
     );
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &bob.id)
+            .find_by_active_session(&session.id, &bob.id, t0())
             .await
             .unwrap(),
         None
@@ -244,7 +288,7 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
     let unknown = new_session("nope", &jane.id, "tok-x", t0()).id;
     assert_eq!(
         store
-            .find_by_active_session(&unknown, &jane.id)
+            .find_by_active_session(&unknown, &jane.id, t0())
             .await
             .unwrap(),
         None
@@ -252,7 +296,7 @@ pub async fn find_by_active_session_sees_only_live_own_sessions<S: Store>(store:
     store.revoke(&session.id, &jane.id, t0()).await.unwrap();
     assert_eq!(
         store
-            .find_by_active_session(&session.id, &jane.id)
+            .find_by_active_session(&session.id, &jane.id, t0())
             .await
             .unwrap(),
         None

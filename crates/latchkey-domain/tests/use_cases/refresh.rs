@@ -204,3 +204,94 @@ async fn garbage_access_token_is_invalid() {
     assert_invalid_token(app.svc.authenticate("garbage").await);
     assert_invalid_token(app.svc.authenticate("").await);
 }
+
+fn policies(
+    access: TimeDelta,
+    refresh: TimeDelta,
+    max_age: TimeDelta,
+) -> latchkey_domain::Policies {
+    let mut policies = latchkey_domain::Policies::default();
+    policies.tokens = policies
+        .tokens
+        .with_access_ttl(access)
+        .and_then(|t| t.with_refresh_ttl(refresh))
+        .and_then(|t| t.with_session_max_age(max_age))
+        .unwrap();
+    policies
+}
+
+#[tokio::test]
+async fn rotation_cannot_extend_a_session_past_its_maximum_age() {
+    let app = TestApp::with_policies(policies(
+        TimeDelta::minutes(15),
+        TimeDelta::days(1),
+        TimeDelta::days(2),
+    ));
+    let mut tokens = app.login_fresh("jane@example.com").await;
+    assert_eq!(tokens.refresh_expires_in, 86_400);
+
+    app.advance(TimeDelta::hours(20));
+    tokens = app
+        .svc
+        .refresh(tokens.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(tokens.refresh_expires_in, 86_400);
+
+    // 40 hours in: a full day would run past the 48-hour end, so the new refresh token lives 8 hours.
+    app.advance(TimeDelta::hours(20));
+    tokens = app
+        .svc
+        .refresh(tokens.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(tokens.refresh_expires_in, 8 * 3600);
+
+    // A minute before the end, both new tokens live that last minute.
+    app.advance(TimeDelta::hours(8) - TimeDelta::minutes(1));
+    tokens = app
+        .svc
+        .refresh(tokens.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert_eq!(tokens.refresh_expires_in, 60);
+    assert_eq!(tokens.access_expires_in, 60);
+    app.principal(&tokens).await;
+
+    app.advance(TimeDelta::minutes(1));
+    assert_invalid_refresh(
+        app.svc
+            .refresh(tokens.refresh_token.expose(), &client())
+            .await,
+    );
+    assert!(app
+        .svc
+        .authenticate(tokens.access_token.expose())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn access_checks_refuse_an_expired_session_whose_access_token_is_still_valid() {
+    // Refresh tokens shorter-lived than access tokens: the session expires while its access token has not.
+    let app = TestApp::with_policies(policies(
+        TimeDelta::hours(1),
+        TimeDelta::minutes(10),
+        TimeDelta::days(90),
+    ));
+    let tokens = app.login_fresh("jane@example.com").await;
+    app.advance(TimeDelta::minutes(10) - TimeDelta::seconds(1));
+    app.principal(&tokens).await;
+    app.svc
+        .authenticate_user(tokens.access_token.expose())
+        .await
+        .unwrap();
+
+    app.advance(TimeDelta::seconds(1));
+    assert_invalid_token(app.svc.authenticate(tokens.access_token.expose()).await);
+    assert_invalid_token(
+        app.svc
+            .authenticate_user(tokens.access_token.expose())
+            .await,
+    );
+}

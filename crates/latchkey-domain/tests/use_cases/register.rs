@@ -187,11 +187,8 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
     async fn create(
         &self,
         _: &latchkey_domain::model::NewSession,
-    ) -> Result<latchkey_domain::Session, latchkey_domain::PortError> {
-        Err(latchkey_domain::PortError::new(
-            "create session",
-            "database went away",
-        ))
+    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
+        Err(latchkey_domain::PortError::new("create session", "database went away").into())
     }
     async fn rotate(
         &self,
@@ -203,6 +200,7 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         &self,
         _: &latchkey_domain::SessionId,
         _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
         unreachable!("registration never authenticates")
     }
@@ -227,6 +225,13 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
         unreachable!("registration never revokes")
+    }
+    async fn purge_sessions(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: u32,
+    ) -> Result<u64, latchkey_domain::PortError> {
+        unreachable!("registration never purges")
     }
     async fn revoke_all(
         &self,

@@ -174,3 +174,61 @@ async fn another_users_session_cannot_be_revoked() {
         Err(RevokeSessionError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_login_beyond_the_session_cap_ends_the_oldest_session() {
+    let mut policies = latchkey_domain::Policies::default();
+    policies.tokens = policies.tokens.with_max_sessions_per_user(2).unwrap();
+    let app = crate::support::TestApp::with_policies(policies);
+    let first = app.login_fresh("jane@example.com").await;
+    app.advance(chrono::TimeDelta::seconds(1));
+    let second = app.login("jane@example.com").await.tokens;
+    app.advance(chrono::TimeDelta::seconds(1));
+    let third = app.login("jane@example.com").await.tokens;
+
+    // Registration started a session too: of the four, the two newest are live.
+    assert!(app
+        .svc
+        .authenticate(first.access_token.expose())
+        .await
+        .is_err());
+    assert!(app
+        .svc
+        .refresh(first.refresh_token.expose(), &client())
+        .await
+        .is_err());
+    app.principal(&second).await;
+    app.principal(&third).await;
+}
+
+#[tokio::test]
+async fn the_purge_clears_ended_sessions_and_expired_challenges_only() {
+    let app = crate::support::TestApp::new();
+    let kept = app.login_fresh("jane@example.com").await;
+    let ended = app.login("jane@example.com").await.tokens;
+    let principal = app.session(&ended).await;
+    app.svc
+        .revoke_session(&principal, principal.session_id())
+        .await
+        .unwrap();
+
+    // Nothing has expired yet: no session or challenge goes (rate-limit rows given back by the logins may).
+    let purged = app.svc.purge_spent().await.unwrap();
+    assert_eq!((purged.sessions, purged.challenges), (0, 0));
+
+    // 30 days on, the first refresh tokens have expired: the sessions of the registration and of both logins
+    // go (the kept one too, as nobody refreshed it), as does the verification challenge of the registration.
+    app.advance(chrono::TimeDelta::days(30));
+    let purged = app.svc.purge_spent().await.unwrap();
+    assert_eq!(purged.sessions, 3);
+    assert_eq!(purged.challenges, 1);
+    assert!(app
+        .svc
+        .refresh(kept.refresh_token.expose(), &client())
+        .await
+        .is_err());
+    assert_eq!(
+        app.svc.purge_spent().await.unwrap(),
+        latchkey_domain::service::Purged::default()
+    );
+}

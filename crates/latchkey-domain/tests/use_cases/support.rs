@@ -57,6 +57,10 @@ impl PasswordHasher for CountingHasher {
         self.verify_nothings.fetch_add(1, Ordering::SeqCst);
         FastTestHasher.verify_nothing(password).await
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        FastTestHasher.needs_rehash(hash)
+    }
 }
 
 /// A service with handles on the adapters a test needs to steer or inspect.
