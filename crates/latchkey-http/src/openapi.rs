@@ -138,7 +138,8 @@ impl utoipa::Modify for BearerScheme {
 /// A new status (403 `session_required` / `insufficient_scope`, 429, …) is one entry here; an endpoint that can
 /// answer it adds the marker's name to its `responses(...)`.
 macro_rules! error_responses {
-    ($($name:ident = $status:literal, challenge = $challenge:literal, $description:literal;)*) => {
+    ($($name:ident = $status:literal, challenge = $challenge:literal, retry_after = $retry_after:literal,
+       $description:literal;)*) => {
         $(
             #[doc = $description]
             #[derive(Debug)]
@@ -156,13 +157,13 @@ macro_rules! error_responses {
 
         /// Every error response component, by name.
         fn error_response_components() -> Vec<(&'static str, Response)> {
-            vec![$((stringify!($name), error_response($description, $challenge))),*]
+            vec![$((stringify!($name), error_response($description, $challenge, $retry_after))),*]
         }
     };
 }
 
 error_responses! {
-    BadRequest = 400, challenge = false,
+    BadRequest = 400, challenge = false, retry_after = false,
         "The request is malformed or breaks a rule. `invalid_request`: the body or query could not be parsed \
          (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
          listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
@@ -171,7 +172,7 @@ error_responses! {
          `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take. The OAuth2 endpoints (login, \
          refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
          `error_description`.";
-    Unauthorized = 401, challenge = true,
+    Unauthorized = 401, challenge = true, retry_after = false,
         "Not authenticated. `not_authenticated`: no bearer token (nor API key where one is accepted); \
          `token_expired`: \"Token has expired\" (an access token, personal token or API key past its expiry); \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
@@ -179,27 +180,31 @@ error_responses! {
          unknown, expired, revoked or replayed refresh token; `invalid_client`: the introspection endpoint's caller \
          did not present its secret. The OAuth2 endpoints add the RFC 6749 `error` (`invalid_grant` for wrong \
          credentials or a bad refresh token, `invalid_client`) and `error_description`.";
-    Forbidden = 403, challenge = true,
+    Forbidden = 403, challenge = true, retry_after = false,
         "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
          (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`); `email_not_verified`: the right password, \
          but the server requires a verified address before login.";
-    NotFound = 404, challenge = false,
+    NotFound = 404, challenge = false, retry_after = false,
         "`not_found`: no such resource (or not the caller's).";
-    Conflict = 409, challenge = false,
+    Conflict = 409, challenge = false, retry_after = false,
         "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively); or a limit is \
          reached: `too_many_credentials` (at most `credentials.max_per_user` live personal tokens, and as many \
          API keys, per user).";
-    PayloadTooLarge = 413, challenge = false,
+    PayloadTooLarge = 413, challenge = false, retry_after = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
-    UnsupportedMediaType = 415, challenge = false,
+    UnsupportedMediaType = 415, challenge = false, retry_after = false,
         "`unsupported_media_type`: the `Content-Type` is not one the operation accepts.";
-    Unavailable = 503, challenge = false,
+    Unavailable = 503, challenge = false, retry_after = false,
         "`unavailable`: the database is unreachable; retry later.";
+    UnavailableOrOverloaded = 503, challenge = false, retry_after = true,
+        "`overloaded`: too many passwords are waiting to be hashed (the queue of `argon2.max_waiting_per_core` per \
+         core is full); retry after the `Retry-After` seconds. `unavailable`: the database is unreachable; retry \
+         later.";
 }
 
-/// One error response: the envelope, and the challenge header when the status has one.
-fn error_response(description: &str, challenge: bool) -> Response {
+/// One error response: the envelope, and the challenge or `Retry-After` header when the status has one.
+fn error_response(description: &str, challenge: bool, retry_after: bool) -> Response {
     let mut response = ResponseBuilder::new().description(description).content(
         JSON,
         ContentBuilder::new()
@@ -214,6 +219,17 @@ fn error_response(description: &str, challenge: bool) -> Response {
                 .description(Some(
                     "The RFC 6750 challenge: `Bearer`, or `Bearer error=\"…\"` naming what was wrong with the \
                      token that was sent (e.g. `invalid_token`)",
+                ))
+                .build(),
+        );
+    }
+    if retry_after {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                .description(Some(
+                    "On `overloaded`: whole seconds to wait before retrying",
                 ))
                 .build(),
         );

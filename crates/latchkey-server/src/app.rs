@@ -174,6 +174,10 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         iterations: settings.argon2.iterations,
         parallelism: settings.argon2.parallelism,
     })?;
+    let max_waiting = hasher
+        .max_concurrent()
+        .saturating_mul(settings.argon2.max_waiting_per_core);
+    let hasher = hasher.with_max_waiting(max_waiting);
     let stores = connect_and_migrate(&database, settings.database.max_connections.max(1)).await?;
     let latchkey = Latchkey::builder()
         .users(stores.users.clone())

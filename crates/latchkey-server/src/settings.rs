@@ -5,7 +5,7 @@ use std::path::Path;
 
 use config::builder::DefaultState;
 use config::{Config, ConfigBuilder, Environment, File, FileFormat};
-use latchkey_crypto::Argon2Params;
+use latchkey_crypto::{Argon2Hasher, Argon2Params};
 use latchkey_domain::Policies;
 use serde::Deserialize;
 
@@ -223,6 +223,8 @@ pub struct Argon2Settings {
     pub iterations: u32,
     /// Lanes.
     pub parallelism: u32,
+    /// Hashes that may wait for a free core, per core; beyond them a request gets 503 `overloaded`.
+    pub max_waiting_per_core: usize,
 }
 
 /// `[credits]`.
@@ -318,6 +320,10 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default("argon2.memory_kib", argon2.memory_kib)?
         .set_default("argon2.iterations", argon2.iterations)?
         .set_default("argon2.parallelism", argon2.parallelism)?
+        .set_default(
+            "argon2.max_waiting_per_core",
+            Argon2Hasher::DEFAULT_WAITING_PER_PERMIT as u64,
+        )?
         .set_default("credits.welcome", policies.credits.welcome_credits())?
         .set_default(
             "verification.required_for_login",
@@ -461,6 +467,7 @@ mod tests {
         assert_eq!(settings.credits.pricing["photo"], 100);
         assert_eq!(settings.credits.pricing["second_video"], 10);
         assert_eq!(settings.argon2.memory_kib, 19456);
+        assert_eq!(settings.argon2.max_waiting_per_core, 32);
         assert_eq!(settings.password.max_length, 256);
         assert!(settings.introspection.secret.is_none());
     }

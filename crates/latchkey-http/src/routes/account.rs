@@ -5,7 +5,8 @@ use crate::auth::{Authenticated, AuthenticatedUser, CreditsRead, ProfileRead, Se
 use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
 use crate::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnavailableOrOverloaded,
+    UnsupportedMediaType,
 };
 
 /// The caller's account.
@@ -51,7 +52,8 @@ pub(super) async fn credits(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Changed", body = MessageBody),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+        UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/change-password")]

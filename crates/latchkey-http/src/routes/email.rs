@@ -13,7 +13,8 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::OptionalJson;
 use crate::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unavailable, UnavailableOrOverloaded,
+    UnsupportedMediaType,
 };
 
 /// The answer to every resend request, whatever was (or was not) sent.
@@ -149,7 +150,7 @@ pub(super) async fn forgot_password(
     request_body = ResetPasswordRequest,
     responses(
         (status = OK, description = "The password is changed", body = MessageBody),
-        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/reset-password")]

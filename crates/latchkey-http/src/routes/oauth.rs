@@ -14,7 +14,8 @@ use crate::oauth::dto::{
 };
 use crate::oauth::{token_response, IntrospectionCaller, OAuth};
 use crate::openapi::{
-    BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+    BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, UnavailableOrOverloaded,
+    UnsupportedMediaType,
 };
 
 /// OAuth2 token endpoint.
@@ -30,7 +31,7 @@ use crate::openapi::{
     responses(
         (status = OK, description = "The token pair (and, for the password grant, the account)",
          body = TokenResponse),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, UnavailableOrOverloaded,
     ),
 )]
 #[post("/oauth/token")]

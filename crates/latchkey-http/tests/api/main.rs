@@ -11,4 +11,5 @@ mod email;
 mod errors;
 mod oauth;
 mod openapi;
+mod overload;
 mod sessions;

@@ -112,6 +112,15 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ),
 ];
 
+/// The operations that hash a password, and so may answer 503 `overloaded` with `Retry-After`.
+const HASHING: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/change-password"),
+    ("POST", "/api/v1/auth/reset-password"),
+    ("POST", "/oauth/token"),
+];
+
 /// Served on purpose without being in the document: the reference page's static files.
 const UNDOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/docs/swagger-ui.css"),
@@ -273,6 +282,30 @@ async fn every_error_response_is_the_envelope() {
             }
             assert!(statuses(&operation).contains(&401), "{key:?}");
         }
+    }
+}
+
+#[actix_web::test]
+async fn operations_that_hash_document_the_overload_and_its_retry_after() {
+    let app = spawn().await;
+    let document = document(&app).await;
+    for ((method, path), operation) in operations(&document) {
+        let Some(unavailable) = operation["responses"].get("503") else {
+            continue;
+        };
+        let unavailable = resolve(&document, unavailable);
+        let hashes = HASHING.contains(&(method.as_str(), path.as_str()));
+        let description = unavailable["description"].as_str().unwrap();
+        assert_eq!(
+            description.contains("`overloaded`"),
+            hashes,
+            "{method} {path}: {description}"
+        );
+        assert_eq!(
+            unavailable["headers"]["Retry-After"]["schema"]["type"] == "integer",
+            hashes,
+            "{method} {path}"
+        );
     }
 }
 

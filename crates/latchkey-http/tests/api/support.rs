@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_web::dev::ServiceResponse;
@@ -25,14 +25,36 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The boxed future `#[async_trait]` methods return (the crate is not a dependency here).
 type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PortError>> + Send + 'a>>;
 
-/// Wraps [`FastTestHasher`] and counts every call, to prove which requests reached the hasher.
+/// Wraps [`FastTestHasher`] and counts every call, to prove which requests reached the hasher; can play a hasher
+/// whose queue is full.
 #[derive(Debug, Default)]
 pub struct CountingHasher {
     inner: FastTestHasher,
     calls: AtomicUsize,
+    overloaded: AtomicBool,
 }
 
+/// The `Retry-After` an overloaded [`CountingHasher`] hints.
+pub const OVERLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl CountingHasher {
+    /// From now on, every call fails as a hasher with a full queue does (or, with `false`, works again).
+    pub fn set_overloaded(&self, overloaded: bool) {
+        self.overloaded.store(overloaded, Ordering::SeqCst);
+    }
+
+    /// The overload, if one is being played.
+    fn refusal<T: Send + 'static>(&self) -> Option<PortFuture<'static, T>> {
+        self.overloaded.load(Ordering::SeqCst).then(|| {
+            Box::pin(async {
+                Err(PortError::overloaded(
+                    "queue for password hashing",
+                    OVERLOAD_RETRY_AFTER,
+                ))
+            }) as PortFuture<'static, T>
+        })
+    }
+
     /// Calls of `hash`, `verify` and `verify_nothing` together.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -50,6 +72,9 @@ impl PasswordHasher for CountingHasher {
         'b: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.hash(password)
     }
 
@@ -64,6 +89,9 @@ impl PasswordHasher for CountingHasher {
         'c: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.verify(password, hash)
     }
 
@@ -73,6 +101,9 @@ impl PasswordHasher for CountingHasher {
         'b: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.verify_nothing(password)
     }
 }
