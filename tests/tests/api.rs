@@ -41,7 +41,51 @@ on_every_backend!(
     instances_sharing_a_database_accept_each_others_tokens,
     health_and_readiness,
     personal_tokens_and_api_keys_end_to_end,
+    compressed_bodies_are_refused_unread,
 );
+
+/// A gzip body is refused with 415 before it is read, so it is never inflated; `identity` is no compression.
+async fn compressed_bodies_are_refused_unread(app: &TestApp) {
+    let registration =
+        br#"{"email":"jane@example.com","password":"correct horse battery"}"#.to_vec();
+    // `registration` compressed with gzip.
+    let gzip = vec![
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0xcd, 0x4d,
+        0xcc, 0xcc, 0x51, 0xb2, 0x52, 0xca, 0x4a, 0xcc, 0x4b, 0x75, 0x48, 0xad, 0x48, 0xcc, 0x2d,
+        0xc8, 0x49, 0xd5, 0x4b, 0xce, 0xcf, 0x55, 0xd2, 0x51, 0x2a, 0x48, 0x2c, 0x2e, 0x2e, 0xcf,
+        0x2f, 0x4a, 0x01, 0xca, 0x26, 0xe7, 0x17, 0x15, 0xa5, 0x26, 0x97, 0x28, 0x64, 0xe4, 0x17,
+        0x15, 0xa7, 0x2a, 0x24, 0x25, 0x96, 0x94, 0xa4, 0x16, 0x55, 0x2a, 0xd5, 0x02, 0x00, 0x43,
+        0xab, 0xcb, 0x5f, 0x3f, 0x00, 0x00, 0x00,
+    ];
+    for encoding in ["gzip", "br", "deflate, identity"] {
+        let reply = app
+            .request_with_headers(
+                "POST",
+                "/auth/register",
+                &[("Content-Encoding", encoding)],
+                Some(Body::Raw("application/json", gzip.clone())),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{encoding}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["code"], "unsupported_content_encoding");
+        assert_eq!(reply.headers.get("accept-encoding").unwrap(), "identity");
+    }
+    // Nothing was registered: the same address is still free.
+    let identity = app
+        .request_with_headers(
+            "POST",
+            "/auth/register",
+            &[("Content-Encoding", "identity")],
+            Some(Body::Raw("application/json", registration)),
+        )
+        .await;
+    assert_eq!(identity.status, StatusCode::CREATED, "{}", identity.text);
+}
 
 async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
     let registered = app

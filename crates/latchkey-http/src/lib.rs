@@ -15,6 +15,7 @@
 //! let config = latchkey_http::HttpConfig::default();
 //! HttpServer::new(move || {
 //!     App::new()
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
 //! })
@@ -32,6 +33,7 @@ mod dto;
 mod error;
 mod extract;
 mod logging;
+mod middleware;
 mod oauth;
 mod openapi;
 mod pages;
@@ -48,6 +50,7 @@ pub use auth::{
 };
 pub use error::ApiError;
 pub use logging::log_request;
+pub use middleware::refuse_content_encoding;
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
 
 /// Base path of the API.

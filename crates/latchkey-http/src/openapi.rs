@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use latchkey_domain::{PasswordPolicy, Policies};
 use utoipa::openapi::content::ContentBuilder;
@@ -194,7 +195,9 @@ error_responses! {
     PayloadTooLarge = 413, challenge = false, retry_after = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
     UnsupportedMediaType = 415, challenge = false, retry_after = false,
-        "`unsupported_media_type`: the `Content-Type` is not one the operation accepts.";
+        "`unsupported_media_type`: the `Content-Type` is not one the operation accepts; \
+         `unsupported_content_encoding`: the request has a `Content-Encoding` other than `identity` (compressed \
+         bodies are refused, on every operation, before the body is read; with `Accept-Encoding: identity`).";
     Unavailable = 503, challenge = false, retry_after = false,
         "`unavailable`: the database is unreachable; retry later.";
     UnavailableOrOverloaded = 503, challenge = false, retry_after = true,
@@ -258,7 +261,34 @@ pub(crate) fn document(
     credits_prices_are_integers(&mut document);
     login_needs_an_identifier(&mut document);
     bearer_operations_take_oauth2(&mut document);
+    every_operation_refuses_encoded_bodies(&mut document);
     document
+}
+
+/// Every operation may answer 415 `unsupported_content_encoding`: the refusal of a compressed body comes from a
+/// middleware in front of every route, so it is declared here, once, rather than on each handler.
+fn every_operation_refuses_encoded_bodies(document: &mut Document) {
+    let status = StatusCode::UNSUPPORTED_MEDIA_TYPE.as_str().to_owned();
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry(status.clone())
+                .or_insert_with(|| {
+                    RefOr::Ref(Ref::from_response_name(stringify!(UnsupportedMediaType)))
+                });
+        }
+    }
 }
 
 /// Every operation that takes the bearer scheme also lists the OAuth2 scheme as an alternative: the same token,

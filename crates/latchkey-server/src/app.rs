@@ -103,6 +103,7 @@ impl Application {
         };
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(latchkey_http::refuse_content_encoding))
                 .wrap(from_fn(latchkey_http::log_request))
                 .configure(latchkey_http::configure(latchkey.clone(), http.clone()))
         })

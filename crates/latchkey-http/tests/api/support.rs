@@ -261,7 +261,14 @@ async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
     let (delivery, mailer) = (memory.delivery(), memory.mailer.clone());
     let clock = memory.clock;
     let service = Rc::new(
-        test::init_service(App::new().configure(latchkey_http::configure(latchkey, config))).await,
+        test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    latchkey_http::refuse_content_encoding,
+                ))
+                .configure(latchkey_http::configure(latchkey, config)),
+        )
+        .await,
     );
     // The service's type cannot be named here, so a closure carries it.
     let call = move |request: TestRequest| {
