@@ -1,7 +1,7 @@
 use super::{AuthError, Latchkey};
 use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
-use crate::model::{Password, PasswordError, Pricing, User};
+use crate::model::{Password, PasswordError, Pricing, User, Username};
 use crate::ports::UserLookup;
 
 /// A credit balance with the price list.
@@ -134,6 +134,13 @@ impl Latchkey {
             .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
+        let user = &credentials.user;
+        new_password
+            .check_against_account(
+                user.email.as_str(),
+                user.username.as_ref().map(Username::as_str),
+            )
+            .map_err(ChangePasswordError::InvalidNewPassword)?;
         if !self
             .ports
             .hasher
