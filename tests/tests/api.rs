@@ -608,3 +608,57 @@ async fn personal_tokens_and_api_keys_end_to_end(app: &TestApp) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The server wraps the security headers and CORS as configured: HSTS only with an `https` public URL, CORS only
+/// for the listed origins.
+#[actix_web::test]
+async fn security_headers_and_cors_follow_the_settings() {
+    let plain = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let reply = plain
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://app.example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(
+        reply.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert!(reply.headers.get("strict-transport-security").is_none());
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+
+    let configured = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.server.public_url = Some("https://auth.example.com".into());
+        settings.server.cors_allowed_origins = vec!["https://app.example.com".into()];
+    })
+    .await
+    .unwrap();
+    let reply = configured
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://app.example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        reply.headers.get("strict-transport-security").unwrap(),
+        "max-age=31536000"
+    );
+    assert_eq!(
+        reply.headers.get("access-control-allow-origin").unwrap(),
+        "https://app.example.com"
+    );
+    let other = configured
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+}

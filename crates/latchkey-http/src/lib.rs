@@ -16,6 +16,7 @@
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
+//!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
 //! })
@@ -50,7 +51,9 @@ pub use auth::{
 };
 pub use error::ApiError;
 pub use logging::log_request;
-pub use middleware::refuse_content_encoding;
+pub use middleware::{
+    cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
+};
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
 
 /// Base path of the API.

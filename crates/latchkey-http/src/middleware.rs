@@ -1,11 +1,12 @@
 //! Middleware the server wraps around [`crate::configure`]'s routes: checks that must run before any handler reads
-//! a body.
+//! a body, the security headers of every response, and CORS for the configured origins.
 
+use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, ResponseError};
 
 use crate::error::ApiError;
@@ -51,9 +52,139 @@ fn only_identity<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> bool {
     })
 }
 
+/// `Strict-Transport-Security` when the server is reached over HTTPS: one year, this host only (whether its
+/// subdomains are HTTPS is not this server's to promise).
+const HSTS: &str = "max-age=31536000";
+
+/// The headers every response carries unless its handler set its own: `Cache-Control: no-store` (responses carry
+/// tokens, secrets and account data, and no cache should keep any; the few static assets set their own caching),
+/// `X-Content-Type-Options: nosniff`, and with `https` (the public URL is `https://…`) `Strict-Transport-Security`.
+/// Install it with `App::new().wrap(latchkey_http::security_headers(https))`.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    }
+}
+
+/// The web origins whose pages may call the API from a browser (CORS), checked and normalised.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsOrigins(Vec<String>);
+
+/// Why a CORS origin was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CorsOriginError {
+    /// Not an `http(s)://host[:port]` URL with nothing after the host and port.
+    #[error("`{0}` is not an origin such as https://app.example.com (scheme, host and port only)")]
+    NotAnOrigin(String),
+}
+
+impl CorsOrigins {
+    /// Parses origins such as `https://app.example.com` or `http://localhost:3000`. Each is normalised as browsers
+    /// send it in `Origin` (lowercase host, default port dropped, no trailing slash); a wildcard, a path, a query or
+    /// credentials are refused: CORS is opened to named sites only.
+    ///
+    /// # Errors
+    /// [`CorsOriginError`] naming the first value that is not an origin.
+    pub fn parse<S: AsRef<str>>(origins: &[S]) -> Result<Self, CorsOriginError> {
+        let mut parsed: Vec<String> = Vec::with_capacity(origins.len());
+        for origin in origins {
+            let origin = origin.as_ref().trim();
+            let refused = || CorsOriginError::NotAnOrigin(origin.to_owned());
+            let url = url::Url::parse(origin).map_err(|_| refused())?;
+            let bare = matches!(url.path(), "" | "/")
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && !origin.ends_with('/');
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+                return Err(refused());
+            }
+            let origin = url.origin().ascii_serialization();
+            if !parsed.contains(&origin) {
+                parsed.push(origin);
+            }
+        }
+        Ok(Self(parsed))
+    }
+
+    /// `true` when no origin is allowed: CORS stays off.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The origins, normalised.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// CORS for these origins: the API's methods and request headers (`Authorization`, `X-API-Key`, `Content-Type`,
+/// `Idempotency-Key`), the response headers a client reads (`Retry-After`, `WWW-Authenticate`,
+/// `Idempotent-Replayed`), and no credentials mode (the API takes no cookies). A request from any other origin gets
+/// no CORS headers, so browsers withhold the answer from that origin's page. Wrap it only when the list is not empty
+/// (`actix_web::middleware::Condition::new(!origins.is_empty(), latchkey_http::cors(&origins))`): without CORS,
+/// browsers keep other sites' pages from reading the API's answers.
+pub fn cors(origins: &CorsOrigins) -> Cors {
+    origins
+        .as_slice()
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-api-key"),
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_anything_else_refused() {
+        let origins = CorsOrigins::parse(&[
+            "https://App.Example.com",
+            "http://localhost:3000",
+            "https://app.example.com:443",
+        ])
+        .unwrap();
+        assert_eq!(
+            origins.as_slice(),
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        for refused in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "https://app.example.com?x=1",
+            "https://user:pw@app.example.com",
+            "ftp://app.example.com",
+            "",
+        ] {
+            assert_eq!(
+                CorsOrigins::parse(&[refused]),
+                Err(CorsOriginError::NotAnOrigin(refused.to_owned())),
+                "{refused}"
+            );
+        }
+        assert!(CorsOrigins::parse::<&str>(&[]).unwrap().is_empty());
+    }
 
     fn check(values: &[&'static str]) -> bool {
         let values: Vec<HeaderValue> = values.iter().map(|v| HeaderValue::from_static(v)).collect();

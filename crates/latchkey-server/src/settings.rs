@@ -72,8 +72,12 @@ pub struct ServerSettings {
     /// Seconds given to in-flight requests on SIGTERM/SIGINT before the process exits.
     pub shutdown_timeout_seconds: u64,
     /// Base URL of the links in emails (`https://auth.example.com`); `http://{bind}` (with the port actually bound)
-    /// when absent. Never taken from a request's `Host` header.
+    /// when absent. Never taken from a request's `Host` header. When it is `https://…`, every response carries
+    /// `Strict-Transport-Security`.
     pub public_url: Option<String>,
+    /// Web origins whose pages may call the API from a browser (CORS); empty, the default, leaves CORS off.
+    /// `LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example` in the environment.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// How emails leave: written to the log, or sent over SMTP.
@@ -268,6 +272,7 @@ bind = "127.0.0.1:8080"
 workers = 0
 max_body_bytes = 16384
 shutdown_timeout_seconds = 30
+cors_allowed_origins = []
 
 [database]
 url = "sqlite://latchkey.db"
@@ -293,6 +298,11 @@ const MOVED: [(&str, &str); 2] = [
         "tokens.refresh_reuse_grace_seconds",
     ),
 ];
+
+/// The settings that are lists. In the environment each takes one variable with its items separated by commas
+/// (`LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example`; empty: an empty list); in a file,
+/// a TOML array.
+const LIST_KEYS: [&str; 1] = ["server.cors_allowed_origins"];
 
 /// Every built-in default: [`DEFAULTS`], then the domain's policies and the hasher's parameters.
 ///
@@ -412,6 +422,20 @@ impl Settings {
         if !env.contains_key("LATCHKEY__DATABASE__URL") {
             builder =
                 builder.set_override_option("database.url", env.get("DATABASE_URL").cloned())?;
+        }
+        // The list settings are split here rather than by `Environment`, whose list parsing comes only with its
+        // type guessing, which would turn a digits-only secret into a number.
+        let mut env = env;
+        for key in LIST_KEYS {
+            if let Some(value) = env.remove(&env_variable(key)) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                builder = builder.set_override(key, items)?;
+            }
         }
         builder = builder.add_source(
             Environment::with_prefix("LATCHKEY")
@@ -541,6 +565,56 @@ mod tests {
     }
 
     #[test]
+    fn list_settings_take_a_comma_separated_variable_or_a_toml_array() {
+        assert!(Settings::default().server.cors_allowed_origins.is_empty());
+        let settings = Settings::load_from(
+            None,
+            env(&[(
+                "LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example,",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.server.cors_allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        let single = Settings::load_from(
+            None,
+            env(&[(
+                "LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS",
+                "https://a.example",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(single.server.cors_allowed_origins, ["https://a.example"]);
+
+        // The variable wins over the file, and an empty one empties the list.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &path,
+            "[server]\ncors_allowed_origins = [\"https://file.example\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(
+            from_file.server.cors_allowed_origins,
+            ["https://file.example"]
+        );
+        let emptied = Settings::load_from(
+            Some(&path),
+            env(&[("LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS", "")]),
+        )
+        .unwrap();
+        assert!(emptied.server.cors_allowed_origins.is_empty());
+        // Other values keep their commas.
+        let from =
+            Settings::load_from(None, env(&[("LATCHKEY__MAIL__FROM", "Doe, Jane <j@x>")])).unwrap();
+        assert_eq!(from.mail.from, "Doe, Jane <j@x>");
+    }
+
+    #[test]
     fn refresh_token_settings_live_under_tokens() {
         let settings = Settings::load_from(
             None,
@@ -611,6 +685,14 @@ mod tests {
                         "{key}: default {default:?} lacks {unit}"
                     );
                 }
+                continue;
+            }
+            if let Ok(list) = defaults.get_array(key) {
+                let items: Vec<String> = list.into_iter().map(|item| item.to_string()).collect();
+                assert!(
+                    default.starts_with(&format!("`[{}]`", items.join(", "))),
+                    "{key}: documented default {default:?}, built-in {items:?}"
+                );
                 continue;
             }
             match defaults.get_string(key) {

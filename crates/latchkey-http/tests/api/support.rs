@@ -247,7 +247,25 @@ pub async fn spawn_with_policies(policies: Policies) -> TestApp {
     spawn_app(policies, HttpConfig::default()).await
 }
 
+/// The middleware the server wraps around the routes, as `latchkey-server` configures it.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapping {
+    /// The public URL is `https://…`: `Strict-Transport-Security` on every response.
+    pub https: bool,
+    /// CORS origins; empty leaves CORS off.
+    pub cors: latchkey_http::CorsOrigins,
+}
+
+/// As [`spawn`], with this middleware.
+pub async fn spawn_wrapped(wrapping: Wrapping) -> TestApp {
+    spawn_app_wrapped(Policies::default(), HttpConfig::default(), wrapping).await
+}
+
 async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
+    spawn_app_wrapped(policies, config, Wrapping::default()).await
+}
+
+async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wrapping) -> TestApp {
     let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
     let latchkey = Arc::new(
@@ -266,6 +284,11 @@ async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
                 .wrap(actix_web::middleware::from_fn(
                     latchkey_http::refuse_content_encoding,
                 ))
+                .wrap(actix_web::middleware::Condition::new(
+                    !wrapping.cors.is_empty(),
+                    latchkey_http::cors(&wrapping.cors),
+                ))
+                .wrap(latchkey_http::security_headers(wrapping.https))
                 .configure(latchkey_http::configure(latchkey, config)),
         )
         .await,
