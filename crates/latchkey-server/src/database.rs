@@ -55,9 +55,21 @@ impl DatabaseUrl {
             return Ok(Self::Postgres(url.to_owned()));
         }
         let Some(rest) = url.strip_prefix("sqlite:") else {
-            // Never echo the URL of an unknown scheme back whole: it may carry a password.
-            let scheme = url.split(':').next().unwrap_or_default();
-            return Err(DatabaseUrlError::UnknownScheme(format!("{scheme}:")));
+            // Never echo the URL of an unknown scheme back: it may carry a password. Only a scheme is named, and only
+            // when it is one (a libpq `key=value` string has none).
+            let scheme = url
+                .split_once(':')
+                .map(|(scheme, _)| scheme)
+                .filter(|scheme| {
+                    !scheme.is_empty()
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                });
+            return Err(DatabaseUrlError::UnknownScheme(match scheme {
+                Some(scheme) => format!("{scheme}:"),
+                None => "a string without a scheme".to_owned(),
+            }));
         };
         let path = rest.strip_prefix("//").unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
@@ -162,7 +174,14 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:"),
             Err(DatabaseUrlError::MissingPath)
         ));
-        let error = DatabaseUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
-        assert!(!error.to_string().contains("hunter2"));
+        for url in [
+            "mysql://root:hunter2@db/x",
+            "host=db user=app password=hunter2",
+            "password=hunter2:x",
+            "",
+        ] {
+            let error = DatabaseUrl::parse(url).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 }

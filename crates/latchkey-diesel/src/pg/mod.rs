@@ -51,8 +51,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
-use crate::error::{innermost, redact_url, ConnectError};
+use crate::error::{innermost, ConnectError};
 use crate::pool::{Pooled, Work};
+use crate::redact::redact_url;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
