@@ -36,6 +36,8 @@ mod sessions;
 #[path = "../repositories/users.rs"]
 mod users;
 
+mod tls;
+
 use std::fmt;
 
 use async_trait::async_trait;
@@ -99,6 +101,10 @@ impl PgStore {
         // A broken connection is detected by the driver and discarded on return; pinging on every checkout would add
         // a round trip to each request, `is_active` included.
         config.recycling_method = RecyclingMethod::Fast;
+        // `sslmode` and `sslrootcert` are honoured here, with rustls; the driver alone would refuse `verify-ca` and
+        // `verify-full` and check nothing under `require`.
+        let tls = tls::Target::parse(url).map_err(|e| unreachable(e.to_string().into()))?;
+        config.custom_setup = tls.setup();
         let manager = AsyncDieselConnectionManager::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
