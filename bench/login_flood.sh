@@ -8,7 +8,8 @@
 #
 # Prints the single-thread hash time (measured in the same run), the login rate and its target
 # (0.95 x cores / hash time), peak RSS (VmHWM) and its target (100 MB + 1.5 x cores x argon2 memory), and /auth/me
-# throughput during the flood as a ratio to its throughput alone. Needs wrk (installed from Debian when missing).
+# throughput during the flood as a ratio to its throughput alone, and the latency of another client's logins during the
+# flood (the wait the bounded hashing queue allows, and how many were refused 503 `overloaded`). Needs wrk (installed from Debian when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,21 @@ flood >/dev/null &
 flooding=$!
 me_during="$(wrk -t1 -c16 -d"$DURATION" -H "Authorization: Bearer ${token}" "$api/auth/me" | rps)"
 wait "$flooding"
+
+# Other logins during the flood: a polite client (2 connections) logging in meanwhile. Its latency is the wait the
+# flood imposes on everyone else's login (bounded by the hashing queue, argon2.max_waiting_per_core); its non-2xx
+# are 503 `overloaded` answers, which a client retries after Retry-After.
+login_alone="$(wrk -t1 -c2 -d5s --latency -s bench/login.lua "$api/auth/login")"
+flood >/dev/null &
+flooding=$!
+login_during="$(wrk -t1 -c2 -d"$DURATION" --timeout 30s --latency -s bench/login.lua "$api/auth/login")"
+wait "$flooding"
+latency() { awk -v q="$1" '$1 == q {print $2}'; }
+login_p50_alone="$(latency 50% <<<"$login_alone")"
+login_p50="$(latency 50% <<<"$login_during")"
+login_p99="$(latency 99% <<<"$login_during")"
+login_non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$login_during")"
+login_total="$(awk '/requests in/ {print $1}' <<<"$login_during")"
 peak_kib="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
 
 cores="$(nproc)"
@@ -74,3 +90,6 @@ print(f"peak RSS                    {peak_mb:.0f} MB  (target <= {rss_target:.0f
 print(f"/auth/me alone              {float(me_alone):.0f} req/s")
 print(f"/auth/me during the flood   {float(me_during):.0f} req/s  (ratio {float(me_during) / float(me_alone):.2f})")
 EOF
+echo "another login, alone         p50 ${login_p50_alone}"
+echo "another login, during flood  p50 ${login_p50}  p99 ${login_p99}  (target: a few seconds at most;" \
+  "503 overloaded: ${login_non2xx:-0} of ${login_total})"

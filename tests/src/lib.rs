@@ -58,6 +58,8 @@ pub struct Reply {
     pub referrer_policy: Option<String>,
     /// `Retry-After`, if any.
     pub retry_after: Option<String>,
+    /// Every header.
+    pub headers: awc::http::header::HeaderMap,
     /// The body as text, when it is not JSON (pages).
     pub text: String,
     /// Parsed JSON body.
@@ -181,27 +183,43 @@ impl TestApp {
         body: Option<Body<'_>>,
     ) -> Reply {
         let credential = bearer.map(|token| ("Authorization", format!("Bearer {token}")));
-        self.request_with(method, path, credential, body).await
+        self.request_with(method, path, credential.into_iter().collect(), body)
+            .await
+    }
+
+    /// Sends a request with these extra headers; paths starting with `/auth` are under `/api/v1`.
+    pub async fn request_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Body<'_>>,
+    ) -> Reply {
+        let headers = headers
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned()))
+            .collect();
+        self.request_with(method, path, headers, body).await
     }
 
     /// `GET path` with an `X-API-Key` header.
     pub async fn get_with_api_key(&self, path: &str, api_key: &str) -> Reply {
-        self.request_with("GET", path, Some(("X-API-Key", api_key.to_owned())), None)
+        self.request_with("GET", path, vec![("X-API-Key", api_key.to_owned())], None)
             .await
     }
 
-    /// Sends a request with an optional credential header.
+    /// Sends a request with these headers (a credential, …).
     async fn request_with(
         &self,
         method: &str,
         path: &str,
-        credential: Option<(&str, String)>,
+        headers: Vec<(&str, String)>,
         body: Option<Body<'_>>,
     ) -> Reply {
         let client = awc::Client::default();
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = client.request(method, self.url(path));
-        if let Some(header) = credential {
+        for header in headers {
             request = request.insert_header(header);
         }
         let mut response = match body {
@@ -227,6 +245,7 @@ impl TestApp {
         let content_security_policy = header("content-security-policy");
         let referrer_policy = header("referrer-policy");
         let retry_after = header("retry-after");
+        let headers = response.headers().clone();
         let bytes = response.body().limit(1 << 20).await.expect("body readable");
         let is_json = content_type
             .as_deref()
@@ -244,6 +263,7 @@ impl TestApp {
             content_security_policy,
             referrer_policy,
             retry_after,
+            headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
             body,
         }
@@ -256,13 +276,8 @@ impl TestApp {
         header: (&str, &str),
         body: Value,
     ) -> Reply {
-        self.request_with(
-            "POST",
-            path,
-            Some((header.0, header.1.to_owned())),
-            Some(Body::Json(body)),
-        )
-        .await
+        self.request_with_headers("POST", path, &[header], Some(Body::Json(body)))
+            .await
     }
 
     /// `GET path`.

@@ -44,7 +44,51 @@ on_every_backend!(
     failed_logins_are_limited_across_instances,
     x_forwarded_for_counts_only_from_trusted_proxies,
     security_events_are_listed_for_the_account,
+    compressed_bodies_are_refused_unread,
 );
+
+/// A gzip body is refused with 415 before it is read, so it is never inflated; `identity` is no compression.
+async fn compressed_bodies_are_refused_unread(app: &TestApp) {
+    let registration =
+        br#"{"email":"jane@example.com","password":"correct horse battery"}"#.to_vec();
+    // `registration` compressed with gzip.
+    let gzip = vec![
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0xcd, 0x4d,
+        0xcc, 0xcc, 0x51, 0xb2, 0x52, 0xca, 0x4a, 0xcc, 0x4b, 0x75, 0x48, 0xad, 0x48, 0xcc, 0x2d,
+        0xc8, 0x49, 0xd5, 0x4b, 0xce, 0xcf, 0x55, 0xd2, 0x51, 0x2a, 0x48, 0x2c, 0x2e, 0x2e, 0xcf,
+        0x2f, 0x4a, 0x01, 0xca, 0x26, 0xe7, 0x17, 0x15, 0xa5, 0x26, 0x97, 0x28, 0x64, 0xe4, 0x17,
+        0x15, 0xa7, 0x2a, 0x24, 0x25, 0x96, 0x94, 0xa4, 0x16, 0x55, 0x2a, 0xd5, 0x02, 0x00, 0x43,
+        0xab, 0xcb, 0x5f, 0x3f, 0x00, 0x00, 0x00,
+    ];
+    for encoding in ["gzip", "br", "deflate, identity"] {
+        let reply = app
+            .request_with_headers(
+                "POST",
+                "/auth/register",
+                &[("Content-Encoding", encoding)],
+                Some(Body::Raw("application/json", gzip.clone())),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{encoding}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["code"], "unsupported_content_encoding");
+        assert_eq!(reply.headers.get("accept-encoding").unwrap(), "identity");
+    }
+    // Nothing was registered: the same address is still free.
+    let identity = app
+        .request_with_headers(
+            "POST",
+            "/auth/register",
+            &[("Content-Encoding", "identity")],
+            Some(Body::Raw("application/json", registration)),
+        )
+        .await;
+    assert_eq!(identity.status, StatusCode::CREATED, "{}", identity.text);
+}
 
 async fn walkthrough_register_login_me_refresh_logout(app: &TestApp) {
     let registered = app
@@ -770,4 +814,58 @@ async fn security_events_are_listed_for_the_account(app: &TestApp) {
     let refused = app.get("/auth/events", Some(pat)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.body["code"], "session_required");
+}
+
+/// The server wraps the security headers and CORS as configured: HSTS only with an `https` public URL, CORS only
+/// for the listed origins.
+#[actix_web::test]
+async fn security_headers_and_cors_follow_the_settings() {
+    let plain = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let reply = plain
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://app.example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(
+        reply.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert!(reply.headers.get("strict-transport-security").is_none());
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+
+    let configured = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.server.public_url = Some("https://auth.example.com".into());
+        settings.server.cors_allowed_origins = vec!["https://app.example.com".into()];
+    })
+    .await
+    .unwrap();
+    let reply = configured
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://app.example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        reply.headers.get("strict-transport-security").unwrap(),
+        "max-age=31536000"
+    );
+    assert_eq!(
+        reply.headers.get("access-control-allow-origin").unwrap(),
+        "https://app.example.com"
+    );
+    let other = configured
+        .request_with_headers(
+            "GET",
+            "/healthz",
+            &[("Origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
 }

@@ -1,6 +1,7 @@
 //! argon2id password hashing on a bounded pool that reuses its memory.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -54,7 +55,10 @@ pub enum HasherError {
 /// argon2id hashing off the async workers, with memory allocated once.
 ///
 /// Each hash runs on tokio's blocking pool, and a semaphore lets at most `max_concurrent` (by default, the number
-/// of cores) run at once, so a login flood queues instead of allocating per request. Each permit has its own
+/// of cores) run at once, so a login flood queues instead of allocating per request. The queue is bounded as well
+/// (by default [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] per permit): a hash arriving when it is full is refused
+/// at once with [`PortError::overloaded`], so a flood cannot push the wait of every other login past what the queue
+/// holds, and the refused client is told when to come back. Each permit has its own
 /// working memory (an arena of argon2 blocks), allocated the first time it is needed and reused by every later hash: an allocation
 /// per hash is what let glibc's per-thread arenas grow a login flood to a gigabyte, and fresh pages per hash cost
 /// page faults.
@@ -62,6 +66,14 @@ pub enum HasherError {
 pub struct Argon2Hasher {
     argon2: Argon2<'static>,
     permits: Arc<Semaphore>,
+    /// Room for running and waiting hashes together: a hash takes one of these before it waits for a permit.
+    admission: Arc<Semaphore>,
+    /// How many hashes may run at once (the permits).
+    max_concurrent: usize,
+    /// How long the start-up hash took: the unit of the `Retry-After` hint.
+    hash_time: Duration,
+    /// The `Retry-After` hint of a refusal: about how long a full queue takes to drain.
+    retry_after: Duration,
     arenas: Arc<Arenas>,
     /// A hash of a random password, verified against for logins naming no account.
     decoy: Arc<str>,
@@ -72,6 +84,7 @@ impl std::fmt::Debug for Argon2Hasher {
         f.debug_struct("Argon2Hasher")
             .field("params", self.argon2.params())
             .field("available_permits", &self.permits.available_permits())
+            .field("available_admissions", &self.admission.available_permits())
             .finish()
     }
 }
@@ -101,6 +114,10 @@ impl Arenas {
 }
 
 impl Argon2Hasher {
+    /// How many hashes may wait per permit (per core, by default) before more are refused: enough that bursts of a
+    /// few dozen parallel requests queue rather than fail.
+    pub const DEFAULT_WAITING_PER_PERMIT: usize = 32;
+
     /// Builds a hasher allowing one hash per available core at a time.
     ///
     /// Computes one hash (the decoy for unknown accounts) before returning, which also proves the parameters work.
@@ -112,7 +129,8 @@ impl Argon2Hasher {
         Self::with_concurrency(params, cores)
     }
 
-    /// Builds a hasher allowing at most `max_concurrent` hashes at a time (at least one).
+    /// Builds a hasher allowing at most `max_concurrent` hashes at a time (at least one), and
+    /// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] waiting per permit.
     ///
     /// # Errors
     /// [`HasherError`] when the parameters are invalid.
@@ -134,15 +152,46 @@ impl Argon2Hasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let decoy_password: [u8; 16] = rand::rngs::OsRng.gen();
         let mut arena = arenas.take();
+        let started = Instant::now();
         let decoy =
             hash_with(&argon2, &mut arena, &decoy_password).map_err(HasherError::SelfTest)?;
+        let hash_time = started.elapsed();
         arenas.give_back(arena);
-        Ok(Self {
+        let max_concurrent = max_concurrent.max(1);
+        let hasher = Self {
             argon2,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            admission: Arc::new(Semaphore::new(0)),
+            max_concurrent,
+            hash_time,
+            retry_after: Duration::ZERO,
             arenas,
             decoy: decoy.into(),
-        })
+        };
+        Ok(
+            hasher
+                .with_max_waiting(max_concurrent.saturating_mul(Self::DEFAULT_WAITING_PER_PERMIT)),
+        )
+    }
+
+    /// The same hasher with room for at most `max_waiting` hashes waiting for a permit (0: none waits, and a hash
+    /// arriving while every permit is busy is refused). Beyond it, hashing fails with [`PortError::overloaded`].
+    ///
+    /// Call it before the hasher is shared: clones made earlier keep the previous queue.
+    #[must_use]
+    pub fn with_max_waiting(mut self, max_waiting: usize) -> Self {
+        let room = self
+            .max_concurrent
+            .saturating_add(max_waiting)
+            .min(Semaphore::MAX_PERMITS);
+        self.admission = Arc::new(Semaphore::new(room));
+        self.retry_after = drain_time(self.hash_time, self.max_concurrent, max_waiting);
+        self
+    }
+
+    /// How many hashes may run at once (one per core, unless built [`Argon2Hasher::with_concurrency`]).
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
     }
 
     /// Runs `work` with an arena on a blocking thread once a permit is free.
@@ -154,13 +203,17 @@ impl Argon2Hasher {
         &self,
         work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, PortError> {
+        // Admission first, without waiting: a full queue refuses at once instead of growing.
+        let admitted = Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|_| PortError::overloaded("queue for password hashing", self.retry_after))?;
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(|error| PortError::new("wait for a password hashing slot", error))?;
         let (argon2, arenas) = (self.argon2.clone(), Arc::clone(&self.arenas));
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _permits = (permit, admitted);
             let mut arena = arenas.take();
             let result = work(&argon2, &mut arena);
             arenas.give_back(arena);
@@ -169,6 +222,13 @@ impl Argon2Hasher {
         .await
         .map_err(|error| PortError::new("run password hashing", error))
     }
+}
+
+/// About how long a full queue takes to drain: `max_waiting` hashes of `hash_time` each, `max_concurrent` at a
+/// time. The client told to come back after this finds room, unless the flood goes on.
+fn drain_time(hash_time: Duration, max_concurrent: usize, max_waiting: usize) -> Duration {
+    let rounds = max_waiting.div_ceil(max_concurrent.max(1)).max(1);
+    hash_time.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX))
 }
 
 /// Hashes `password` with a fresh random salt into a PHC string, using `arena` as argon2's memory.
@@ -388,6 +448,83 @@ mod tests {
         assert!(waiting.await.is_err(), "hash ran without a permit");
         drop(held);
         hasher.hash(&password("pw")).await.unwrap();
+    }
+
+    /// Lets spawned tasks run until `done` holds (on the test's single-threaded runtime, without timing).
+    async fn until(done: impl Fn() -> bool) {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn beyond_the_waiting_room_hashes_are_refused_at_once_as_overloaded() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
+            .unwrap()
+            .with_max_waiting(1);
+        let held = hasher.permits.clone().acquire_owned().await.unwrap();
+        // Admission counts the running hash too: with the permit held by the test, the room is 1 + 1.
+        let waiting = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash(&password("pw")).await }
+        });
+        until(|| hasher.admission.available_permits() == 1).await;
+        let also_waiting = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash(&password("pw")).await }
+        });
+        until(|| hasher.admission.available_permits() == 0).await;
+
+        let refused = hasher.verify_nothing(&password("pw")).await.unwrap_err();
+        let retry_after = refused.retry_after().expect("an overload");
+        assert!(retry_after > Duration::ZERO);
+        assert!(hasher
+            .hash(&password("pw"))
+            .await
+            .unwrap_err()
+            .retry_after()
+            .is_some());
+
+        // The queue drains once the permit is free, and then there is room again.
+        drop(held);
+        waiting.await.unwrap().unwrap();
+        also_waiting.await.unwrap().unwrap();
+        hasher.hash(&password("pw")).await.unwrap();
+        assert_eq!(hasher.admission.available_permits(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_leaves_the_queue() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
+            .unwrap()
+            .with_max_waiting(0);
+        let held = hasher.permits.clone().acquire_owned().await.unwrap();
+        let waiting = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash(&password("pw")).await }
+        });
+        until(|| hasher.admission.available_permits() == 0).await;
+        assert!(hasher.hash(&password("pw")).await.is_err());
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(hasher.admission.available_permits(), 1);
+        drop(held);
+        hasher.hash(&password("pw")).await.unwrap();
+    }
+
+    #[test]
+    fn the_default_queue_is_32_per_permit() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 3).unwrap();
+        assert_eq!(hasher.admission.available_permits(), 3 + 3 * 32);
+    }
+
+    #[test]
+    fn the_retry_hint_is_the_time_a_full_queue_takes_to_drain() {
+        let hash = Duration::from_millis(40);
+        assert_eq!(drain_time(hash, 2, 64), Duration::from_millis(40 * 32));
+        assert_eq!(drain_time(hash, 4, 5), Duration::from_millis(80));
+        // No queue at all: one hash's time, the wait for a permit to free.
+        assert_eq!(drain_time(hash, 1, 0), hash);
     }
 
     /// Made by argon2 0.5.3, the version Latchkey used before 0.6, for the password `correct horse battery staple`.

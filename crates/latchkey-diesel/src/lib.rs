@@ -30,6 +30,7 @@
 mod error;
 pub mod pg;
 mod pool;
+mod redact;
 mod rows;
 mod schema;
 mod sql_types;
@@ -37,4 +38,5 @@ pub mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use error::{redact_url, ConnectError};
+pub use error::ConnectError;
+pub use redact::redact_url;

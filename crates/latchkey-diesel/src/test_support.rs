@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
-use crate::error::redact_url;
+use crate::redact::redact_url;
 
 /// Where the test server is looked for when `LATCHKEY_TEST_DATABASE_URL` is unset.
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -46,6 +46,22 @@ async fn connect_reports_an_unreachable_server_without_its_password() {
         "{message}"
     );
     assert!(!message.contains("s3cret"));
+    // The password in any other place a connection string can hold it.
+    for url in [
+        "postgres://app@127.0.0.1:1/latchkey?password=s3cret",
+        "postgres://app:s3%2Fcret@127.0.0.1:1/latchkey?sslpassword=s3cret",
+        "host=127.0.0.1 port=1 user=app password = 's3cret' dbname=latchkey",
+    ] {
+        let message = PgStore::connect(url, 1).await.unwrap_err().to_string();
+        assert!(
+            message.starts_with("cannot reach PostgreSQL at "),
+            "{message}"
+        );
+        assert!(
+            !message.contains("s3") && !message.contains("cret"),
+            "{message}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

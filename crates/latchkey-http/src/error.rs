@@ -150,13 +150,31 @@ impl ApiError {
     }
 
     /// 503 for an infrastructure failure: logged with its source chain, answered with a generic message.
+    ///
+    /// An overload ([`PortError::retry_after`], e.g. the password hashing queue is full) is 503 `overloaded` with
+    /// `Retry-After` in whole seconds (at least one): nothing is broken, so it is logged as a warning only.
     pub fn unavailable(source: &PortError) -> Self {
+        if let Some(retry_after) = source.retry_after() {
+            tracing::warn!(error = %ErrorChain(source), "request refused: overloaded");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "The server is busy, please retry shortly",
+            )
+            .with_retry_after(retry_after);
+        }
         tracing::error!(error = %ErrorChain(source), "request failed on an unavailable dependency");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service temporarily unavailable, please retry",
         )
+    }
+
+    /// Adds `Retry-After` in whole seconds, rounded up and at least one (a zero would invite an instant retry).
+    pub fn with_retry_after(self, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.with_header_value(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
     }
 
     /// 500 for an error this crate does not know how to answer (a variant added to a domain error after this
@@ -223,8 +241,8 @@ impl ApiError {
             "unsupported_grant_type" => "unsupported_grant_type",
             "invalid_client" => "invalid_client",
             "not_found" | "method_not_allowed" => return None,
-            // Both succeed if retried later, which is what the registry's code says.
-            "unavailable" | "too_many_attempts" => "temporarily_unavailable",
+            // Each succeeds if retried later, which is what the registry's code says.
+            "unavailable" | "overloaded" | "too_many_attempts" => "temporarily_unavailable",
             _ if self.status.is_server_error() => "server_error",
             _ => "invalid_request",
         })
@@ -550,6 +568,8 @@ fn registration_fields(errors: &RegistrationErrors) -> Vec<(&'static str, String
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use latchkey_domain::Scope;
 
     use super::*;
@@ -586,12 +606,46 @@ mod tests {
                 ApiError::internal(&AccessError::SessionRequired),
                 Some("server_error"),
             ),
+            (
+                ApiError::from(PortError::overloaded("test", Duration::from_secs(1))),
+                Some("temporarily_unavailable"),
+            ),
             (ApiError::not_found("Not found"), None),
         ];
         for (error, expected) in cases {
             let code = error.code();
             assert_eq!(error.oauth().oauth, expected, "{code}");
         }
+    }
+
+    #[test]
+    fn an_overload_is_503_overloaded_with_retry_after_in_whole_seconds() {
+        for (wait, header) in [
+            (Duration::from_millis(1), "1"),
+            (Duration::from_secs(2), "2"),
+            (Duration::from_millis(2500), "3"),
+            (Duration::ZERO, "1"),
+        ] {
+            let error = ApiError::from(LoginError::Unavailable(PortError::overloaded(
+                "hash password",
+                wait,
+            )));
+            assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(error.code(), "overloaded");
+            let response = error.error_response();
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).unwrap(),
+                header,
+                "{wait:?}"
+            );
+        }
+        let down = ApiError::from(PortError::new("query", "down"));
+        assert_eq!(down.code(), "unavailable");
+        assert!(down
+            .error_response()
+            .headers()
+            .get(header::RETRY_AFTER)
+            .is_none());
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! let config = latchkey_http::HttpConfig::default();
 //! HttpServer::new(move || {
 //!     App::new()
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
+//!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
 //! })
@@ -33,6 +35,7 @@ mod dto;
 mod error;
 mod extract;
 mod logging;
+mod middleware;
 mod oauth;
 mod openapi;
 mod pages;
@@ -50,6 +53,9 @@ pub use auth::{
 pub use client_address::{TrustedProxies, TrustedProxyError};
 pub use error::ApiError;
 pub use logging::log_request;
+pub use middleware::{
+    cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
+};
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
 
 /// Base path of the API.

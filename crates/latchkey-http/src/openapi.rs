@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use latchkey_domain::{PasswordPolicy, Policies};
 use utoipa::openapi::content::ContentBuilder;
@@ -138,7 +139,8 @@ impl utoipa::Modify for BearerScheme {
 /// A new status (403 `session_required` / `insufficient_scope`, 429, …) is one entry here; an endpoint that can
 /// answer it adds the marker's name to its `responses(...)`.
 macro_rules! error_responses {
-    ($($name:ident = $status:literal, challenge = $challenge:literal, $description:literal;)*) => {
+    ($($name:ident = $status:literal, challenge = $challenge:literal, retry_after = $retry_after:literal,
+       $description:literal;)*) => {
         $(
             #[doc = $description]
             #[derive(Debug)]
@@ -156,13 +158,13 @@ macro_rules! error_responses {
 
         /// Every error response component, by name.
         fn error_response_components() -> Vec<(&'static str, Response)> {
-            vec![$((stringify!($name), error_response($description, $challenge, $status))),*]
+            vec![$((stringify!($name), error_response($description, $challenge, $retry_after))),*]
         }
     };
 }
 
 error_responses! {
-    BadRequest = 400, challenge = false,
+    BadRequest = 400, challenge = false, retry_after = false,
         "The request is malformed or breaks a rule. `invalid_request`: the body or query could not be parsed \
          (malformed JSON or form, wrong types, missing fields); `validation_error`: fields break a rule, each \
          listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
@@ -171,7 +173,7 @@ error_responses! {
          `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take. The OAuth2 endpoints (login, \
          refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
          `error_description`.";
-    Unauthorized = 401, challenge = true,
+    Unauthorized = 401, challenge = true, retry_after = false,
         "Not authenticated. `not_authenticated`: no bearer token (nor API key where one is accepted); \
          `token_expired`: \"Token has expired\" (an access token, personal token or API key past its expiry); \
          `invalid_token`: any other bad, revoked or forged token (\"Could not validate credentials\"); \
@@ -179,32 +181,38 @@ error_responses! {
          unknown, expired, revoked or replayed refresh token; `invalid_client`: the introspection endpoint's caller \
          did not present its secret. The OAuth2 endpoints add the RFC 6749 `error` (`invalid_grant` for wrong \
          credentials or a bad refresh token, `invalid_client`) and `error_description`.";
-    Forbidden = 403, challenge = true,
+    Forbidden = 403, challenge = true, retry_after = false,
         "The credential is valid but may not do this. `session_required`: a personal token or API key on an \
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
          (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`); `email_not_verified`: the right password, \
          but the server requires a verified address before login.";
-    NotFound = 404, challenge = false,
+    NotFound = 404, challenge = false, retry_after = false,
         "`not_found`: no such resource (or not the caller's).";
-    Conflict = 409, challenge = false,
+    Conflict = 409, challenge = false, retry_after = false,
         "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively); or a limit is \
          reached: `too_many_credentials` (at most `credentials.max_per_user` live personal tokens, and as many \
          API keys, per user).";
-    PayloadTooLarge = 413, challenge = false,
+    PayloadTooLarge = 413, challenge = false, retry_after = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
-    UnsupportedMediaType = 415, challenge = false,
-        "`unsupported_media_type`: the `Content-Type` is not one the operation accepts.";
-    TooManyAttempts = 429, challenge = false,
+    UnsupportedMediaType = 415, challenge = false, retry_after = false,
+        "`unsupported_media_type`: the `Content-Type` is not one the operation accepts; \
+         `unsupported_content_encoding`: the request has a `Content-Encoding` other than `identity` (compressed \
+         bodies are refused, on every operation, before the body is read; with `Accept-Encoding: identity`).";
+    TooManyAttempts = 429, challenge = false, retry_after = true,
         "`too_many_attempts`: a rate limit of this operation is spent for the client's address or for the \
          account; `Retry-After` says in how many seconds to retry. Decided before any password is checked, and the \
          same for known and unknown accounts. The OAuth2 endpoints add the RFC 6749 `error` \
          `temporarily_unavailable`.";
-    Unavailable = 503, challenge = false,
+    Unavailable = 503, challenge = false, retry_after = false,
         "`unavailable`: the database is unreachable; retry later.";
+    UnavailableOrOverloaded = 503, challenge = false, retry_after = true,
+        "`overloaded`: too many passwords are waiting to be hashed (the queue of `argon2.max_waiting_per_core` per \
+         core is full); retry after the `Retry-After` seconds. `unavailable`: the database is unreachable; retry \
+         later.";
 }
 
-/// One error response: the envelope, and the challenge header when the status has one (and `Retry-After` on 429).
-fn error_response(description: &str, challenge: bool, status: u16) -> Response {
+/// One error response: the envelope, and the challenge or `Retry-After` header when the status has one.
+fn error_response(description: &str, challenge: bool, retry_after: bool) -> Response {
     let mut response = ResponseBuilder::new().description(description).content(
         JSON,
         ContentBuilder::new()
@@ -223,12 +231,14 @@ fn error_response(description: &str, challenge: bool, status: u16) -> Response {
                 .build(),
         );
     }
-    if status == 429 {
+    if retry_after {
         response = response.header(
             "Retry-After",
             HeaderBuilder::new()
                 .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-                .description(Some("Seconds until the operation may be attempted again"))
+                .description(Some(
+                    "Whole seconds to wait before retrying (`too_many_attempts`, `overloaded`)",
+                ))
                 .build(),
         );
     }
@@ -256,7 +266,34 @@ pub(crate) fn document(
     credits_prices_are_integers(&mut document);
     login_needs_an_identifier(&mut document);
     bearer_operations_take_oauth2(&mut document);
+    every_operation_refuses_encoded_bodies(&mut document);
     document
+}
+
+/// Every operation may answer 415 `unsupported_content_encoding`: the refusal of a compressed body comes from a
+/// middleware in front of every route, so it is declared here, once, rather than on each handler.
+fn every_operation_refuses_encoded_bodies(document: &mut Document) {
+    let status = StatusCode::UNSUPPORTED_MEDIA_TYPE.as_str().to_owned();
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry(status.clone())
+                .or_insert_with(|| {
+                    RefOr::Ref(Ref::from_response_name(stringify!(UnsupportedMediaType)))
+                });
+        }
+    }
 }
 
 /// Every operation that takes the bearer scheme also lists the OAuth2 scheme as an alternative: the same token,

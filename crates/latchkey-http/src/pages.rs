@@ -278,6 +278,17 @@ async fn reset(
             let body = reset_form(&token, Some(&format!("The new password {error}.")));
             page(StatusCode::BAD_REQUEST, "Choose a new password", &body)
         }
+        Err(ResetPasswordError::Unavailable(error)) => {
+            let mut response = unavailable();
+            // A full hashing queue: tell the browser when to come back, as the API does.
+            if let Some(retry_after) = error.retry_after() {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            response
+        }
         Err(ResetPasswordError::InvalidToken) => page(
             StatusCode::BAD_REQUEST,
             "This link has expired",

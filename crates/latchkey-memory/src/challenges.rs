@@ -222,16 +222,17 @@ impl ChallengeRepository for MemoryStore {
         Ok(IssueOutcome::Issued)
     }
 
-    async fn reset_is_live(
+    async fn reset_owner(
         &self,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
+    ) -> Result<Option<UserId>, PortError> {
         Ok(crate::lock(&self.state)
             .mail
             .resets
-            .values()
-            .any(|r| &r.token_hash == token_hash && r.expires_at > now))
+            .iter()
+            .find(|(_, r)| &r.token_hash == token_hash && r.expires_at > now)
+            .map(|(id, _)| id.clone()))
     }
 
     async fn reset_password(

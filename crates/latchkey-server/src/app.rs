@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{App, HttpServer};
 use chrono::TimeDelta;
 use latchkey_crypto::{Argon2Hasher, Argon2Params, JwtCodec, JwtConfig, OsSecrets};
@@ -14,7 +14,7 @@ use latchkey_domain::{
     Policies, PublicUrl, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError,
     VerificationPolicy,
 };
-use latchkey_http::{HttpConfig, IntrospectionSecret, TrustedProxies};
+use latchkey_http::{CorsOrigins, HttpConfig, IntrospectionSecret, TrustedProxies};
 
 use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores};
 use crate::mail::Worker;
@@ -99,6 +99,9 @@ impl Application {
         if settings.server.public_url.is_none() {
             settings.server.public_url = Some(format!("http://{local}"));
         }
+        let public_url = settings.server.public_url.clone().unwrap_or_default();
+        let https = public_url.to_ascii_lowercase().starts_with("https://");
+        let cors_origins = cors_origins(&settings)?;
         let mailer = crate::mail::mailer(&settings.mail)?;
         let (latchkey, stores) = build_parts(&settings).await?;
         let latchkey = Arc::new(latchkey);
@@ -110,7 +113,14 @@ impl Application {
             trusted_proxies,
         };
         let mut server = HttpServer::new(move || {
+            // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
             App::new()
+                .wrap(from_fn(latchkey_http::refuse_content_encoding))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    latchkey_http::cors(&cors_origins),
+                ))
+                .wrap(latchkey_http::security_headers(https))
                 .wrap(from_fn(latchkey_http::log_request))
                 .configure(latchkey_http::configure(latchkey.clone(), http.clone()))
         })
@@ -161,6 +171,12 @@ fn introspection_secret(settings: &Settings) -> Result<Option<IntrospectionSecre
         .map_err(|error| StartupError::Invalid(format!("introspection.secret: {error}")))
 }
 
+/// The origins allowed by CORS, checked; none (CORS off) unless configured.
+fn cors_origins(settings: &Settings) -> Result<CorsOrigins, StartupError> {
+    CorsOrigins::parse(&settings.server.cors_allowed_origins)
+        .map_err(|error| StartupError::Invalid(format!("server.cors_allowed_origins: {error}")))
+}
+
 /// Builds the domain service and its adapters from the settings.
 ///
 /// # Errors
@@ -184,6 +200,10 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         iterations: settings.argon2.iterations,
         parallelism: settings.argon2.parallelism,
     })?;
+    let max_waiting = hasher
+        .max_concurrent()
+        .saturating_mul(settings.argon2.max_waiting_per_core);
+    let hasher = hasher.with_max_waiting(max_waiting);
     let stores = connect_and_migrate(&database, settings.database.max_connections.max(1)).await?;
     let latchkey = Latchkey::builder()
         .users(stores.users.clone())
@@ -578,6 +598,23 @@ mod tests {
         let policies = policies(&settings).unwrap();
         assert_eq!(policies.public_url.as_str(), "https://auth.example.com");
         assert!(policies.verification.required_for_login());
+    }
+
+    #[test]
+    fn cors_is_off_unless_origins_are_set_and_bad_origins_stop_the_start() {
+        let mut settings = Settings::default();
+        assert!(cors_origins(&settings).unwrap().is_empty());
+        settings.server.cors_allowed_origins = vec!["https://App.Example.com".into()];
+        assert_eq!(
+            cors_origins(&settings).unwrap().as_slice(),
+            ["https://app.example.com"]
+        );
+        settings.server.cors_allowed_origins = vec!["*".into()];
+        let error = cors_origins(&settings).unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid configuration: server.cors_allowed_origins:"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -55,9 +55,21 @@ impl DatabaseUrl {
             return Ok(Self::Postgres(url.to_owned()));
         }
         let Some(rest) = url.strip_prefix("sqlite:") else {
-            // Never echo the URL of an unknown scheme back whole: it may carry a password.
-            let scheme = url.split(':').next().unwrap_or_default();
-            return Err(DatabaseUrlError::UnknownScheme(format!("{scheme}:")));
+            // Never echo the URL of an unknown scheme back: it may carry a password. Only a scheme is named, and only
+            // when it is one (a libpq `key=value` string has none).
+            let scheme = url
+                .split_once(':')
+                .map(|(scheme, _)| scheme)
+                .filter(|scheme| {
+                    !scheme.is_empty()
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                });
+            return Err(DatabaseUrlError::UnknownScheme(match scheme {
+                Some(scheme) => format!("{scheme}:"),
+                None => "a string without a scheme".to_owned(),
+            }));
         };
         let path = rest.strip_prefix("//").unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
@@ -132,6 +144,10 @@ pub async fn connect_and_migrate(
 ) -> Result<Stores, ConnectError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
+            create_private(path).map_err(|reason| ConnectError::SqliteUnavailable {
+                path: path.display().to_string(),
+                reason: reason.into(),
+            })?;
             let store = SqliteStore::open(path, max_connections).await?;
             store.run_migrations().await?;
             Ok(Stores::from(store))
@@ -144,9 +160,51 @@ pub async fn connect_and_migrate(
     }
 }
 
+/// Creates the SQLite database file, empty and readable by this user only (mode 0600), unless it exists: SQLite
+/// would create it with the process's umask (often 0644), and it holds password hashes and token hashes. SQLite
+/// gives its `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_private_and_an_existing_one_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let stores = connect_and_migrate(&DatabaseUrl::Sqlite(path.clone()), 2)
+            .await
+            .unwrap();
+        stores.health.check().await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("new.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+
+        let existing = dir.path().join("existing.db");
+        std::fs::write(&existing, b"").unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o640)).unwrap();
+        connect_and_migrate(&DatabaseUrl::Sqlite(existing.clone()), 1)
+            .await
+            .unwrap();
+        assert_eq!(mode(&existing), 0o640, "an operator's choice is kept");
+    }
 
     #[test]
     fn parses_both_backends_and_refuses_the_rest() {
@@ -170,7 +228,14 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:"),
             Err(DatabaseUrlError::MissingPath)
         ));
-        let error = DatabaseUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
-        assert!(!error.to_string().contains("hunter2"));
+        for url in [
+            "mysql://root:hunter2@db/x",
+            "host=db user=app password=hunter2",
+            "password=hunter2:x",
+            "",
+        ] {
+            let error = DatabaseUrl::parse(url).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use config::builder::DefaultState;
 use config::{Config, ConfigBuilder, Environment, File, FileFormat};
-use latchkey_crypto::Argon2Params;
+use latchkey_crypto::{Argon2Hasher, Argon2Params};
 use latchkey_domain::{Policies, Rate};
 use serde::Deserialize;
 
@@ -78,12 +78,15 @@ pub struct ServerSettings {
     /// Seconds given to in-flight requests on SIGTERM/SIGINT before the process exits.
     pub shutdown_timeout_seconds: u64,
     /// Base URL of the links in emails (`https://auth.example.com`); `http://{bind}` (with the port actually bound)
-    /// when absent. Never taken from a request's `Host` header.
+    /// when absent. Never taken from a request's `Host` header. When it is `https://…`, every response carries
+    /// `Strict-Transport-Security`.
     pub public_url: Option<String>,
-    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; none by default. The
-    /// environment variable takes a comma-separated list.
-    #[serde(deserialize_with = "list_or_comma_separated")]
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; none by default.
+    /// `LATCHKEY__SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.1.0/24` in the environment.
     pub trusted_proxies: Vec<String>,
+    /// Web origins whose pages may call the API from a browser (CORS); empty, the default, leaves CORS off.
+    /// `LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example` in the environment.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// How emails leave: written to the log, or sent over SMTP.
@@ -245,6 +248,8 @@ pub struct Argon2Settings {
     pub iterations: u32,
     /// Lanes.
     pub parallelism: u32,
+    /// Hashes that may wait for a free core, per core; beyond them a request gets 503 `overloaded`.
+    pub max_waiting_per_core: usize,
 }
 
 /// `[credits]`.
@@ -267,32 +272,6 @@ pub struct CredentialsSettings {
     pub max_per_user: usize,
     /// What API keys start with.
     pub api_key_prefix: String,
-}
-
-/// A list setting: a TOML array, or one string of comma-separated items, which is how an environment variable
-/// writes a list (`LATCHKEY__SERVER__TRUSTED_PROXIES=10.0.0.1,10.0.1.0/24`).
-///
-/// Done here rather than by `config`'s list parsing, which would also turn every numeric-looking variable (a secret
-/// of digits) into a number.
-fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrString {
-        List(Vec<String>),
-        String(String),
-    }
-    Ok(match ListOrString::deserialize(deserializer)? {
-        ListOrString::List(items) => items,
-        ListOrString::String(items) => items
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
 }
 
 /// `[throttle]`: each limit is `"COUNT/PERIOD"` (`"10/15m"`, `"600/1m"`) or `"off"`.
@@ -385,6 +364,8 @@ bind = "127.0.0.1:8080"
 workers = 0
 max_body_bytes = 16384
 shutdown_timeout_seconds = 30
+cors_allowed_origins = []
+trusted_proxies = []
 
 [database]
 url = "sqlite://latchkey.db"
@@ -413,6 +394,11 @@ const MOVED: [(&str, &str); 2] = [
         "tokens.refresh_reuse_grace_seconds",
     ),
 ];
+
+/// The settings that are lists. In the environment each takes one variable with its items separated by commas
+/// (`LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example`; empty: an empty list); in a file,
+/// a TOML array.
+const LIST_KEYS: [&str; 2] = ["server.cors_allowed_origins", "server.trusted_proxies"];
 
 /// Every built-in default: [`DEFAULTS`], then the domain's policies and the hasher's parameters.
 ///
@@ -448,6 +434,10 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default("argon2.memory_kib", argon2.memory_kib)?
         .set_default("argon2.iterations", argon2.iterations)?
         .set_default("argon2.parallelism", argon2.parallelism)?
+        .set_default(
+            "argon2.max_waiting_per_core",
+            Argon2Hasher::DEFAULT_WAITING_PER_PERMIT as u64,
+        )?
         .set_default("credits.welcome", policies.credits.welcome_credits())?
         .set_default(
             "verification.required_for_login",
@@ -485,8 +475,7 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default(
             "credentials.api_key_prefix",
             policies.credentials.api_key_prefix(),
-        )?
-        .set_default("server.trusted_proxies", Vec::<String>::new())?;
+        )?;
     let throttle = &policies.throttle;
     for (key, rate) in [
         ("login_per_account", throttle.login_per_account),
@@ -592,6 +581,20 @@ impl Settings {
             builder =
                 builder.set_override_option("database.url", env.get("DATABASE_URL").cloned())?;
         }
+        // The list settings are split here rather than by `Environment`, whose list parsing comes only with its
+        // type guessing, which would turn a digits-only secret into a number.
+        let mut env = env;
+        for key in LIST_KEYS {
+            if let Some(value) = env.remove(&env_variable(key)) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                builder = builder.set_override(key, items)?;
+            }
+        }
         builder = builder.add_source(
             Environment::with_prefix("LATCHKEY")
                 .prefix_separator("__")
@@ -687,6 +690,7 @@ mod tests {
         assert_eq!(settings.credits.pricing["photo"], 100);
         assert_eq!(settings.credits.pricing["second_video"], 10);
         assert_eq!(settings.argon2.memory_kib, 19456);
+        assert_eq!(settings.argon2.max_waiting_per_core, 32);
         assert_eq!(settings.password.max_length, 256);
         assert!(settings.introspection.secret.is_none());
     }
@@ -760,6 +764,56 @@ mod tests {
     }
 
     #[test]
+    fn list_settings_take_a_comma_separated_variable_or_a_toml_array() {
+        assert!(Settings::default().server.cors_allowed_origins.is_empty());
+        let settings = Settings::load_from(
+            None,
+            env(&[(
+                "LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example,",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.server.cors_allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        let single = Settings::load_from(
+            None,
+            env(&[(
+                "LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS",
+                "https://a.example",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(single.server.cors_allowed_origins, ["https://a.example"]);
+
+        // The variable wins over the file, and an empty one empties the list.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &path,
+            "[server]\ncors_allowed_origins = [\"https://file.example\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(
+            from_file.server.cors_allowed_origins,
+            ["https://file.example"]
+        );
+        let emptied = Settings::load_from(
+            Some(&path),
+            env(&[("LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS", "")]),
+        )
+        .unwrap();
+        assert!(emptied.server.cors_allowed_origins.is_empty());
+        // Other values keep their commas.
+        let from =
+            Settings::load_from(None, env(&[("LATCHKEY__MAIL__FROM", "Doe, Jane <j@x>")])).unwrap();
+        assert_eq!(from.mail.from, "Doe, Jane <j@x>");
+    }
+
+    #[test]
     fn refresh_token_settings_live_under_tokens() {
         let settings = Settings::load_from(
             None,
@@ -830,6 +884,14 @@ mod tests {
                         "{key}: default {default:?} lacks {unit}"
                     );
                 }
+                continue;
+            }
+            if let Ok(list) = defaults.get_array(key) {
+                let items: Vec<String> = list.into_iter().map(|item| item.to_string()).collect();
+                assert!(
+                    default.starts_with(&format!("`[{}]`", items.join(", "))),
+                    "{key}: documented default {default:?}, built-in {items:?}"
+                );
                 continue;
             }
             match defaults.get_string(key) {

@@ -42,6 +42,8 @@ mod sessions;
 #[path = "../repositories/users.rs"]
 mod users;
 
+mod tls;
+
 use std::fmt;
 
 use async_trait::async_trait;
@@ -57,8 +59,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use latchkey_domain::ports::HealthCheck;
 use latchkey_domain::PortError;
 
-use crate::error::{innermost, redact_url, ConnectError};
+use crate::error::{innermost, ConnectError};
 use crate::pool::{Pooled, Work};
+use crate::redact::redact_url;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
@@ -104,6 +107,10 @@ impl PgStore {
         // A broken connection is detected by the driver and discarded on return; pinging on every checkout would add
         // a round trip to each request, `is_active` included.
         config.recycling_method = RecyclingMethod::Fast;
+        // `sslmode` and `sslrootcert` are honoured here, with rustls; the driver alone would refuse `verify-ca` and
+        // `verify-full` and check nothing under `require`.
+        let tls = tls::Target::parse(url).map_err(|e| unreachable(e.to_string().into()))?;
+        config.custom_setup = tls.setup();
         let manager = AsyncDieselConnectionManager::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))

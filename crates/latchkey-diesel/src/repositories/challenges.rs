@@ -254,24 +254,26 @@ impl ChallengeRepository for Store {
         .await
     }
 
-    async fn reset_is_live(
+    async fn reset_owner(
         &self,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
+    ) -> Result<Option<UserId>, PortError> {
         let (token_hash, now) = (*token_hash, Timestamp(now));
-        self.run("check password reset", move |connection| {
-            Box::pin(async move {
-                diesel::select(diesel::dsl::exists(
+        let owner: Option<String> = self
+            .run("check password reset", move |connection| {
+                Box::pin(async move {
                     password_resets::table
                         .filter(password_resets::token_hash.eq(token_hash.as_bytes().as_slice()))
-                        .filter(password_resets::expires_at.gt(now)),
-                ))
-                .get_result(connection)
-                .await
+                        .filter(password_resets::expires_at.gt(now))
+                        .select(password_resets::user_id)
+                        .first(connection)
+                        .await
+                        .optional()
+                })
             })
-        })
-        .await
+            .await?;
+        owner.map(parse_user_id).transpose()
     }
 
     async fn reset_password(

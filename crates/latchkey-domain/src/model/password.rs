@@ -20,6 +20,12 @@ pub enum PasswordError {
         /// The policy's maximum.
         max: usize,
     },
+    /// One of the most common passwords, which are guessed first ([`PasswordPolicy::is_common`]).
+    #[error("is one of the most common passwords; choose one that is harder to guess")]
+    Common,
+    /// The account's email address, the part of it before the `@`, or its username, whatever the case.
+    #[error("must not be your email address or username")]
+    MatchesAccount,
 }
 
 /// A password in plain text, on its way to the hasher.
@@ -29,10 +35,13 @@ pub enum PasswordError {
 pub struct Password(String);
 
 impl Password {
-    /// Parses a new password against the policy (length counted in characters, no composition rules).
+    /// Parses a new password against the policy: its length (counted in characters) and the list of the most
+    /// common passwords; no composition rules. What needs the account is checked by
+    /// [`Password::check_against_account`], which every use case setting a password also calls.
     ///
     /// # Errors
-    /// [`PasswordError`] when the password is shorter or longer than the policy allows.
+    /// [`PasswordError::TooShort`] or [`PasswordError::TooLong`] when the password is shorter or longer than the
+    /// policy allows, [`PasswordError::Common`] when it is one of the most common passwords.
     pub fn parse_new(raw: String, policy: &PasswordPolicy) -> Result<Self, PasswordError> {
         let length = raw.chars().count();
         if length < policy.min_length() {
@@ -45,7 +54,37 @@ impl Password {
                 max: policy.max_length(),
             });
         }
+        if policy.is_common(&raw) {
+            return Err(PasswordError::Common);
+        }
         Ok(Self(raw))
+    }
+
+    /// Refuses a new password that names the account it is for: its email address, the email's local part (before
+    /// the last `@`), or its username, compared case-insensitively. Those are the first guesses of anyone who knows
+    /// the account.
+    ///
+    /// `email` is taken as the client typed it (a registration checks it before, or even if, the address parses).
+    ///
+    /// # Errors
+    /// [`PasswordError::MatchesAccount`].
+    pub fn check_against_account(
+        &self,
+        email: &str,
+        username: Option<&str>,
+    ) -> Result<(), PasswordError> {
+        let password = self.0.to_lowercase();
+        let local_part = email.rsplit_once('@').map(|(local, _)| local);
+        let names = [Some(email), local_part, username];
+        if names
+            .into_iter()
+            .flatten()
+            .filter(|name| !name.is_empty())
+            .any(|name| name.to_lowercase() == password)
+        {
+            return Err(PasswordError::MatchesAccount);
+        }
+        Ok(())
     }
 
     /// Wraps a password to check against a stored hash (a login, a current password).
@@ -118,6 +157,60 @@ mod tests {
         let password = Password::parse_new(" Secret Pass".into(), &policy()).unwrap();
         assert_eq!(password.expose(), " Secret Pass");
         assert!(!format!("{password:?}").contains("Secret"));
+    }
+
+    #[test]
+    fn the_most_common_passwords_are_refused_whatever_their_case() {
+        let policy = PasswordPolicy::default();
+        for common in ["password", "PASSWORD1", "qwertyuiop", "iloveyou"] {
+            assert_eq!(
+                Password::parse_new(common.into(), &policy).unwrap_err(),
+                PasswordError::Common,
+                "{common}"
+            );
+        }
+        assert!(Password::parse_new("correct horse battery".into(), &policy).is_ok());
+        let lenient = policy.with_common_passwords_refused(false);
+        assert!(Password::parse_new("password".into(), &lenient).is_ok());
+        assert_eq!(
+            PasswordError::Common.to_string(),
+            "is one of the most common passwords; choose one that is harder to guess"
+        );
+    }
+
+    #[test]
+    fn a_password_naming_the_account_is_refused() {
+        let policy = PasswordPolicy::default();
+        let check = |raw: &str, email: &str, username: Option<&str>| {
+            Password::parse_new(raw.into(), &policy)
+                .unwrap()
+                .check_against_account(email, username)
+        };
+        let refused = Err(PasswordError::MatchesAccount);
+        assert_eq!(
+            check("Jane.Doe@Example.com", "jane.doe@example.com", None),
+            refused
+        );
+        assert_eq!(check("JANE.DOE", "jane.doe@example.com", None), refused);
+        assert_eq!(
+            check("JaneTheGreat", "j@example.com", Some("janethegreat")),
+            refused
+        );
+        // Unicode case folding, not ASCII only.
+        assert_eq!(
+            check("ÉLODIE-LUMIÈRE", "élodie-lumière@example.com", None),
+            refused
+        );
+        // Containing a name is not equal to it.
+        assert_eq!(
+            check("jane.doe rocks", "jane.doe@example.com", None),
+            Ok(())
+        );
+        assert_eq!(
+            check("example.com", "jane.doe@example.com", Some("jd")),
+            Ok(())
+        );
+        assert_eq!(check("correct horse", "", Some("")), Ok(()));
     }
 
     #[test]

@@ -1,12 +1,21 @@
-//! How long a password must and may be.
+//! How long a password must and may be, and which passwords are too common to accept.
 
+use std::collections::HashSet;
 use std::ops::RangeInclusive;
+use std::sync::OnceLock;
 
-/// Password rules: length only, counted in characters (NIST SP 800-63B: no composition rules).
+/// The 10 000 most common passwords of a public breach corpus, lowercase, one per line (source and licence in
+/// `data/README.md`). Compiled in: nothing is fetched at run time.
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+
+/// Password rules (NIST SP 800-63B): a length counted in characters, and no password from a list of the most common
+/// ones; no composition rules. A new password equal to the account's email address or username is refused too
+/// ([`crate::Password::check_against_account`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     min_length: usize,
     max_length: usize,
+    refuse_common: bool,
 }
 
 /// Why a password policy was refused.
@@ -47,7 +56,30 @@ impl PasswordPolicy {
         Ok(Self {
             min_length: min,
             max_length: max,
+            ..self
         })
+    }
+
+    /// The policy refusing (`true`, the default) or accepting the most common passwords. Turn it off only for tests
+    /// that need a weak password.
+    #[must_use]
+    pub fn with_common_passwords_refused(self, refuse: bool) -> Self {
+        Self {
+            refuse_common: refuse,
+            ..self
+        }
+    }
+
+    /// Whether `password` is refused as one of the most common passwords, compared case-insensitively (`Password1`
+    /// is guessed as early as `password1`). Always `false` when the policy accepts common passwords.
+    ///
+    /// The list is a hash set built on first use, so a check costs one lowercase copy and one lookup.
+    pub fn is_common(&self, password: &str) -> bool {
+        static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+        self.refuse_common
+            && SET
+                .get_or_init(|| COMMON_PASSWORDS.lines().collect())
+                .contains(password.to_lowercase().as_str())
     }
 
     /// Shortest password accepted, in characters.
@@ -62,11 +94,12 @@ impl PasswordPolicy {
 }
 
 impl Default for PasswordPolicy {
-    /// 8 to 256 characters.
+    /// 8 to 256 characters, the most common passwords refused.
     fn default() -> Self {
         Self {
             min_length: Self::DEFAULT_MIN_LENGTH,
             max_length: Self::DEFAULT_MAX_LENGTH,
+            refuse_common: true,
         }
     }
 }
@@ -89,5 +122,28 @@ mod tests {
             Err(PasswordPolicyError::Inverted { min: 300, max: 256 })
         );
         assert!(PasswordPolicy::default().with_length(1..=1).is_ok());
+    }
+
+    #[test]
+    fn the_common_list_is_the_top_10_000_and_is_searched_case_insensitively() {
+        assert_eq!(COMMON_PASSWORDS.lines().count(), 10_000);
+        let policy = PasswordPolicy::default();
+        for common in [
+            "password",
+            "12345678",
+            "Password1",
+            "QWERTYUI",
+            "iloveyou",
+            "eyphed",
+        ] {
+            assert!(policy.is_common(common), "{common}");
+        }
+        for uncommon in ["correct horse battery", "password 1", "", "pässword"] {
+            assert!(!policy.is_common(uncommon), "{uncommon}");
+        }
+        let lenient = policy.with_common_passwords_refused(false);
+        assert!(!lenient.is_common("password"));
+        // Changing the length keeps the list setting.
+        assert!(!lenient.with_length(4..=8).unwrap().is_common("password"));
     }
 }

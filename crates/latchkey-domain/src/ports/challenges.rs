@@ -161,16 +161,17 @@ pub trait ChallengeRepository: Send + Sync {
         min_interval: TimeDelta,
     ) -> Result<IssueOutcome, PortError>;
 
-    /// `true` when a reset token with this hash exists and has not expired at `now`; changes nothing. Lets the
-    /// service refuse a bad token before paying for a password hash.
+    /// The account of the reset token with this hash, when it exists and has not expired at `now`; changes
+    /// nothing. Lets the service refuse a bad token before paying for a password hash, and check the new password
+    /// against the account's email address and username.
     ///
     /// # Errors
     /// [`PortError`] when the store fails.
-    async fn reset_is_live(
+    async fn reset_owner(
         &self,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError>;
+    ) -> Result<Option<UserId>, PortError>;
 
     /// Spends a live reset token and, in the same transaction, sets its account's password hash, marks the
     /// account verified (its owner proved the mailbox), revokes every session, personal token and API key of the

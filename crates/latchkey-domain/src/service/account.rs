@@ -3,7 +3,7 @@ use super::{AuthError, Latchkey};
 use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
 use crate::model::{
-    Email, EventKind, EventOutcome, Password, PasswordError, Pricing, User, UserId,
+    Email, EventKind, EventOutcome, Password, PasswordError, Pricing, User, UserId, Username,
 };
 use crate::ports::UserLookup;
 
@@ -161,6 +161,13 @@ impl Latchkey {
             .find_credentials(&UserLookup::Id(principal.user_id().clone()))
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
+        let user = &credentials.user;
+        new_password
+            .check_against_account(
+                user.email.as_str(),
+                user.username.as_ref().map(Username::as_str),
+            )
+            .map_err(ChangePasswordError::InvalidNewPassword)?;
         let (user_id, client) = (principal.user_id(), principal.client());
         let counted = self
             .count_attempt(Action::PasswordChange, Some(user_id), client)

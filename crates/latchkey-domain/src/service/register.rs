@@ -168,6 +168,10 @@ impl Latchkey {
         let mut errors = RegistrationErrors::default();
         let email = Email::parse(&input.email).map_err(|e| errors.email = Some(e));
         let password = Password::parse_new(input.password, &self.policies.password)
+            .and_then(|password| {
+                password.check_against_account(&input.email, input.username.as_deref())?;
+                Ok(password)
+            })
             .map_err(|e| errors.password = Some(e));
         let name = input
             .name

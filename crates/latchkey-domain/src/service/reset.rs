@@ -6,7 +6,7 @@ use super::Latchkey;
 use crate::error::PortError;
 use crate::model::{
     ClientInfo, Email, EmailContent, EmailId, EventKind, EventOutcome, NewEmail, Password,
-    PasswordError, UserId,
+    PasswordError, UserId, Username,
 };
 use crate::ports::NewReset;
 use crate::secret::{PlainSecret, TokenHash};
@@ -106,13 +106,22 @@ impl Latchkey {
         }
         let token_hash = TokenHash::of(token);
         // A cheap look first, so a bad token costs no password hash; the spend below decides.
-        if !self
+        let Some(owner) = self
             .ports
             .challenges
-            .reset_is_live(&token_hash, self.now())
+            .reset_owner(&token_hash, self.now())
             .await?
-        {
+        else {
             return Err(ResetPasswordError::InvalidToken);
+        };
+        // Only a live token's holder learns that the password names the account, and they know the account.
+        if let Some(user) = self.ports.users.find(&owner).await? {
+            password
+                .check_against_account(
+                    user.email.as_str(),
+                    user.username.as_ref().map(Username::as_str),
+                )
+                .map_err(ResetPasswordError::InvalidNewPassword)?;
         }
         let hash = self.ports.hasher.hash(&password).await?;
         let user_id = self

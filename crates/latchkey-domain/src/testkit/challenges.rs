@@ -210,13 +210,13 @@ pub async fn reset_tokens_are_issued_to_known_addresses_and_replace_older_ones<S
         store.issue_reset(&email("nobody@example.com"), &reset("ghost", t0()), MINUTE).await.unwrap(),
         IssueOutcome::NoAccount
     );
-    assert!(!store.reset_is_live(&TokenHash::of("ghost"), t0()).await.unwrap());
+    assert!(store.reset_owner(&TokenHash::of("ghost"), t0()).await.unwrap().is_none());
     let first = reset("first", t0());
     assert_eq!(
         store.issue_reset(&email("JANE@example.com"), &first, MINUTE).await.unwrap(),
         IssueOutcome::Issued
     );
-    assert!(store.reset_is_live(&TokenHash::of("first"), t0()).await.unwrap());
+    assert_eq!(store.reset_owner(&TokenHash::of("first"), t0()).await.unwrap(), Some(user.id.clone()));
     assert_eq!(
         store.issue_reset(&user.email, &reset("soon", t0() + TimeDelta::seconds(30)), MINUTE).await.unwrap(),
         IssueOutcome::Throttled
@@ -224,9 +224,9 @@ pub async fn reset_tokens_are_issued_to_known_addresses_and_replace_older_ones<S
     let later = t0() + MINUTE;
     let second = reset("second", later);
     assert_eq!(store.issue_reset(&user.email, &second, MINUTE).await.unwrap(), IssueOutcome::Issued);
-    assert!(!store.reset_is_live(&TokenHash::of("first"), later).await.unwrap());
-    assert!(store.reset_is_live(&TokenHash::of("second"), later).await.unwrap());
-    assert!(!store.reset_is_live(&TokenHash::of("second"), later + TimeDelta::minutes(15)).await.unwrap());
+    assert!(store.reset_owner(&TokenHash::of("first"), later).await.unwrap().is_none());
+    assert_eq!(store.reset_owner(&TokenHash::of("second"), later).await.unwrap(), Some(user.id.clone()));
+    assert!(store.reset_owner(&TokenHash::of("second"), later + TimeDelta::minutes(15)).await.unwrap().is_none());
     let hash = PasswordHash::new("$fake$new".into());
     assert_eq!(store.reset_password(&TokenHash::of("first"), &hash, later).await.unwrap(), None);
     let claimed = store.claim(later, TimeDelta::minutes(5), 10).await.unwrap();
@@ -287,7 +287,7 @@ pub async fn a_reset_sets_the_password_verifies_and_revokes_everything<S: Store>
     }
     assert!(store.find_credential(&TokenHash::of("bob-key")).await.unwrap().is_some());
     assert_eq!(store.reset_password(&TokenHash::of("tok"), &hash, now).await.unwrap(), None);
-    assert!(!store.reset_is_live(&TokenHash::of("tok"), now).await.unwrap());
+    assert!(store.reset_owner(&TokenHash::of("tok"), now).await.unwrap().is_none());
     assert_eq!(store.verify_by_link(&TokenHash::of("link"), now).await.unwrap(), None);
     let bob_now = store.find_credentials(&UserLookup::Id(bob.id.clone())).await.unwrap().unwrap();
     assert_ne!(bob_now.password_hash, hash);

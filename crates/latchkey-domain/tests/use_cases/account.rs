@@ -112,6 +112,35 @@ async fn invalid_new_password_is_refused_before_any_hashing() {
 }
 
 #[tokio::test]
+async fn a_new_password_that_is_common_or_names_the_account_is_refused() {
+    let app = TestApp::new();
+    let tokens = app
+        .register("jane@example.com", Some("janedoe42"))
+        .await
+        .tokens
+        .expect("registration starts a session");
+    let principal = app.session(&tokens).await;
+    let hashes = app.hasher.hashes();
+    for (bad, expected) in [
+        ("iloveyou", PasswordError::Common),
+        ("JaneDoe42", PasswordError::MatchesAccount),
+        ("Jane@Example.com", PasswordError::MatchesAccount),
+    ] {
+        let error = app
+            .svc
+            .change_password(&principal, change(PASSWORD, bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ChangePasswordError::InvalidNewPassword(e) if *e == expected),
+            "{bad}: {error:?}"
+        );
+    }
+    assert_eq!(app.hasher.hashes(), hashes, "nothing hashed");
+    app.login("jane@example.com").await;
+}
+
+#[tokio::test]
 async fn change_password_keeps_the_callers_session_and_revokes_the_others() {
     let app = TestApp::new();
     let caller = app

@@ -255,6 +255,16 @@ async fn reset_sets_the_password_verifies_and_ends_every_session() {
             PasswordError::TooShort { min: 8 }
         ))
     ));
+    for (bad, expected) in [
+        ("letmein1", PasswordError::Common),
+        ("Jane@Example.com", PasswordError::MatchesAccount),
+    ] {
+        let refused = app.svc.reset_password(&token, bad.into(), &client()).await;
+        assert!(
+            matches!(&refused, Err(ResetPasswordError::InvalidNewPassword(e)) if *e == expected),
+            "{bad}: {refused:?}"
+        );
+    }
     let hashes = app.hasher.hashes();
     assert!(matches!(
         app.svc

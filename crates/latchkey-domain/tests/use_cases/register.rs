@@ -139,7 +139,7 @@ async fn password_length_is_8_to_256_characters_not_bytes() {
     // Seven characters in fourteen bytes is still too short.
     assert!(attempt(2, "é".repeat(7)).await.is_err());
     assert!(attempt(3, "é".repeat(8)).await.is_ok());
-    assert!(attempt(4, "a".repeat(8)).await.is_ok());
+    assert!(attempt(4, "zq".repeat(4)).await.is_ok());
     // 256 characters in 512 bytes is allowed; 257 is not.
     assert!(attempt(5, "é".repeat(256)).await.is_ok());
     let error = attempt(6, "a".repeat(257)).await.unwrap_err();
@@ -147,6 +147,61 @@ async fn password_length_is_8_to_256_characters_not_bytes() {
         rejected_fields(error),
         [("password", "must be at most 256 characters".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn common_passwords_and_the_accounts_own_names_are_refused_with_nothing_stored() {
+    let app = TestApp::new();
+    let refused = [
+        (
+            "Password1",
+            None,
+            "is one of the most common passwords; choose one that is harder to guess",
+        ),
+        (
+            "JANE.DOE@example.com",
+            None,
+            "must not be your email address or username",
+        ),
+        (
+            "Jane.Doe",
+            None,
+            "must not be your email address or username",
+        ),
+        (
+            "TheJaneDoe",
+            Some("thejanedoe"),
+            "must not be your email address or username",
+        ),
+    ];
+    for (password, username, message) in refused {
+        let error = app
+            .svc
+            .register(input("jane.doe@example.com", password, username), client())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rejected_fields(error),
+            [("password", message.to_owned())],
+            "{password}"
+        );
+    }
+    assert_eq!(app.hasher.hashes(), 0, "refused before any hashing");
+    // Containing the name is fine; so is the policy turned off for common passwords.
+    app.svc
+        .register(
+            input("jane.doe@example.com", "jane.doe's own passphrase", None),
+            client(),
+        )
+        .await
+        .unwrap();
+    let mut policies = Policies::default();
+    policies.password = policies.password.with_common_passwords_refused(false);
+    TestApp::with_policies(policies)
+        .svc
+        .register(input("joe@example.com", "Password1", None), client())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

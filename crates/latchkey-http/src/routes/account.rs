@@ -6,7 +6,7 @@ use crate::dto::{ChangePasswordRequest, CreditsBody, MessageBody, UserBody};
 use crate::error::ApiError;
 use crate::openapi::{
     BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
-    UnsupportedMediaType,
+    UnavailableOrOverloaded, UnsupportedMediaType,
 };
 
 /// The caller's account.
@@ -52,7 +52,8 @@ pub(super) async fn credits(
     security(("bearer" = [])),
     responses(
         (status = OK, description = "Changed", body = MessageBody),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+        TooManyAttempts, UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/change-password")]

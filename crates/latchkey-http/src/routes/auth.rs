@@ -13,7 +13,7 @@ use crate::extract::{client_info, Client, FormOrJson, OptionalJson};
 use crate::oauth::{check_grant_type, token_response, OAuth};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
-    UnsupportedMediaType,
+    UnavailableOrOverloaded, UnsupportedMediaType,
 };
 
 /// Register an account.
@@ -27,7 +27,7 @@ use crate::openapi::{
     request_body = RegisterRequest,
     responses(
         (status = CREATED, description = "The account and its first token pair", body = RegisterResponse),
-        BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
+        BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/register")]
@@ -70,7 +70,8 @@ pub(super) async fn register(
     )),
     responses(
         (status = OK, description = "A new session's token pair and the account", body = LoginResponse),
-        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+        TooManyAttempts, UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/login")]

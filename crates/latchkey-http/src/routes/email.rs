@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{client_info, Client, OptionalJson};
 use crate::openapi::{
     BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
-    UnsupportedMediaType,
+    UnavailableOrOverloaded, UnsupportedMediaType,
 };
 
 /// The answer to every resend request, whatever was (or was not) sent.
@@ -152,7 +152,7 @@ pub(super) async fn forgot_password(
     request_body = ResetPasswordRequest,
     responses(
         (status = OK, description = "The password is changed", body = MessageBody),
-        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, UnavailableOrOverloaded,
     ),
 )]
 #[post("/auth/reset-password")]

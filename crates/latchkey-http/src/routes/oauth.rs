@@ -15,7 +15,7 @@ use crate::oauth::dto::{
 use crate::oauth::{token_response, IntrospectionCaller, OAuth};
 use crate::openapi::{
     BadRequest, NotFound, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
-    UnsupportedMediaType,
+    UnavailableOrOverloaded, UnsupportedMediaType,
 };
 
 /// OAuth2 token endpoint.
@@ -31,7 +31,7 @@ use crate::openapi::{
     responses(
         (status = OK, description = "The token pair (and, for the password grant, the account)",
          body = TokenResponse),
-        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, Unavailable,
+        BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, TooManyAttempts, UnavailableOrOverloaded,
     ),
 )]
 #[post("/oauth/token")]

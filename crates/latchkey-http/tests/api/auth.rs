@@ -373,3 +373,50 @@ async fn logout_without_a_token_is_401() {
         .await
         .assert_unauthorized("not_authenticated", "Not authenticated", "Bearer");
 }
+
+#[actix_web::test]
+async fn common_passwords_and_the_accounts_names_are_refused_naming_the_field() {
+    let app = spawn().await;
+    for (path, field, body) in [
+        (
+            "/auth/register",
+            "password",
+            json!({"email": "jane@example.com", "password": "Password1"}),
+        ),
+        (
+            "/auth/register",
+            "password",
+            json!({"email": "jane@example.com", "password": "JANE@example.com"}),
+        ),
+    ] {
+        let reply = app.post_json(path, body).await;
+        let body = reply.assert_error(StatusCode::BAD_REQUEST, "validation_error");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    let token = access_token(&app.register("jane@example.com", Some("janedoe42")).await);
+    let reply = app
+        .post_with(
+            "/auth/change-password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": "JaneDoe42"}),
+        )
+        .await;
+    let body = reply.assert_error(StatusCode::BAD_REQUEST, "validation_error");
+    assert_eq!(
+        body["errors"],
+        json!([{"field": "new_password", "message": "must not be your email address or username"}])
+    );
+    let reply = app
+        .post_with(
+            "/auth/change-password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": "qwertyuiop"}),
+        )
+        .await;
+    let body = reply.assert_error(StatusCode::BAD_REQUEST, "validation_error");
+    assert_eq!(
+        body["errors"],
+        json!([{"field": "new_password", "message":
+            "is one of the most common passwords; choose one that is harder to guess"}])
+    );
+}

@@ -9,6 +9,8 @@ mod auth;
 mod credentials;
 mod email;
 mod errors;
+mod headers;
 mod oauth;
 mod openapi;
+mod overload;
 mod sessions;

@@ -18,10 +18,10 @@ use crate::support::{access_token, bearer, spawn_introspecting as spawn, Reply, 
 /// adding it here too: the test then proves the document says the same. (The app under test has introspection
 /// enabled, so that `/oauth/introspect` is served as a configured server serves it; disabled, it is a 404.)
 const OPERATIONS: &[(&str, &str, &[u16])] = &[
-    ("GET", "/healthz", &[200]),
-    ("GET", "/readyz", &[200, 503]),
-    ("GET", "/docs", &[200]),
-    ("GET", "/api/v1/openapi.json", &[200]),
+    ("GET", "/healthz", &[200, 415]),
+    ("GET", "/readyz", &[200, 415, 503]),
+    ("GET", "/docs", &[200, 415]),
+    ("GET", "/api/v1/openapi.json", &[200, 415]),
     (
         "POST",
         "/api/v1/auth/register",
@@ -40,17 +40,21 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/v1/auth/logout",
-        &[200, 400, 401, 403, 413, 503],
+        &[200, 400, 401, 403, 413, 415, 503],
     ),
-    ("GET", "/api/v1/auth/sessions", &[200, 401, 403, 503]),
+    ("GET", "/api/v1/auth/sessions", &[200, 401, 403, 415, 503]),
     (
         "DELETE",
         "/api/v1/auth/sessions/{id}",
-        &[204, 401, 403, 404, 503],
+        &[204, 401, 403, 404, 415, 503],
     ),
-    ("GET", "/api/v1/auth/events", &[200, 400, 401, 403, 503]),
-    ("GET", "/api/v1/auth/me", &[200, 401, 403, 503]),
-    ("GET", "/api/v1/auth/credits", &[200, 401, 403, 503]),
+    (
+        "GET",
+        "/api/v1/auth/events",
+        &[200, 400, 401, 403, 415, 503],
+    ),
+    ("GET", "/api/v1/auth/me", &[200, 401, 403, 415, 503]),
+    ("GET", "/api/v1/auth/credits", &[200, 401, 403, 415, 503]),
     (
         "POST",
         "/api/v1/auth/change-password",
@@ -59,12 +63,12 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/v1/auth/verify-email",
-        &[200, 400, 413, 429, 503],
+        &[200, 400, 413, 415, 429, 503],
     ),
     (
         "POST",
         "/api/v1/auth/resend-verification",
-        &[202, 400, 401, 403, 413, 429, 503],
+        &[202, 400, 401, 403, 413, 415, 429, 503],
     ),
     (
         "POST",
@@ -81,32 +85,32 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/api/v1/auth/tokens",
         &[201, 400, 401, 403, 409, 413, 415, 503],
     ),
-    ("GET", "/api/v1/auth/tokens", &[200, 401, 403, 503]),
+    ("GET", "/api/v1/auth/tokens", &[200, 401, 403, 415, 503]),
     (
         "DELETE",
         "/api/v1/auth/tokens/{id}",
-        &[204, 401, 403, 404, 503],
+        &[204, 401, 403, 404, 415, 503],
     ),
     (
         "POST",
         "/api/v1/auth/tokens/{id}/rotate",
-        &[201, 401, 403, 404, 503],
+        &[201, 401, 403, 404, 415, 503],
     ),
     (
         "POST",
         "/api/v1/auth/keys",
         &[201, 400, 401, 403, 409, 413, 415, 503],
     ),
-    ("GET", "/api/v1/auth/keys", &[200, 401, 403, 503]),
+    ("GET", "/api/v1/auth/keys", &[200, 401, 403, 415, 503]),
     (
         "DELETE",
         "/api/v1/auth/keys/{id}",
-        &[204, 401, 403, 404, 503],
+        &[204, 401, 403, 404, 415, 503],
     ),
     (
         "POST",
         "/api/v1/auth/keys/{id}/rotate",
-        &[201, 401, 403, 404, 503],
+        &[201, 401, 403, 404, 415, 503],
     ),
     ("POST", "/oauth/token", &[200, 400, 401, 413, 415, 429, 503]),
     ("POST", "/oauth/revoke", &[200, 400, 413, 415, 503]),
@@ -115,6 +119,15 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         "/oauth/introspect",
         &[200, 400, 401, 404, 413, 415, 503],
     ),
+];
+
+/// The operations that hash a password, and so may answer 503 `overloaded` with `Retry-After`.
+const HASHING: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/change-password"),
+    ("POST", "/api/v1/auth/reset-password"),
+    ("POST", "/oauth/token"),
 ];
 
 /// Served on purpose without being in the document: the reference page's static files.
@@ -127,6 +140,12 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("POST", "/reset-password"),
     ("POST", "/reset-password/request"),
     ("GET", "/assets/latchkey.css"),
+];
+
+/// `{}` compressed with gzip.
+const GZIP_EMPTY_OBJECT: &[u8] = &[
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0xae, 0x05, 0x00, 0x43, 0xbf,
+    0xa6, 0xa3, 0x02, 0x00, 0x00, 0x00,
 ];
 
 const METHODS: [&str; 8] = [
@@ -281,6 +300,30 @@ async fn every_error_response_is_the_envelope() {
     }
 }
 
+#[actix_web::test]
+async fn operations_that_hash_document_the_overload_and_its_retry_after() {
+    let app = spawn().await;
+    let document = document(&app).await;
+    for ((method, path), operation) in operations(&document) {
+        let Some(unavailable) = operation["responses"].get("503") else {
+            continue;
+        };
+        let unavailable = resolve(&document, unavailable);
+        let hashes = HASHING.contains(&(method.as_str(), path.as_str()));
+        let description = unavailable["description"].as_str().unwrap();
+        assert_eq!(
+            description.contains("`overloaded`"),
+            hashes,
+            "{method} {path}: {description}"
+        );
+        assert_eq!(
+            unavailable["headers"]["Retry-After"]["schema"]["type"] == "integer",
+            hashes,
+            "{method} {path}"
+        );
+    }
+}
+
 /// Every documented operation is served, and every other method on its path gets the 405 whose `Allow` lists
 /// exactly the documented methods.
 #[actix_web::test]
@@ -376,6 +419,13 @@ async fn every_error_the_routes_answer_is_documented() {
                 with_token()
                     .insert_header(ContentType::json())
                     .set_payload(huge.clone()),
+            ),
+            (
+                "a gzip body",
+                with_token()
+                    .insert_header(ContentType::json())
+                    .insert_header((header::CONTENT_ENCODING, "gzip"))
+                    .set_payload(GZIP_EMPTY_OBJECT),
             ),
             // Last: on logout this one succeeds and ends the session.
             ("no body", with_token()),

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix_web::dev::ServiceResponse;
@@ -25,14 +25,36 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The boxed future `#[async_trait]` methods return (the crate is not a dependency here).
 type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PortError>> + Send + 'a>>;
 
-/// Wraps [`FastTestHasher`] and counts every call, to prove which requests reached the hasher.
+/// Wraps [`FastTestHasher`] and counts every call, to prove which requests reached the hasher; can play a hasher
+/// whose queue is full.
 #[derive(Debug, Default)]
 pub struct CountingHasher {
     inner: FastTestHasher,
     calls: AtomicUsize,
+    overloaded: AtomicBool,
 }
 
+/// The `Retry-After` an overloaded [`CountingHasher`] hints.
+pub const OVERLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl CountingHasher {
+    /// From now on, every call fails as a hasher with a full queue does (or, with `false`, works again).
+    pub fn set_overloaded(&self, overloaded: bool) {
+        self.overloaded.store(overloaded, Ordering::SeqCst);
+    }
+
+    /// The overload, if one is being played.
+    fn refusal<T: Send + 'static>(&self) -> Option<PortFuture<'static, T>> {
+        self.overloaded.load(Ordering::SeqCst).then(|| {
+            Box::pin(async {
+                Err(PortError::overloaded(
+                    "queue for password hashing",
+                    OVERLOAD_RETRY_AFTER,
+                ))
+            }) as PortFuture<'static, T>
+        })
+    }
+
     /// Calls of `hash`, `verify` and `verify_nothing` together.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -50,6 +72,9 @@ impl PasswordHasher for CountingHasher {
         'b: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.hash(password)
     }
 
@@ -64,6 +89,9 @@ impl PasswordHasher for CountingHasher {
         'c: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.verify(password, hash)
     }
 
@@ -73,6 +101,9 @@ impl PasswordHasher for CountingHasher {
         'b: 'r,
     {
         self.count();
+        if let Some(refusal) = self.refusal() {
+            return refusal;
+        }
         self.inner.verify_nothing(password)
     }
 }
@@ -216,7 +247,25 @@ pub async fn spawn_with_policies(policies: Policies) -> TestApp {
     spawn_app(policies, HttpConfig::default()).await
 }
 
+/// The middleware the server wraps around the routes, as `latchkey-server` configures it.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapping {
+    /// The public URL is `https://…`: `Strict-Transport-Security` on every response.
+    pub https: bool,
+    /// CORS origins; empty leaves CORS off.
+    pub cors: latchkey_http::CorsOrigins,
+}
+
+/// As [`spawn`], with this middleware.
+pub async fn spawn_wrapped(wrapping: Wrapping) -> TestApp {
+    spawn_app_wrapped(Policies::default(), HttpConfig::default(), wrapping).await
+}
+
 async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
+    spawn_app_wrapped(policies, config, Wrapping::default()).await
+}
+
+async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wrapping) -> TestApp {
     let memory = MemoryPorts::new();
     let hasher = Arc::new(CountingHasher::default());
     let latchkey = Arc::new(
@@ -230,7 +279,19 @@ async fn spawn_app(policies: Policies, config: HttpConfig) -> TestApp {
     let (delivery, mailer) = (memory.delivery(), memory.mailer.clone());
     let clock = memory.clock;
     let service = Rc::new(
-        test::init_service(App::new().configure(latchkey_http::configure(latchkey, config))).await,
+        test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    latchkey_http::refuse_content_encoding,
+                ))
+                .wrap(actix_web::middleware::Condition::new(
+                    !wrapping.cors.is_empty(),
+                    latchkey_http::cors(&wrapping.cors),
+                ))
+                .wrap(latchkey_http::security_headers(wrapping.https))
+                .configure(latchkey_http::configure(latchkey, config)),
+        )
+        .await,
     );
     // The service's type cannot be named here, so a closure carries it.
     let call = move |request: TestRequest| {
