@@ -29,7 +29,11 @@ cargo build --release --quiet -p latchkey-crypto --example hash_time
 
 hash_ms="$(target/release/examples/hash_time 30)"
 
+# Rate limits off: every request here comes from one address, and the per-address login limit (100 in flight, counted
+# until the password proves right) would refuse most of a 256-connection flood before argon2 is even reached. The
+# flood measures the hashing pool; the limits are tested, not benchmarked.
 LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_url" LATCHKEY__LOG__FILTER=warn \
+  LATCHKEY__THROTTLE__LOGIN_PER_ADDRESS=off LATCHKEY__THROTTLE__LOGIN_PER_ACCOUNT=off \
   target/release/latchkey serve &
 pid=$!
 pids+=("$pid")
@@ -52,8 +56,10 @@ me_alone="$(wrk -t1 -c16 -d5s -H "Authorization: Bearer ${token}" "$api/auth/me"
 # The flood alone: the login rate, against the ceiling the hash time sets.
 flood() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s bench/login.lua "$api/auth/login"; }
 flood >"$workdir/login.out"
-logins="$(rps <"$workdir/login.out")"
 non2xx="$(awk '/Non-2xx/ {print $NF}' "$workdir/login.out")"
+# Successful logins per second: wrk's Requests/sec also counts the fast 503 `overloaded` answers.
+logins="$(awk -v refused="${non2xx:-0}" '/requests in/ {sub(/s,$/, "", $4); printf "%.1f", ($1 - refused) / $4}' \
+  "$workdir/login.out")"
 
 # The flood again, with /auth/me measured during it.
 flood >/dev/null &
@@ -85,7 +91,7 @@ cores, hash_ms, logins, peak_mb = int(cores), float(hash_ms), float(logins), int
 login_target = 0.95 * cores / (hash_ms / 1000)
 rss_target = 100 + 1.5 * cores * int(m_kib) / 1024
 print(f"single-thread hash          {hash_ms:.2f} ms")
-print(f"logins/s during the flood   {logins:.1f}  (target >= {login_target:.1f}; non-2xx {non2xx})")
+print(f"logins/s during the flood   {logins:.1f} successful (target >= {login_target:.1f}; 503 overloaded {non2xx})")
 print(f"peak RSS                    {peak_mb:.0f} MB  (target <= {rss_target:.0f} MB)")
 print(f"/auth/me alone              {float(me_alone):.0f} req/s")
 print(f"/auth/me during the flood   {float(me_during):.0f} req/s  (ratio {float(me_during) / float(me_alone):.2f})")

@@ -152,10 +152,12 @@ impl ApiError {
     /// 503 for an infrastructure failure: logged with its source chain, answered with a generic message.
     ///
     /// An overload ([`PortError::retry_after`], e.g. the password hashing queue is full) is 503 `overloaded` with
-    /// `Retry-After` in whole seconds (at least one): nothing is broken, so it is logged as a warning only.
+    /// `Retry-After` in whole seconds (at least one): nothing is broken, and a line per refusal would turn a flood
+    /// into a log flood (measured: 2 000 warnings a second), so it is logged at debug level only; the request log
+    /// still shows each 503.
     pub fn unavailable(source: &PortError) -> Self {
         if let Some(retry_after) = source.retry_after() {
-            tracing::warn!(error = %ErrorChain(source), "request refused: overloaded");
+            tracing::debug!(error = %ErrorChain(source), "request refused: overloaded");
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
