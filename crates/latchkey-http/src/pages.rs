@@ -307,7 +307,11 @@ async fn request_reset(
     form: web::Form<EmailForm>,
     Client(client): Client,
 ) -> HttpResponse {
-    match latchkey.forgot_password(&form.email, &client).await {
+    let admitted = latchkey.admit_forgot_password(&client).await;
+    if admitted.is_ok() {
+        crate::routes::send_reset_link_later(&latchkey, form.into_inner().email);
+    }
+    match admitted {
         Ok(()) => page(
             StatusCode::OK,
             "Check your email",

@@ -34,12 +34,11 @@ pub enum ResetPasswordError {
 
 impl Latchkey {
     /// Sends a password reset link to the account with this address, if there is one, voiding any earlier link,
-    /// at most once per [`crate::ResetPolicy::min_interval`].
+    /// at most once per [`crate::ResetPolicy::min_interval`]: [`Latchkey::admit_forgot_password`], then
+    /// [`Latchkey::send_reset_link`].
     ///
-    /// The answer is the same whatever the address, and so is the work: the token and email are made either way,
-    /// one store call looks the address up in one transaction, and the email is queued, never awaited.
-    ///
-    /// Requests are counted per client address; past the limit nothing is sent.
+    /// A server should rather answer as soon as the request is admitted and run `send_reset_link` without awaiting
+    /// it (as `latchkey-http` does), so that the answer's timing cannot depend on whether the address has an account.
     ///
     /// # Errors
     /// [`EmailRequestError::TooManyAttempts`] past the address's limit, [`EmailRequestError::Unavailable`] when the
@@ -49,9 +48,32 @@ impl Latchkey {
         email: &str,
         client: &ClientInfo,
     ) -> Result<(), EmailRequestError> {
+        self.admit_forgot_password(client).await?;
+        Ok(self.send_reset_link(email).await?)
+    }
+
+    /// Counts a forgot-password request against the client address's limit: the only part of the request whose
+    /// outcome the client is told, and the same work whatever the address asked about.
+    ///
+    /// # Errors
+    /// [`EmailRequestError::TooManyAttempts`] past the limit (nothing is to be sent then),
+    /// [`EmailRequestError::Unavailable`] when the store fails.
+    pub async fn admit_forgot_password(
+        &self,
+        client: &ClientInfo,
+    ) -> Result<(), EmailRequestError> {
         let _counted = self
             .count_attempt(Action::ForgotPassword, None, client)
             .await??;
+        Ok(())
+    }
+
+    /// Issues a reset link to the account with this address, if there is one, and queues its email: the token and
+    /// email are made either way, and one store call looks the address up and writes both in one transaction.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    pub async fn send_reset_link(&self, email: &str) -> Result<(), PortError> {
         let policy = &self.policies.reset;
         let now = self.now();
         let token = self.ports.secrets.new_secret(RESET_TOKEN_PREFIX);

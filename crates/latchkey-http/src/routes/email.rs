@@ -135,10 +135,23 @@ pub(super) async fn forgot_password(
     body: web::Json<ForgotPasswordRequest>,
     Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
-    latchkey.forgot_password(&body.email, &client).await?;
+    latchkey.admit_forgot_password(&client).await?;
+    send_reset_link_later(&latchkey, body.into_inner().email);
     Ok(HttpResponse::Accepted().json(MessageBody {
         message: FORGOT_MESSAGE,
     }))
+}
+
+/// Looks the address up and queues its reset email after the answer has gone: a known address costs more database
+/// work than an unknown one, and an answer that waited for it would time which addresses have accounts. A failure
+/// is logged; the client was only ever told "if that email is registered".
+pub(crate) fn send_reset_link_later(latchkey: &web::Data<Latchkey>, email: String) {
+    let latchkey = latchkey.clone().into_inner();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = latchkey.send_reset_link(&email).await {
+            tracing::warn!(%error, "a password reset link could not be issued");
+        }
+    });
 }
 
 /// Set a new password with a reset link's token.

@@ -30,7 +30,7 @@ use utoipa_actix_web::{scope, OpenApiFactory};
 use crate::error::ApiError;
 use crate::{docs, openapi, API_BASE};
 
-pub(crate) use email::{FORGOT_MESSAGE, RESEND_MESSAGE};
+pub(crate) use email::{send_reset_link_later, FORGOT_MESSAGE, RESEND_MESSAGE};
 
 /// Every route of the service.
 pub(crate) fn register(router: &mut Router<'_>) {

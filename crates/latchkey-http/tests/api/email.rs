@@ -4,7 +4,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::TimeDelta;
-use latchkey_domain::{Policies, VerificationPolicy};
+use latchkey_domain::{Delivered, Policies, VerificationPolicy};
 use serde_json::json;
 
 use crate::support::{access_token, api, bearer, spawn, spawn_with_policies, Reply, PASSWORD};
@@ -154,6 +154,28 @@ async fn resend_answers_alike_and_sends_at_most_once_a_minute() {
         )
         .await;
     bad_token.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// The answer to forgot-password does not wait for the address's lookup and the email's queueing, so its timing
+/// cannot tell a known address from an unknown one: when the 202 arrives, nothing has been issued yet.
+#[actix_web::test]
+async fn forgot_password_answers_before_the_link_is_issued() {
+    let app = spawn().await;
+    app.register("jane@example.com", None).await;
+    app.settle_and_forget_mail().await;
+    let reply = app
+        .post_json(
+            "/auth/forgot-password",
+            json!({"email": "jane@example.com"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Idle,
+        "nothing queued when the answer left"
+    );
+    app.reset_token_to("jane@example.com").await;
 }
 
 #[actix_web::test]

@@ -381,7 +381,15 @@ impl TestApp {
     }
 
     /// Delivers every due email, then returns the newest one sent to `address`.
+    /// Delivers everything queued so far (the registration's verification email), so a test starts from an empty
+    /// outbox.
+    pub async fn settle_and_forget_mail(&self) {
+        settle().await;
+        while self.delivery.deliver_next().await.unwrap() != Delivered::Idle {}
+    }
+
     pub async fn last_email_to(&self, address: &str) -> EmailContent {
+        settle().await;
         while self.delivery.deliver_next().await.unwrap() != Delivered::Idle {}
         self.mailer
             .sent()
@@ -411,6 +419,14 @@ impl TestApp {
             }
             other => panic!("not a reset email: {other:?}"),
         }
+    }
+}
+
+/// Lets the work a handler started after answering (a reset link's issuance) run: the test runtime is
+/// single-threaded, so spawned tasks run only when the test yields.
+pub async fn settle() {
+    for _ in 0..16 {
+        actix_web::rt::task::yield_now().await;
     }
 }
 
