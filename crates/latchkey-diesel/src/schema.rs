@@ -80,8 +80,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     credentials,
-    known_addresses
+    known_addresses,
+    email_rekey
 );
+
+diesel::table! {
+    /// Accounts whose email key the adapter still has to recompute (see `rekey.rs`).
+    email_rekey (user_id) {
+        user_id -> Text,
+    }
+}
 
 diesel::table! {
     use diesel::sql_types::*;

@@ -111,3 +111,46 @@ async fn cancellation_rules_on_a_single_connection() {
         cancelled_challenge_and_outbox_calls_are_all_or_nothing,
     );
 }
+
+/// The `email_keys` migration re-keys accounts stored under the old keys (see `common::LEGACY_ACCOUNTS`): it is
+/// taken back, the accounts are written as an older release wrote them, and the migrations run again.
+#[tokio::test]
+async fn email_keys_migration_rekeys_stored_accounts_and_settles_collisions() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+    let Some((store, database)) = fresh_store().await else {
+        return;
+    };
+    let mut raw = AsyncPgConnection::establish(database.url()).await.unwrap();
+    raw.batch_execute(
+        "DROP TABLE email_rekey; \
+         DELETE FROM __diesel_schema_migrations WHERE version = '20261123000400';",
+    )
+    .await
+    .unwrap();
+    for (id, email, key, created) in common::LEGACY_ACCOUNTS {
+        raw.batch_execute(&format!(
+            "INSERT INTO users (id, email, email_key, credits, password_hash, created_at, updated_at) \
+             VALUES ('{id}', '{email}', '{key}', 0, 'x', to_timestamp({created}), to_timestamp({created}));"
+        ))
+        .await
+        .unwrap();
+    }
+
+    store.run_migrations().await.unwrap();
+    store.run_migrations().await.unwrap();
+
+    let keys = diesel::sql_query("SELECT id, email_key FROM users")
+        .load::<common::StoredKey>(&mut raw)
+        .await
+        .unwrap();
+    let keys: Vec<_> = keys.into_iter().map(|k| (k.id, k.email_key)).collect();
+    common::assert_legacy_accounts_rekeyed(&store, &keys).await;
+    let left: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM email_rekey)",
+    ))
+    .get_result(&mut raw)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+}

@@ -20,7 +20,7 @@ use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores
 use crate::mail::Worker;
 use crate::purge::Purger;
 use crate::secret::SecretError;
-use crate::settings::{parse_rate, Settings, ThrottleSettings};
+use crate::settings::{format_period, parse_rate, Settings, ThrottleSettings};
 
 /// Why the server could not start. Each variant renders as one clear line.
 #[derive(Debug, thiserror::Error)]
@@ -332,50 +332,50 @@ fn throttle_policy(settings: &ThrottleSettings) -> Result<ThrottlePolicy, Startu
     Ok(policy)
 }
 
-/// Seconds as a duration; too many for a `TimeDelta` are out of range all the same.
-fn seconds(value: i64) -> chrono::TimeDelta {
-    TimeDelta::try_seconds(value).unwrap_or(TimeDelta::MAX)
-}
-
-/// The domain's refusal of a challenge setting, in the setting's own unit and with the value as configured.
-fn challenge_error(key: &str, value: i64, error: ChallengePolicyError) -> StartupError {
+/// The domain's refusal of a challenge duration, with its bounds as durations and the value as configured.
+fn challenge_error(key: &str, text: &str, error: ChallengePolicyError) -> StartupError {
     match error {
-        ChallengePolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
-            "{key} must be between {} and {} seconds, got {value}",
-            min.num_seconds(),
-            max.num_seconds()
-        )),
+        ChallengePolicyError::OutOfRange { min, max, .. } => out_of_bounds(key, text, min, max),
         other => StartupError::Invalid(format!("{key}: {other}")),
     }
 }
 
+/// A duration setting outside the domain's bounds: `key must be between 1m and 1d, got "10s"`.
+fn out_of_bounds(key: &str, text: &str, min: TimeDelta, max: TimeDelta) -> StartupError {
+    StartupError::Invalid(format!(
+        "{key} must be between {} and {}, got {text:?}",
+        format_period(min),
+        format_period(max)
+    ))
+}
+
 fn verification_policy(settings: &Settings) -> Result<VerificationPolicy, StartupError> {
     let v = &settings.verification;
+    let (link, code, resend) = (
+        "verification.link_ttl",
+        "verification.code_ttl",
+        "verification.resend_interval",
+    );
     VerificationPolicy::default()
         .with_required_for_login(v.required_for_login)
-        .with_link_ttl(seconds(v.link_ttl_seconds))
-        .map_err(|e| challenge_error("verification.link_ttl_seconds", v.link_ttl_seconds, e))?
-        .with_code_ttl(seconds(v.code_ttl_seconds))
-        .map_err(|e| challenge_error("verification.code_ttl_seconds", v.code_ttl_seconds, e))?
+        .with_link_ttl(duration_setting(link, &v.link_ttl)?)
+        .map_err(|e| challenge_error(link, &v.link_ttl, e))?
+        .with_code_ttl(duration_setting(code, &v.code_ttl)?)
+        .map_err(|e| challenge_error(code, &v.code_ttl, e))?
         .with_max_attempts(v.max_attempts)
         .map_err(|e| StartupError::Invalid(format!("verification.max_attempts: {e}")))?
-        .with_resend_interval(seconds(v.resend_interval_seconds))
-        .map_err(|e| {
-            challenge_error(
-                "verification.resend_interval_seconds",
-                v.resend_interval_seconds,
-                e,
-            )
-        })
+        .with_resend_interval(duration_setting(resend, &v.resend_interval)?)
+        .map_err(|e| challenge_error(resend, &v.resend_interval, e))
 }
 
 fn reset_policy(settings: &Settings) -> Result<ResetPolicy, StartupError> {
     let r = &settings.reset;
+    let (ttl, interval) = ("reset.ttl", "reset.min_interval");
     ResetPolicy::default()
-        .with_ttl(seconds(r.ttl_seconds))
-        .map_err(|e| challenge_error("reset.ttl_seconds", r.ttl_seconds, e))?
-        .with_min_interval(seconds(r.min_interval_seconds))
-        .map_err(|e| challenge_error("reset.min_interval_seconds", r.min_interval_seconds, e))
+        .with_ttl(duration_setting(ttl, &r.ttl)?)
+        .map_err(|e| challenge_error(ttl, &r.ttl, e))?
+        .with_min_interval(duration_setting(interval, &r.min_interval)?)
+        .map_err(|e| challenge_error(interval, &r.min_interval, e))
 }
 
 fn token_policy(settings: &Settings) -> Result<TokenPolicy, StartupError> {
@@ -436,17 +436,8 @@ fn duration_setting(key: &str, text: &str) -> Result<TimeDelta, StartupError> {
 
 /// The domain's refusal of a duration setting, with its bounds as durations and the value as configured.
 fn duration_out_of_range(key: &str, text: &str, error: TokenPolicyError) -> StartupError {
-    let human = |delta: TimeDelta| match delta.num_seconds() {
-        seconds if seconds % 86_400 == 0 => format!("{} days", seconds / 86_400),
-        seconds if seconds % 60 == 0 => format!("{} minutes", seconds / 60),
-        seconds => format!("{seconds} seconds"),
-    };
     match error {
-        TokenPolicyError::OutOfRange { min, max, .. } => StartupError::Invalid(format!(
-            "{key} must be between {} and {}, got {text:?}",
-            human(min),
-            human(max)
-        )),
+        TokenPolicyError::OutOfRange { min, max, .. } => out_of_bounds(key, text, min, max),
         other => StartupError::Invalid(format!("{key}: {other}")),
     }
 }
@@ -517,7 +508,7 @@ mod tests {
         settings.tokens.session_max_age = "30s".into();
         assert_eq!(
             policies(&settings).unwrap_err().to_string(),
-            "invalid configuration: tokens.session_max_age must be between 1 minutes and 3660 days, got \"30s\""
+            "invalid configuration: tokens.session_max_age must be between 1m and 3660d, got \"30s\""
         );
         settings.tokens.session_max_age = "ninety days".into();
         assert!(policies(&settings)
@@ -575,16 +566,26 @@ mod tests {
     #[test]
     fn email_settings_are_checked_by_the_domain_and_name_their_key() {
         let mut settings = Settings::default();
-        settings.verification.code_ttl_seconds = 10;
+        settings.verification.code_ttl = "10s".into();
         assert_eq!(
             policies(&settings).unwrap_err().to_string(),
-            "invalid configuration: verification.code_ttl_seconds must be between 60 and 86400 seconds, got 10"
+            "invalid configuration: verification.code_ttl must be between 1m and 1d, got \"10s\""
         );
+        settings.verification.code_ttl = "10 minutes".into();
+        assert_eq!(
+            policies(&settings).unwrap().verification.code_ttl(),
+            TimeDelta::minutes(10)
+        );
+        settings.verification.code_ttl = "600".into();
+        assert!(policies(&settings)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid configuration: verification.code_ttl: expected a duration"));
         let mut settings = Settings::default();
         settings.verification.max_attempts = 0;
         assert!(policies(&settings).is_err());
         let mut settings = Settings::default();
-        settings.reset.ttl_seconds = i64::MAX;
+        settings.reset.ttl = "100000000000d".into();
         assert!(policies(&settings).is_err());
         let mut settings = Settings::default();
         settings.server.public_url = Some("auth.example.com".into());

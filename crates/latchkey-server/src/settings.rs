@@ -141,24 +141,24 @@ impl std::fmt::Debug for MailSettings {
 pub struct VerificationSettings {
     /// Refuse logins (403 `email_not_verified`, after the password check) until the address is verified.
     pub required_for_login: bool,
-    /// Lifetime of a verification link.
-    pub link_ttl_seconds: i64,
-    /// Lifetime of a verification code.
-    pub code_ttl_seconds: i64,
+    /// Lifetime of a verification link, as a duration (`"24h"`).
+    pub link_ttl: String,
+    /// Lifetime of a verification code, as a duration (`"15m"`).
+    pub code_ttl: String,
     /// Wrong codes after which a code is burnt.
     pub max_attempts: u32,
-    /// Least time between two verification emails to one account.
-    pub resend_interval_seconds: i64,
+    /// Least time between two verification emails to one account, as a duration (`"1m"`).
+    pub resend_interval: String,
 }
 
 /// `[reset]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResetSettings {
-    /// Lifetime of a reset link.
-    pub ttl_seconds: i64,
-    /// Least time between two reset emails to one account.
-    pub min_interval_seconds: i64,
+    /// Lifetime of a reset link, as a duration (`"15m"`).
+    pub ttl: String,
+    /// Least time between two reset emails to one account, as a duration (`"1m"`).
+    pub min_interval: String,
 }
 
 /// `[database]`.
@@ -325,8 +325,9 @@ pub fn format_rate(rate: Option<Rate>) -> String {
     }
 }
 
-/// A duration as settings write it, in its largest exact unit: `30d`, `1h`, `15m`, `90s` (`humantime` reads them
-/// back; its own formatting would write a year as `11months 30days 3h 50m 24s`).
+/// A duration as settings write it, in its largest exact unit: `30d`, `1h`, `15m`, `90s`, `0s` (`humantime` reads
+/// them back; its own formatting would write a year as `11months 30days 3h 50m 24s`). The defaults and the
+/// messages about durations both use it, so a documented default reads as people write it.
 pub fn format_period(period: chrono::TimeDelta) -> String {
     let seconds = period.num_seconds();
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
@@ -386,13 +387,22 @@ interval = "1h"
 "#;
 
 /// Keys that moved, with where they live now. Refused rather than ignored: a deployment that shortened its refresh
-/// token lifetime must not silently get the 30-day default back.
-const MOVED: [(&str, &str); 2] = [
+/// token lifetime must not silently get the 30-day default back. The `…_seconds` integers became durations
+/// (`"15m"`), as every newer setting is written.
+const MOVED: &[(&str, &str)] = &[
     ("jwt.refresh_ttl_seconds", "tokens.refresh_ttl_seconds"),
     (
         "jwt.refresh_reuse_grace_seconds",
         "tokens.refresh_reuse_grace_seconds",
     ),
+    ("verification.link_ttl_seconds", "verification.link_ttl"),
+    ("verification.code_ttl_seconds", "verification.code_ttl"),
+    (
+        "verification.resend_interval_seconds",
+        "verification.resend_interval",
+    ),
+    ("reset.ttl_seconds", "reset.ttl"),
+    ("reset.min_interval_seconds", "reset.min_interval"),
 ];
 
 /// The settings that are lists. In the environment each takes one variable with its items separated by commas
@@ -423,7 +433,7 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         )?
         .set_default(
             "tokens.session_max_age",
-            duration(policies.tokens.session_max_age()),
+            format_period(policies.tokens.session_max_age()),
         )?
         .set_default(
             "tokens.max_sessions_per_user",
@@ -444,25 +454,25 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
             policies.verification.required_for_login(),
         )?
         .set_default(
-            "verification.link_ttl_seconds",
-            policies.verification.link_ttl().num_seconds(),
+            "verification.link_ttl",
+            format_period(policies.verification.link_ttl()),
         )?
         .set_default(
-            "verification.code_ttl_seconds",
-            policies.verification.code_ttl().num_seconds(),
+            "verification.code_ttl",
+            format_period(policies.verification.code_ttl()),
         )?
         .set_default(
             "verification.max_attempts",
             policies.verification.max_attempts(),
         )?
         .set_default(
-            "verification.resend_interval_seconds",
-            policies.verification.resend_interval().num_seconds(),
+            "verification.resend_interval",
+            format_period(policies.verification.resend_interval()),
         )?
-        .set_default("reset.ttl_seconds", policies.reset.ttl().num_seconds())?
+        .set_default("reset.ttl", format_period(policies.reset.ttl()))?
         .set_default(
-            "reset.min_interval_seconds",
-            policies.reset.min_interval().num_seconds(),
+            "reset.min_interval",
+            format_period(policies.reset.min_interval()),
         )?
         .set_default(
             "credentials.max_token_lifetime_days",
@@ -513,17 +523,6 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         builder = builder.set_default(format!("credits.pricing.{unit}"), *price)?;
     }
     Ok(builder)
-}
-
-/// A duration in the largest whole unit that states it exactly (`90d`, `36h`, `90s`), for the defaults. (humantime's
-/// own formatting counts in months of 30.44 days, which no one would write.)
-fn duration(delta: chrono::TimeDelta) -> String {
-    match delta.num_seconds() {
-        seconds if seconds % 86_400 == 0 => format!("{}d", seconds / 86_400),
-        seconds if seconds % 3_600 == 0 => format!("{}h", seconds / 3_600),
-        seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
-        seconds => format!("{seconds}s"),
-    }
 }
 
 /// Parses a duration setting (`"90d"`, `"12h"`, `"1h 30m"`: humantime's syntax).
@@ -825,6 +824,56 @@ mod tests {
         .unwrap();
         assert_eq!(settings.tokens.refresh_ttl_seconds, 86_400);
         assert_eq!(settings.tokens.refresh_reuse_grace_seconds, 5);
+    }
+
+    #[test]
+    fn email_durations_are_read_as_durations_and_their_seconds_keys_are_refused() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("LATCHKEY__VERIFICATION__LINK_TTL", "2h"),
+                ("LATCHKEY__RESET__MIN_INTERVAL", "90s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.verification.link_ttl, "2h");
+        assert_eq!(settings.verification.code_ttl, "15m");
+        assert_eq!(settings.verification.resend_interval, "1m");
+        assert_eq!(
+            (
+                settings.reset.ttl.as_str(),
+                settings.reset.min_interval.as_str()
+            ),
+            ("15m", "90s")
+        );
+        for (old, new) in [
+            ("verification.link_ttl_seconds", "verification.link_ttl"),
+            ("verification.code_ttl_seconds", "verification.code_ttl"),
+            (
+                "verification.resend_interval_seconds",
+                "verification.resend_interval",
+            ),
+            ("reset.ttl_seconds", "reset.ttl"),
+            ("reset.min_interval_seconds", "reset.min_interval"),
+        ] {
+            let error = Settings::load_from(None, env(&[(&env_variable(old), "60")])).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "invalid configuration: `{old}` has moved to `{new}` (environment variable {})",
+                    env_variable(new)
+                )
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("latchkey.toml");
+            let (section, key) = old.split_once('.').unwrap();
+            std::fs::write(&path, format!("[{section}]\n{key} = 60\n")).unwrap();
+            let error = Settings::load_from(Some(&path), env(&[])).unwrap_err();
+            assert!(
+                matches!(error, SettingsError::Moved { old: o, .. } if o == old),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -41,6 +41,10 @@ mod sessions;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/users.rs"]
 mod users;
+// The email re-keying that follows the migrations, shared with the other backend.
+#[allow(clippy::duplicate_mod)]
+#[path = "../rekey.rs"]
+mod rekey;
 
 mod tls;
 
@@ -71,6 +75,14 @@ const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579;
 
 /// What the shared repository bodies implement the ports for.
 type Store = PgStore;
+
+/// The synchronous connection the migration harness (and `rekey`) runs on.
+type MigrationConnection = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// Keeps other instances from writing accounts while `rekey` moves email keys, until its transaction ends.
+fn lock_users(connection: &mut MigrationConnection) -> QueryResult<()> {
+    connection.batch_execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+}
 
 /// Users, sessions and refresh tokens in PostgreSQL.
 ///
@@ -156,7 +168,15 @@ impl PgStore {
             let mut connection: AsyncConnectionWrapper<AsyncPgConnection> =
                 AsyncConnectionWrapper::from(connection);
             connection.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-            let applied = connection.run_pending_migrations(MIGRATIONS).map(drop);
+            let applied = connection
+                .run_pending_migrations(MIGRATIONS)
+                .map(drop)
+                .and_then(|()| {
+                    Ok(diesel::Connection::transaction(
+                        &mut connection,
+                        rekey::rekey_emails,
+                    )?)
+                });
             // Dropping the connection would release the lock too; unlocking keeps that explicit.
             let unlocked =
                 connection.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));

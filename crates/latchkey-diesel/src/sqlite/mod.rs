@@ -44,6 +44,10 @@ mod sessions;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/users.rs"]
 mod users;
+// The email re-keying that follows the migrations, shared with the other backend.
+#[allow(clippy::duplicate_mod)]
+#[path = "../rekey.rs"]
+mod rekey;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -77,6 +81,14 @@ type Connection = SyncConnectionWrapper<SqliteConnection, BlockingCalls>;
 
 /// What the shared repository bodies implement the ports for.
 type Store = SqliteStore;
+
+/// The synchronous connection the migration harness (and `rekey`) runs on.
+type MigrationConnection = SqliteConnection;
+
+/// Nothing to do: `rekey` runs in the migrations' `BEGIN IMMEDIATE` transaction, which holds the write lock.
+fn lock_users(_connection: &mut MigrationConnection) -> QueryResult<()> {
+    Ok(())
+}
 
 /// Users, sessions and refresh tokens in one SQLite file.
 ///
@@ -158,7 +170,8 @@ impl SqliteStore {
             .spawn_blocking(|connection| {
                 Ok(
                     connection.immediate_transaction(|connection| -> Result<(), Cause> {
-                        connection.run_pending_migrations(MIGRATIONS).map(drop)
+                        connection.run_pending_migrations(MIGRATIONS)?;
+                        Ok(rekey::rekey_emails(connection)?)
                     }),
                 )
             })

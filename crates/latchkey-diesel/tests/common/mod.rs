@@ -219,3 +219,122 @@ where
     assert_eq!(ids.len(), claimed, "no email was claimed twice");
     assert_eq!(claimed, parallel + 1, "every due email was claimed");
 }
+
+/// Accounts as releases before the `email_keys` migration stored them, keyed by the Unicode lowercase of the whole
+/// address: (id, address, that key, seconds after the epoch it was created).
+pub const LEGACY_ACCOUNTS: [(&str, &str, &str, i64); 7] = [
+    ("usr_kate", "kate@example.com", "kate@example.com", 1),
+    // A KELVIN SIGN: the old key made it kate's, on a domain where kate has no account yet.
+    (
+        "usr_kelvin",
+        "\u{212A}ate@other.example",
+        "kate@other.example",
+        2,
+    ),
+    (
+        "usr_jose_nfc",
+        "Jos\u{E9}@example.com",
+        "jos\u{E9}@example.com",
+        3,
+    ),
+    // The same address in NFD, registered later: one mailbox under the new keys.
+    (
+        "usr_jose_nfd",
+        "jose\u{301}@example.com",
+        "jose\u{301}@example.com",
+        4,
+    ),
+    // An IDN domain in Unicode, and later the same domain in punycode: the older one is not the ASCII one.
+    (
+        "usr_ann_unicode",
+        "ann@b\u{FC}cher.example",
+        "ann@b\u{FC}cher.example",
+        5,
+    ),
+    (
+        "usr_ann_ascii",
+        "ann@xn--bcher-kva.example",
+        "ann@xn--bcher-kva.example",
+        6,
+    ),
+    (
+        "usr_emile",
+        "\u{C9}mile@example.com",
+        "\u{E9}mile@example.com",
+        7,
+    ),
+];
+
+/// What the `email_keys` migration must leave of [`LEGACY_ACCOUNTS`], given every stored `(id, email_key)`.
+pub async fn assert_legacy_accounts_rekeyed<S: UserRepository>(
+    store: &S,
+    keys: &[(String, String)],
+) {
+    use latchkey_domain::ports::UserLookup;
+    use latchkey_domain::Email;
+
+    let key_of = |id: &str| {
+        keys.iter()
+            .find(|(stored, _)| stored == id)
+            .map(|(_, key)| key.as_str())
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(key_of("usr_kate"), "kate@example.com");
+    assert_eq!(key_of("usr_kelvin"), "\u{212A}ate@other.example");
+    assert_eq!(key_of("usr_jose_nfc"), "jos\u{E9}@example.com");
+    assert_eq!(
+        key_of("usr_jose_nfd"),
+        "collision:usr_jose_nfd",
+        "the newer loses"
+    );
+    assert_eq!(key_of("usr_ann_unicode"), "ann@xn--bcher-kva.example");
+    assert_eq!(
+        key_of("usr_ann_ascii"),
+        "collision:usr_ann_ascii",
+        "the newer loses"
+    );
+    assert_eq!(key_of("usr_emile"), "\u{C9}mile@example.com");
+
+    let find = |address: &str| {
+        let lookup = UserLookup::Email(Email::parse(address).unwrap());
+        async move {
+            store
+                .find_credentials(&lookup)
+                .await
+                .unwrap()
+                .map(|c| c.user.id.as_str().to_owned())
+        }
+    };
+    assert_eq!(find("kate@other.example").await, None, "no longer kelvin's");
+    assert_eq!(find("KATE@example.com").await.as_deref(), Some("usr_kate"));
+    assert_eq!(
+        find("jose\u{301}@EXAMPLE.com").await.as_deref(),
+        Some("usr_jose_nfc")
+    );
+    assert_eq!(
+        find("ann@xn--bcher-kva.example").await.as_deref(),
+        Some("usr_ann_unicode")
+    );
+    assert_eq!(
+        find("\u{C9}mile@example.com").await.as_deref(),
+        Some("usr_emile")
+    );
+    assert_eq!(find("\u{E9}mile@example.com").await, None);
+    // The real kate of other.example can now register.
+    store
+        .insert(&new_user("kate2", "kate@other.example", None))
+        .await
+        .unwrap();
+}
+
+/// An account's stored email key, read with raw SQL.
+#[derive(diesel::QueryableByName)]
+pub struct StoredKey {
+    /// The account.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: String,
+    /// Its key as stored.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub email_key: String,
+}

@@ -11,7 +11,7 @@ use crate::model::{
 pub enum UserLookup {
     /// By id (an authenticated user).
     Id(UserId),
-    /// By email address, case-insensitively.
+    /// By email address, under its [`Email::key`](crate::model::Email::key).
     Email(Email),
     /// By username, case-insensitively.
     Username(Username),

@@ -113,6 +113,64 @@ pub async fn unknown_users_are_none<S: Store>(store: &S) {
     }
 }
 
+/// Emails are unique and found under [`Email::key`]: NFC and NFD spellings and an internationalised domain in
+/// Unicode or ASCII form are one account, while look-alikes that are other mailboxes (full-width letters, a dotless
+/// `ı`, a non-ASCII capital) are other accounts, each found only by itself. The store must compare the key as
+/// stored, byte for byte (no collation or case folding of its own).
+pub async fn email_keys_keep_look_alike_mailboxes_apart<S: Store>(store: &S) {
+    let jose = store
+        .insert(&new_user("a1", "Jos\u{E9}@B\u{FC}cher.example", None))
+        .await
+        .unwrap();
+    for same in [
+        "jose\u{301}@bu\u{308}cher.example",
+        "JOS\u{E9}@xn--bcher-kva.example",
+        "jos\u{E9}@XN--BCHER-KVA.EXAMPLE",
+    ] {
+        let found = store
+            .find_credentials(&UserLookup::Email(Email::parse(same).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(found.map(|c| c.user.id), Some(jose.id.clone()), "{same:?}");
+        assert!(matches!(
+            store.insert(&new_user("a9", same, None)).await,
+            Err(InsertUserError::EmailTaken)
+        ));
+    }
+
+    let kate = store
+        .insert(&new_user("b1", "kate@example.com", None))
+        .await
+        .unwrap();
+    let others = [
+        ("b2", "\u{FF4B}ate@example.com"),
+        ("b3", "k\u{131}te@example.com"),
+        ("b4", "kite@example.com"),
+        ("b5", "K\u{130}TE@example.com"),
+        ("b6", "\u{C9}mile@example.com"),
+        ("b7", "\u{E9}mile@example.com"),
+    ];
+    let mut ids = vec![kate.id.clone()];
+    for (id, address) in others {
+        let user = store.insert(&new_user(id, address, None)).await;
+        ids.push(
+            user.unwrap_or_else(|e| panic!("{address:?} is its own account: {e:?}"))
+                .id,
+        );
+    }
+    for (expected, address) in ids.iter().zip(
+        ["KATE@Example.com"]
+            .into_iter()
+            .chain(others.iter().map(|(_, address)| *address)),
+    ) {
+        let found = store
+            .find_credentials(&UserLookup::Email(Email::parse(address).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(found.map(|c| c.user.id).as_ref(), Some(expected), "{address:?}");
+    }
+}
+
 /// A password update replaces the hash, bumps `updated_at` and revokes every session but the one kept.
 pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
     let user = store

@@ -233,6 +233,67 @@ async fn forgot_password_answers_alike_and_mails_only_known_addresses() {
     assert_eq!(app.hasher.hashes(), 1, "only the registration hashed");
 }
 
+/// Look-alike addresses never reach another's account: a Kelvin sign is refused, a full-width or dotless-i
+/// spelling is a mailbox of its own, while NFD and ASCII case are the same mailbox (docs/security.md).
+#[tokio::test]
+async fn look_alike_addresses_find_no_other_account() {
+    use latchkey_domain::service::RegisterError;
+
+    let app = TestApp::new();
+    let kate = app.register("kate@example.com", None).await;
+    let jose = app.register("Jos\u{E9}@B\u{FC}cher.example", None).await;
+    let before = app.deliver().await.len();
+    for look_alike in [
+        "\u{212A}ate@example.com",
+        "\u{FF4B}ate@example.com",
+        "k\u{131}te@example.com",
+    ] {
+        app.svc
+            .forgot_password(look_alike, &client())
+            .await
+            .unwrap();
+        let error = app
+            .svc
+            .login(credentials(look_alike, PASSWORD), client())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LoginError::InvalidCredentials),
+            "{look_alike:?}: {error:?}"
+        );
+    }
+    assert_eq!(
+        app.deliver().await.len(),
+        before,
+        "no reset mailed for a look-alike"
+    );
+
+    let kelvin = app
+        .svc
+        .register(
+            crate::support::input("\u{212A}ate@example.com", PASSWORD, None),
+            client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(kelvin, RegisterError::Invalid(_)), "{kelvin:?}");
+    let full_width = app.register("\u{FF4B}ate@example.com", None).await;
+    assert_ne!(full_width.user.id, kate.user.id);
+
+    // The same mailbox in NFD, with the domain in punycode and capitals: jose's account, mailed at his spelling.
+    let same = "jose\u{301}@XN--BCHER-KVA.example";
+    assert_eq!(app.login(same).await.user.id, jose.user.id);
+    let taken = app
+        .svc
+        .register(crate::support::input(same, PASSWORD, None), client())
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, RegisterError::EmailTaken), "{taken:?}");
+    app.svc.forgot_password(same, &client()).await.unwrap();
+    let sent = app.deliver().await;
+    assert_eq!(sent.last().unwrap().to, "Jos\u{E9}@B\u{FC}cher.example");
+}
+
 #[tokio::test]
 async fn reset_sets_the_password_verifies_and_ends_every_session() {
     let app = TestApp::new();
