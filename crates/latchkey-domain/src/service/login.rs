@@ -106,14 +106,14 @@ impl Latchkey {
         // limit answers for unknown accounts exactly as for known ones.
         let (lookup, typed) = if identifier.contains('@') {
             let email = Email::parse(&identifier).ok();
-            let typed = email.as_ref().map_or(&*identifier, Email::as_str);
+            let typed = email.as_ref().map_or(&*identifier, Email::key);
             (
                 email.clone().map(UserLookup::Email),
                 format!("email:{typed}"),
             )
         } else {
             let username = Username::parse(&identifier).ok();
-            let typed = username.as_ref().map_or(&*identifier, Username::as_str);
+            let typed = username.as_ref().map_or(&*identifier, Username::key);
             (
                 username.clone().map(UserLookup::Username),
                 format!("username:{typed}"),

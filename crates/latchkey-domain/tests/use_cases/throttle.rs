@@ -68,6 +68,8 @@ async fn ten_failed_logins_lock_the_account_before_any_hashing_and_alike_for_unk
         "JANE@example.com",
         "jane",
         "nobody@example.com",
+        // An unknown address is counted under its lookup key, so changing its case buys no fresh count.
+        "NoBody@Example.COM",
     ] {
         let wait = retry_after(
             app.svc
