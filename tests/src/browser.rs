@@ -221,7 +221,20 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.call("GET", &probe, None).await {
-                Err(error) if error.contains("stale element") => return,
+                // The old document is gone: the element is stale, or (while the new page loads, on a busy machine)
+                // the driver reports the old frame or context as gone.
+                Err(error)
+                    if [
+                        "stale element",
+                        "no such element",
+                        "detached",
+                        "execution context",
+                    ]
+                    .iter()
+                    .any(|gone| error.contains(gone)) =>
+                {
+                    return
+                }
                 Err(error) => panic!("webdriver: {error}"),
                 Ok(_) => {}
             }

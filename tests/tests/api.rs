@@ -797,6 +797,12 @@ async fn security_events_are_listed_for_the_account(app: &TestApp) {
     assert_eq!(rest.body["events"].as_array().unwrap().len(), 1);
     assert_eq!(rest.body["events"][0]["kind"], "registered");
 
+    let empty = app.get("/auth/events?cursor=", Some(&access)).await;
+    assert_eq!(
+        empty.body["events"].as_array().unwrap().len(),
+        3,
+        "the first page"
+    );
     let bad = app.get("/auth/events?cursor=nope", Some(&access)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let too_many = app.get("/auth/events?limit=1000", Some(&access)).await;

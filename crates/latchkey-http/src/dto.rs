@@ -571,7 +571,8 @@ pub(crate) struct EventsQuery {
     /// Events per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = r"^([0-9]{1,18}_evt_[A-Za-z0-9_]{1,64})?$")]
     pub cursor: Option<String>,
 }
 

@@ -39,6 +39,8 @@ pub(super) async fn list(
             "must be between 1 and 100".to_owned(),
         )]));
     }
+    // `?cursor=` (empty) is the first page, as no cursor is.
+    let cursor = cursor.filter(|cursor| !cursor.is_empty());
     let page = latchkey
         .own_events(&principal, limit, cursor.as_deref())
         .await?;
