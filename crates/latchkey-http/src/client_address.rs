@@ -27,7 +27,7 @@ impl TrustedProxies {
             .map(|entry| {
                 let entry = entry.as_ref().trim();
                 IpNet::from_str(entry)
-                    .or_else(|_| IpAddr::from_str(entry).map(IpNet::from))
+                    .or_else(|_| IpAddr::from_str(entry).map(|ip| IpNet::from(canonical(ip))))
                     .map_err(|_| TrustedProxyError(entry.to_owned()))
             })
             .collect::<Result<_, _>>()
@@ -48,14 +48,19 @@ impl TrustedProxies {
             return Some(peer);
         }
         let mut client = peer;
-        let forwarded = req
+        // Read as bytes: a client's non-ASCII garbage in its own part of the header must not hide the hops the
+        // proxies appended after it.
+        let forwarded: Vec<String> = req
             .headers()
             .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        let hops: Vec<&str> = forwarded
+            .iter()
             .flat_map(|value| value.split(','))
-            .collect::<Vec<_>>();
-        for hop in forwarded.iter().rev() {
-            let Ok(hop) = hop.trim().parse::<IpAddr>() else {
+            .collect();
+        for hop in hops.iter().rev() {
+            let Some(hop) = parse_hop(hop) else {
                 // A hop we cannot read ends the chain we can vouch for.
                 break;
             };
@@ -66,6 +71,16 @@ impl TrustedProxies {
         }
         Some(client)
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>().ok().or_else(|| {
+        hop.parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|addr| addr.ip())
+    })
 }
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it is, so that one client has one address.
@@ -121,6 +136,26 @@ mod tests {
         // Garbage ends the chain at the last readable hop.
         let req = request("10.0.0.1", Some("198.51.100.7, garbage"));
         assert_eq!(proxies.client_ip(&req), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn hops_with_ports_and_garbage_before_them_are_read() {
+        let proxies = TrustedProxies::parse(&["::ffff:10.0.0.1"]).unwrap();
+        let req = TestRequest::default()
+            .peer_addr("10.0.0.1:4000".parse().unwrap())
+            .insert_header((
+                "X-Forwarded-For",
+                actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7:4711")
+                    .unwrap(),
+            ))
+            .to_http_request();
+        assert_eq!(
+            proxies.client_ip(&req),
+            ip("198.51.100.7"),
+            "a mapped entry trusts the IPv4 peer"
+        );
+        let req = request("10.0.0.1", Some("[2001:db8::1]:4711"));
+        assert_eq!(proxies.client_ip(&req), ip("2001:db8::1"));
     }
 
     #[test]

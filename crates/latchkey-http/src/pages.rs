@@ -309,7 +309,7 @@ async fn request_reset(
 ) -> HttpResponse {
     let admitted = latchkey.admit_forgot_password(&client).await;
     if admitted.is_ok() {
-        crate::routes::send_reset_link_later(&latchkey, form.into_inner().email);
+        crate::routes::send_reset_link_later(&latchkey, form.into_inner().email).await;
     }
     match admitted {
         Ok(()) => page(

@@ -85,6 +85,14 @@ impl RateLimiter for MemoryStore {
             .is_some_and(|seen| *seen >= since))
     }
 
+    async fn forget_addresses(&self, user_id: &UserId) -> Result<(), PortError> {
+        self.state()
+            .limits
+            .known_addresses
+            .retain(|(owner, _), _| owner != user_id);
+        Ok(())
+    }
+
     async fn purge_limits(
         &self,
         now: DateTime<Utc>,

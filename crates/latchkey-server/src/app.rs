@@ -323,9 +323,10 @@ fn throttle_policy(settings: &ThrottleSettings) -> Result<ThrottlePolicy, Startu
     policy.known_address_ttl = humantime::parse_duration(&settings.known_address_ttl)
         .ok()
         .and_then(|ttl| TimeDelta::from_std(ttl).ok())
+        .filter(|ttl| (TimeDelta::hours(1)..=TimeDelta::days(366)).contains(ttl))
         .ok_or_else(|| {
             StartupError::Invalid(format!(
-                "throttle.known_address_ttl: `{}` is not a duration such as \"30d\"",
+                "throttle.known_address_ttl: `{}` is not a duration between 1h and 366d, such as \"30d\"",
                 settings.known_address_ttl
             ))
         })?;

@@ -6,6 +6,7 @@ use latchkey_domain::ports::EventQuery;
 use latchkey_domain::{EventKind, SecurityEvent};
 
 use crate::app::{build_service, StartupError};
+use crate::database::DatabaseUrl;
 use crate::settings::Settings;
 
 /// What `latchkey events` was asked for.
@@ -30,6 +31,12 @@ pub enum OperatorError {
     /// The store failed.
     #[error(transparent)]
     Unavailable(#[from] latchkey_domain::PortError),
+    /// The configured SQLite database does not exist.
+    #[error("no database at `{0}` (is this the configuration `serve` runs with?)")]
+    NoDatabase(String),
+    /// The database URL is unusable.
+    #[error(transparent)]
+    DatabaseUrl(#[from] crate::database::DatabaseUrlError),
     /// No account has this id or email address.
     #[error("no account has the id or email `{0}`")]
     NoSuchUser(String),
@@ -54,6 +61,13 @@ pub async fn events(settings: &Settings, request: &EventsRequest) -> Result<Stri
             EventKind::parse(name).ok_or_else(|| OperatorError::UnknownKind(name.to_owned()))
         })
         .transpose()?;
+    // Reading the log must not create a database: run from the wrong directory, it would make an empty one and
+    // print nothing.
+    if let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(&settings.database.url)? {
+        if !path.exists() {
+            return Err(OperatorError::NoDatabase(path.display().to_string()));
+        }
+    }
     let latchkey = build_service(settings).await?;
     let mut query = EventQuery::newest(request.limit.max(1));
     if let Some(user) = &request.user {

@@ -91,6 +91,22 @@ async fn events_prints_the_log_for_people_and_scripts() {
         "{text}"
     );
 
+    let elsewhere = Fixture::new();
+    let missing = elsewhere.run(&["events"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8(missing.stderr)
+        .unwrap()
+        .contains("no database at"));
+    assert!(
+        !elsewhere
+            .database_url
+            .trim_start_matches("sqlite://")
+            .is_empty()
+            && !std::path::Path::new(elsewhere.database_url.trim_start_matches("sqlite://"))
+                .exists(),
+        "and none was created"
+    );
+
     for (args, message) in [
         (
             &["events", "--user", "nobody@example.com"][..],

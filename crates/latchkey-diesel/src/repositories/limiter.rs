@@ -162,6 +162,19 @@ impl RateLimiter for Store {
         .await
     }
 
+    async fn forget_addresses(&self, user_id: &UserId) -> Result<(), PortError> {
+        let user_id = user_id.as_str().to_owned();
+        self.run("forget login addresses", move |connection| {
+            Box::pin(async move {
+                diesel::delete(known_addresses::table.filter(known_addresses::user_id.eq(user_id)))
+                    .execute(connection)
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
+    }
+
     async fn purge_limits(
         &self,
         now: DateTime<Utc>,

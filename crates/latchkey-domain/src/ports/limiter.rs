@@ -83,6 +83,13 @@ pub trait RateLimiter: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<bool, PortError>;
 
+    /// Forgets every address `user_id` logged in from (after a password change or reset: whoever logged in with
+    /// the old password must not keep an exemption).
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn forget_addresses(&self, user_id: &UserId) -> Result<(), PortError>;
+
     /// Deletes what no longer limits anything: keys whose every counted attempt has expired at `now`, and
     /// addresses remembered before `remembered_before`. Returns how many rows went.
     ///

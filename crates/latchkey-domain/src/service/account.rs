@@ -201,6 +201,7 @@ impl Latchkey {
             )
             .await?;
         if updated {
+            self.forget_login_addresses(user_id).await;
             self.record(
                 EventKind::PasswordChanged,
                 EventOutcome::Success,

@@ -40,6 +40,10 @@ fn encode_cursor(event: &SecurityEvent) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, EventId)> {
     let (micros, id) = cursor.split_once('_')?;
+    // Digits only, at most 18 (before the year 33 000): no sign, nothing a database's timestamp range refuses.
+    if micros.is_empty() || micros.len() > 18 || !micros.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
     Some((at, EventId::parse(id)?))
 }

@@ -192,7 +192,7 @@ impl Latchkey {
     }
 
     /// Counts a login attempt against the address's limit and, unless the address is one the account logged in
-    /// from recently, the account's (by id, or by what was typed when no account has it).
+    /// from recently, the identifier's (the email's or the username's lookup key, whether or not an account has it).
     async fn count_login_attempt(
         &self,
         user_id: Option<&UserId>,
@@ -200,10 +200,17 @@ impl Latchkey {
         client: &ClientInfo,
     ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
         let by_address = self.address_limit(Action::LoginByAddress, client);
-        let by_account = match user_id {
-            Some(user_id) if self.is_known_address(user_id, client).await? => None,
-            Some(user_id) => self.limit(Action::LoginByAccount, user_id.as_str()),
-            None => self.limit(Action::LoginByAccount, typed),
+        // Counted under the identifier's lookup key, for known and unknown accounts alike: a count shared between an
+        // account's email and username would let a 429 tell which email a public username belongs to.
+        // The same lookup for an unknown account (under an id no account has), so its timing tells nothing either.
+        let nobody = UserId::from_random("nobody");
+        let known = self
+            .is_known_address(user_id.unwrap_or(&nobody), client)
+            .await?;
+        let by_account = if known && user_id.is_some() {
+            None
+        } else {
+            self.limit(Action::LoginByAccount, typed)
         };
         self.count_limits(
             Action::LoginByAddress,

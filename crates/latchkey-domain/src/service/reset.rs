@@ -152,6 +152,7 @@ impl Latchkey {
             .reset_password(&token_hash, &hash, self.now())
             .await?
             .ok_or(ResetPasswordError::InvalidToken)?;
+        self.forget_login_addresses(&user_id).await;
         self.record(
             EventKind::PasswordReset,
             EventOutcome::Success,

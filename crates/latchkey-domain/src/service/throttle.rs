@@ -166,14 +166,8 @@ impl Latchkey {
                 Admission::Admitted => counted.0.push((key, rate)),
                 Admission::Refused { retry_after } => {
                     self.forgive(counted).await;
-                    self.record(
-                        EventKind::Throttled,
-                        EventOutcome::Refused,
-                        user_id,
-                        Some(action.event_subject()),
-                        client,
-                    )
-                    .await;
+                    self.record_throttled(action, user_id, client, &key, rate)
+                        .await;
                     // Whole seconds, rounded up, as Retry-After carries them.
                     let seconds = (retry_after.num_milliseconds() + 999) / 1000;
                     return Ok(Err(TooManyAttempts {
@@ -183,6 +177,41 @@ impl Latchkey {
             }
         }
         Ok(Ok(counted))
+    }
+
+    /// Records a refusal as a `throttled` event, at most once per refusing key and period: a flood past a limit must
+    /// not become a flood of stored events.
+    async fn record_throttled(
+        &self,
+        action: Action,
+        user_id: Option<&UserId>,
+        client: &ClientInfo,
+        key: &LimitKey,
+        rate: Rate,
+    ) {
+        let once = LimitKey::new("throttled-event", &key.hash().to_hex());
+        let Ok(once_per_period) = Rate::new(1, rate.period()) else {
+            return;
+        };
+        match self
+            .ports
+            .limiter
+            .acquire(&once, once_per_period, self.now())
+            .await
+        {
+            Ok(Admission::Admitted) => {
+                self.record(
+                    EventKind::Throttled,
+                    EventOutcome::Refused,
+                    user_id,
+                    Some(action.event_subject()),
+                    client,
+                )
+                .await;
+            }
+            Ok(Admission::Refused { .. }) => {}
+            Err(error) => tracing::warn!(%error, "could not decide whether to record a refusal"),
+        }
     }
 
     /// Gives back counted attempts. A failure only costs the user one attempt of their allowance, so it is logged
@@ -205,7 +234,7 @@ impl Latchkey {
         let Some(address) = address_of(client) else {
             return Ok(false);
         };
-        let since = self.now() - self.policies.throttle.known_address_ttl;
+        let since = self.known_since(self.now());
         self.ports
             .limiter
             .knows_address(user_id, &known_address_key(&address), since)
@@ -228,6 +257,20 @@ impl Latchkey {
         }
     }
 
+    /// Forgets the addresses `user_id` logged in from, after its password changed: whoever knew the old one keeps no
+    /// exemption. A failure is logged: the exemption then lasts until it expires.
+    pub(super) async fn forget_login_addresses(&self, user_id: &UserId) {
+        if let Err(error) = self.ports.limiter.forget_addresses(user_id).await {
+            tracing::warn!(%error, "could not forget an account's login addresses");
+        }
+    }
+
+    /// The oldest login that still makes an address known; saturating, so no configured lifetime can panic.
+    fn known_since(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now.checked_sub_signed(self.policies.throttle.known_address_ttl)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    }
+
     /// Deletes rate-limit rows that limit nothing any more; what the server's maintenance job calls.
     ///
     /// # Errors
@@ -236,7 +279,7 @@ impl Latchkey {
         let now = self.now();
         self.ports
             .limiter
-            .purge_limits(now, now - self.policies.throttle.known_address_ttl)
+            .purge_limits(now, self.known_since(now))
             .await
     }
 }

@@ -99,6 +99,10 @@ pub async fn login_addresses_are_remembered_per_account<S: Store>(store: &S) {
     assert!(!store.knows_address(&john.id, &home, t0()).await.unwrap(), "another account");
     store.remember_address(&jane.id, &home, t0() + TimeDelta::days(1)).await.unwrap();
     assert!(store.knows_address(&jane.id, &home, t0() + TimeDelta::days(1)).await.unwrap(), "refreshed");
+    store.remember_address(&john.id, &home, t0()).await.unwrap();
+    store.forget_addresses(&jane.id).await.unwrap();
+    assert!(!store.knows_address(&jane.id, &home, t0()).await.unwrap(), "forgotten");
+    assert!(store.knows_address(&john.id, &home, t0()).await.unwrap(), "only hers");
 }
 
 /// Purging deletes only what limits nothing any more: spent keys keep counting until their attempts expire.

@@ -1,5 +1,7 @@
 //! Email verification and password reset.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use actix_web::http::header;
 use actix_web::{post, web, FromRequest, HttpRequest, HttpResponse};
 use latchkey_domain::service::ResendTarget;
@@ -136,21 +138,39 @@ pub(super) async fn forgot_password(
     Client(client): Client,
 ) -> Result<HttpResponse, ApiError> {
     latchkey.admit_forgot_password(&client).await?;
-    send_reset_link_later(&latchkey, body.into_inner().email);
+    send_reset_link_later(&latchkey, body.into_inner().email).await;
     Ok(HttpResponse::Accepted().json(MessageBody {
         message: FORGOT_MESSAGE,
     }))
 }
 
+/// Reset links being issued after their answer, at most [`MAX_LATE_RESETS`] at a time in this process.
+static LATE_RESETS: AtomicUsize = AtomicUsize::new(0);
+
+/// Beyond this many issuances in flight, the next request issues its link before answering: its timing may then tell
+/// (only under such a flood, which the per-address limit already slows), but the tasks cannot pile up without bound
+/// behind the connection pool.
+const MAX_LATE_RESETS: usize = 64;
+
 /// Looks the address up and queues its reset email after the answer has gone: a known address costs more database
 /// work than an unknown one, and an answer that waited for it would time which addresses have accounts. A failure
-/// is logged; the client was only ever told "if that email is registered".
-pub(crate) fn send_reset_link_later(latchkey: &web::Data<Latchkey>, email: String) {
+/// is logged; the client was only ever told "if that email is registered". A link still in flight when the server
+/// stops is lost, as a request that never arrived would be: the user asks again.
+pub(crate) async fn send_reset_link_later(latchkey: &web::Data<Latchkey>, email: String) {
     let latchkey = latchkey.clone().into_inner();
-    actix_web::rt::spawn(async move {
+    let issue = async move {
         if let Err(error) = latchkey.send_reset_link(&email).await {
             tracing::warn!(%error, "a password reset link could not be issued");
         }
+    };
+    if LATE_RESETS.fetch_add(1, Ordering::SeqCst) >= MAX_LATE_RESETS {
+        LATE_RESETS.fetch_sub(1, Ordering::SeqCst);
+        issue.await;
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        issue.await;
+        LATE_RESETS.fetch_sub(1, Ordering::SeqCst);
     });
 }
 
