@@ -84,15 +84,15 @@ impl Latchkey {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<EventPage, ListEventsError> {
-        let mut query = EventQuery::newest(limit.clamp(1, EVENT_PAGE_MAX) + 1)
-            .of_user(principal.user_id().clone());
+        let limit = limit.clamp(1, EVENT_PAGE_MAX);
+        let mut query = EventQuery::newest(limit + 1).of_user(principal.user_id().clone());
         if let Some(cursor) = cursor {
             let (at, id) = decode_cursor(cursor).ok_or(ListEventsError::InvalidCursor)?;
             query = query.before(at, id);
         }
         let mut events = self.ports.events.list_events(&query).await?;
         // One more than asked for tells whether there is a next page without a count.
-        let next_cursor = if events.len() > limit.clamp(1, EVENT_PAGE_MAX) {
+        let next_cursor = if events.len() > limit {
             events.pop();
             events.last().map(encode_cursor)
         } else {

@@ -127,8 +127,9 @@ impl Latchkey {
         self.limit(action, &address_of(client)?)
     }
 
-    /// Counts one attempt of `action` by the client (and, for the account limits, by `user_id`) against the
-    /// action's limits. A refusal is recorded as a `throttled` security event.
+    /// Counts one attempt of `action` against its limit: the password-change limit by `user_id`, every other by the
+    /// client's address. (The login's two limits are built by `Latchkey::login`, which also knows the identifier and
+    /// the exemption.) A refusal is recorded as a `throttled` security event.
     ///
     /// # Errors
     /// [`PortError`] when the store fails (the outer error); [`TooManyAttempts`] when a limit refuses.
@@ -139,9 +140,10 @@ impl Latchkey {
         client: &ClientInfo,
     ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
         let limits = match action {
-            Action::PasswordChange | Action::LoginByAccount => {
+            Action::PasswordChange => {
                 user_id.and_then(|user_id| self.limit(action, user_id.as_str()))
             }
+            Action::LoginByAccount => None,
             _ => self.address_limit(action, client),
         };
         self.count_limits(action, user_id, client, limits).await
