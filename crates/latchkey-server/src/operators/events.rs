@@ -1,12 +1,11 @@
-//! Operators' commands that read the database through the service: `latchkey events`.
+//! `latchkey events`: the security event log, for people and scripts.
 
 use std::fmt::Write as _;
 
 use latchkey_domain::ports::EventQuery;
 use latchkey_domain::{EventKind, SecurityEvent};
 
-use crate::app::{build_service, StartupError};
-use crate::database::DatabaseUrl;
+use super::{open_service, OperatorError};
 use crate::settings::Settings;
 
 /// What `latchkey events` was asked for.
@@ -22,30 +21,7 @@ pub struct EventsRequest {
     pub json: bool,
 }
 
-/// Why an operator's command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    /// The service could not be built (configuration, database).
-    #[error(transparent)]
-    Startup(#[from] StartupError),
-    /// The store failed.
-    #[error(transparent)]
-    Unavailable(#[from] latchkey_domain::PortError),
-    /// The configured SQLite database does not exist.
-    #[error("no database at `{0}` (is this the configuration `serve` runs with?)")]
-    NoDatabase(String),
-    /// The database URL is unusable.
-    #[error(transparent)]
-    DatabaseUrl(#[from] crate::database::DatabaseUrlError),
-    /// No account has this id or email address.
-    #[error("no account has the id or email `{0}`")]
-    NoSuchUser(String),
-    /// Not an event kind.
-    #[error("unknown event kind `{0}` (one of: {kinds})", kinds = kind_names())]
-    UnknownKind(String),
-}
-
-fn kind_names() -> String {
+pub(super) fn kind_names() -> String {
     EventKind::ALL.map(EventKind::as_str).join(", ")
 }
 
@@ -61,14 +37,7 @@ pub async fn events(settings: &Settings, request: &EventsRequest) -> Result<Stri
             EventKind::parse(name).ok_or_else(|| OperatorError::UnknownKind(name.to_owned()))
         })
         .transpose()?;
-    // Reading the log must not create a database: run from the wrong directory, it would make an empty one and
-    // print nothing.
-    if let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(&settings.database.url)? {
-        if !path.exists() {
-            return Err(OperatorError::NoDatabase(path.display().to_string()));
-        }
-    }
-    let latchkey = build_service(settings).await?;
+    let latchkey = open_service(settings).await?;
     let mut query = EventQuery::newest(request.limit.max(1));
     if let Some(user) = &request.user {
         let account = latchkey
