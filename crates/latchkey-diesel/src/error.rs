@@ -1,7 +1,7 @@
 //! Start-up errors, and the translation of diesel's errors into the domain's.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use latchkey_domain::ports::InsertUserError;
+use latchkey_domain::ports::{InsertUserError, UpdateProfileError};
 use latchkey_domain::PortError;
 
 /// Boxed cause of a start-up failure.
@@ -58,6 +58,16 @@ pub(crate) fn insert_user_error(error: DieselError) -> InsertUserError {
         }
     }
     InsertUserError::Unavailable(PortError::new("insert user", error))
+}
+
+/// What a failed profile update means: the username's unique index refused it, or the store failed.
+pub(crate) fn update_profile_error(error: DieselError) -> UpdateProfileError {
+    match insert_user_error(error) {
+        InsertUserError::UsernameTaken => UpdateProfileError::UsernameTaken,
+        InsertUserError::Unavailable(source) => UpdateProfileError::Unavailable(source),
+        // A profile update never sets the email key; report the impossible as a failure, not as a conflict.
+        other => UpdateProfileError::Unavailable(PortError::new("update profile", other)),
+    }
 }
 
 /// A row that violates an invariant the domain types enforce (a malformed id, metadata that is not an object):

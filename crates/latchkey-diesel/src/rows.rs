@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use latchkey_domain::model::{NewCredential, NewSession, StoredCredential};
 use latchkey_domain::rotation::PresentedToken;
 use latchkey_domain::{
-    ClientInfo, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash, User,
-    UserCredentials, UserId,
+    ClientInfo, NewUser, PasswordHash, PortError, ProfileChanges, Session, SessionId, StoredUser,
+    TokenHash, User, UserCredentials, UserId,
 };
 use latchkey_domain::{CredentialId, CredentialKind, IssuedCredential, Scopes};
 use latchkey_domain::{EventId, EventKind, EventOutcome, SecurityEvent};
@@ -31,6 +31,8 @@ pub(crate) struct UserRow {
     password_hash: String,
     created_at: Timestamp,
     updated_at: Timestamp,
+    disabled_at: Option<Timestamp>,
+    disabled_reason: Option<String>,
 }
 
 impl UserRow {
@@ -49,6 +51,8 @@ impl UserRow {
             password_hash: user.password_hash.as_str().to_owned(),
             created_at: Timestamp(user.created_at),
             updated_at: Timestamp(user.created_at),
+            disabled_at: None,
+            disabled_reason: None,
         }
     }
 
@@ -65,11 +69,54 @@ impl UserRow {
             is_verified: self.is_verified,
             created_at: self.created_at.into(),
             updated_at: self.updated_at.into(),
+            disabled_at: self.disabled_at.map(Into::into),
+            disabled_reason: self.disabled_reason,
         });
         Ok(UserCredentials {
             user,
             password_hash: PasswordHash::new(self.password_hash),
         })
+    }
+}
+
+/// A profile change as an `UPDATE`'s `SET`: a field left `None` is not set, `Some(None)` sets it to NULL.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub(crate) struct ProfileChangeset {
+    name: Option<Option<String>>,
+    username: Option<Option<String>>,
+    username_key: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    metadata: Option<Metadata>,
+    updated_at: Timestamp,
+}
+
+impl ProfileChangeset {
+    pub(crate) fn new(changes: &ProfileChanges, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let owned = |value: &str| value.to_owned();
+        Self {
+            name: changes
+                .name
+                .as_ref()
+                .map(|name| name.as_ref().map(|n| owned(n.as_str()))),
+            username: changes
+                .username
+                .as_ref()
+                .map(|name| name.as_ref().map(|n| owned(n.as_str()))),
+            username_key: changes
+                .username
+                .as_ref()
+                .map(|name| name.as_ref().map(|n| owned(n.key()))),
+            phone: changes
+                .phone
+                .as_ref()
+                .map(|phone| phone.as_ref().map(|p| owned(p.as_str()))),
+            metadata: changes
+                .metadata
+                .as_ref()
+                .map(|metadata| Metadata(metadata.as_map().clone())),
+            updated_at: Timestamp(now),
+        }
     }
 }
 

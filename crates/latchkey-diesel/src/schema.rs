@@ -19,6 +19,8 @@ diesel::table! {
         password_hash -> Text,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        disabled_at -> Nullable<UtcTimestamp>,
+        disabled_reason -> Nullable<Text>,
     }
 }
 
@@ -81,7 +83,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     credentials,
     known_addresses,
-    email_rekey
+    email_rekey,
+    email_changes,
+    verification_challenges,
+    password_resets,
+    outbox,
+    security_events
 );
 
 diesel::table! {
@@ -171,3 +178,23 @@ diesel::table! {
         at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    email_changes (user_id) {
+        user_id -> Text,
+        new_email -> Text,
+        new_email_key -> Text,
+        link_hash -> Binary,
+        code_hash -> Binary,
+        link_expires_at -> UtcTimestamp,
+        code_expires_at -> UtcTimestamp,
+        attempts -> Integer,
+        requested_by -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(email_changes -> users (user_id));

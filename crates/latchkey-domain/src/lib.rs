@@ -37,9 +37,9 @@ pub use error::PortError;
 pub use model::{
     ApiKeyId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind, DisplayName,
     DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind, EventOutcome,
-    IssuedCredential, NewEmail, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId,
-    Pricing, SecurityEvent, Session, SessionId, StoredUser, User, UserCredentials, UserId,
-    Username, UsernameError,
+    IssuedCredential, Metadata, NewEmail, NewUser, Password, PasswordError, PasswordHash,
+    PersonalTokenId, PhoneNumber, Pricing, ProfileChanges, SecurityEvent, Session, SessionId,
+    StoredUser, User, UserCredentials, UserId, Username, UsernameError,
 };
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
@@ -56,6 +56,6 @@ pub use service::{
     TokenPair, VerifyEmailError,
 };
 pub use service::{
-    EmailRequestError, EventPage, IntrospectError, ListEventsError, RevokeTokenError,
-    TooManyAttempts,
+    ChangeEmailError, DeleteAccountError, EmailRequestError, EventPage, IntrospectError,
+    ListEventsError, ProfileUpdate, RevokeTokenError, TooManyAttempts, UpdateProfileError,
 };

@@ -31,29 +31,58 @@ pub(crate) struct RegisterRequest {
     #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
     pub password: String,
     /// Display name: not blank, no control characters, at most 100 characters (the server trims it first).
+    /// Also accepted as `full_name`; or give `first_name` and `last_name` instead.
+    #[serde(alias = "full_name")]
     #[schema(
         example = "Jane Doe",
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub name: Option<String>,
+    /// Given name; stored with `last_name` as the name "First Last". Not with `name`.
+    #[schema(example = "Jane", max_length = 100)]
+    pub first_name: Option<String>,
+    /// Family name; stored with `first_name` as the name "First Last". Not with `name`.
+    #[schema(example = "Doe", max_length = 100)]
+    pub last_name: Option<String>,
     /// 3 to 32 letters, digits or underscores, unique case-insensitively (the server trims it first).
     #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$")]
     pub username: Option<String>,
 }
 
-impl From<RegisterRequest> for RegisterInput {
-    fn from(body: RegisterRequest) -> Self {
+impl TryFrom<RegisterRequest> for RegisterInput {
+    type Error = crate::error::ApiError;
+
+    /// The registration, with the name made of `first_name` and `last_name` when those are given instead.
+    fn try_from(body: RegisterRequest) -> Result<Self, Self::Error> {
+        let parts: Vec<&str> = [body.first_name.as_deref(), body.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .collect();
+        let name = match (body.name, parts.is_empty()) {
+            (Some(_), false) => {
+                return Err(crate::error::ApiError::validation([(
+                    "name",
+                    "give either name (or full_name) or first_name and last_name, not both"
+                        .to_owned(),
+                )]))
+            }
+            (Some(name), true) => Some(name),
+            (None, false) => Some(parts.join(" ")),
+            (None, true) => None,
+        };
         let mut input = RegisterInput::new()
             .email(body.email)
             .password(body.password);
-        if let Some(name) = body.name {
+        if let Some(name) = name {
             input = input.name(name);
         }
         if let Some(username) = body.username {
             input = input.username(username);
         }
-        input
+        Ok(input)
     }
 }
 
@@ -127,6 +156,47 @@ impl From<ChangePasswordRequest> for ChangePasswordInput {
             .current_password(body.current_password)
             .new_password(body.new_password)
     }
+}
+
+/// `PATCH /auth/me`: only the fields to change. A field left out stays as it is; `null` clears it. Any other field
+/// (including `email`, `credits`, `is_verified`, `id`) is refused with 400 naming it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ProfileUpdate)]
+#[allow(dead_code)] // Parsed field by field in `routes/profile.rs`, to name the field an error is about; this type documents it.
+pub(crate) struct UpdateProfileRequest {
+    /// Display name, 1 to 100 characters (also accepted as `full_name`), or `null` to clear it.
+    #[schema(example = "Jane Doe", max_length = 100, nullable = true)]
+    name: Option<String>,
+    /// 3 to 32 letters, digits or underscores, unique case-insensitively, or `null` to clear it.
+    #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$", nullable = true)]
+    username: Option<String>,
+    /// E.164 phone number (`+` and 8 to 15 digits; spaces, dots, hyphens and parentheses between digits are
+    /// dropped), or `null` to clear it.
+    #[schema(example = "+14155552671", nullable = true)]
+    phone: Option<String>,
+    /// The application's JSON object, replaced whole: at most 16 KiB as JSON and 8 levels deep.
+    #[schema(value_type = Object, example = json!({"experience_years": 5, "skills": ["rust"]}))]
+    metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /auth/change-email`.
+// No Debug: it carries a password.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ChangeEmailRequest {
+    /// The address to move to; it must be verified (link or code) before it replaces the current one.
+    #[schema(example = "jane.doe@example.org", max_length = 254)]
+    pub new_email: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// `DELETE /auth/me`.
+// No Debug: it carries a password.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct DeleteAccountRequest {
+    /// The account's password.
+    pub password: String,
 }
 
 /// An account.

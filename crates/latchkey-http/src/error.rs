@@ -7,13 +7,15 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use latchkey_domain::service::ProfileErrors;
 use latchkey_domain::{
     AccessError, AuthError, ChangePasswordError, CredentialError, CredentialKind, LoginError,
     PortError, RefreshError, RegisterError, RegistrationErrors, ResetPasswordError,
     RevokeSessionError, VerifyEmailError,
 };
 use latchkey_domain::{
-    EmailRequestError, IntrospectError, ListEventsError, RevokeTokenError, TooManyAttempts,
+    ChangeEmailError, DeleteAccountError, EmailRequestError, IntrospectError, ListEventsError,
+    RevokeTokenError, TooManyAttempts, UpdateProfileError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -97,12 +99,12 @@ impl ApiError {
 
     /// 400 with one entry per rejected field: its name as the API spells it, and a message that follows the name
     /// (`"must be at least 8 characters"`).
-    pub fn validation(fields: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+    pub fn validation<F: Into<String>>(fields: impl IntoIterator<Item = (F, String)>) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_error", "Invalid input");
         error.errors = fields
             .into_iter()
             .map(|(field, message)| FieldErrorBody {
-                field: field.to_owned(),
+                field: field.into(),
                 message,
             })
             .collect();
@@ -379,16 +381,8 @@ impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
         match error {
             RegisterError::Invalid(errors) => Self::validation(registration_fields(&errors)),
-            RegisterError::EmailTaken => Self::new(
-                StatusCode::CONFLICT,
-                "email_taken",
-                "Email already registered",
-            ),
-            RegisterError::UsernameTaken => Self::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                "Username already taken",
-            ),
+            RegisterError::EmailTaken => email_taken(),
+            RegisterError::UsernameTaken => username_taken(),
             RegisterError::TooManyAttempts(throttled) => throttled.into(),
             RegisterError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
@@ -410,8 +404,82 @@ impl From<LoginError> for ApiError {
                 "email_not_verified",
                 "Email address not verified: use the link or code we sent, or ask for a new email",
             ),
+            LoginError::AccountDisabled => Self::new(
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "This account has been disabled; contact the service's operators",
+            ),
             LoginError::TooManyAttempts(throttled) => throttled.into(),
             LoginError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+fn email_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "email_taken",
+        "Email already registered",
+    )
+}
+
+fn username_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "username_taken",
+        "Username already taken",
+    )
+}
+
+/// 400 `invalid_password`: the password asked for again before a sensitive change is wrong.
+fn invalid_password() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_password",
+        "Password is incorrect",
+    )
+}
+
+impl From<UpdateProfileError> for ApiError {
+    fn from(error: UpdateProfileError) -> Self {
+        match error {
+            UpdateProfileError::Invalid(errors) => Self::validation(profile_fields(&errors)),
+            UpdateProfileError::UsernameTaken => username_taken(),
+            UpdateProfileError::Forbidden(denied) => denied.into(),
+            UpdateProfileError::AccountGone => Self::invalid_token(),
+            UpdateProfileError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<ChangeEmailError> for ApiError {
+    fn from(error: ChangeEmailError) -> Self {
+        match error {
+            ChangeEmailError::InvalidEmail(error) => {
+                Self::validation([("new_email", error.to_string())])
+            }
+            ChangeEmailError::SameEmail => {
+                Self::validation([("new_email", "is the account's address already".to_owned())])
+            }
+            ChangeEmailError::InvalidPassword => invalid_password(),
+            ChangeEmailError::EmailTaken => email_taken(),
+            ChangeEmailError::AccountGone => Self::invalid_token(),
+            ChangeEmailError::TooManyAttempts(throttled) => throttled.into(),
+            ChangeEmailError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<DeleteAccountError> for ApiError {
+    fn from(error: DeleteAccountError) -> Self {
+        match error {
+            DeleteAccountError::InvalidPassword => invalid_password(),
+            DeleteAccountError::AccountGone => Self::invalid_token(),
+            DeleteAccountError::TooManyAttempts(throttled) => throttled.into(),
+            DeleteAccountError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
         }
     }
@@ -475,6 +543,7 @@ impl From<VerifyEmailError> for ApiError {
                 "invalid_code",
                 "Invalid or expired verification code",
             ),
+            VerifyEmailError::EmailTaken => email_taken(),
             VerifyEmailError::TooManyAttempts(throttled) => throttled.into(),
             VerifyEmailError::Unavailable(source) => Self::unavailable(&source),
             other => Self::internal(&other),
@@ -549,6 +618,25 @@ pub(crate) fn credential_error(error: CredentialError, kind: CredentialKind) -> 
 }
 
 /// The rejected fields of a registration, in the order of the form.
+fn profile_fields(errors: &ProfileErrors) -> Vec<(&'static str, String)> {
+    let ProfileErrors {
+        name,
+        username,
+        phone,
+        metadata,
+        ..
+    } = errors;
+    [
+        ("name", name.as_ref().map(ToString::to_string)),
+        ("username", username.as_ref().map(ToString::to_string)),
+        ("phone", phone.as_ref().map(ToString::to_string)),
+        ("metadata", metadata.as_ref().map(ToString::to_string)),
+    ]
+    .into_iter()
+    .filter_map(|(field, message)| Some((field, message?)))
+    .collect()
+}
+
 fn registration_fields(errors: &RegistrationErrors) -> Vec<(&'static str, String)> {
     let RegistrationErrors {
         email,

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use latchkey_domain::ports::{
-    ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification, Outbox, UserLookup,
+    ChallengeRepository, CodeCheck, EmailChangeCheck, IssueOutcome, NewEmailChange, NewReset,
+    NewVerification, Outbox, UserLookup,
 };
 use latchkey_domain::{
     ClaimedEmail, Email, EmailContent, EmailId, NewEmail, PasswordHash, PortError, TokenHash,
@@ -20,15 +21,24 @@ use crate::MemoryStore;
 #[derive(Debug, Default)]
 pub(crate) struct MailState {
     /// At most one challenge per account: a new one replaces the old.
-    verifications: HashMap<UserId, Verification>,
+    pub(crate) verifications: HashMap<UserId, Verification>,
     /// At most one reset token per account.
-    resets: HashMap<UserId, Reset>,
+    pub(crate) resets: HashMap<UserId, Reset>,
     /// In the order queued.
     outbox: Vec<Queued>,
+    /// At most one pending email change per account (`email_changes.rs`).
+    pub(crate) changes: HashMap<UserId, crate::email_changes::EmailChange>,
+}
+
+impl MailState {
+    /// Drops every email addressed to one of `addresses` (an account being deleted).
+    pub(crate) fn drop_emails_to(&mut self, addresses: &[String]) {
+        self.outbox.retain(|queued| !addresses.contains(&queued.to));
+    }
 }
 
 #[derive(Debug)]
-struct Verification {
+pub(crate) struct Verification {
     link_hash: TokenHash,
     code_hash: TokenHash,
     link_expires_at: DateTime<Utc>,
@@ -38,7 +48,7 @@ struct Verification {
 }
 
 #[derive(Debug)]
-struct Reset {
+pub(crate) struct Reset {
     token_hash: TokenHash,
     expires_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
@@ -76,7 +86,7 @@ impl State {
         }
     }
 
-    fn enqueue(&mut self, to: &Email, email: &NewEmail) {
+    pub(crate) fn enqueue(&mut self, to: &Email, email: &NewEmail) {
         self.mail.outbox.push(Queued {
             id: email.id.clone(),
             to: to.as_str().to_owned(),
@@ -253,6 +263,7 @@ impl ChallengeRepository for MemoryStore {
         };
         state.mail.resets.remove(&user_id);
         state.mail.verifications.remove(&user_id);
+        state.mail.changes.remove(&user_id);
         if let Some(credentials) = state.users.get_mut(&user_id) {
             credentials.password_hash = password_hash.clone();
             credentials.user.is_verified = true;
@@ -261,6 +272,34 @@ impl ChallengeRepository for MemoryStore {
         state.revoke_where(now, |s| s.user_id == user_id);
         state.revoke_credentials_of(&user_id, now);
         Ok(Some(user_id))
+    }
+
+    async fn issue_email_change(
+        &self,
+        user_id: &UserId,
+        change: &NewEmailChange,
+    ) -> Result<IssueOutcome, PortError> {
+        Ok(self.state().issue_email_change(user_id, change))
+    }
+
+    async fn confirm_email_change_by_link(
+        &self,
+        link_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<EmailChangeCheck, PortError> {
+        Ok(self.state().confirm_email_change_by_link(link_hash, now))
+    }
+
+    async fn confirm_email_change_by_code(
+        &self,
+        new_email: &Email,
+        code_hash: &TokenHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<EmailChangeCheck, PortError> {
+        Ok(self
+            .state()
+            .confirm_email_change_by_code(new_email, code_hash, now, max_attempts))
     }
 
     async fn purge_challenges(
@@ -296,7 +335,17 @@ impl ChallengeRepository for MemoryStore {
         for user in &resets {
             mail.resets.remove(user);
         }
-        Ok((verifications.len() + resets.len()) as u64)
+        let changes: Vec<UserId> = mail
+            .changes
+            .iter()
+            .filter(|(_, c)| c.link_expires_at <= now && c.code_expires_at <= now)
+            .map(|(user, _)| user.clone())
+            .take(batch)
+            .collect();
+        for user in &changes {
+            mail.changes.remove(user);
+        }
+        Ok((verifications.len() + resets.len() + changes.len()) as u64)
     }
 }
 

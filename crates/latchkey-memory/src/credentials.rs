@@ -19,7 +19,12 @@ pub(crate) struct CredentialEntry {
 
 impl CredentialEntry {
     fn is_live_for(&self, user_id: &UserId) -> bool {
-        self.revoked_at.is_none() && &self.credential.user_id == user_id
+        self.revoked_at.is_none() && self.is_owned_by(user_id)
+    }
+
+    /// Whether `user_id` holds it, revoked or not.
+    pub(crate) fn is_owned_by(&self, user_id: &UserId) -> bool {
+        &self.credential.user_id == user_id
     }
 }
 

@@ -26,6 +26,7 @@ mod challenges;
 mod clock;
 mod credentials;
 mod doubles;
+mod email_changes;
 mod events;
 mod limiter;
 mod mailer;

@@ -18,7 +18,6 @@ pub(crate) struct LimitState {
 
 impl LimitState {
     /// Forgets the addresses `user_id` logged in from (its account is gone).
-    #[allow(dead_code)]
     pub(crate) fn forget_addresses_of(&mut self, user_id: &UserId) {
         self.known_addresses
             .retain(|(owner, _), _| owner != user_id);

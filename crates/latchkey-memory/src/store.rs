@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
     CreateSessionError, HealthCheck, InsertUserError, RotationOutcome, RotationRequest,
-    SessionRepository, UserLookup, UserRepository,
+    SessionRepository, UpdateProfileError, UserLookup, UserQuery, UserRepository,
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
-    CredentialId, NewUser, PasswordHash, PortError, Session, SessionId, StoredUser, TokenHash,
-    User, UserCredentials, UserId,
+    CredentialId, NewUser, PasswordHash, PortError, ProfileChanges, Session, SessionId, StoredUser,
+    TokenHash, User, UserCredentials, UserId,
 };
 
 /// Users, sessions and refresh tokens in memory, behind one lock so every port method is atomic.
@@ -119,6 +119,8 @@ impl UserRepository for MemoryStore {
             is_verified: false,
             created_at: new.created_at,
             updated_at: new.created_at,
+            disabled_at: None,
+            disabled_reason: None,
         });
         state.users.insert(
             user.id.clone(),
@@ -182,6 +184,7 @@ impl UserRepository for MemoryStore {
         };
         credentials.password_hash = hash.clone();
         credentials.user.updated_at = now;
+        state.mail.changes.remove(id);
         state.revoke_where(now, |s| &s.user_id == id && Some(&s.id) != keep);
         Ok(true)
     }
@@ -201,6 +204,123 @@ impl UserRepository for MemoryStore {
             _ => Ok(false),
         }
     }
+
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, UpdateProfileError> {
+        let mut state = crate::lock(&self.state);
+        if let Some(Some(username)) = &changes.username {
+            let taken = state.users.values().any(|c| {
+                &c.user.id != id
+                    && c.user.username.as_ref().map(|u| u.key()) == Some(username.key())
+            });
+            if taken {
+                return Err(UpdateProfileError::UsernameTaken);
+            }
+        }
+        let Some(credentials) = state.users.get_mut(id) else {
+            return Ok(None);
+        };
+        let user = &mut credentials.user;
+        if let Some(name) = &changes.name {
+            user.name.clone_from(name);
+        }
+        if let Some(username) = &changes.username {
+            user.username.clone_from(username);
+        }
+        if let Some(phone) = &changes.phone {
+            user.phone = phone.as_ref().map(|p| p.as_str().to_owned());
+        }
+        if let Some(metadata) = &changes.metadata {
+            user.metadata = metadata.as_map().clone();
+        }
+        user.updated_at = now;
+        Ok(Some(user.clone()))
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, PortError> {
+        let state = crate::lock(&self.state);
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .map(|c| &c.user)
+            .filter(|user| query.matches_email_key(user.email.key()))
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.as_str().cmp(a.id.as_str()))
+        });
+        users.truncate(query.limit as usize);
+        Ok(users)
+    }
+
+    async fn set_disabled(
+        &self,
+        id: &UserId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, PortError> {
+        let mut state = crate::lock(&self.state);
+        let Some(credentials) = state.users.get_mut(id) else {
+            return Ok(None);
+        };
+        let user = &mut credentials.user;
+        user.updated_at = now;
+        match reason {
+            Some(reason) => {
+                user.disabled_at = Some(user.disabled_at.unwrap_or(now));
+                user.disabled_reason = Some(reason.to_owned());
+            }
+            None => {
+                user.disabled_at = None;
+                user.disabled_reason = None;
+            }
+        }
+        let user = user.clone();
+        if reason.is_some() {
+            state.revoke_where(now, |s| &s.user_id == id);
+            state.revoke_credentials_of(id, now);
+        }
+        Ok(Some(user))
+    }
+
+    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError> {
+        let mut state = crate::lock(&self.state);
+        let Some(credentials) = state.users.remove(id) else {
+            return Ok(false);
+        };
+        let mut addresses = vec![credentials.user.email.as_str().to_owned()];
+        if let Some(change) = state.mail.changes.remove(id) {
+            addresses.push(change.new_email().as_str().to_owned());
+        }
+        state.mail.drop_emails_to(&addresses);
+        state.mail.verifications.remove(id);
+        state.mail.resets.remove(id);
+        state.limits.forget_addresses_of(id);
+        let sessions: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| &s.user_id == id)
+            .map(|s| s.id.clone())
+            .collect();
+        state.sessions.retain(|_, s| &s.user_id != id);
+        state
+            .refresh_tokens
+            .retain(|_, token| !sessions.contains(&token.session_id));
+        state.credentials.retain(|_, entry| !entry.is_owned_by(id));
+        for event in state.events.iter_mut() {
+            if event.user_id.as_ref() == Some(id) {
+                event.user_id = None;
+                event.client = latchkey_domain::ClientInfo::default();
+            }
+        }
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -211,8 +331,11 @@ impl SessionRepository for MemoryStore {
     ) -> Result<Session, CreateSessionError> {
         let mut state = crate::lock(&self.state);
         if let Some(verified) = &new.verified_password {
-            let current = state.users.get(&new.user_id).map(|c| &c.password_hash);
-            if current != Some(verified) {
+            let usable = state
+                .users
+                .get(&new.user_id)
+                .is_some_and(|c| &c.password_hash == verified && !c.user.is_disabled());
+            if !usable {
                 return Err(CreateSessionError::StaleCredentials);
             }
         }

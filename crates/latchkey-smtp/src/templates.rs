@@ -40,6 +40,18 @@ pub fn render(content: &EmailContent) -> Option<Rendered> {
             *link_valid_for,
             *code_valid_for,
         )),
+        EmailContent::EmailChange {
+            link,
+            code,
+            link_valid_for,
+            code_valid_for,
+        } => Some(email_change(
+            link.expose(),
+            code.expose(),
+            *link_valid_for,
+            *code_valid_for,
+        )),
+        EmailContent::EmailChangeNotice { new_address } => Some(email_change_notice(new_address)),
         EmailContent::PasswordReset { link, valid_for } => {
             Some(password_reset(link.expose(), *valid_for))
         }
@@ -76,6 +88,66 @@ fn verification(link: &str, code: &str, link_for: TimeDelta, code_for: TimeDelta
     );
     Rendered {
         subject: "Confirm your email address".to_owned(),
+        text,
+        html,
+    }
+}
+
+fn email_change(link: &str, code: &str, link_for: TimeDelta, code_for: TimeDelta) -> Rendered {
+    let (link_for, code_for) = (duration(link_for), duration(code_for));
+    let text = format!(
+        "Confirm your new email address\r\n\
+         \r\n\
+         Your account asked to use this address from now on. Open this link and press the button to confirm it \
+         (valid for {link_for}):\r\n\
+         \r\n\
+         {link}\r\n\
+         \r\n\
+         Or type this code where you asked for the change (valid for {code_for}):\r\n\
+         \r\n\
+         {code}\r\n\
+         \r\n\
+         If you did not ask for this, ignore this email: the account keeps its current address.\r\n"
+    );
+    let (link, code) = (escape(link), escape(code));
+    let html = page(
+        "Confirm your new email address",
+        &format!(
+            "<p>Your account asked to use this address from now on. Press the button on this page to confirm it \
+             (the link is valid for {link_for}):</p>\
+             <p><a href=\"{link}\">Confirm my new address</a></p>\
+             <p>Or type this code where you asked for the change (valid for {code_for}):</p>\
+             <p style=\"font-size:1.6em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
+             <p>If you did not ask for this, ignore this email: the account keeps its current address.</p>"
+        ),
+    );
+    Rendered {
+        subject: "Confirm your new email address".to_owned(),
+        text,
+        html,
+    }
+}
+
+fn email_change_notice(new_address: &str) -> Rendered {
+    let text = format!(
+        "Your email address is about to change\r\n\
+         \r\n\
+         Someone signed in to your account asked to move it to {new_address}. The change happens only once that \
+         address is confirmed.\r\n\
+         \r\n\
+         If this was not you, change your password now: that also ends every other session.\r\n"
+    );
+    let new_address = escape(new_address);
+    let html = page(
+        "Your email address is about to change",
+        &format!(
+            "<p>Someone signed in to your account asked to move it to <strong>{new_address}</strong>. The change \
+             happens only once that address is confirmed.</p>\
+             <p>If this was not you, change your password now: that also ends every other session.</p>"
+        ),
+    );
+    Rendered {
+        subject: "Your email address is about to change".to_owned(),
         text,
         html,
     }
@@ -172,6 +244,28 @@ mod tests {
             .contains("href=\"https://x.test/verify-email?token=lkv_a&amp;b\""));
         assert!(rendered.html.contains("042133"));
         assert!(!format!("{rendered:?}").contains("042133"));
+    }
+
+    #[test]
+    fn email_change_emails_carry_the_link_and_code_or_the_masked_address() {
+        let rendered = render(&EmailContent::EmailChange {
+            link: PlainSecret::new("https://x.test/verify-email?token=lke_a"),
+            code: PlainSecret::new("123456"),
+            link_valid_for: TimeDelta::hours(24),
+            code_valid_for: TimeDelta::minutes(15),
+        })
+        .unwrap();
+        assert!(rendered.subject.contains("new email address"));
+        for part in [&rendered.text, &rendered.html] {
+            assert!(part.contains("lke_a") && part.contains("123456"), "{part}");
+        }
+        let notice = render(&EmailContent::EmailChangeNotice {
+            new_address: "j***@<example>.org".to_owned(),
+        })
+        .unwrap();
+        assert!(notice.text.contains("j***@<example>.org"));
+        assert!(notice.html.contains("j***@&lt;example&gt;.org"));
+        assert!(notice.text.contains("change your password"));
     }
 
     #[test]

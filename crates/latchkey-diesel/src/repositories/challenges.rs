@@ -9,7 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::ports::{
-    ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification, UserLookup,
+    ChallengeRepository, CodeCheck, EmailChangeCheck, IssueOutcome, NewEmailChange, NewReset,
+    NewVerification, UserLookup,
 };
 use latchkey_domain::{Email, PasswordHash, PortError, TokenHash, UserId};
 
@@ -17,7 +18,7 @@ use super::{write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{NewOutboxRow, NewResetRow, NewVerificationRow};
 use crate::schema::{
-    credentials, outbox, password_resets, sessions, users, verification_challenges,
+    credentials, email_changes, outbox, password_resets, sessions, users, verification_challenges,
 };
 use crate::sql_types::Timestamp;
 
@@ -332,12 +333,41 @@ impl ChallengeRepository for Store {
                         diesel::delete(verification_challenges::table.find(&user_id))
                             .execute(connection)
                             .await?;
+                        diesel::delete(email_changes::table.find(&user_id))
+                            .execute(connection)
+                            .await?;
                         Ok(Some(user_id))
                     })
                 })
             })
             .await?;
         user_id.map(parse_user_id).transpose()
+    }
+
+    async fn issue_email_change(
+        &self,
+        user_id: &UserId,
+        change: &NewEmailChange,
+    ) -> Result<IssueOutcome, PortError> {
+        Store::issue_email_change(self, user_id, change).await
+    }
+
+    async fn confirm_email_change_by_link(
+        &self,
+        link_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<EmailChangeCheck, PortError> {
+        Store::confirm_email_change_by_link(self, link_hash, now).await
+    }
+
+    async fn confirm_email_change_by_code(
+        &self,
+        new_email: &Email,
+        code_hash: &TokenHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<EmailChangeCheck, PortError> {
+        Store::confirm_email_change_by_code(self, new_email, code_hash, now, max_attempts).await
     }
 
     async fn purge_challenges(
@@ -378,7 +408,19 @@ impl ChallengeRepository for Store {
                     diesel::delete(expired.filter(password_resets::user_id.eq_any(&batch_keys)))
                         .execute(connection)
                         .await?;
-                Ok((verifications + resets) as u64)
+                let expired = email_changes::table
+                    .filter(email_changes::link_expires_at.le(now))
+                    .filter(email_changes::code_expires_at.le(now));
+                let batch_keys: Vec<String> = expired
+                    .select(email_changes::user_id)
+                    .limit(batch)
+                    .load(connection)
+                    .await?;
+                let changes =
+                    diesel::delete(expired.filter(email_changes::user_id.eq_any(&batch_keys)))
+                        .execute(connection)
+                        .await?;
+                Ok((verifications + resets + changes) as u64)
             })
         })
         .await

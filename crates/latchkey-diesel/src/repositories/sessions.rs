@@ -32,13 +32,19 @@ impl SessionRepository for Store {
                             // Locked so that a concurrent password change waits for this transaction (and then
                             // revokes the session it created) or, if it came first, is seen here; and so that
                             // concurrent logins of one user count its live sessions one after the other.
-                            let current =
-                                locked!(users::table.find(user_id).select(users::password_hash))
-                                    .first::<String>(connection)
-                                    .await
-                                    .optional()?;
+                            // A disabled account is checked here too, so a login racing the operator who
+                            // disables it either comes first (and its session is revoked) or is refused.
+                            let current = locked!(users::table
+                                .find(user_id)
+                                .select((users::password_hash, users::disabled_at.is_not_null())))
+                            .first::<(String, bool)>(connection)
+                            .await
+                            .optional()?;
                             if let Some(verified) = &session.verified_password {
-                                if current.as_deref() != Some(verified.as_str()) {
+                                let usable = current.as_ref().is_some_and(|(hash, disabled)| {
+                                    hash == verified.as_str() && !disabled
+                                });
+                                if !usable {
                                     return Ok(None);
                                 }
                             }

@@ -4,14 +4,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use latchkey_domain::ports::{InsertUserError, UserLookup, UserRepository};
-use latchkey_domain::{NewUser, PasswordHash, PortError, SessionId, User, UserCredentials, UserId};
+use latchkey_domain::ports::{
+    InsertUserError, UpdateProfileError, UserLookup, UserQuery, UserRepository,
+};
+use latchkey_domain::{
+    NewUser, PasswordHash, PortError, ProfileChanges, SessionId, User, UserCredentials, UserId,
+};
 
 use super::{write_transaction, Store};
-use crate::error::insert_user_error;
+use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
-use crate::rows::UserRow;
-use crate::schema::{sessions, users};
+use crate::rows::{ProfileChangeset, UserRow};
+use crate::schema::{credentials, email_changes, outbox, security_events, sessions, users};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
@@ -130,6 +134,11 @@ impl UserRepository for Store {
                     if updated == 0 {
                         return Ok(false);
                     }
+                    // A pending email change was asked for under the old password: whoever changes it may be
+                    // taking the account back from the one who asked.
+                    diesel::delete(email_changes::table.find(&id))
+                        .execute(connection)
+                        .await?;
                     let active = sessions::table
                         .filter(sessions::user_id.eq(&id))
                         .filter(sessions::revoked_at.is_null());
@@ -182,5 +191,195 @@ impl UserRepository for Store {
             })
             .await?;
         Ok(replaced > 0)
+    }
+
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, UpdateProfileError> {
+        let id = id.as_str().to_owned();
+        let changeset = ProfileChangeset::new(changes, now);
+        let updated = self
+            .run_raw("update profile", move |connection| {
+                Box::pin(async move {
+                    // The username's unique index decides a race between two accounts taking one name.
+                    match diesel::update(users::table.find(&id))
+                        .set(changeset)
+                        .returning(UserRow::as_returning())
+                        .get_result(connection)
+                        .await
+                        .optional()
+                    {
+                        Ok(row) => Ok(Ok(row)),
+                        Err(error) => Ok(Err(update_profile_error(error))),
+                    }
+                })
+            })
+            .await?
+            .map_err(|e| PortError::new("update profile", e))??;
+        Ok(updated
+            .map(UserRow::into_credentials)
+            .transpose()?
+            .map(|credentials| credentials.user))
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, PortError> {
+        let pattern = query.email_pattern.as_deref().map(like_pattern);
+        let limit = i64::from(query.limit);
+        let rows = self
+            .run("list users", move |connection| {
+                Box::pin(async move {
+                    let mut select = users::table
+                        .select(UserRow::as_select())
+                        .order((users::created_at.desc(), users::id.desc()))
+                        .limit(limit)
+                        .into_boxed();
+                    if let Some(pattern) = &pattern {
+                        select = select.filter(users::email_key.like(pattern).escape('\\'));
+                    }
+                    select.load(connection).await
+                })
+            })
+            .await?;
+        rows.into_iter()
+            .map(|row| Ok(row.into_credentials()?.user))
+            .collect()
+    }
+
+    async fn set_disabled(
+        &self,
+        id: &UserId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, PortError> {
+        let (id, reason, now) = (
+            id.as_str().to_owned(),
+            reason.map(str::to_owned),
+            Timestamp(now),
+        );
+        let row = self
+            .run("set account disabled", move |connection| {
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        let Some(disabled_at) =
+                            locked!(users::table.find(&id).select(users::disabled_at))
+                                .first::<Option<Timestamp>>(connection)
+                                .await
+                                .optional()?
+                        else {
+                            return Ok(None);
+                        };
+                        let Some(reason) = reason else {
+                            return diesel::update(users::table.find(&id))
+                                .set((
+                                    users::disabled_at.eq(None::<Timestamp>),
+                                    users::disabled_reason.eq(None::<String>),
+                                    users::updated_at.eq(now),
+                                ))
+                                .returning(UserRow::as_returning())
+                                .get_result(connection)
+                                .await
+                                .map(Some);
+                        };
+                        let row = diesel::update(users::table.find(&id))
+                            .set((
+                                users::disabled_at.eq(Some(disabled_at.unwrap_or(now))),
+                                users::disabled_reason.eq(Some(reason)),
+                                users::updated_at.eq(now),
+                            ))
+                            .returning(UserRow::as_returning())
+                            .get_result(connection)
+                            .await?;
+                        diesel::update(
+                            sessions::table
+                                .filter(sessions::user_id.eq(&id))
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(connection)
+                        .await?;
+                        diesel::update(
+                            credentials::table
+                                .filter(credentials::user_id.eq(&id))
+                                .filter(credentials::revoked_at.is_null()),
+                        )
+                        .set(credentials::revoked_at.eq(now))
+                        .execute(connection)
+                        .await?;
+                        Ok(Some(row))
+                    })
+                })
+            })
+            .await?;
+        Ok(row
+            .map(UserRow::into_credentials)
+            .transpose()?
+            .map(|credentials| credentials.user))
+    }
+
+    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError> {
+        let id = id.as_str().to_owned();
+        self.run("delete user", move |connection| {
+            write_transaction(connection, move |connection| {
+                Box::pin(async move {
+                    let Some(email) = locked!(users::table.find(&id).select(users::email))
+                        .first::<String>(connection)
+                        .await
+                        .optional()?
+                    else {
+                        return Ok(false);
+                    };
+                    let pending = email_changes::table
+                        .find(&id)
+                        .select(email_changes::new_email)
+                        .first::<String>(connection)
+                        .await
+                        .optional()?;
+                    let addresses: Vec<String> = std::iter::once(email).chain(pending).collect();
+                    diesel::delete(outbox::table.filter(outbox::recipient.eq_any(&addresses)))
+                        .execute(connection)
+                        .await?;
+                    // The events stay (the log must show what happened) but lose what identifies a person; the
+                    // foreign key then detaches them from the account.
+                    diesel::update(security_events::table.filter(security_events::user_id.eq(&id)))
+                        .set((
+                            security_events::ip.eq(None::<String>),
+                            security_events::user_agent.eq(None::<String>),
+                        ))
+                        .execute(connection)
+                        .await?;
+                    // Sessions (and their refresh tokens), credentials, challenges, the pending email change and
+                    // the known login addresses go with the row (ON DELETE CASCADE).
+                    diesel::delete(users::table.find(&id))
+                        .execute(connection)
+                        .await?;
+                    Ok(true)
+                })
+            })
+        })
+        .await
+    }
+}
+
+/// A [`UserQuery::email_pattern`] as a `LIKE` pattern escaped with `\`: `*` matches any run of characters, and
+/// a pattern without `*` matches anywhere in the key.
+fn like_pattern(pattern: &str) -> String {
+    let mut like = String::with_capacity(pattern.len() + 2);
+    for c in pattern.chars() {
+        match c {
+            '\\' | '%' | '_' => {
+                like.push('\\');
+                like.push(c);
+            }
+            '*' => like.push('%'),
+            _ => like.push(c),
+        }
+    }
+    if pattern.contains('*') {
+        like
+    } else {
+        format!("%{like}%")
     }
 }

@@ -30,6 +30,9 @@ mod challenges;
 #[path = "../repositories/credentials.rs"]
 mod credentials;
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/email_changes.rs"]
+mod email_changes;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/events.rs"]
 mod events;
 #[allow(clippy::duplicate_mod)]

@@ -101,6 +101,14 @@ impl Email {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The address with its local part hidden but for its first character (`j***@example.com`): enough for its
+    /// owner to recognise it, too little to write to it.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.address.rsplit_once('@').unwrap_or(("", &self.address));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
 }
 
 /// The composed (NFC) form of `text`, borrowed when it already is.

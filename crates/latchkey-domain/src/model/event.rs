@@ -39,11 +39,24 @@ pub enum EventKind {
     KeyRevoked,
     /// A rate limit refused an attempt; the event's subject names the action.
     Throttled,
+    /// The profile (name, username, phone, metadata) was changed; the subject lists the fields.
+    ProfileUpdated,
+    /// A change of email address was requested (`success`), or refused for a wrong password (`failure`).
+    EmailChangeRequested,
+    /// The new address of an email change was verified and is now the account's.
+    EmailChanged,
+    /// An operator disabled the account: every session and credential ended.
+    AccountDisabled,
+    /// An operator enabled the account again.
+    AccountEnabled,
+    /// The account was deleted (by its owner, or an operator: the subject says which). Kept without the account,
+    /// its address or user agent: the account id in the subject is all that remains.
+    AccountDeleted,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 21] = [
         Self::Registered,
         Self::Login,
         Self::Logout,
@@ -59,6 +72,12 @@ impl EventKind {
         Self::KeyRotated,
         Self::KeyRevoked,
         Self::Throttled,
+        Self::ProfileUpdated,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::AccountDeleted,
     ];
 
     /// The stored and displayed name, e.g. `login` or `token_created`.
@@ -79,6 +98,12 @@ impl EventKind {
             Self::KeyRotated => "key_rotated",
             Self::KeyRevoked => "key_revoked",
             Self::Throttled => "throttled",
+            Self::ProfileUpdated => "profile_updated",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 

@@ -21,6 +21,24 @@ pub enum EmailContent {
         /// How long the code stays valid.
         code_valid_for: TimeDelta,
     },
+    /// Confirms a new address for an existing account: a link and a code, as [`EmailContent::Verification`],
+    /// sent to the new address.
+    EmailChange {
+        /// `{public_url}/verify-email?token=…`.
+        link: PlainSecret,
+        /// Six digits.
+        code: PlainSecret,
+        /// How long the link stays valid.
+        link_valid_for: TimeDelta,
+        /// How long the code stays valid.
+        code_valid_for: TimeDelta,
+    },
+    /// Tells the current address that a move to another one was asked for, so a hijacked session cannot move the
+    /// account away unnoticed.
+    EmailChangeNotice {
+        /// The new address, masked (`j***@example.com`): the notice may be read by someone else.
+        new_address: String,
+    },
     /// A link to the page that sets a new password.
     PasswordReset {
         /// `{public_url}/reset-password?token=…`.
@@ -35,6 +53,8 @@ impl EmailContent {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Verification { .. } => "verification",
+            Self::EmailChange { .. } => "email_change",
+            Self::EmailChangeNotice { .. } => "email_change_notice",
             Self::PasswordReset { .. } => "password_reset",
         }
     }
@@ -52,11 +72,20 @@ impl EmailContent {
                 code,
                 link_valid_for,
                 code_valid_for,
+            }
+            | Self::EmailChange {
+                link,
+                code,
+                link_valid_for,
+                code_valid_for,
             } => {
                 map.insert("link".into(), link.expose().into());
                 map.insert("code".into(), code.expose().into());
                 map.insert("link_valid_for".into(), link_valid_for.num_seconds().into());
                 map.insert("code_valid_for".into(), code_valid_for.num_seconds().into());
+            }
+            Self::EmailChangeNotice { new_address } => {
+                map.insert("new_address".into(), new_address.as_str().into());
             }
             Self::PasswordReset { link, valid_for } => {
                 map.insert("link".into(), link.expose().into());
@@ -76,6 +105,15 @@ impl EmailContent {
                 code: text("code")?,
                 link_valid_for: seconds("link_valid_for")?,
                 code_valid_for: seconds("code_valid_for")?,
+            }),
+            "email_change" => Some(Self::EmailChange {
+                link: text("link")?,
+                code: text("code")?,
+                link_valid_for: seconds("link_valid_for")?,
+                code_valid_for: seconds("code_valid_for")?,
+            }),
+            "email_change_notice" => Some(Self::EmailChangeNotice {
+                new_address: payload.get("new_address")?.as_str()?.to_owned(),
             }),
             "password_reset" => Some(Self::PasswordReset {
                 link: text("link")?,

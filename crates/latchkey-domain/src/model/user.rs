@@ -32,9 +32,19 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account was last changed.
     pub updated_at: DateTime<Utc>,
+    /// When an operator disabled the account; `None` while it is enabled. A disabled account cannot log in and
+    /// holds no live session or credential.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Why, as the operator put it.
+    pub disabled_reason: Option<String>,
 }
 
 impl User {
+    /// Whether an operator has disabled the account.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
     /// Rebuilds an account a repository adapter read back from storage.
     ///
     /// The only way to make a `User` outside this crate. It trusts the stored email, username and name, which were
@@ -51,6 +61,8 @@ impl User {
             is_verified: stored.is_verified,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
+            disabled_at: stored.disabled_at,
+            disabled_reason: stored.disabled_reason,
         }
     }
 }
@@ -81,6 +93,10 @@ pub struct StoredUser {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When an operator disabled it, if it is disabled.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The operator's reason.
+    pub disabled_reason: Option<String>,
 }
 
 /// A user together with the hash of their password: what a login needs, and nothing shows.

@@ -3,7 +3,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::UserLookup;
 use crate::error::PortError;
-use crate::model::{Email, NewEmail, PasswordHash, UserId};
+use crate::model::{Email, NewEmail, PasswordHash, SessionId, UserId};
 use crate::secret::TokenHash;
 
 /// A verification challenge to store: the hashes of a link token and of a 6-digit code, and the email carrying
@@ -75,6 +75,71 @@ impl NewReset {
     }
 }
 
+/// A requested change of an account's email address: the new address, the hashes of the link token and code that
+/// confirm it, the email carrying them (to the new address) and the notice to the current one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewEmailChange {
+    /// The address to move to.
+    pub new_email: Email,
+    /// SHA-256 of the link token.
+    pub link_hash: TokenHash,
+    /// SHA-256 of the code.
+    pub code_hash: TokenHash,
+    /// When the link stops working.
+    pub link_expires_at: DateTime<Utc>,
+    /// When the code stops working.
+    pub code_expires_at: DateTime<Utc>,
+    /// The session that asked: it survives the change, every other session of the account is revoked.
+    pub requested_by: Option<SessionId>,
+    /// Now.
+    pub created_at: DateTime<Utc>,
+    /// The link and code, queued to the new address.
+    pub confirmation: NewEmail,
+    /// Word of the request, queued to the current address at once.
+    pub notice: NewEmail,
+}
+
+impl NewEmailChange {
+    /// A change to `new_email` requested at `created_at`.
+    #[allow(clippy::too_many_arguments)] // Each is one required fact of the change; a builder would only hide that.
+    pub fn new(
+        new_email: Email,
+        (link_hash, link_expires_at): (TokenHash, DateTime<Utc>),
+        (code_hash, code_expires_at): (TokenHash, DateTime<Utc>),
+        requested_by: Option<SessionId>,
+        created_at: DateTime<Utc>,
+        confirmation: NewEmail,
+        notice: NewEmail,
+    ) -> Self {
+        Self {
+            new_email,
+            link_hash,
+            code_hash,
+            link_expires_at,
+            code_expires_at,
+            requested_by,
+            created_at,
+            confirmation,
+            notice,
+        }
+    }
+}
+
+/// The verdict on a presented email-change link or code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmailChangeCheck {
+    /// It matched: the account now has the new address, verified; its other sessions are revoked.
+    Changed(UserId),
+    /// A live code, but not this one: the wrong try has been counted (codes only).
+    Wrong,
+    /// No such pending change, an expired one, or a code burnt by too many wrong tries. Nothing was counted.
+    Invalid,
+    /// It matched, but another account has the address now: the change is dropped and nothing else changed.
+    EmailTaken,
+}
+
 /// What became of a request to issue a challenge or a reset token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -85,6 +150,8 @@ pub enum IssueOutcome {
     Throttled,
     /// The account's address is verified already: nothing to verify (verification challenges only).
     AlreadyVerified,
+    /// Another account has the address asked for: nothing was stored or queued (email changes only).
+    EmailTaken,
     /// No such account: nothing was stored or queued.
     NoAccount,
 }
@@ -175,7 +242,7 @@ pub trait ChallengeRepository: Send + Sync {
 
     /// Spends a live reset token and, in the same transaction, sets its account's password hash, marks the
     /// account verified (its owner proved the mailbox), revokes every session, personal token and API key of the
-    /// account, and spends its verification challenge. Returns the account; `None` for an unknown, spent or expired token. Of concurrent
+    /// account, and spends its verification challenge and its pending email change. Returns the account; `None` for an unknown, spent or expired token. Of concurrent
     /// uses of one token, exactly one gets the account.
     ///
     /// # Errors
@@ -188,7 +255,8 @@ pub trait ChallengeRepository: Send + Sync {
     ) -> Result<Option<UserId>, PortError>;
 
     /// Deletes, at most `batch` of each kind, the verification challenges whose link and code have both expired at
-    /// `now` and the reset tokens that have, provided each was issued at or before `issued_before`. (A spent
+    /// `now` and the reset tokens that have, provided each was issued at or before `issued_before`, and the email
+    /// changes whose link and code have both expired. (A spent
     /// challenge or token is already gone: spending deletes it.) The caller sets `issued_before` so that rows still
     /// needed to space out emails (the resend and reset intervals count from the last one issued) are kept.
     /// Returns how many rows were deleted; the caller repeats until it is 0.
@@ -201,4 +269,45 @@ pub trait ChallengeRepository: Send + Sync {
         issued_before: DateTime<Utc>,
         batch: u32,
     ) -> Result<u64, PortError>;
+
+    /// Stores a pending change of `user_id`'s email address (replacing any earlier one, whose link and code stop
+    /// working) and queues its two emails: the confirmation to the new address, the notice to the current one.
+    ///
+    /// Returns [`IssueOutcome::EmailTaken`] when another account has the new address's key,
+    /// [`IssueOutcome::NoAccount`] for an unknown account, else [`IssueOutcome::Issued`].
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is written then.
+    async fn issue_email_change(
+        &self,
+        user_id: &UserId,
+        change: &NewEmailChange,
+    ) -> Result<IssueOutcome, PortError>;
+
+    /// Applies the pending email change whose link token has this hash, if its link has not expired at `now`: in
+    /// one transaction, the account takes the new address (marked verified), the change and the account's
+    /// verification challenge are spent, and every session but the one that asked is revoked at `now`. Of
+    /// concurrent uses of one link, exactly one changes the address.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is written then.
+    async fn confirm_email_change_by_link(
+        &self,
+        link_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<EmailChangeCheck, PortError>;
+
+    /// As [`ChallengeRepository::confirm_email_change_by_link`], with the code sent to `new_email` (compared in
+    /// constant time); a wrong code counts one try as [`ChallengeRepository::verify_by_code`] does, and a code with
+    /// `max_attempts` wrong tries counted is burnt.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is written then.
+    async fn confirm_email_change_by_code(
+        &self,
+        new_email: &Email,
+        code_hash: &TokenHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<EmailChangeCheck, PortError>;
 }

@@ -15,7 +15,10 @@ mod sessions;
 mod tokens;
 mod users;
 
-pub use challenges::{ChallengeRepository, CodeCheck, IssueOutcome, NewReset, NewVerification};
+pub use challenges::{
+    ChallengeRepository, CodeCheck, EmailChangeCheck, IssueOutcome, NewEmailChange, NewReset,
+    NewVerification,
+};
 pub use clock::{Clock, SystemClock};
 pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
 pub use events::{EventLog, EventQuery};
@@ -26,4 +29,4 @@ pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;
 pub use sessions::{CreateSessionError, RotationOutcome, RotationRequest, SessionRepository};
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};
-pub use users::{InsertUserError, UserLookup, UserRepository};
+pub use users::{InsertUserError, UpdateProfileError, UserLookup, UserQuery, UserRepository};

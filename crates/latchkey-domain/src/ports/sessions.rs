@@ -64,7 +64,7 @@ pub enum RotationOutcome {
 #[non_exhaustive]
 pub enum CreateSessionError {
     /// [`NewSession::verified_password`] is no longer the account's password hash (the password was changed or
-    /// reset since the login checked it), or the account is gone. Nothing was written.
+    /// reset since the login checked it), or the account is gone or disabled. Nothing was written.
     #[error("the credentials this session was started with are no longer current")]
     StaleCredentials,
     /// The store failed; nothing was written.
@@ -80,7 +80,8 @@ pub trait SessionRepository: Send + Sync {
     /// When [`NewSession::verified_password`] is set, the account's stored hash is compared with it in that same
     /// transaction, under a lock (or the store's write lock) that a concurrent password change waits for: either
     /// the change comes first and the creation is refused, or the session comes first and the change's revocation
-    /// of the other sessions ends it.
+    /// of the other sessions ends it. The same holds for an operator disabling the account: a disabled account gets
+    /// no new session.
     ///
     /// With [`NewSession::max_live_sessions`], the user's oldest live sessions (neither revoked nor expired at the
     /// new session's `created_at`; oldest by `created_at`, then id) are revoked in that transaction so that no more
@@ -88,7 +89,7 @@ pub trait SessionRepository: Send + Sync {
     ///
     /// # Errors
     /// - [`CreateSessionError::StaleCredentials`] when the verified hash is no longer the account's (or the
-    ///   account is gone); nothing is written then.
+    ///   account is gone, or disabled); nothing is written then.
     /// - [`CreateSessionError::Unavailable`] when the store fails (including a duplicate token hash); nothing is
     ///   written then.
     async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError>;

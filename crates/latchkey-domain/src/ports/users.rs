@@ -3,7 +3,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
 use crate::model::{
-    Email, NewUser, PasswordHash, SessionId, User, UserCredentials, UserId, Username,
+    Email, NewUser, PasswordHash, ProfileChanges, SessionId, User, UserCredentials, UserId,
+    Username,
 };
 
 /// How a login names an account.
@@ -30,6 +31,71 @@ pub enum InsertUserError {
     /// The store failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
+}
+
+/// Why a profile change was not stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateProfileError {
+    /// Another account has the new username's key.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// Which accounts an operator lists: newest first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserQuery {
+    /// Only accounts whose email key (lowercase) matches: a substring, or a pattern where `*` stands for any run
+    /// of characters (`*@example.com`).
+    pub email_pattern: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl UserQuery {
+    /// The newest `limit` accounts.
+    pub fn newest(limit: u32) -> Self {
+        Self {
+            email_pattern: None,
+            limit,
+        }
+    }
+
+    /// Only accounts whose email key matches `pattern` (lowercased here; see [`UserQuery::email_pattern`]).
+    pub fn matching(mut self, pattern: &str) -> Self {
+        self.email_pattern = Some(pattern.to_lowercase());
+        self
+    }
+
+    /// Whether an email key matches the pattern; what the in-memory adapter uses, and the rule SQL adapters
+    /// implement with `LIKE`.
+    pub fn matches_email_key(&self, key: &str) -> bool {
+        let Some(pattern) = &self.email_pattern else {
+            return true;
+        };
+        if !pattern.contains('*') {
+            return key.contains(pattern.as_str());
+        }
+        let parts: Vec<&str> = pattern.split('*').collect();
+        let (first, rest) = parts.split_first().unwrap_or((&"", &[]));
+        let Some(mut remaining) = key.strip_prefix(first) else {
+            return false;
+        };
+        let Some((last, middle)) = rest.split_last() else {
+            return remaining.is_empty();
+        };
+        for part in middle {
+            match remaining.find(part) {
+                Some(at) => remaining = &remaining[at + part.len()..],
+                None => return false,
+            }
+        }
+        remaining.len() >= last.len() && remaining.ends_with(last)
+    }
 }
 
 /// Stores user accounts.
@@ -75,7 +141,8 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Option<UserCredentials>, PortError>;
 
     /// Replaces the password hash and, in the same transaction, revokes every active session of the user except
-    /// `keep` (the session that made the change, if any). Returns `false` when the user does not exist.
+    /// `keep` (the session that made the change, if any) and drops its pending email change (asked for under the
+    /// old password). Returns `false` when the user does not exist.
     ///
     /// # Errors
     /// [`PortError`] when the store fails; then neither the hash nor any session changed.
@@ -101,4 +168,49 @@ pub trait UserRepository: Send + Sync {
         current: &PasswordHash,
         upgraded: &PasswordHash,
     ) -> Result<bool, PortError>;
+
+    /// Applies a profile change (see [`ProfileChanges`]) and moves `updated_at` to `now`; returns the account as
+    /// changed, or `None` when it does not exist. An empty change still moves `updated_at`.
+    ///
+    /// # Errors
+    /// [`UpdateProfileError::UsernameTaken`] when another account holds the new username's key (decided by the
+    /// unique constraint, so it holds under concurrent changes); [`UpdateProfileError::Unavailable`]. Nothing is
+    /// written on error.
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, UpdateProfileError>;
+
+    /// Accounts, newest first (ties by id), as [`UserQuery`] selects them.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, PortError>;
+
+    /// Disables an account (`reason` given; an account already disabled keeps its first time and takes the new
+    /// reason) and, in the same transaction, revokes every session and every personal token and API key it holds,
+    /// so none of them is accepted from this step on. With `None`, enables it again; revoked sessions and
+    /// credentials stay revoked. Returns the account as changed, or `None` when it does not exist.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is written then.
+    async fn set_disabled(
+        &self,
+        id: &UserId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, PortError>;
+
+    /// Deletes an account and, in the same transaction, everything that identifies its owner: its sessions (with
+    /// their addresses and user agents), refresh tokens, personal tokens, API keys, pending challenges and email
+    /// change, known login addresses, the addresses and user agents of its security events (which stay, detached
+    /// from the account), and the emails in the outbox addressed to it. Records that must outlive the account
+    /// (the credit ledger) stay without the link to it. Returns `false` when there was no such account. Its email
+    /// address and username are free again from this step on.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails; nothing is deleted then.
+    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError>;
 }

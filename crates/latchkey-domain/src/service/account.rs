@@ -1,4 +1,5 @@
-use super::throttle::{Action, TooManyAttempts};
+use super::reauth::Refusal;
+use super::throttle::TooManyAttempts;
 use super::{AuthError, Latchkey};
 use crate::access::{Principal, Scope, SessionPrincipal};
 use crate::error::PortError;
@@ -168,27 +169,19 @@ impl Latchkey {
                 user.username.as_ref().map(Username::as_str),
             )
             .map_err(ChangePasswordError::InvalidNewPassword)?;
-        let (user_id, client) = (principal.user_id(), principal.client());
-        let counted = self
-            .count_attempt(Action::PasswordChange, Some(user_id), client)
-            .await??;
-        if !self
-            .ports
-            .hasher
-            .verify(&current_password, &credentials.password_hash)
+        match self
+            .confirm_password(
+                principal,
+                &credentials,
+                &current_password,
+                EventKind::PasswordChanged,
+            )
             .await?
         {
-            self.record(
-                EventKind::PasswordChanged,
-                EventOutcome::Failure,
-                Some(user_id),
-                None,
-                client,
-            )
-            .await;
-            return Err(ChangePasswordError::InvalidCurrentPassword);
+            Ok(()) => {}
+            Err(Refusal::WrongPassword) => return Err(ChangePasswordError::InvalidCurrentPassword),
+            Err(Refusal::TooManyAttempts(throttled)) => return Err(throttled.into()),
         }
-        self.forgive(counted).await;
         let new_hash = self.ports.hasher.hash(&new_password).await?;
         let updated = self
             .ports
@@ -200,6 +193,7 @@ impl Latchkey {
                 self.now(),
             )
             .await?;
+        let (user_id, client) = (principal.user_id(), principal.client());
         if updated {
             self.forget_login_addresses(user_id).await;
             self.record(

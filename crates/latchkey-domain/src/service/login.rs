@@ -69,6 +69,10 @@ pub enum LoginError {
     /// answered after the password check, so it tells nothing to someone without the password.
     #[error("email address not verified")]
     EmailNotVerified,
+    /// The password was right, but an operator has disabled the account. Only ever answered after the password
+    /// check, like [`LoginError::EmailNotVerified`].
+    #[error("account disabled")]
+    AccountDisabled,
     /// Too many failed logins for this account or from this address; decided before the password is checked.
     #[error(transparent)]
     TooManyAttempts(#[from] TooManyAttempts),
@@ -88,7 +92,8 @@ impl Latchkey {
     /// recently is exempt from the account's limit, so flooding an account from elsewhere cannot lock its owner out.
     ///
     /// # Errors
-    /// [`LoginError::InvalidCredentials`], [`LoginError::EmailNotVerified`] (only with the right password),
+    /// [`LoginError::InvalidCredentials`], [`LoginError::EmailNotVerified`] and [`LoginError::AccountDisabled`]
+    /// (only with the right password),
     /// [`LoginError::TooManyAttempts`] (before any hashing) or [`LoginError::Unavailable`].
     pub async fn login(
         &self,
@@ -155,6 +160,17 @@ impl Latchkey {
         }
         // The right password: not a guess, whatever follows.
         self.forgive(counted).await;
+        if credentials.user.is_disabled() {
+            self.record(
+                EventKind::Login,
+                EventOutcome::Refused,
+                Some(user_id),
+                Some("account_disabled"),
+                &client,
+            )
+            .await;
+            return Err(LoginError::AccountDisabled);
+        }
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
             self.record(
                 EventKind::Login,
@@ -255,6 +271,10 @@ impl Latchkey {
             .await?
         {
             return Err(LoginError::InvalidCredentials);
+        }
+        // Disabled while the password was being checked: the store refuses its sessions.
+        if current.user.is_disabled() {
+            return Err(LoginError::AccountDisabled);
         }
         match self
             .start_session(user_id, client, Some(&current.password_hash))

@@ -5,10 +5,14 @@ mod authenticate;
 mod builder;
 mod credentials;
 mod delivery;
+mod email_change;
 mod events;
+mod lifecycle;
 mod login;
 mod oauth;
+mod profile;
 mod purge;
+mod reauth;
 mod refresh;
 mod register;
 mod reset;
@@ -28,9 +32,12 @@ pub use credentials::{
     default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
 };
 pub use delivery::{Delivered, OutboxDelivery};
+pub use email_change::{ChangeEmailError, EMAIL_CHANGE_TOKEN_PREFIX};
 pub use events::{EventPage, ListEventsError, EVENT_PAGE_MAX};
+pub use lifecycle::{DeleteAccountError, DISABLE_REASON_MAX_LENGTH};
 pub use login::{LoginError, LoginInput, LoginOutcome};
 pub use oauth::{ActiveToken, IntrospectError, Introspection, RevokeTokenError};
+pub use profile::{ProfileErrors, ProfileUpdate, UpdateProfileError};
 pub use purge::Purged;
 pub use refresh::RefreshError;
 pub use register::{RegisterError, RegisterInput, RegisterOutcome, RegistrationErrors};

@@ -1,5 +1,6 @@
 //! Email verification: by link, by code, and sending a new email.
 
+use super::email_change::EMAIL_CHANGE_TOKEN_PREFIX;
 use super::throttle::{Action, EmailRequestError, TooManyAttempts};
 use super::Latchkey;
 use crate::access::Principal;
@@ -30,6 +31,10 @@ pub enum VerifyEmailError {
     /// The code is wrong, spent, expired or burnt, or the address has no account or no pending verification.
     #[error("invalid or expired verification code")]
     InvalidCode,
+    /// The link or code confirmed an email change, but another account has taken the new address since it was
+    /// asked for; the change is dropped.
+    #[error("email already registered")]
+    EmailTaken,
     /// Too many code attempts from this client address.
     #[error(transparent)]
     TooManyAttempts(#[from] TooManyAttempts),
@@ -49,10 +54,12 @@ pub enum ResendTarget<'a> {
 }
 
 impl Latchkey {
-    /// Verifies the address of the account whose verification link carries `token`, spending the link and its code.
+    /// Verifies the address of the account whose verification link carries `token`, spending the link and its code;
+    /// or, for the link of an email change (`lke_…`), moves the account to its new address.
     ///
     /// # Errors
-    /// [`VerifyEmailError::InvalidToken`] or [`VerifyEmailError::Unavailable`].
+    /// [`VerifyEmailError::InvalidToken`], [`VerifyEmailError::EmailTaken`] (email changes only) or
+    /// [`VerifyEmailError::Unavailable`].
     pub async fn verify_email_link(
         &self,
         token: &str,
@@ -61,6 +68,12 @@ impl Latchkey {
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
             return Err(VerifyEmailError::InvalidToken);
+        }
+        if token.starts_with(EMAIL_CHANGE_TOKEN_PREFIX) {
+            let check = self.confirm_email_change_link(token).await?;
+            return self
+                .finish_email_change(check, "link", client, VerifyEmailError::InvalidToken)
+                .await;
         }
         let user_id = self
             .ports
@@ -83,7 +96,8 @@ impl Latchkey {
         .await;
     }
 
-    /// Verifies the address `email` with the code sent to it. A wrong code counts against the code's tries; after
+    /// Verifies the address `email` with the code sent to it (to an account's address, or to the new address of
+    /// an email change, which it then completes). A wrong code counts against the code's tries; after
     /// [`VerificationPolicy::max_attempts`] wrong ones it is burnt and a new email is needed.
     ///
     /// # Errors
@@ -121,7 +135,14 @@ impl Latchkey {
                 self.record_verified(&user_id, "code", client).await;
                 Ok(user_id)
             }
-            CodeCheck::Wrong | CodeCheck::Invalid => Err(VerifyEmailError::InvalidCode),
+            CodeCheck::Wrong => Err(VerifyEmailError::InvalidCode),
+            // No account has the address, or none waits for this code: it may be the new address of an email
+            // change.
+            CodeCheck::Invalid => {
+                let check = self.confirm_email_change_code(&email, code).await?;
+                self.finish_email_change(check, "code", client, VerifyEmailError::InvalidCode)
+                    .await
+            }
         }
     }
 

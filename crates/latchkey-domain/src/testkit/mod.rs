@@ -82,6 +82,8 @@ pub mod credentials;
 pub mod events;
 pub mod fixtures;
 #[macro_use]
+pub mod lifecycle;
+#[macro_use]
 pub mod limiter;
 #[macro_use]
 pub mod sessions;
@@ -144,6 +146,7 @@ users_rules!(
     outbox_rules,
     limiter_rules,
     event_rules,
+    lifecycle_rules,
     define_repository_contract;
     $
 );

@@ -37,7 +37,7 @@ pub(super) async fn register(
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = latchkey
-        .register(body.into_inner().into(), client_info(&req))
+        .register(body.into_inner().try_into()?, client_info(&req))
         .await?;
     let message = if latchkey.policies().verification.required_for_login() {
         "Registration successful! Check your email to verify your account before logging in."

@@ -13,6 +13,7 @@ mod email;
 mod events;
 mod health;
 mod oauth;
+mod profile;
 mod sessions;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(sessions::revoke)
                 .service(events::list)
                 .service(account::me)
+                .service(profile::update_me)
+                .service(profile::delete_me)
+                .service(profile::change_email)
                 .service(account::credits)
                 .service(account::change_password)
                 .service(email::verify_email)

@@ -1,0 +1,54 @@
+//! Asking for the password again before a sensitive change (password, email, deletion): one place that counts
+//! wrong answers per account, records them and gives a right one back.
+
+use super::throttle::{Action, TooManyAttempts};
+use super::Latchkey;
+use crate::access::SessionPrincipal;
+use crate::error::PortError;
+use crate::model::{EventKind, EventOutcome, Password, UserCredentials};
+
+/// Why the password given to confirm a change was not accepted.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// It is not the account's password.
+    WrongPassword,
+    /// Too many wrong passwords for this account lately; nothing was hashed.
+    TooManyAttempts(TooManyAttempts),
+}
+
+impl Latchkey {
+    /// Checks that `password` is the password of `account`, the caller's own. Wrong answers count against the
+    /// account's limit (decided before hashing) and are recorded as a `failure` of `event`; a right one gives its
+    /// attempt back.
+    ///
+    /// # Errors
+    /// [`PortError`] when a port fails; a refusal is `Ok(Err(_))`.
+    pub(super) async fn confirm_password(
+        &self,
+        principal: &SessionPrincipal,
+        account: &UserCredentials,
+        password: &Password,
+        event: EventKind,
+    ) -> Result<Result<(), Refusal>, PortError> {
+        let (user_id, client) = (principal.user_id(), principal.client());
+        let counted = match self
+            .count_attempt(Action::PasswordChange, Some(user_id), client)
+            .await?
+        {
+            Ok(counted) => counted,
+            Err(throttled) => return Ok(Err(Refusal::TooManyAttempts(throttled))),
+        };
+        if !self
+            .ports
+            .hasher
+            .verify(password, &account.password_hash)
+            .await?
+        {
+            self.record(event, EventOutcome::Failure, Some(user_id), None, client)
+                .await;
+            return Ok(Err(Refusal::WrongPassword));
+        }
+        self.forgive(counted).await;
+        Ok(Ok(()))
+    }
+}
