@@ -6,6 +6,8 @@ use awc::http::StatusCode;
 use latchkey_tests::{tokens, Backend, Body, TestApp};
 use serde_json::{json, Value};
 
+const PASSWORD: &str = "correct horse battery";
+
 macro_rules! on_every_backend {
     ($($scenario:ident),+ $(,)?) => {
         mod sqlite {
@@ -45,6 +47,8 @@ on_every_backend!(
     x_forwarded_for_counts_only_from_trusted_proxies,
     security_events_are_listed_for_the_account,
     compressed_bodies_are_refused_unread,
+    profile_updates_and_account_deletion,
+    a_disabled_account_is_locked_out_until_enabled,
 );
 
 /// A gzip body is refused with 415 before it is read, so it is never inflated; `identity` is no compression.
@@ -874,4 +878,161 @@ async fn security_headers_and_cors_follow_the_settings() {
         )
         .await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
+}
+
+/// `PATCH /auth/me` changes what it names and refuses server-owned fields; `DELETE /auth/me` ends every credential
+/// at once and frees the address.
+async fn profile_updates_and_account_deletion(app: &TestApp) {
+    let registered = app
+        .post_json(
+            "/auth/register",
+            None,
+            json!({"email": "jane@example.com", "password": PASSWORD, "first_name": "Jane", "last_name": "Doe"}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    assert_eq!(registered.body["user"]["name"], "Jane Doe");
+    let (session, refresh) = tokens(&registered.body["token"]);
+    let patched = app
+        .request(
+            "PATCH",
+            "/auth/me",
+            Some(&session),
+            Some(Body::Json(json!({
+                "full_name": "Jane Q. Doe",
+                "phone": "+44 20 7946 0958",
+                "metadata": {"experience_years": 5, "skills": ["rust", "sql"]},
+            }))),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["name"], "Jane Q. Doe");
+    assert_eq!(patched.body["phone"], "+442079460958");
+    assert_eq!(patched.body["metadata"]["skills"][1], "sql");
+    assert_eq!(app.get("/auth/me", Some(&session)).await.body, patched.body);
+    let refused = app
+        .request(
+            "PATCH",
+            "/auth/me",
+            Some(&session),
+            Some(Body::Json(
+                json!({"email": "x@example.com", "credits": 1e9, "name": null}),
+            )),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let fields: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["credits", "email"]);
+    assert_eq!(
+        app.get("/auth/me", Some(&session)).await.body["name"],
+        "Jane Q. Doe",
+        "nothing changed"
+    );
+
+    let expires_at = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+    let key = app
+        .post_json(
+            "/auth/keys",
+            Some(&session),
+            json!({"name": "worker", "expires_at": expires_at}),
+        )
+        .await;
+    let api_key = key.body["api_key"].as_str().unwrap().to_owned();
+    let wrong = app
+        .request(
+            "DELETE",
+            "/auth/me",
+            Some(&session),
+            Some(Body::Json(json!({"password": "not the password"}))),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.body["code"], "invalid_password");
+    let deleted = app
+        .request(
+            "DELETE",
+            "/auth/me",
+            Some(&session),
+            Some(Body::Json(json!({"password": PASSWORD}))),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    assert_eq!(
+        app.get("/auth/me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_with_api_key("/auth/me", &api_key).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    let again = app.register("Jane@Example.com", PASSWORD).await;
+    assert_eq!(
+        again.status,
+        StatusCode::CREATED,
+        "the address is free again: {}",
+        again.body
+    );
+}
+
+/// An operator disables an account (here through the service on the same database, as `latchkey users disable`
+/// does): its tokens stop working at once, the right password gets 403 `account_disabled`, a wrong one still 401;
+/// enabling lets it log in again but brings back nothing that was revoked.
+async fn a_disabled_account_is_locked_out_until_enabled(app: &TestApp) {
+    let registered = app.register("jane@example.com", PASSWORD).await;
+    let (session, refresh) = tokens(&registered.body["token"]);
+    let operator = latchkey_server::build_service(&app.settings).await.unwrap();
+    let account = operator
+        .find_account("jane@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    operator
+        .disable_account(&account.id, Some("abuse report"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        app.get("/auth/me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = app
+        .post_json("/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    let login = |password: &'static str| {
+        app.post_json(
+            "/auth/login",
+            None,
+            json!({"email": "jane@example.com", "password": password}),
+        )
+    };
+    let disabled = login(PASSWORD).await;
+    assert_eq!(disabled.status, StatusCode::FORBIDDEN, "{}", disabled.body);
+    assert_eq!(disabled.body["code"], "account_disabled");
+    let wrong = login("not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.body["code"], "invalid_credentials");
+
+    operator.enable_account(&account.id).await.unwrap().unwrap();
+    assert_eq!(login(PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/auth/me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "still revoked"
+    );
 }

@@ -45,6 +45,7 @@ on_every_backend!(
     an_unverified_squatter_loses_access_to_the_owners_reset,
     required_verification_blocks_login_until_verified,
     an_smtp_outage_fails_no_request_and_loses_no_email,
+    an_email_change_through_smtp,
 );
 
 /// The token of a link in the text of an email.
@@ -449,4 +450,79 @@ async fn outbox_of(app: &TestApp) -> Arc<dyn latchkey_domain::ports::Outbox> {
     } else {
         Arc::new(latchkey_diesel::pg::PgStore::connect(url, 2).await.unwrap())
     }
+}
+
+/// An email change: the old address hears of it at once, the new one gets a link (and a code); following the link
+/// moves the account, revokes its other sessions, and the old address no longer logs in.
+async fn an_email_change_through_smtp(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let registered = app.register("jane@example.com", PASSWORD).await;
+    let (asking, _) = tokens(&registered.body["token"]);
+    let (other, _) = app.login("jane@example.com", PASSWORD).await;
+    let _welcome = app.email_to("jane@example.com", 0).await;
+    let bob = app.register("bob@example.com", PASSWORD).await;
+    assert_eq!(bob.status, StatusCode::CREATED);
+
+    let change = |new_email: &'static str, password: &'static str| {
+        app.post_json(
+            "/auth/change-email",
+            Some(&asking),
+            json!({"new_email": new_email, "password": password}),
+        )
+    };
+    let taken = change("BOB@example.com", PASSWORD).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let wrong = change("jane@example.org", "not the password").await;
+    assert_eq!(wrong.body["code"], "invalid_password");
+    let accepted = change("Jane@Example.org", PASSWORD).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+
+    let notice = app.email_to("jane@example.com", 1).await;
+    let text = notice.part("text/plain").unwrap();
+    assert!(text.contains("J***@Example.org"), "masked as typed: {text}");
+    assert!(
+        notice.link("/verify-email").is_none(),
+        "the old address gets no link"
+    );
+    let confirmation = app.email_to("jane@example.org", 0).await;
+    assert_eq!(confirmation.to, ["Jane@Example.org"]);
+    assert!(confirmation.code().is_some());
+    let link = confirmation
+        .link("/verify-email")
+        .expect("a confirmation link");
+    let token = token_of(&link);
+    assert!(token.starts_with("lke_"), "{token}");
+    assert_eq!(
+        app.get("/auth/me", Some(&asking)).await.body["email"],
+        "jane@example.com",
+        "nothing changes before the new address is verified"
+    );
+
+    let confirmed = app
+        .request(
+            "POST",
+            &format!("/auth/verify-email?token={token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let me = app.get("/auth/me", Some(&asking)).await;
+    assert_eq!(me.body["email"], "Jane@Example.org");
+    assert_eq!(me.body["is_verified"], true);
+    assert_eq!(
+        app.get("/auth/me", Some(&other)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let old = app
+        .post_json(
+            "/auth/login",
+            None,
+            json!({"email": "jane@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    app.login("jane@example.org", PASSWORD).await;
 }

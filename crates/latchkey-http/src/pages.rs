@@ -194,6 +194,12 @@ async fn verify(
                  Enter your address and we will send a new one.</p>\n{RESEND_FORM}"
             ),
         ),
+        Err(VerifyEmailError::EmailTaken) => page(
+            StatusCode::CONFLICT,
+            "This address is taken",
+            "<p class=\"error\" role=\"alert\">Another account has registered this address since the change was \
+             asked for, so your account keeps its current address.</p>",
+        ),
         Err(_) => unavailable(),
     }
 }

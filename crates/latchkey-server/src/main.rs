@@ -1,10 +1,10 @@
-//! `latchkey serve` (the default), `latchkey migrate` and `latchkey events`.
+//! `latchkey serve` (the default), `latchkey migrate`, and the operators' `latchkey events` and `latchkey users …`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use latchkey_server::operators::{self, EventsRequest};
+use latchkey_server::operators::{self, EventsRequest, UsersCommand};
 use latchkey_server::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +40,60 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List, show, disable, enable or delete accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersArgs,
+        /// JSON for scripts (one object per line) instead of text for people.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersArgs {
+    /// The newest accounts.
+    List {
+        /// Only addresses containing this text, or matching it with `*` for any run of characters
+        /// (`*@example.com`); case does not matter.
+        #[arg(long, value_name = "PATTERN")]
+        email: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One account, by id (`usr_…`) or email address.
+    Show { user: String },
+    /// Disable an account: its sessions, personal tokens and API keys end at once, and it cannot log in.
+    Disable {
+        /// Its id (`usr_…`) or email address.
+        user: String,
+        /// Why, for the record (kept with the account).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Let a disabled account log in again (its revoked sessions and credentials stay revoked).
+    Enable {
+        /// Its id (`usr_…`) or email address.
+        user: String,
+    },
+    /// Delete an account and its owner's personal data, as the account's owner can.
+    Delete {
+        /// Its id (`usr_…`) or email address.
+        user: String,
+    },
+}
+
+impl From<UsersArgs> for UsersCommand {
+    fn from(args: UsersArgs) -> Self {
+        match args {
+            UsersArgs::List { email, limit } => UsersCommand::List { email, limit },
+            UsersArgs::Show { user } => UsersCommand::Show { user },
+            UsersArgs::Disable { user, reason } => UsersCommand::Disable { user, reason },
+            UsersArgs::Enable { user } => UsersCommand::Enable { user },
+            UsersArgs::Delete { user } => UsersCommand::Delete { user },
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -50,7 +104,7 @@ fn main() -> ExitCode {
     };
     // Operators' commands print their results on stdout; their logs would only be noise there.
     let log_filter = match cli.command {
-        Some(Command::Events { .. }) => "warn",
+        Some(Command::Events { .. } | Command::Users { .. }) => "warn",
         _ => settings.log.filter.as_str(),
     };
     init_tracing(log_filter);
@@ -87,6 +141,10 @@ fn main() -> ExitCode {
                     .map(|output| print!("{output}"))
                     .map_err(Box::from)
             }
+            Command::Users { command, json } => operators::users(&settings, &command.into(), json)
+                .await
+                .map(|output| print!("{output}"))
+                .map_err(Box::from),
         }
     });
     match result {

@@ -122,3 +122,128 @@ async fn events_prints_the_log_for_people_and_scripts() {
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+/// Runs a command that must succeed, and returns its stdout (checking nothing else was printed).
+fn succeed(fixture: &Fixture, args: &[&str]) -> String {
+    let output = fixture.run(args);
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    assert!(output.stderr.is_empty(), "nothing but results: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn users_are_listed_shown_disabled_enabled_and_deleted() {
+    let fixture = Fixture::new();
+    let latchkey = latchkey_server::build_service(&fixture.settings())
+        .await
+        .unwrap();
+    let client = ClientInfo::new(Some("cli-test"), Some("192.0.2.9".to_owned()));
+    for (email, username) in [("jane@example.com", "jane"), ("bob@example.org", "bob")] {
+        latchkey
+            .register(
+                RegisterInput::new()
+                    .email(email)
+                    .password("correct horse battery")
+                    .username(username),
+                client.clone(),
+            )
+            .await
+            .unwrap();
+    }
+    let login = |identifier: &str| {
+        LoginInput::new()
+            .identifier(identifier)
+            .password("correct horse battery")
+    };
+    let session = latchkey
+        .login(login("jane@example.com"), client.clone())
+        .await
+        .unwrap();
+
+    let listed = succeed(&fixture, &["users", "list"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let json = succeed(
+        &fixture,
+        &["users", "list", "--email", "*@EXAMPLE.com", "--json"],
+    );
+    let accounts: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(accounts.len(), 1, "{json}");
+    assert_eq!(accounts[0]["email"], "jane@example.com");
+    assert_eq!(accounts[0]["username"], "jane");
+    assert_eq!(accounts[0]["disabled_at"], serde_json::Value::Null);
+    let jane_id = accounts[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        succeed(
+            &fixture,
+            &["users", "list", "--limit", "1", "--email", "bob"]
+        )
+        .lines()
+        .count(),
+        1
+    );
+
+    let shown = succeed(&fixture, &["users", "show", &jane_id]);
+    for part in ["jane@example.com", "unverified", "status"] {
+        assert!(shown.contains(part), "{shown}");
+    }
+
+    let disabled = succeed(
+        &fixture,
+        &[
+            "users",
+            "disable",
+            "jane@example.com",
+            "--reason",
+            "abuse report 42",
+            "--json",
+        ],
+    );
+    let disabled: serde_json::Value = serde_json::from_str(disabled.trim()).unwrap();
+    assert_eq!(disabled["disabled_reason"], "abuse report 42");
+    assert!(disabled["disabled_at"].is_string());
+    // The session the account had is over, and its password now gets the disabled answer.
+    assert!(latchkey
+        .authenticate(session.tokens.access_token.expose())
+        .await
+        .is_err());
+    let refused = latchkey.login(login("jane"), client.clone()).await;
+    assert!(
+        matches!(refused, Err(latchkey_domain::LoginError::AccountDisabled)),
+        "{refused:?}"
+    );
+
+    let enabled = succeed(&fixture, &["users", "enable", &jane_id]);
+    assert!(enabled.contains("unverified"), "{enabled}");
+    latchkey.login(login("jane"), client.clone()).await.unwrap();
+
+    assert_eq!(
+        succeed(&fixture, &["users", "delete", "jane@example.com", "--json"]).trim(),
+        format!("{{\"deleted\":\"{jane_id}\"}}")
+    );
+    assert!(latchkey.find_account(&jane_id).await.unwrap().is_none());
+    let events = succeed(&fixture, &["events", "--kind", "account_deleted", "--json"]);
+    assert!(
+        events.contains(&format!("{jane_id} by operator")),
+        "{events}"
+    );
+
+    for args in [
+        &["users", "show", "jane@example.com"][..],
+        &["users", "disable", &jane_id],
+        &["users", "enable", "nobody@example.com"],
+        &["users", "delete", "usr_nobody"],
+    ] {
+        let failed = fixture.run(args);
+        assert!(!failed.status.success(), "{args:?}");
+        assert!(failed.stdout.is_empty());
+        let stderr = String::from_utf8(failed.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("no account has the id or email"),
+            "{stderr}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{client_info, Client, OptionalJson};
 use crate::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, Unavailable,
     UnavailableOrOverloaded, UnsupportedMediaType,
 };
 
@@ -33,6 +33,9 @@ pub(crate) const FORGOT_MESSAGE: &str =
 /// code of the email (`{"email", "code"}`; `activation_code` is accepted for `code`). A wrong, spent or expired
 /// link answers 400 `invalid_token`; a wrong, spent, expired or burnt code (5 wrong tries) 400 `invalid_code`,
 /// alike whether or not the address has an account.
+///
+/// The same link or code confirms an email change (`POST /auth/change-email`): with the new address and its code,
+/// or its link, the account moves to the new address; 409 `email_taken` if another account took it meanwhile.
 #[utoipa::path(
     operation_id = "verify_email",
     tag = "auth",
@@ -40,7 +43,7 @@ pub(crate) const FORGOT_MESSAGE: &str =
     request_body(content = Option<VerifyEmailRequest>, content_type = "application/json"),
     responses(
         (status = OK, description = "The address is verified", body = MessageBody),
-        BadRequest, PayloadTooLarge, TooManyAttempts, Unavailable,
+        BadRequest, Conflict, PayloadTooLarge, TooManyAttempts, Unavailable,
     ),
 )]
 #[post("/auth/verify-email")]

@@ -146,11 +146,11 @@ impl<'c> Router<'c> {
         let routes = methods
             .into_iter()
             .filter_map(|(path, methods)| {
-                let allow = methods
-                    .iter()
-                    .map(Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                // Sorted, so the header is the same whatever order the routes were declared in.
+                let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                names.sort_unstable();
+                names.dedup();
+                let allow = names.join(", ");
                 let allow = HeaderValue::from_str(&allow).ok()?;
                 Some((ResourceDef::new(path), allow))
             })

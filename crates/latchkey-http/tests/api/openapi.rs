@@ -54,6 +54,21 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
         &[200, 400, 401, 403, 415, 503],
     ),
     ("GET", "/api/v1/auth/me", &[200, 401, 403, 415, 503]),
+    (
+        "PATCH",
+        "/api/v1/auth/me",
+        &[200, 400, 401, 403, 409, 413, 415, 503],
+    ),
+    (
+        "DELETE",
+        "/api/v1/auth/me",
+        &[204, 400, 401, 403, 413, 415, 429, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/change-email",
+        &[202, 400, 401, 403, 409, 413, 415, 429, 503],
+    ),
     ("GET", "/api/v1/auth/credits", &[200, 401, 403, 415, 503]),
     (
         "POST",
@@ -63,7 +78,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/v1/auth/verify-email",
-        &[200, 400, 413, 415, 429, 503],
+        &[200, 400, 409, 413, 415, 429, 503],
     ),
     (
         "POST",
@@ -126,6 +141,8 @@ const HASHING: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/change-password"),
+    ("POST", "/api/v1/auth/change-email"),
+    ("DELETE", "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/reset-password"),
     ("POST", "/oauth/token"),
 ];

@@ -1,9 +1,12 @@
-//! Operators' commands that read and change the database through the service (`latchkey events`, …): each
+//! Operators' commands that read and change the database through the service (`latchkey events`,
+//! `latchkey users …`): each
 //! prints its result on stdout, as text for people or JSON for scripts, and fails with one [`OperatorError`].
 
 mod events;
+mod users;
 
 pub use events::{events, render, EventsRequest};
+pub use users::{account_json, render_account, render_list, users, UsersCommand};
 
 use latchkey_domain::Latchkey;
 
