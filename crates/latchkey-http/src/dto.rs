@@ -165,15 +165,25 @@ impl From<ChangePasswordRequest> for ChangePasswordInput {
 #[schema(as = ProfileUpdate)]
 #[allow(dead_code)] // Parsed field by field in `routes/profile.rs`, to name the field an error is about; this type documents it.
 pub(crate) struct UpdateProfileRequest {
-    /// Display name, 1 to 100 characters (also accepted as `full_name`), or `null` to clear it.
-    #[schema(example = "Jane Doe", max_length = 100, nullable = true)]
+    /// Display name: not blank, no control characters, at most 100 characters (the server trims it first); also
+    /// accepted as `full_name`; `null` clears it.
+    #[schema(
+        example = "Jane Doe",
+        max_length = 100,
+        nullable = true,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: Option<String>,
     /// 3 to 32 letters, digits or underscores, unique case-insensitively, or `null` to clear it.
     #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$", nullable = true)]
     username: Option<String>,
     /// E.164 phone number (`+` and 8 to 15 digits; spaces, dots, hyphens and parentheses between digits are
     /// dropped), or `null` to clear it.
-    #[schema(example = "+14155552671", nullable = true)]
+    #[schema(
+        example = "+14155552671",
+        nullable = true,
+        pattern = r"^[ .()-]*\+[ .()-]*[1-9](?:[ .()-]*[0-9]){7,14}[ .()-]*$"
+    )]
     phone: Option<String>,
     /// The application's JSON object, replaced whole: at most 16 KiB as JSON and 8 levels deep.
     #[schema(value_type = Object, example = json!({"experience_years": 5, "skills": ["rust"]}))]

@@ -241,7 +241,7 @@ impl ApiError {
     /// §4.1.2.1, which the OAuth error registry lists for every endpoint.
     fn rfc6749_code(&self) -> Option<&'static str> {
         Some(match self.code {
-            "invalid_credentials" | "invalid_refresh_token" => "invalid_grant",
+            "invalid_credentials" | "invalid_refresh_token" | "account_disabled" => "invalid_grant",
             "unsupported_grant_type" => "unsupported_grant_type",
             "invalid_client" => "invalid_client",
             "not_found" | "method_not_allowed" => return None,
@@ -618,7 +618,7 @@ pub(crate) fn credential_error(error: CredentialError, kind: CredentialKind) -> 
 }
 
 /// The rejected fields of a registration, in the order of the form.
-fn profile_fields(errors: &ProfileErrors) -> Vec<(&'static str, String)> {
+pub(crate) fn profile_fields(errors: &ProfileErrors) -> Vec<(&'static str, String)> {
     let ProfileErrors {
         name,
         username,

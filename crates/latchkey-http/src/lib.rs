@@ -77,7 +77,8 @@ pub struct HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            max_body_bytes: 16 * 1024,
+            // Room for a profile's 16 KiB of metadata with the rest of its body.
+            max_body_bytes: 32 * 1024,
             introspection_secret: None,
             trusted_proxies: TrustedProxies::default(),
         }

@@ -363,7 +363,7 @@ pub const DEFAULTS: &str = r#"
 [server]
 bind = "127.0.0.1:8080"
 workers = 0
-max_body_bytes = 16384
+max_body_bytes = 32768
 shutdown_timeout_seconds = 30
 cors_allowed_origins = []
 trusted_proxies = []

@@ -15,7 +15,7 @@ pub enum PhoneNumberError {
 
 /// A phone number in E.164 form: `+`, then 8 to 15 digits, the first not 0.
 ///
-/// Spaces, dots, hyphens and parentheses that people type between digit groups are dropped, so
+/// Spaces, dots, hyphens and parentheses that people type around and between digit groups are dropped, so
 /// `+1 (415) 555-2671` is stored as `+14155552671`; nothing else is guessed (no national prefixes, no letters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
@@ -31,8 +31,9 @@ impl PhoneNumber {
     /// # Errors
     /// [`PhoneNumberError::NotE164`] for anything but `+` and 8 to 15 digits (after dropping separators).
     pub fn parse(raw: &str) -> Result<Self, PhoneNumberError> {
+        // Only these separators are dropped, spaces around the number included; other white space is refused, so
+        // the rule is exactly the pattern the API documents.
         let compact: String = raw
-            .trim()
             .chars()
             .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
             .collect();
@@ -176,6 +177,7 @@ mod tests {
             "++14155552671",
             "",
             "+",
+            "\t+14155552671",
         ] {
             assert_eq!(
                 PhoneNumber::parse(refused),
@@ -191,9 +193,10 @@ mod tests {
 
     #[test]
     fn metadata_depth_counts_the_object_as_level_one() {
-        let eight = json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}, "flat": [1, 2]});
+        let eight =
+            json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}, "flat": [1, 2]});
         assert!(Metadata::parse(object(eight)).is_ok());
-        let nine = json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}});
+        let nine = json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}});
         assert_eq!(
             Metadata::parse(object(nine)),
             Err(MetadataError::TooDeep { max: 8 })

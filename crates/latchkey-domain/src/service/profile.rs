@@ -129,7 +129,16 @@ impl From<AuthError> for UpdateProfileError {
 }
 
 impl ProfileUpdate {
-    /// The change with every field parsed, or every field's error.
+    /// The change with every field parsed, or every field's error: what [`Latchkey::update_profile`] checks first,
+    /// for callers that report its errors together with their own (an HTTP layer refusing unknown fields).
+    ///
+    /// # Errors
+    /// [`ProfileErrors`] with every rejected field.
+    pub fn check(&self) -> Result<ProfileChanges, ProfileErrors> {
+        self.clone().parse()
+    }
+
+    /// As [`ProfileUpdate::check`], consuming the update.
     fn parse(self) -> Result<ProfileChanges, ProfileErrors> {
         let mut errors = ProfileErrors::default();
         let name = parse_optional(self.name, DisplayName::parse).map_err(|e| errors.name = Some(e));

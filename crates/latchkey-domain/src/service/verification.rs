@@ -9,7 +9,7 @@ use crate::model::{
     ClientInfo, Email, EmailContent, EmailId, EventKind, EventOutcome, NewEmail, UserId,
 };
 use crate::policy::VerificationPolicy;
-use crate::ports::{CodeCheck, IssueOutcome, NewVerification, UserLookup};
+use crate::ports::{CodeCheck, EmailChangeCheck, IssueOutcome, NewVerification, UserLookup};
 use crate::secret::{PlainSecret, TokenHash};
 
 /// Prefix of verification link tokens.
@@ -119,6 +119,17 @@ impl Latchkey {
         let _counted = self
             .count_attempt(Action::VerifyCode, None, client)
             .await??;
+        // A pending email change to this address first: the address may belong to an account (unverified, with a
+        // challenge of its own) that registered it after the change was asked for, and then the change's code must
+        // answer `EmailTaken`, not count as a wrong try at that account's code. With no change pending this is one
+        // indexed read that counts nothing.
+        if let check @ (EmailChangeCheck::Changed(_) | EmailChangeCheck::EmailTaken) =
+            self.confirm_email_change_code(&email, code).await?
+        {
+            return self
+                .finish_email_change(check, "code", client, VerifyEmailError::InvalidCode)
+                .await;
+        }
         let policy = &self.policies.verification;
         match self
             .ports
@@ -135,14 +146,7 @@ impl Latchkey {
                 self.record_verified(&user_id, "code", client).await;
                 Ok(user_id)
             }
-            CodeCheck::Wrong => Err(VerifyEmailError::InvalidCode),
-            // No account has the address, or none waits for this code: it may be the new address of an email
-            // change.
-            CodeCheck::Invalid => {
-                let check = self.confirm_email_change_code(&email, code).await?;
-                self.finish_email_change(check, "code", client, VerifyEmailError::InvalidCode)
-                    .await
-            }
+            _ => Err(VerifyEmailError::InvalidCode),
         }
     }
 

@@ -88,10 +88,17 @@ fn profile_update(body: Map<String, Value>) -> Result<ProfileUpdate, ApiError> {
         }
     }
     if errors.is_empty() {
-        Ok(update)
-    } else {
-        Err(ApiError::validation(errors))
+        return Ok(update);
     }
+    // The values of the fields that are profile fields are checked too, so one answer names everything to fix.
+    if let Err(invalid) = update.check() {
+        errors.extend(
+            crate::error::profile_fields(&invalid)
+                .into_iter()
+                .map(|(field, message)| (field.to_owned(), message)),
+        );
+    }
+    Err(ApiError::validation(errors))
 }
 
 /// Change the email address.

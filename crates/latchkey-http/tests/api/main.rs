@@ -13,4 +13,5 @@ mod headers;
 mod oauth;
 mod openapi;
 mod overload;
+mod profile;
 mod sessions;

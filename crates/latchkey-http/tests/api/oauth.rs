@@ -183,7 +183,7 @@ async fn another_grant_type_is_unsupported_grant_type() {
 #[actix_web::test]
 async fn malformed_token_requests_are_invalid_request() {
     let app = spawn().await;
-    let huge = "a".repeat(20 * 1024);
+    let huge = "a".repeat(40 * 1024);
     let cases = [
         (
             form(&api("/auth/login"), &[("username", "jane")]),

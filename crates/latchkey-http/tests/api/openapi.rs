@@ -394,7 +394,7 @@ async fn every_error_the_routes_answer_is_documented() {
     let app = spawn().await;
     let token = access_token(&app.register("jane@example.com", None).await);
     let document = document(&app).await;
-    let huge = json!({"padding": "a".repeat(20 * 1024)}).to_string();
+    let huge = json!({"padding": "a".repeat(40 * 1024)}).to_string();
 
     for ((method, path), operation) in operations(&document) {
         let documented = statuses(&operation);

@@ -216,6 +216,8 @@ pub struct TestApp {
     /// Delivers the outbox to [`TestApp::mailer`], as the server's worker would.
     pub delivery: OutboxDelivery,
     pub mailer: Arc<RecordingMailer>,
+    /// The service behind the routes, for what has no route (the operators' commands).
+    pub latchkey: Arc<latchkey_domain::Latchkey>,
 }
 
 /// The introspection secret of [`spawn_introspecting`].
@@ -289,7 +291,7 @@ async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wra
                     latchkey_http::cors(&wrapping.cors),
                 ))
                 .wrap(latchkey_http::security_headers(wrapping.https))
-                .configure(latchkey_http::configure(latchkey, config)),
+                .configure(latchkey_http::configure(Arc::clone(&latchkey), config)),
         )
         .await,
     );
@@ -320,6 +322,7 @@ async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wra
         hasher,
         delivery,
         mailer,
+        latchkey,
     }
 }
 
