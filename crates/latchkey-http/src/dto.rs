@@ -39,40 +39,60 @@ pub(crate) struct RegisterRequest {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub name: Option<String>,
-    /// Given name; stored with `last_name` as the name "First Last". Not with `name`.
-    #[schema(example = "Jane", max_length = 100)]
+    /// Given name, at most 49 characters, no control characters; stored with `last_name` as the name
+    /// "First Last" when no `name` is given.
+    #[schema(
+        example = "Jane",
+        max_length = 49,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub first_name: Option<String>,
-    /// Family name; stored with `first_name` as the name "First Last". Not with `name`.
-    #[schema(example = "Doe", max_length = 100)]
+    /// Family name, as `first_name`.
+    #[schema(
+        example = "Doe",
+        max_length = 49,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub last_name: Option<String>,
     /// 3 to 32 letters, digits or underscores, unique case-insensitively (the server trims it first).
     #[schema(example = "jane", pattern = r"^[A-Za-z0-9_]{3,32}$")]
     pub username: Option<String>,
 }
 
+/// Longest `first_name` or `last_name`: two of them and a space make a display name of at most 100 characters.
+const MAX_NAME_PART: usize = 49;
+
 impl TryFrom<RegisterRequest> for RegisterInput {
     type Error = crate::error::ApiError;
 
-    /// The registration, with the name made of `first_name` and `last_name` when those are given instead.
+    /// The registration, with the name made of `first_name` and `last_name` when no `name` is given (a name given
+    /// whole wins: it is what the client meant to show). The parts are checked either way, so what the document
+    /// refuses is refused.
     fn try_from(body: RegisterRequest) -> Result<Self, Self::Error> {
+        let mut errors = Vec::new();
+        for (field, part) in [
+            ("first_name", &body.first_name),
+            ("last_name", &body.last_name),
+        ] {
+            let Some(part) = part else { continue };
+            if part.chars().count() > MAX_NAME_PART {
+                errors.push((field, format!("must be at most {MAX_NAME_PART} characters")));
+            } else if part.chars().any(char::is_control) {
+                errors.push((field, "must not contain control characters".to_owned()));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(crate::error::ApiError::validation(errors));
+        }
         let parts: Vec<&str> = [body.first_name.as_deref(), body.last_name.as_deref()]
             .into_iter()
             .flatten()
             .map(str::trim)
             .filter(|part| !part.is_empty())
             .collect();
-        let name = match (body.name, parts.is_empty()) {
-            (Some(_), false) => {
-                return Err(crate::error::ApiError::validation([(
-                    "name",
-                    "give either name (or full_name) or first_name and last_name, not both"
-                        .to_owned(),
-                )]))
-            }
-            (Some(name), true) => Some(name),
-            (None, false) => Some(parts.join(" ")),
-            (None, true) => None,
-        };
+        let name = body
+            .name
+            .or_else(|| (!parts.is_empty()).then(|| parts.join(" ")));
         let mut input = RegisterInput::new()
             .email(body.email)
             .password(body.password);
@@ -186,6 +206,7 @@ pub(crate) struct UpdateProfileRequest {
     )]
     phone: Option<String>,
     /// The application's JSON object, replaced whole: at most 16 KiB as JSON and 8 levels deep.
+    #[serde(default)]
     #[schema(value_type = Object, example = json!({"experience_years": 5, "skills": ["rust"]}))]
     metadata: Option<Map<String, Value>>,
 }
