@@ -27,6 +27,7 @@ mod clock;
 mod credentials;
 mod doubles;
 mod events;
+mod ledger;
 mod limiter;
 mod mailer;
 mod service;

@@ -30,6 +30,9 @@ mod credentials;
 #[path = "../repositories/events.rs"]
 mod events;
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/ledger.rs"]
+mod ledger;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/limiter.rs"]
 mod limiter;
 #[allow(clippy::duplicate_mod)]

@@ -39,11 +39,15 @@ pub enum EventKind {
     KeyRevoked,
     /// A rate limit refused an attempt; the event's subject names the action.
     Throttled,
+    /// An operator granted or took credits (`latchkey credits grant`); the subject is the ledger entry.
+    CreditsGranted,
+    /// A charge was refunded; the subject is the charge.
+    ChargeRefunded,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::Registered,
         Self::Login,
         Self::Logout,
@@ -59,6 +63,8 @@ impl EventKind {
         Self::KeyRotated,
         Self::KeyRevoked,
         Self::Throttled,
+        Self::CreditsGranted,
+        Self::ChargeRefunded,
     ];
 
     /// The stored and displayed name, e.g. `login` or `token_created`.
@@ -79,6 +85,8 @@ impl EventKind {
             Self::KeyRotated => "key_rotated",
             Self::KeyRevoked => "key_revoked",
             Self::Throttled => "throttled",
+            Self::CreditsGranted => "credits_granted",
+            Self::ChargeRefunded => "charge_refunded",
         }
     }
 
