@@ -1,4 +1,4 @@
-//! `latchkey serve` (the default), `latchkey migrate` and `latchkey events`.
+//! `latchkey serve` (the default), `latchkey migrate`, `latchkey events` and `latchkey credits`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Grant credits or show an account's balance and ledger.
+    Credits {
+        #[command(subcommand)]
+        command: CreditsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CreditsCommand {
+    /// Add credits to an account (a negative amount takes them, never below zero), with a reason kept in the
+    /// ledger: never personal data.
+    Grant {
+        /// The account's id (`usr_…`) or email address.
+        user: String,
+        /// Credits to add; negative for a correction.
+        #[arg(allow_negative_numbers = true)]
+        amount: i64,
+        /// Why, kept in the ledger (1 to 500 characters).
+        #[arg(long)]
+        reason: String,
+        /// Print the ledger entry as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an account's balance and latest ledger entries, newest first.
+    Show {
+        /// The account's id (`usr_…`) or email address.
+        user: String,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,7 +85,7 @@ fn main() -> ExitCode {
     };
     // Operators' commands print their results on stdout; their logs would only be noise there.
     let log_filter = match cli.command {
-        Some(Command::Events { .. }) => "warn",
+        Some(Command::Events { .. } | Command::Credits { .. }) => "warn",
         _ => settings.log.filter.as_str(),
     };
     init_tracing(log_filter);
@@ -87,12 +122,32 @@ fn main() -> ExitCode {
                     .map(|output| print!("{output}"))
                     .map_err(Box::from)
             }
+            Command::Credits { command } => credits(&settings, command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&*error),
     }
+}
+
+async fn credits(
+    settings: &Settings,
+    command: CreditsCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let output = match command {
+        CreditsCommand::Grant {
+            user,
+            amount,
+            reason,
+            json,
+        } => operators::credits::grant(settings, &user, amount, &reason, json).await?,
+        CreditsCommand::Show { user, limit, json } => {
+            operators::credits::show(settings, &user, limit, json).await?
+        }
+    };
+    print!("{output}");
+    Ok(())
 }
 
 async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {

@@ -176,6 +176,12 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
 }
 
 impl Latchkey {
+    /// Now, to the microsecond the stores keep: a charge's first answer must equal its replays, which are read back.
+    fn ledger_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        self.now().trunc_subsecs(6)
+    }
+
     /// Charges the caller `quantity` units of `unit` at the configured price, once per idempotency key; needs
     /// `credits:charge`.
     ///
@@ -209,7 +215,7 @@ impl Latchkey {
             .checked_mul(input.quantity)
             .filter(|price| *price <= MAX_BALANCE)
             .ok_or(ChargeError::PriceTooLarge)?;
-        let now = self.now();
+        let now = self.ledger_now();
         let request = ChargeRequest::new(
             principal.user_id.clone(),
             (
@@ -258,7 +264,7 @@ impl Latchkey {
             principal.user_id.clone(),
             charge_id.clone(),
             LedgerEntryId::from_random(&self.ports.secrets.new_id()),
-            self.now(),
+            self.ledger_now(),
         );
         match self.ports.ledger.refund(&request).await? {
             RefundOutcome::Refunded(entry) => {
@@ -355,7 +361,7 @@ impl Latchkey {
             LedgerEntryId::from_random(&self.ports.secrets.new_id()),
             amount,
             Some(reason.to_owned()),
-            self.now(),
+            self.ledger_now(),
         );
         match self.ports.ledger.grant(&request).await? {
             GrantOutcome::Granted(entry) => {
@@ -389,7 +395,7 @@ impl Latchkey {
             user_id.clone(),
             LedgerEntryId::from_random(&self.ports.secrets.new_id()),
             policy.welcome_credits(),
-            self.now(),
+            self.ledger_now(),
         );
         match self.ports.ledger.grant(&request).await {
             Ok(GrantOutcome::Granted(_) | GrantOutcome::AlreadyWelcomed) => {}

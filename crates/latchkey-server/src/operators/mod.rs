@@ -1,6 +1,7 @@
 //! Operators' commands that read and change the database through the service (`latchkey events`, …): each
 //! prints its result on stdout, as text for people or JSON for scripts, and fails with one [`OperatorError`].
 
+pub mod credits;
 mod events;
 
 pub use events::{events, render, EventsRequest};
@@ -29,6 +30,9 @@ pub enum OperatorError {
     /// No account has this id or email address.
     #[error("no account has the id or email `{0}`")]
     NoSuchUser(String),
+    /// The service refused the change (a zero amount, an empty reason, a balance out of range).
+    #[error("{0}")]
+    Refused(String),
     /// Not an event kind.
     #[error("unknown event kind `{0}` (one of: {kinds})", kinds = events::kind_names())]
     UnknownKind(String),
