@@ -39,10 +39,10 @@ pub use error::PortError;
 pub use model::{
     ApiKeyId, Charge, ChargeId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind,
     DisplayName, DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind,
-    EventOutcome, IdempotencyKey, IssuedCredential, LedgerEntry, LedgerEntryId, LedgerKind,
-    NewEmail, NewUser, Password, PasswordError, PasswordHash, PersonalTokenId, Pricing,
-    SecurityEvent, Session, SessionId, StoredUser, User, UserCredentials, UserId, Username,
-    UsernameError, MAX_BALANCE,
+    EventOutcome, IdempotencyKey, IdempotencyKeyError, IssuedCredential, LedgerEntry,
+    LedgerEntryId, LedgerKind, NewEmail, NewUser, Password, PasswordError, PasswordHash,
+    PersonalTokenId, Pricing, SecurityEvent, Session, SessionId, StoredUser, User, UserCredentials,
+    UserId, Username, UsernameError, MAX_BALANCE,
 };
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
