@@ -416,11 +416,17 @@ fn credits_prices_are_integers(document: &mut Document) {
     }
 }
 
-/// A charge's `unit` is one of this server's priced units, which the derive cannot know.
+/// A charge's `unit` is one of this server's priced units, and its `quantity` at most what the dearest unit's price
+/// lets fit a balance: both come from the configuration, which the derive cannot know. A larger quantity is refused
+/// with 400 for some units, which the schema then says of all.
 fn charge_units_are_the_priced_ones(document: &mut Document, policies: &Policies) {
+    let pricing = policies.credits.pricing();
     if let Some(property) = property_mut(document, "ChargeRequest", "unit") {
-        let units = policies.credits.pricing().keys();
-        property.enum_values = Some(units.map(|unit| unit.as_str().into()).collect());
+        property.enum_values = Some(pricing.keys().map(|unit| unit.as_str().into()).collect());
+    }
+    let dearest = pricing.values().copied().max().unwrap_or(0).max(1);
+    if let Some(property) = property_mut(document, "ChargeRequest", "quantity") {
+        property.maximum = Some((latchkey_domain::MAX_BALANCE / dearest).into());
     }
 }
 

@@ -35,8 +35,9 @@ const DEFAULT_PAGE: usize = 20;
     request_body = ChargeRequest,
     params(
         ("Idempotency-Key" = String, Header, description = "A unique key per charge, chosen by the client (a UUID \
-          is a good choice): 1 to 255 printable ASCII characters. Required.", min_length = 1, max_length = 255,
-          pattern = r"^[\x20-\x7e]{1,255}$"),
+          is a good choice): 1 to 255 printable ASCII characters, not starting or ending with a space (HTTP \
+          trims those). Required.", min_length = 1, max_length = 255,
+          pattern = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"),
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(
