@@ -84,9 +84,13 @@ run "hello-world GET /" "http://127.0.0.1:${HELLO_PORT}/"
 run "latchkey GET /auth/me" -H "Authorization: Bearer ${token}" "$api/auth/me"
 run "GET /auth/me (X-API-Key)" -H "X-API-Key: ${api_key}" "$api/auth/me"
 run "GET /auth/me (personal token)" -H "Authorization: Bearer ${personal_token}" "$api/auth/me"
-run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"
-run "POST /credits/charges (1 account)" -s bench/charge.lua "$api/credits/charges" -- "one-$$" "$token"
-run "POST /credits/charges (${ACCOUNTS} acc.)" -s bench/charge.lua "$api/credits/charges" -- "many-$$" "${account_tokens[@]}"
+# Charges before the login flood: past tokens.max_sessions_per_user logins it revokes the bench account's oldest
+# sessions, and with them the tokens above.
+run "POST /credits/charges (1 acct)" -s bench/charge.lua "$api/credits/charges" -- "one-$$" "$token"
+run "POST /credits/charges (${ACCOUNTS} acct)" -s bench/charge.lua "$api/credits/charges" -- "many-$$" "${account_tokens[@]}"
 balance="$(curl -fsS "$api/auth/credits" -H "Authorization: Bearer ${token}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["credits"])')"
-echo "after the run: the single account's balance is ${balance} (1000000000000 - 100 per charge)"
+entries="$(curl -fsS "$api/credits/ledger?limit=1" -H "Authorization: Bearer ${token}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["balance_after"])')"
+echo "after the charges: the single account's balance ${balance}, its newest ledger entry's balance_after ${entries}"
+run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"

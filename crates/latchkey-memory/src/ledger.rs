@@ -163,12 +163,11 @@ impl CreditLedger for MemoryStore {
         refund.charge_id = charge.charge_id;
         refund.unit = charge.unit;
         refund.quantity = charge.quantity;
-        let posted = state
+        // The account holds the charge, so it exists, and giving a charge back cannot pass i64.
+        state
             .post(refund, -charge.amount)
-            .ok_or(())
-            .map(RefundOutcome::Refunded);
-        // The account holds the charge, so it exists; a balance past i64 cannot come from a charge's refund.
-        posted.map_err(|()| PortError::new("refund", "balance out of range"))
+            .map(RefundOutcome::Refunded)
+            .ok_or_else(|| PortError::new("refund", "balance out of range"))
     }
 
     async fn grant(&self, request: &GrantRequest) -> Result<GrantOutcome, PortError> {
