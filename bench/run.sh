@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Load test of the release binary on SQLite, with an actix-web hello-world measured in the same run as a baseline.
+# Credits: charges per second with a fresh Idempotency-Key per request, on one account with a large balance and
+# spread over ACCOUNTS accounts, next to GET /auth/me.
 #
 #   bench/run.sh            # 10 s per scenario, 64 connections
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
+ACCOUNTS="${ACCOUNTS:-50}"
 LATCHKEY_PORT=18080
 HELLO_PORT=18081
 
@@ -27,6 +30,7 @@ cargo build --release --quiet -p latchkey-http --example hello
 LATCHKEY__SERVER__BIND="127.0.0.1:${LATCHKEY_PORT}" \
 LATCHKEY__DATABASE__URL="$database_url" \
 LATCHKEY__LOG__FILTER=warn \
+LATCHKEY__CREDITS__WELCOME=1000000000000 \
   target/release/latchkey serve &
 pids+=($!)
 HELLO_BIND="127.0.0.1:${HELLO_PORT}" target/release/examples/hello &
@@ -54,6 +58,14 @@ personal_token="$(curl -fsS -X POST "$api/auth/tokens" -H "Authorization: Bearer
   -H 'Content-Type: application/json' -d "{\"name\":\"bench\",\"expires_at\":\"${expires_at}\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 
+# Accounts to spread charges over; each registration answers with its own access token.
+account_tokens=()
+for n in $(seq 1 "$ACCOUNTS"); do
+  account_tokens+=("$(curl -fsS -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"bench${n}@example.com\",\"password\":\"benchmark password\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"]["access_token"])')")
+done
+
 run() {
   local name="$1"; shift
   local out
@@ -72,4 +84,13 @@ run "hello-world GET /" "http://127.0.0.1:${HELLO_PORT}/"
 run "latchkey GET /auth/me" -H "Authorization: Bearer ${token}" "$api/auth/me"
 run "GET /auth/me (X-API-Key)" -H "X-API-Key: ${api_key}" "$api/auth/me"
 run "GET /auth/me (personal token)" -H "Authorization: Bearer ${personal_token}" "$api/auth/me"
+# Charges before the login flood: past tokens.max_sessions_per_user logins it revokes the bench account's oldest
+# sessions, and with them the tokens above.
+run "POST /credits/charges (1 acct)" -s bench/charge.lua "$api/credits/charges" -- "one-$$" "$token"
+run "POST /credits/charges (${ACCOUNTS} acct)" -s bench/charge.lua "$api/credits/charges" -- "many-$$" "${account_tokens[@]}"
+balance="$(curl -fsS "$api/auth/credits" -H "Authorization: Bearer ${token}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["credits"])')"
+entries="$(curl -fsS "$api/credits/ledger?limit=1" -H "Authorization: Bearer ${token}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["balance_after"])')"
+echo "after the charges: the single account's balance ${balance}, its newest ledger entry's balance_after ${entries}"
 run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use latchkey_domain::model::{NewCredential, NewSession, StoredCredential};
 use latchkey_domain::rotation::PresentedToken;
+use latchkey_domain::{ChargeId, LedgerEntry, LedgerEntryId, LedgerKind};
 use latchkey_domain::{
     ClientInfo, NewUser, PasswordHash, PortError, ProfileChanges, Session, SessionId, StoredUser,
     TokenHash, User, UserCredentials, UserId,
@@ -11,7 +12,9 @@ use latchkey_domain::{CredentialId, CredentialKind, IssuedCredential, Scopes};
 use latchkey_domain::{EventId, EventKind, EventOutcome, SecurityEvent};
 
 use crate::error::corrupt;
-use crate::schema::{credentials, refresh_tokens, security_events, sessions, users};
+use crate::schema::{
+    credentials, credit_ledger, idempotency_keys, refresh_tokens, security_events, sessions, users,
+};
 use crate::sql_types::{Metadata, Timestamp};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -399,4 +402,126 @@ impl EventRow {
             at: self.at.into(),
         })
     }
+}
+
+/// A ledger entry as both backends store it; `sequence` is assigned by the database.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = credit_ledger)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct LedgerRow {
+    sequence: i64,
+    id: String,
+    user_id: Option<String>,
+    kind: String,
+    amount: i64,
+    balance_after: i64,
+    charge_id: Option<String>,
+    unit: Option<String>,
+    quantity: Option<i64>,
+    reason: Option<String>,
+    created_at: Timestamp,
+}
+
+/// A ledger entry to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = credit_ledger)]
+pub(crate) struct NewLedgerRow {
+    pub(crate) id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) kind: &'static str,
+    pub(crate) amount: i64,
+    pub(crate) balance_after: i64,
+    pub(crate) charge_id: Option<String>,
+    pub(crate) unit: Option<String>,
+    pub(crate) quantity: Option<i64>,
+    pub(crate) reason: Option<String>,
+    pub(crate) created_at: Timestamp,
+}
+
+impl NewLedgerRow {
+    /// An entry of `kind` for `user_id`, with no charge, unit, quantity or reason yet.
+    pub(crate) fn new(
+        id: &LedgerEntryId,
+        user_id: &UserId,
+        kind: LedgerKind,
+        (amount, balance_after): (i64, i64),
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id: id.as_str().to_owned(),
+            user_id: Some(user_id.as_str().to_owned()),
+            kind: kind.as_str(),
+            amount,
+            balance_after,
+            charge_id: None,
+            unit: None,
+            quantity: None,
+            reason: None,
+            created_at: at,
+        }
+    }
+
+    /// The entry as read back, once the database gave it `sequence`.
+    pub(crate) fn stored(self, sequence: i64) -> LedgerRow {
+        LedgerRow {
+            sequence,
+            id: self.id,
+            user_id: self.user_id,
+            kind: self.kind.to_owned(),
+            amount: self.amount,
+            balance_after: self.balance_after,
+            charge_id: self.charge_id,
+            unit: self.unit,
+            quantity: self.quantity,
+            reason: self.reason,
+            created_at: self.created_at,
+        }
+    }
+}
+
+impl LedgerRow {
+    /// What a refund of this charge entry gives back, and the unit and quantity it carries.
+    pub(crate) fn charge_parts(&self) -> (i64, Option<String>, Option<i64>) {
+        (-self.amount, self.unit.clone(), self.quantity)
+    }
+
+    pub(crate) fn into_entry(self) -> Result<LedgerEntry, PortError> {
+        const CONTEXT: &str = "read ledger entry";
+        Ok(LedgerEntry {
+            id: LedgerEntryId::parse(&self.id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed ledger entry id"))?,
+            sequence: self.sequence,
+            user_id: self
+                .user_id
+                .map(|id| UserId::parse(&id).ok_or_else(|| corrupt(CONTEXT, "malformed user id")))
+                .transpose()?,
+            kind: LedgerKind::parse(&self.kind)
+                .ok_or_else(|| corrupt(CONTEXT, "unknown ledger entry kind"))?,
+            amount: self.amount,
+            balance_after: self.balance_after,
+            charge_id: self
+                .charge_id
+                .map(|id| {
+                    ChargeId::parse(&id).ok_or_else(|| corrupt(CONTEXT, "malformed charge id"))
+                })
+                .transpose()?,
+            unit: self.unit,
+            quantity: self.quantity,
+            reason: self.reason,
+            created_at: self.created_at.into(),
+        })
+    }
+}
+
+/// An idempotency key as both backends store it.
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct IdempotencyKeyRow {
+    pub(crate) user_id: String,
+    pub(crate) key: String,
+    pub(crate) fingerprint: Vec<u8>,
+    pub(crate) charge_id: String,
+    pub(crate) created_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
 }

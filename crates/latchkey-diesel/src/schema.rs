@@ -88,7 +88,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     verification_challenges,
     password_resets,
     outbox,
-    security_events
+    security_events,
+    credit_ledger,
+    idempotency_keys
 );
 
 diesel::table! {
@@ -198,3 +200,38 @@ diesel::table! {
 }
 
 diesel::joinable!(email_changes -> users (user_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    credit_ledger (sequence) {
+        sequence -> BigInt,
+        id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        amount -> BigInt,
+        balance_after -> BigInt,
+        charge_id -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        quantity -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        fingerprint -> Binary,
+        charge_id -> Text,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(idempotency_keys -> users (user_id));

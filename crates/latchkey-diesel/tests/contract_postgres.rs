@@ -154,3 +154,29 @@ async fn email_keys_migration_rekeys_stored_accounts_and_settles_collisions() {
     .unwrap();
     assert_eq!(left, 0);
 }
+
+/// The `credit_ledger` migration gives accounts stored before it an opening entry equal to their balance.
+#[tokio::test]
+async fn credit_ledger_migration_opens_the_ledger_of_existing_accounts() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+    let Some((store, database)) = fresh_store().await else {
+        return;
+    };
+    let mut raw = AsyncPgConnection::establish(database.url()).await.unwrap();
+    raw.batch_execute(common::UNDO_LEDGER_MIGRATION)
+        .await
+        .unwrap();
+    for (id, credits, created) in common::PRE_LEDGER_ACCOUNTS {
+        raw.batch_execute(&format!(
+            "INSERT INTO users (id, email, email_key, credits, password_hash, created_at, updated_at) \
+             VALUES ('{id}', '{id}@example.com', '{id}@example.com', {credits}, 'x', to_timestamp({created}), \
+             to_timestamp({created}));"
+        ))
+        .await
+        .unwrap();
+    }
+    store.run_migrations().await.unwrap();
+    store.run_migrations().await.unwrap();
+    common::assert_pre_ledger_accounts_opened(&store).await;
+}

@@ -135,3 +135,26 @@ async fn email_keys_migration_rekeys_stored_accounts_and_settles_collisions() {
     .unwrap();
     assert_eq!(left, 0);
 }
+
+/// The `credit_ledger` migration gives accounts stored before it an opening entry equal to their balance.
+#[tokio::test]
+async fn credit_ledger_migration_opens_the_ledger_of_existing_accounts() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    let (store, directory) = fresh_store().await.unwrap();
+    let mut raw =
+        diesel::SqliteConnection::establish(directory.path().join("latchkey.db").to_str().unwrap())
+            .unwrap();
+    raw.batch_execute(common::UNDO_LEDGER_MIGRATION).unwrap();
+    for (id, credits, created) in common::PRE_LEDGER_ACCOUNTS {
+        raw.batch_execute(&format!(
+            "INSERT INTO users (id, email, email_key, credits, password_hash, created_at, updated_at) \
+             VALUES ('{id}', '{id}@example.com', '{id}@example.com', {credits}, 'x', {created}000000, {created}000000);"
+        ))
+        .unwrap();
+    }
+    store.run_migrations().await.unwrap();
+    store.run_migrations().await.unwrap();
+    common::assert_pre_ledger_accounts_opened(&store).await;
+}

@@ -10,6 +10,8 @@
 //! - [`Latchkey::revoke_token`] and [`Latchkey::introspect`]: OAuth2 revocation (RFC 7009) and introspection
 //!   (RFC 7662) of any credential Latchkey issues
 //! - [`Latchkey::current_user`], [`Latchkey::credits`], [`Latchkey::change_password`]
+//! - [`Latchkey::charge`] (idempotent, by key), [`Latchkey::refund`], [`Latchkey::ledger`],
+//!   [`Latchkey::grant_credits`]: credits that never go below zero, every change in a ledger
 //! - [`Latchkey::verify_email_link`], [`Latchkey::verify_email_code`], [`Latchkey::resend_verification`]
 //! - [`Latchkey::forgot_password`], [`Latchkey::reset_password`]
 //!
@@ -35,24 +37,27 @@ pub mod testkit;
 pub use access::{AccessError, Credential, Principal, Scope, ScopeError, Scopes, SessionPrincipal};
 pub use error::PortError;
 pub use model::{
-    ApiKeyId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind, DisplayName,
-    DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind, EventOutcome,
-    IssuedCredential, Metadata, NewEmail, NewUser, Password, PasswordError, PasswordHash,
+    ApiKeyId, Charge, ChargeId, ClaimedEmail, ClientInfo, CredentialId, CredentialKind,
+    DisplayName, DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind,
+    EventOutcome, IdempotencyKey, IdempotencyKeyError, IssuedCredential, LedgerEntry,
+    LedgerEntryId, LedgerKind, Metadata, NewEmail, NewUser, Password, PasswordError, PasswordHash,
     PersonalTokenId, PhoneNumber, Pricing, ProfileChanges, SecurityEvent, Session, SessionId,
-    StoredUser, User, UserCredentials, UserId, Username, UsernameError,
+    StoredUser, User, UserCredentials, UserId, Username, UsernameError, MAX_BALANCE,
 };
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,
     CreditsPolicyError, DeliveryPolicy, DeliveryPolicyError, EventPolicy, EventPolicyError,
     Lifetime, PasswordPolicy, PasswordPolicyError, Policies, PublicUrl, PublicUrlError, Rate,
     RateError, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError, VerificationPolicy,
+    WelcomeOn,
 };
 pub use ports::{DecodeError, InsertCredentialError, InsertUserError, MailError};
 pub use secret::{PlainSecret, TokenHash};
 pub use service::{
-    AuthError, BuildError, ChangePasswordError, CreateCredentialInput, CreatedCredential,
-    CredentialError, Delivered, Latchkey, LatchkeyBuilder, LoginError, OutboxDelivery,
-    RefreshError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
+    AuthError, BuildError, ChangePasswordError, ChargeError, ChargeInput, ChargeReceipt,
+    CreateCredentialInput, CreatedCredential, CredentialError, Delivered, GrantError, Latchkey,
+    LatchkeyBuilder, LedgerError, LedgerPage, LoginError, OutboxDelivery, RefreshError,
+    RefundError, RegisterError, RegistrationErrors, ResetPasswordError, RevokeSessionError,
     TokenPair, VerifyEmailError,
 };
 pub use service::{

@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use latchkey_domain::service::LedgerPage;
 use latchkey_domain::service::{
     ChangePasswordInput, CreateCredentialInput, CreatedCredential, CreditsView, RegisterInput,
     SessionView,
 };
+use latchkey_domain::{Charge, LedgerEntry};
 use latchkey_domain::{EventPage, IssuedCredential, Scope, Scopes, SecurityEvent, TokenPair, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -686,7 +688,8 @@ pub(crate) struct EventBody {
     id: String,
     /// What happened: `registered`, `login`, `logout`, `session_revoked`, `refresh_reuse_detected`,
     /// `password_changed`, `password_reset`, `email_verified`, `token_created`, `token_rotated`, `token_revoked`,
-    /// `key_created`, `key_rotated`, `key_revoked`, `throttled`.
+    /// `key_created`, `key_rotated`, `key_revoked`, `throttled`, `credits_granted` (by an operator),
+    /// `charge_refunded`.
     #[schema(example = "login")]
     kind: &'static str,
     /// `success`, `failure` (wrong credentials) or `refused` (a limit, an unverified address, a replayed token).
@@ -734,6 +737,138 @@ impl From<EventPage> for EventsBody {
     fn from(page: EventPage) -> Self {
         Self {
             events: page.events.into_iter().map(EventBody::from).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// `POST /credits/charges`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChargeRequest {
+    /// A priced unit (the keys of `GET /auth/credits`' `credits_per_<unit>`).
+    #[schema(example = "photo")]
+    pub unit: String,
+    /// How many units: a positive integer.
+    #[schema(example = 2, minimum = 1)]
+    pub quantity: i64,
+}
+
+/// A charge, as made (and as every replay of its idempotency key answers it).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Charge)]
+pub(crate) struct ChargeBody {
+    /// Opaque id, `chg_…`: what a refund names.
+    #[schema(example = "chg_8Yd2kq")]
+    id: String,
+    /// The unit charged.
+    #[schema(example = "photo")]
+    unit: String,
+    /// How many units.
+    #[schema(example = 2)]
+    quantity: i64,
+    /// Credits taken.
+    #[schema(example = 200)]
+    charged: i64,
+    /// The balance right after this charge.
+    #[schema(example = 800)]
+    credits: i64,
+    /// When it was charged.
+    created_at: DateTime<Utc>,
+}
+
+impl From<Charge> for ChargeBody {
+    fn from(charge: Charge) -> Self {
+        Self {
+            id: charge.id.to_string(),
+            unit: charge.unit,
+            quantity: charge.quantity,
+            charged: charge.charged,
+            credits: charge.credits,
+            created_at: charge.created_at,
+        }
+    }
+}
+
+/// `GET /credits/ledger?limit=&cursor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LedgerQuery {
+    /// Entries per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = r"^([0-9]{1,18})?$")]
+    pub cursor: Option<String>,
+}
+
+/// One entry of the credits ledger.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LedgerEntry)]
+pub(crate) struct LedgerEntryBody {
+    /// Opaque id, `led_…`.
+    #[schema(example = "led_4Fz9")]
+    id: String,
+    /// `welcome`, `charge`, `refund` or `grant`.
+    #[schema(example = "charge")]
+    kind: &'static str,
+    /// Credits added (positive) or taken (negative: charges).
+    #[schema(example = -200)]
+    amount: i64,
+    /// The balance right after this entry.
+    #[schema(example = 800)]
+    balance_after: i64,
+    /// The charge, on `charge` and `refund` entries.
+    #[schema(required = true)]
+    charge_id: Option<String>,
+    /// The unit, on `charge` and `refund` entries.
+    #[schema(required = true)]
+    unit: Option<String>,
+    /// The quantity, on `charge` and `refund` entries.
+    #[schema(required = true)]
+    quantity: Option<i64>,
+    /// Why: an operator's grant reason, or `opening balance` for accounts older than the ledger.
+    #[schema(required = true)]
+    reason: Option<String>,
+    /// When it was written.
+    created_at: DateTime<Utc>,
+}
+
+impl From<LedgerEntry> for LedgerEntryBody {
+    fn from(entry: LedgerEntry) -> Self {
+        Self {
+            id: entry.id.to_string(),
+            kind: entry.kind.as_str(),
+            amount: entry.amount,
+            balance_after: entry.balance_after,
+            charge_id: entry.charge_id.map(|id| id.to_string()),
+            unit: entry.unit,
+            quantity: entry.quantity,
+            reason: entry.reason,
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// A page of the credits ledger, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Ledger)]
+pub(crate) struct LedgerBody {
+    /// The entries.
+    entries: Vec<LedgerEntryBody>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+impl From<LedgerPage> for LedgerBody {
+    fn from(page: LedgerPage) -> Self {
+        Self {
+            entries: page
+                .entries
+                .into_iter()
+                .map(LedgerEntryBody::from)
+                .collect(),
             next_cursor: page.next_cursor,
         }
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use latchkey_domain::model::IdempotencyKeyError;
 use latchkey_domain::service::ProfileErrors;
 use latchkey_domain::{
     AccessError, AuthError, ChangePasswordError, CredentialError, CredentialKind, LoginError,
@@ -17,6 +18,7 @@ use latchkey_domain::{
     ChangeEmailError, DeleteAccountError, EmailRequestError, IntrospectError, ListEventsError,
     RevokeTokenError, TooManyAttempts, UpdateProfileError,
 };
+use latchkey_domain::{ChargeError, LedgerError, RefundError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -31,6 +33,8 @@ pub struct ApiError {
     header: Option<Box<(HeaderName, HeaderValue)>>,
     /// The RFC 6749 §5.2 `error` code, set by [`ApiError::oauth`] on the errors of the OAuth2 endpoints.
     oauth: Option<&'static str>,
+    /// The balance and the price of a refused charge (`insufficient_credits`).
+    shortfall: Option<(i64, i64)>,
 }
 
 /// One rejected field of a `validation_error`.
@@ -69,6 +73,14 @@ pub(crate) struct Envelope<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false, nullable = false, example = "Invalid credentials")]
     error_description: Option<String>,
+    /// Present on `insufficient_credits` only: the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false, example = 50)]
+    credits: Option<i64>,
+    /// Present on `insufficient_credits` only: the price of the refused charge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false, example = 200)]
+    required: Option<i64>,
 }
 
 /// `WWW-Authenticate` when no credentials were sent (RFC 6750 §3).
@@ -94,6 +106,7 @@ impl ApiError {
             errors: Vec::new(),
             header: None,
             oauth: None,
+            shortfall: None,
         }
     }
 
@@ -302,6 +315,8 @@ impl ResponseError for ApiError {
             errors: &self.errors,
             error: self.oauth,
             error_description: self.oauth.map(|_| error_description(&self.detail)),
+            credits: self.shortfall.map(|(credits, _)| credits),
+            required: self.shortfall.map(|(_, required)| required),
         })
     }
 }
@@ -614,6 +629,85 @@ pub(crate) fn credential_error(error: CredentialError, kind: CredentialKind) -> 
         }),
         CredentialError::Unavailable(source) => ApiError::unavailable(&source),
         other => ApiError::internal(&other),
+    }
+}
+
+/// The answer to a refused charge. Every one of them stored nothing, so the client may fix the request and send it
+/// again with the same key.
+pub(crate) fn charge_error(error: ChargeError) -> ApiError {
+    match error {
+        ChargeError::Forbidden(error) => error.into(),
+        ChargeError::InvalidIdempotencyKey(IdempotencyKeyError::Missing) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "The Idempotency-Key header is required: a unique key per charge, e.g. a UUID",
+        ),
+        ChargeError::InvalidIdempotencyKey(error) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!("The Idempotency-Key header {error}"),
+        ),
+        ChargeError::UnknownUnit(_) => {
+            ApiError::validation([("unit", "is not a priced unit".to_owned())])
+        }
+        ChargeError::InvalidQuantity => {
+            ApiError::validation([("quantity", "must be a positive integer".to_owned())])
+        }
+        ChargeError::PriceTooLarge => ApiError::validation([(
+            "quantity",
+            "is too large: its price does not fit a balance".to_owned(),
+        )]),
+        ChargeError::InsufficientCredits { balance, required } => {
+            let mut error = ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_credits",
+                format!("Insufficient credits: {required} required, {balance} available"),
+            );
+            error.shortfall = Some((balance, required));
+            error
+        }
+        ChargeError::KeyReused => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with another request; use a new key for a new charge",
+        ),
+        ChargeError::KeyInFlight => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+        ),
+        ChargeError::AccountGone => ApiError::invalid_token(),
+        ChargeError::Unavailable(source) => ApiError::unavailable(&source),
+        other => ApiError::internal(&other),
+    }
+}
+
+impl From<RefundError> for ApiError {
+    fn from(error: RefundError) -> Self {
+        match error {
+            RefundError::Forbidden(error) => error.into(),
+            RefundError::NotFound => Self::not_found("Charge not found"),
+            RefundError::AlreadyRefunded => Self::new(
+                StatusCode::CONFLICT,
+                "charge_already_refunded",
+                "This charge was refunded already",
+            ),
+            RefundError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Forbidden(error) => error.into(),
+            LedgerError::InvalidCursor => {
+                Self::validation([("cursor", "is not a cursor this server gave".to_owned())])
+            }
+            LedgerError::Unavailable(source) => Self::unavailable(&source),
+            other => Self::internal(&other),
+        }
     }
 }
 

@@ -65,6 +65,7 @@ const JSON: &str = "application/json";
         (name = "sessions", description = "The caller's sessions"),
         (name = "credentials", description = "Personal access tokens and API keys: long-lived, scoped credentials \
                                              for programs, managed from a login session"),
+        (name = "credits", description = "Charges with idempotency keys, refunds and the credits ledger"),
         (name = "service", description = "Health, readiness and this description"),
         (name = "oauth", description = "OAuth2 token, revocation and introspection endpoints, at the server root"),
     ),
@@ -170,7 +171,9 @@ error_responses! {
          listed in `errors`; `invalid_current_password`: change-password with a wrong current password; \
          `invalid_token`: a wrong, spent or expired verification or reset link; `invalid_code`: a wrong, spent, \
          expired or burnt verification code; \
-         `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take. The OAuth2 endpoints (login, \
+         `unsupported_grant_type`: an OAuth2 `grant_type` the endpoint does not take; \
+         `idempotency_key_required`: a charge without an `Idempotency-Key` header; `invalid_idempotency_key`: one \
+         longer than 255 characters or not printable ASCII. The OAuth2 endpoints (login, \
          refresh, `/oauth/…`) add the RFC 6749 `error` (`invalid_request`, `unsupported_grant_type`) and \
          `error_description`.";
     Unauthorized = 401, challenge = true, retry_after = false,
@@ -186,12 +189,18 @@ error_responses! {
          operation only a login session may use; `insufficient_scope`: the credential lacks the operation's scope \
          (with `WWW-Authenticate: Bearer error=\"insufficient_scope\"`); `email_not_verified`: the right password, \
          but the server requires a verified address before login.";
+    PaymentRequired = 402, challenge = false, retry_after = false,
+        "`insufficient_credits`: the balance is below the charge's price; nothing was charged or stored. The \
+         envelope adds `credits` (the balance) and `required` (the price).";
     NotFound = 404, challenge = false, retry_after = false,
         "`not_found`: no such resource (or not the caller's).";
     Conflict = 409, challenge = false, retry_after = false,
         "A unique value is taken: `email_taken`, `username_taken` (compared case-insensitively); or a limit is \
          reached: `too_many_credentials` (at most `credentials.max_per_user` live personal tokens, and as many \
-         API keys, per user).";
+         API keys, per user); `idempotency_key_in_use`: a charge with this `Idempotency-Key` is still being \
+         processed (retry shortly); `charge_already_refunded`: a charge is refunded once.";
+    IdempotencyConflict = 422, challenge = false, retry_after = false,
+        "`idempotency_key_reused`: the `Idempotency-Key` was used with another request body; nothing was charged.";
     PayloadTooLarge = 413, challenge = false, retry_after = false,
         "`payload_too_large`: the body is over the server's `max_body_bytes`; refused before it is parsed.";
     UnsupportedMediaType = 415, challenge = false, retry_after = false,
@@ -264,6 +273,7 @@ pub(crate) fn document(
     apply_password_policy(&mut document, &policies.password);
     describe_email_policies(&mut document, policies);
     credits_prices_are_integers(&mut document);
+    charge_units_are_the_priced_ones(&mut document, policies);
     login_needs_an_identifier(&mut document);
     bearer_operations_take_oauth2(&mut document);
     every_operation_refuses_encoded_bodies(&mut document);
@@ -403,6 +413,20 @@ fn credits_prices_are_integers(document: &mut Document) {
         credits.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
             Schema::Object(price.build()),
         ))));
+    }
+}
+
+/// A charge's `unit` is one of this server's priced units, and its `quantity` at most what the dearest unit's price
+/// lets fit a balance: both come from the configuration, which the derive cannot know. A larger quantity is refused
+/// with 400 for some units, which the schema then says of all.
+fn charge_units_are_the_priced_ones(document: &mut Document, policies: &Policies) {
+    let pricing = policies.credits.pricing();
+    if let Some(property) = property_mut(document, "ChargeRequest", "unit") {
+        property.enum_values = Some(pricing.keys().map(|unit| unit.as_str().into()).collect());
+    }
+    let dearest = pricing.values().copied().max().unwrap_or(0).max(1);
+    if let Some(property) = property_mut(document, "ChargeRequest", "quantity") {
+        property.maximum = Some((latchkey_domain::MAX_BALANCE / dearest).into());
     }
 }
 

@@ -28,6 +28,7 @@ mod credentials;
 mod doubles;
 mod email_changes;
 mod events;
+mod ledger;
 mod limiter;
 mod mailer;
 mod service;

@@ -62,6 +62,7 @@ impl MemoryPorts {
             .sessions(self.store.clone())
             .challenges(self.store.clone())
             .credentials(self.store.clone())
+            .ledger(self.store.clone())
             .limiter(self.store.clone())
             .events(self.store.clone())
             .health(self.store.clone())

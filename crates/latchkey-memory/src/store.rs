@@ -32,6 +32,8 @@ pub(crate) struct State {
     pub(crate) limits: crate::limiter::LimitState,
     /// The security event log (`events.rs`).
     pub(crate) events: Vec<latchkey_domain::SecurityEvent>,
+    /// The credits ledger and the charges' idempotency keys (`ledger.rs`).
+    pub(crate) ledger: crate::ledger::LedgerState,
 }
 
 #[derive(Debug)]
@@ -129,6 +131,9 @@ impl UserRepository for MemoryStore {
                 password_hash: new.password_hash.clone(),
             },
         );
+        if new.credits > 0 {
+            state.open_account(&user.id, &new.welcome_entry_id, new.credits, new.created_at);
+        }
         Ok(user)
     }
 
@@ -302,6 +307,7 @@ impl UserRepository for MemoryStore {
         state.mail.verifications.remove(id);
         state.mail.resets.remove(id);
         state.limits.forget_addresses_of(id);
+        state.ledger.forget_account(id);
         let sessions: Vec<SessionId> = state
             .sessions
             .values()

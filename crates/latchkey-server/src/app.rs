@@ -12,7 +12,7 @@ use latchkey_domain::ports::SystemClock;
 use latchkey_domain::{
     ChallengePolicyError, CredentialPolicy, CreditsPolicy, EventPolicy, Latchkey, PasswordPolicy,
     Policies, PublicUrl, ResetPolicy, ThrottlePolicy, TokenPolicy, TokenPolicyError,
-    VerificationPolicy,
+    VerificationPolicy, WelcomeOn,
 };
 use latchkey_http::{CorsOrigins, HttpConfig, IntrospectionSecret, TrustedProxies};
 
@@ -20,7 +20,7 @@ use crate::database::{connect_and_migrate, DatabaseUrl, DatabaseUrlError, Stores
 use crate::mail::Worker;
 use crate::purge::Purger;
 use crate::secret::SecretError;
-use crate::settings::{format_period, parse_rate, Settings, ThrottleSettings};
+use crate::settings::{format_period, parse_rate, Settings, ThrottleSettings, WelcomeOnSetting};
 
 /// Why the server could not start. Each variant renders as one clear line.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +209,7 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         .users(stores.users.clone())
         .sessions(stores.sessions.clone())
         .credentials(stores.credentials.clone())
+        .ledger(stores.ledger.clone())
         .challenges(stores.challenges.clone())
         .limiter(stores.limiter.clone())
         .events(stores.events.clone())
@@ -248,7 +249,16 @@ fn policies(settings: &Settings) -> Result<Policies, StartupError> {
         .with_welcome_credits(credits.welcome)
         .map_err(|error| invalid("credits.welcome", &error))?
         .with_pricing(credits.pricing.clone())
-        .map_err(|error| invalid("credits.pricing", &error))?;
+        .map_err(|error| invalid("credits.pricing", &error))?
+        .with_welcome_on(match credits.welcome_on {
+            WelcomeOnSetting::Registration => WelcomeOn::Registration,
+            WelcomeOnSetting::Verification => WelcomeOn::Verification,
+        })
+        .with_idempotency_ttl(duration_setting(
+            "credits.idempotency_ttl",
+            &credits.idempotency_ttl,
+        )?)
+        .map_err(|error| invalid("credits.idempotency_ttl", &error))?;
 
     let credentials = &settings.credentials;
     let credential_policy = CredentialPolicy::default()

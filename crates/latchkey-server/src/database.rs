@@ -7,8 +7,8 @@ use latchkey_diesel::pg::PgStore;
 use latchkey_diesel::sqlite::SqliteStore;
 use latchkey_diesel::ConnectError;
 use latchkey_domain::ports::{
-    ChallengeRepository, CredentialRepository, EventLog, HealthCheck, Outbox, RateLimiter,
-    SessionRepository, UserRepository,
+    ChallengeRepository, CredentialRepository, CreditLedger, EventLog, HealthCheck, Outbox,
+    RateLimiter, SessionRepository, UserRepository,
 };
 
 /// Which backend a URL names.
@@ -89,6 +89,8 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionRepository>,
     /// Personal tokens and API keys.
     pub credentials: Arc<dyn CredentialRepository>,
+    /// Balances, charges and the credits ledger.
+    pub ledger: Arc<dyn CreditLedger>,
     /// Readiness.
     pub health: Arc<dyn HealthCheck>,
     /// Verification challenges and reset tokens, with their emails.
@@ -113,6 +115,7 @@ impl Stores {
         S: UserRepository
             + SessionRepository
             + CredentialRepository
+            + CreditLedger
             + HealthCheck
             + ChallengeRepository
             + Outbox
@@ -125,6 +128,7 @@ impl Stores {
             users: store.clone(),
             sessions: store.clone(),
             credentials: store.clone(),
+            ledger: store.clone(),
             health: store.clone(),
             challenges: store.clone(),
             outbox: store.clone(),

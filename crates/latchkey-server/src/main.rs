@@ -1,4 +1,5 @@
-//! `latchkey serve` (the default), `latchkey migrate`, and the operators' `latchkey events` and `latchkey users …`.
+//! `latchkey serve` (the default), `latchkey migrate`, and the operators' `latchkey events`, `latchkey users …`
+//! and `latchkey credits …`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,11 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Grant credits or show an account's balance and ledger.
+    Credits {
+        #[command(subcommand)]
+        command: CreditsCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +102,36 @@ impl From<UsersArgs> for UsersCommand {
     }
 }
 
+#[derive(Debug, Subcommand)]
+enum CreditsCommand {
+    /// Add credits to an account (a negative amount takes them, never below zero), with a reason kept in the
+    /// ledger: never personal data.
+    Grant {
+        /// The account's id (`usr_…`) or email address.
+        user: String,
+        /// Credits to add; negative for a correction.
+        #[arg(allow_negative_numbers = true)]
+        amount: i64,
+        /// Why, kept in the ledger (1 to 500 characters).
+        #[arg(long)]
+        reason: String,
+        /// Print the ledger entry as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an account's balance and latest ledger entries, newest first.
+    Show {
+        /// The account's id (`usr_…`) or email address.
+        user: String,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
@@ -104,7 +140,7 @@ fn main() -> ExitCode {
     };
     // Operators' commands print their results on stdout; their logs would only be noise there.
     let log_filter = match cli.command {
-        Some(Command::Events { .. } | Command::Users { .. }) => "warn",
+        Some(Command::Events { .. } | Command::Users { .. } | Command::Credits { .. }) => "warn",
         _ => settings.log.filter.as_str(),
     };
     init_tracing(log_filter);
@@ -145,12 +181,32 @@ fn main() -> ExitCode {
                 .await
                 .map(|output| print!("{output}"))
                 .map_err(Box::from),
+            Command::Credits { command } => credits(&settings, command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&*error),
     }
+}
+
+async fn credits(
+    settings: &Settings,
+    command: CreditsCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let output = match command {
+        CreditsCommand::Grant {
+            user,
+            amount,
+            reason,
+            json,
+        } => operators::credits::grant(settings, &user, amount, &reason, json).await?,
+        CreditsCommand::Show { user, limit, json } => {
+            operators::credits::show(settings, &user, limit, json).await?
+        }
+    };
+    print!("{output}");
+    Ok(())
 }
 
 async fn serve(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {

@@ -61,6 +61,7 @@ async fn run(
                     tracing::info!(
                         sessions_and_tokens = purged.sessions,
                         challenges = purged.challenges,
+                        idempotency_keys = purged.idempotency_keys,
                         "purged ended sessions and expired secrets"
                     );
                 }

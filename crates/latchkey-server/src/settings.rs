@@ -258,8 +258,22 @@ pub struct Argon2Settings {
 pub struct CreditsSettings {
     /// Balance of a new account.
     pub welcome: i64,
+    /// When the welcome credits are given: `registration` or `verification` (when the address is first verified).
+    pub welcome_on: WelcomeOnSetting,
+    /// How long a charge's idempotency key and its answer are kept, e.g. `24h`.
+    pub idempotency_ttl: String,
     /// Price per unit, e.g. `photo = 100`.
     pub pricing: BTreeMap<String, i64>,
+}
+
+/// `credits.welcome_on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WelcomeOnSetting {
+    /// At registration.
+    Registration,
+    /// When the address is first verified.
+    Verification,
 }
 
 /// `[credentials]`.
@@ -449,6 +463,11 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
             Argon2Hasher::DEFAULT_WAITING_PER_PERMIT as u64,
         )?
         .set_default("credits.welcome", policies.credits.welcome_credits())?
+        .set_default("credits.welcome_on", "registration")?
+        .set_default(
+            "credits.idempotency_ttl",
+            format_period(policies.credits.idempotency_ttl()),
+        )?
         .set_default(
             "verification.required_for_login",
             policies.verification.required_for_login(),

@@ -123,6 +123,130 @@ async fn events_prints_the_log_for_people_and_scripts() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn credits_grant_and_show_go_through_the_ledger() {
+    let fixture = Fixture::new();
+    let latchkey = latchkey_server::build_service(&fixture.settings())
+        .await
+        .unwrap();
+    let registered = latchkey
+        .register(
+            RegisterInput::new()
+                .email("jane@example.com")
+                .password("correct horse battery"),
+            ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let id = registered.user.id.as_str().to_owned();
+
+    let granted = fixture.run(&[
+        "credits",
+        "grant",
+        &id,
+        "250",
+        "--reason",
+        "support ticket 7",
+        "--json",
+    ]);
+    assert!(granted.status.success(), "{granted:?}");
+    assert!(
+        granted.stderr.is_empty(),
+        "nothing but results: {granted:?}"
+    );
+    let entry: serde_json::Value = serde_json::from_slice(&granted.stdout).unwrap();
+    assert_eq!(entry["kind"], "grant");
+    assert_eq!(
+        (entry["amount"].as_i64(), entry["balance_after"].as_i64()),
+        (Some(250), Some(1250))
+    );
+    assert_eq!(entry["reason"], "support ticket 7");
+
+    let corrected = fixture.run(&[
+        "credits",
+        "grant",
+        "jane@example.com",
+        "-50",
+        "--reason",
+        "correction",
+    ]);
+    assert!(corrected.status.success(), "{corrected:?}");
+    let text = String::from_utf8(corrected.stdout).unwrap();
+    assert!(
+        text.contains("-50") && text.contains("balance 1200"),
+        "{text}"
+    );
+
+    let shown = fixture.run(&["credits", "show", "jane@example.com", "--json"]);
+    assert!(shown.status.success(), "{shown:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["credits"], 1200);
+    let kinds: Vec<_> = shown["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["grant", "grant", "welcome"]);
+    let text = fixture.run(&["credits", "show", &id]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{id} jane@example.com: 1200 credits")),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "{text}");
+
+    let events = fixture.run(&["events", "--kind", "credits_granted"]);
+    assert_eq!(String::from_utf8(events.stdout).unwrap().lines().count(), 2);
+
+    for (args, message) in [
+        (
+            &[
+                "credits",
+                "grant",
+                "jane@example.com",
+                "-1201",
+                "--reason",
+                "x",
+            ][..],
+            "cannot change by -1201",
+        ),
+        (
+            &[
+                "credits",
+                "grant",
+                "nobody@example.com",
+                "5",
+                "--reason",
+                "x",
+            ][..],
+            "no account has the id or email",
+        ),
+        (
+            &["credits", "grant", "jane@example.com", "0", "--reason", "x"][..],
+            "must not be zero",
+        ),
+        (
+            &["credits", "grant", "jane@example.com", "5", "--reason", " "][..],
+            "reason",
+        ),
+        (
+            &["credits", "show", "nobody@example.com"][..],
+            "no account has the id or email",
+        ),
+    ] {
+        let failed = fixture.run(args);
+        assert!(!failed.status.success(), "{args:?}");
+        assert!(failed.stdout.is_empty(), "{args:?}");
+        let stderr = String::from_utf8(failed.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    let shown = fixture.run(&["credits", "show", "jane@example.com", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["credits"], 1200, "the refusals changed nothing");
+}
+
 /// Runs a command that must succeed, and returns its stdout (checking nothing else was printed).
 fn succeed(fixture: &Fixture, args: &[&str]) -> String {
     let output = fixture.run(args);

@@ -8,14 +8,17 @@ use latchkey_domain::ports::{
     InsertUserError, UpdateProfileError, UserLookup, UserQuery, UserRepository,
 };
 use latchkey_domain::{
-    NewUser, PasswordHash, PortError, ProfileChanges, SessionId, User, UserCredentials, UserId,
+    LedgerKind, NewUser, PasswordHash, PortError, ProfileChanges, SessionId, User, UserCredentials,
+    UserId,
 };
 
 use super::{write_transaction, Store};
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
-use crate::rows::{ProfileChangeset, UserRow};
-use crate::schema::{credentials, email_changes, outbox, security_events, sessions, users};
+use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
+use crate::schema::{
+    credentials, credit_ledger, email_changes, outbox, security_events, sessions, users,
+};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
@@ -23,16 +26,38 @@ impl UserRepository for Store {
     async fn insert(&self, user: &NewUser) -> Result<User, InsertUserError> {
         let row = UserRow::new(user);
         let email_key = user.email.key().to_owned();
+        // The welcome credits are the account's first ledger entry, written with it.
+        let welcome = (user.credits > 0).then(|| {
+            NewLedgerRow::new(
+                &user.welcome_entry_id,
+                &user.id,
+                LedgerKind::Welcome,
+                (user.credits, user.credits),
+                Timestamp(user.created_at),
+            )
+        });
         // No prior read: the unique constraints decide, so two concurrent registrations cannot both succeed.
         let inserted = self
             .run_raw("insert user", move |connection| {
                 Box::pin(async move {
-                    let error = match diesel::insert_into(users::table)
-                        .values(row)
-                        .returning(UserRow::as_returning())
-                        .get_result(connection)
-                        .await
-                    {
+                    let created = write_transaction(connection, move |connection| {
+                        Box::pin(async move {
+                            let row = diesel::insert_into(users::table)
+                                .values(row)
+                                .returning(UserRow::as_returning())
+                                .get_result(connection)
+                                .await?;
+                            if let Some(welcome) = welcome {
+                                diesel::insert_into(credit_ledger::table)
+                                    .values(welcome)
+                                    .execute(connection)
+                                    .await?;
+                            }
+                            Ok(row)
+                        })
+                    })
+                    .await;
+                    let error = match created {
                         Ok(row) => return Ok(Ok(row)),
                         Err(error) => insert_user_error(error),
                     };

@@ -36,6 +36,9 @@ mod email_changes;
 #[path = "../repositories/events.rs"]
 mod events;
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/ledger.rs"]
+mod ledger;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/limiter.rs"]
 mod limiter;
 #[allow(clippy::duplicate_mod)]

@@ -338,3 +338,49 @@ pub struct StoredKey {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub email_key: String,
 }
+
+/// Accounts an older release stored before the ledger: `(id, credits, created)`.
+pub const PRE_LEDGER_ACCOUNTS: [(&str, i64, i64); 2] = [("usr_rich", 500, 1), ("usr_broke", 0, 2)];
+
+/// The SQL that takes the `credit_ledger` migration back, so that accounts can be written as before it.
+pub const UNDO_LEDGER_MIGRATION: &str = "DROP TABLE idempotency_keys; DROP TABLE credit_ledger; \
+     DELETE FROM __diesel_schema_migrations WHERE version = '20261124000100';";
+
+/// What the `credit_ledger` migration must leave of [`PRE_LEDGER_ACCOUNTS`]: an opening entry equal to each positive
+/// balance, so balance == sum(ledger) holds for them too, and a ledger that works on.
+pub async fn assert_pre_ledger_accounts_opened<S>(store: &S)
+where
+    S: latchkey_domain::ports::CreditLedger,
+{
+    use latchkey_domain::ports::GrantRequest;
+    use latchkey_domain::{LedgerEntryId, LedgerKind, UserId};
+
+    let rich = UserId::parse("usr_rich").unwrap();
+    let entries = store.list_entries(&rich, None, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let opening = &entries[0];
+    assert_eq!(
+        (opening.kind, opening.amount, opening.balance_after),
+        (LedgerKind::Welcome, 500, 500)
+    );
+    assert_eq!(opening.reason.as_deref(), Some("opening balance"));
+    let broke = UserId::parse("usr_broke").unwrap();
+    assert!(store
+        .list_entries(&broke, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let granted = store
+        .grant(&GrantRequest::grant(
+            rich,
+            LedgerEntryId::from_random("g"),
+            1,
+            Some("x".into()),
+            chrono::Utc::now(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(granted, latchkey_domain::ports::GrantOutcome::Granted(entry) if entry.balance_after == 501)
+    );
+}

@@ -52,11 +52,15 @@ pub enum EventKind {
     /// The account was deleted (by its owner, or an operator: the subject says which). Kept without the account,
     /// its address or user agent: the account id in the subject is all that remains.
     AccountDeleted,
+    /// An operator granted or took credits (`latchkey credits grant`); the subject is the ledger entry.
+    CreditsGranted,
+    /// A charge was refunded; the subject is the charge.
+    ChargeRefunded,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::Registered,
         Self::Login,
         Self::Logout,
@@ -78,6 +82,8 @@ impl EventKind {
         Self::AccountDisabled,
         Self::AccountEnabled,
         Self::AccountDeleted,
+        Self::CreditsGranted,
+        Self::ChargeRefunded,
     ];
 
     /// The stored and displayed name, e.g. `login` or `token_created`.
@@ -104,6 +110,8 @@ impl EventKind {
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
             Self::AccountDeleted => "account_deleted",
+            Self::CreditsGranted => "credits_granted",
+            Self::ChargeRefunded => "charge_refunded",
         }
     }
 

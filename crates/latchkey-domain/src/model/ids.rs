@@ -106,3 +106,13 @@ prefixed_id!(
     EventId,
     "evt_"
 );
+prefixed_id!(
+    /// Identifies a charge of credits (its ledger entry, and the refund that may follow, carry it).
+    ChargeId,
+    "chg_"
+);
+prefixed_id!(
+    /// Identifies one entry of the credits ledger.
+    LedgerEntryId,
+    "led_"
+);

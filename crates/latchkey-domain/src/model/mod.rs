@@ -16,10 +16,15 @@ mod username;
 pub use credential::{
     CredentialId, CredentialKind, IssuedCredential, NewCredential, StoredCredential,
 };
-pub use credits::Pricing;
+pub use credits::{
+    charge_fingerprint, Charge, IdempotencyKey, IdempotencyKeyError, LedgerEntry, LedgerKind,
+    Pricing, MAX_BALANCE,
+};
 pub use email::{Email, EmailError};
 pub use event::{EventKind, EventOutcome, SecurityEvent};
-pub use ids::{ApiKeyId, EmailId, EventId, PersonalTokenId, SessionId, UserId};
+pub use ids::{
+    ApiKeyId, ChargeId, EmailId, EventId, LedgerEntryId, PersonalTokenId, SessionId, UserId,
+};
 pub use mail::{ClaimedEmail, EmailContent, NewEmail};
 pub use name::{DisplayName, DisplayNameError};
 pub use password::{Password, PasswordError, PasswordHash};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{DisplayName, Email, PasswordHash, UserId, Username};
+use super::{DisplayName, Email, LedgerEntryId, PasswordHash, UserId, Username};
 
 /// A user account as the API shows it.
 ///
@@ -122,8 +122,11 @@ pub struct NewUser {
     pub name: Option<DisplayName>,
     /// Hash of the chosen password.
     pub password_hash: PasswordHash,
-    /// Opening balance (the welcome credits).
+    /// Opening balance (the welcome credits); when above zero, the store writes it as the account's first ledger
+    /// entry, in the same transaction as the account.
     pub credits: i64,
+    /// The id of that welcome ledger entry.
+    pub welcome_entry_id: LedgerEntryId,
     /// Creation time; also the first `updated_at`.
     pub created_at: DateTime<Utc>,
 }

@@ -1,12 +1,27 @@
-//! What a new account starts with and what each unit costs.
+//! What a new account starts with, when, what each unit costs, and how long idempotency keys are kept.
 
-use crate::model::Pricing;
+use chrono::TimeDelta;
 
-/// Credits: the welcome balance and the price list.
+use crate::model::{Pricing, MAX_BALANCE};
+
+/// When an account receives its welcome credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WelcomeOn {
+    /// When the account is created (the default, as seed 000 shows).
+    #[default]
+    Registration,
+    /// When its email address is first verified, so throw-away sign-ups earn nothing.
+    Verification,
+}
+
+/// Credits: the welcome balance, when it is given, the price list and the idempotency-key retention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreditsPolicy {
     welcome_credits: i64,
+    welcome_on: WelcomeOn,
     pricing: Pricing,
+    idempotency_ttl: TimeDelta,
 }
 
 /// Why a credits policy was refused.
@@ -16,6 +31,12 @@ pub enum CreditsPolicyError {
     /// Balances are never negative, so neither is the first one.
     #[error("welcome credits must not be negative")]
     NegativeWelcome,
+    /// More than an account may hold.
+    #[error("welcome credits must be at most {MAX_BALANCE}")]
+    WelcomeTooLarge,
+    /// Idempotency keys must be kept for some time, and not for ever.
+    #[error("the idempotency-key retention must be between 1 second and 365 days")]
+    IdempotencyTtlOutOfRange,
     /// A negative price would pay the caller for using the service.
     #[error("the price of `{unit}` must not be negative")]
     NegativePrice {
@@ -29,6 +50,8 @@ impl CreditsPolicy {
     pub const DEFAULT_WELCOME_CREDITS: i64 = 1000;
     /// Default prices per unit.
     pub const DEFAULT_PRICES: [(&'static str, i64); 2] = [("second_video", 10), ("photo", 100)];
+    /// Default time an idempotency key and its answer are kept: 24 hours, as Stripe does.
+    pub const DEFAULT_IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
 
     /// The policy with new accounts starting at `credits`.
     ///
@@ -37,6 +60,9 @@ impl CreditsPolicy {
     pub fn with_welcome_credits(self, credits: i64) -> Result<Self, CreditsPolicyError> {
         if credits < 0 {
             return Err(CreditsPolicyError::NegativeWelcome);
+        }
+        if credits > MAX_BALANCE {
+            return Err(CreditsPolicyError::WelcomeTooLarge);
         }
         Ok(Self {
             welcome_credits: credits,
@@ -55,9 +81,50 @@ impl CreditsPolicy {
         Ok(Self { pricing, ..self })
     }
 
-    /// Balance of a new account.
+    /// The policy giving the welcome credits at `when`.
+    #[must_use]
+    pub fn with_welcome_on(self, when: WelcomeOn) -> Self {
+        Self {
+            welcome_on: when,
+            ..self
+        }
+    }
+
+    /// The policy keeping idempotency keys for `ttl`.
+    ///
+    /// # Errors
+    /// [`CreditsPolicyError::IdempotencyTtlOutOfRange`] below one second or above 365 days.
+    pub fn with_idempotency_ttl(self, ttl: TimeDelta) -> Result<Self, CreditsPolicyError> {
+        if ttl < TimeDelta::seconds(1) || ttl > TimeDelta::days(365) {
+            return Err(CreditsPolicyError::IdempotencyTtlOutOfRange);
+        }
+        Ok(Self {
+            idempotency_ttl: ttl,
+            ..self
+        })
+    }
+
+    /// The welcome credits.
     pub fn welcome_credits(&self) -> i64 {
         self.welcome_credits
+    }
+
+    /// When the welcome credits are given.
+    pub fn welcome_on(&self) -> WelcomeOn {
+        self.welcome_on
+    }
+
+    /// Balance of a new account: the welcome credits, or nothing when they wait for the verification.
+    pub fn registration_credits(&self) -> i64 {
+        match self.welcome_on {
+            WelcomeOn::Registration => self.welcome_credits,
+            WelcomeOn::Verification => 0,
+        }
+    }
+
+    /// How long an idempotency key and its answer are kept.
+    pub fn idempotency_ttl(&self) -> TimeDelta {
+        self.idempotency_ttl
     }
 
     /// Price per unit.
@@ -67,10 +134,12 @@ impl CreditsPolicy {
 }
 
 impl Default for CreditsPolicy {
-    /// 1000 welcome credits; `second_video` = 10, `photo` = 100.
+    /// 1000 welcome credits at registration; `second_video` = 10, `photo` = 100; keys kept 24 hours.
     fn default() -> Self {
         Self {
             welcome_credits: Self::DEFAULT_WELCOME_CREDITS,
+            welcome_on: WelcomeOn::Registration,
+            idempotency_ttl: Self::DEFAULT_IDEMPOTENCY_TTL,
             pricing: Self::DEFAULT_PRICES
                 .into_iter()
                 .map(|(unit, price)| (unit.to_owned(), price))
@@ -110,5 +179,22 @@ mod tests {
         assert_eq!(policy.welcome_credits(), 1000);
         assert_eq!(policy.pricing()["second_video"], 10);
         assert_eq!(policy.pricing()["photo"], 100);
+        assert_eq!(policy.welcome_on(), WelcomeOn::Registration);
+        assert_eq!(policy.idempotency_ttl(), TimeDelta::hours(24));
+    }
+
+    #[test]
+    fn welcome_on_verification_opens_accounts_at_zero() {
+        let policy = CreditsPolicy::default().with_welcome_on(WelcomeOn::Verification);
+        assert_eq!(policy.registration_credits(), 0);
+        assert_eq!(policy.welcome_credits(), 1000);
+        assert_eq!(
+            CreditsPolicy::default().with_idempotency_ttl(TimeDelta::zero()),
+            Err(CreditsPolicyError::IdempotencyTtlOutOfRange)
+        );
+        assert_eq!(
+            CreditsPolicy::default().with_welcome_credits(MAX_BALANCE + 1),
+            Err(CreditsPolicyError::WelcomeTooLarge)
+        );
     }
 }

@@ -23,7 +23,7 @@ mod tokens;
 mod verification;
 
 pub use credentials::{CredentialPolicy, CredentialPolicyError};
-pub use credits::{CreditsPolicy, CreditsPolicyError};
+pub use credits::{CreditsPolicy, CreditsPolicyError, WelcomeOn};
 pub use delivery::{DeliveryPolicy, DeliveryPolicyError};
 pub use events::{EventPolicy, EventPolicyError};
 pub use password::{PasswordPolicy, PasswordPolicyError};

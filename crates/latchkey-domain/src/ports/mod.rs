@@ -8,6 +8,7 @@ mod credentials;
 mod events;
 mod hasher;
 mod health;
+mod ledger;
 mod limiter;
 mod outbox;
 mod secrets;
@@ -24,6 +25,10 @@ pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialErr
 pub use events::{EventLog, EventQuery};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;
+pub use ledger::{
+    ChargeOutcome, ChargeRequest, CreditLedger, GrantOutcome, GrantRequest, RefundOutcome,
+    RefundRequest,
+};
 pub use limiter::{Admission, LimitKey, RateLimiter};
 pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use super::{Latchkey, Ports};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, EventLog, HealthCheck,
-    PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, SystemClock, UserRepository,
+    AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, CreditLedger, EventLog,
+    HealthCheck, PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, SystemClock,
+    UserRepository,
 };
 
 /// Why [`LatchkeyBuilder::build`] refused.
@@ -38,6 +39,7 @@ pub struct LatchkeyBuilder {
     sessions: Option<Arc<dyn SessionRepository>>,
     challenges: Option<Arc<dyn ChallengeRepository>>,
     credentials: Option<Arc<dyn CredentialRepository>>,
+    ledger: Option<Arc<dyn CreditLedger>>,
     limiter: Option<Arc<dyn RateLimiter>>,
     events: Option<Arc<dyn EventLog>>,
     health: Option<Arc<dyn HealthCheck>>,
@@ -55,6 +57,7 @@ impl Default for LatchkeyBuilder {
             sessions: None,
             challenges: None,
             credentials: None,
+            ledger: None,
             limiter: None,
             events: None,
             health: None,
@@ -75,6 +78,7 @@ impl fmt::Debug for LatchkeyBuilder {
             .field("sessions", &self.sessions.is_some())
             .field("challenges", &self.challenges.is_some())
             .field("credentials", &self.credentials.is_some())
+            .field("ledger", &self.ledger.is_some())
             .field("limiter", &self.limiter.is_some())
             .field("events", &self.events.is_some())
             .field("health", &self.health.is_some())
@@ -109,6 +113,12 @@ impl LatchkeyBuilder {
     /// Where personal tokens and API keys are stored.
     pub fn credentials(mut self, credentials: Arc<dyn CredentialRepository>) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Where balances, charges, their idempotency keys and the credits ledger are stored.
+    pub fn ledger(mut self, ledger: Arc<dyn CreditLedger>) -> Self {
+        self.ledger = Some(ledger);
         self
     }
 
@@ -176,6 +186,7 @@ impl LatchkeyBuilder {
             sessions: required(self.sessions, "sessions")?,
             challenges: required(self.challenges, "challenges")?,
             credentials: required(self.credentials, "credentials")?,
+            ledger: required(self.ledger, "ledger")?,
             limiter: required(self.limiter, "limiter")?,
             events: required(self.events, "events")?,
             health: required(self.health, "health")?,

@@ -4,6 +4,7 @@ mod account;
 mod authenticate;
 mod builder;
 mod credentials;
+mod credits;
 mod delivery;
 mod email_change;
 mod events;
@@ -31,6 +32,10 @@ pub use builder::{BuildError, LatchkeyBuilder};
 pub use credentials::{
     default_scopes, CreateCredentialInput, CreatedCredential, CredentialError, LAST_USED_PRECISION,
 };
+pub use credits::{
+    ChargeError, ChargeInput, ChargeReceipt, GrantError, LedgerError, LedgerPage, RefundError,
+    LEDGER_PAGE_MAX, MAX_REASON_LENGTH,
+};
 pub use delivery::{Delivered, OutboxDelivery};
 pub use email_change::{ChangeEmailError, EMAIL_CHANGE_TOKEN_PREFIX};
 pub use events::{EventPage, ListEventsError, EVENT_PAGE_MAX};
@@ -52,8 +57,9 @@ use crate::error::PortError;
 use crate::model::{SessionId, UserId};
 use crate::policy::Policies;
 use crate::ports::{
-    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, EventLog,
-    HealthCheck, PasswordHasher, RateLimiter, SecretGenerator, SessionRepository, UserRepository,
+    AccessClaims, AccessTokenCodec, ChallengeRepository, Clock, CredentialRepository, CreditLedger,
+    EventLog, HealthCheck, PasswordHasher, RateLimiter, SecretGenerator, SessionRepository,
+    UserRepository,
 };
 use crate::secret::{PlainSecret, TokenHash};
 
@@ -83,6 +89,7 @@ struct Ports {
     sessions: Arc<dyn SessionRepository>,
     challenges: Arc<dyn ChallengeRepository>,
     credentials: Arc<dyn CredentialRepository>,
+    ledger: Arc<dyn CreditLedger>,
     limiter: Arc<dyn RateLimiter>,
     events: Arc<dyn EventLog>,
     health: Arc<dyn HealthCheck>,

@@ -1,5 +1,5 @@
 //! Clearing out what can no longer change an answer: ended sessions, expired refresh tokens, expired challenges,
-//! spent rate-limit rows and security events past their retention.
+//! spent rate-limit rows, security events past their retention and expired idempotency keys.
 
 use super::Latchkey;
 use crate::error::PortError;
@@ -16,6 +16,8 @@ pub struct Purged {
     pub limits: u64,
     /// Security events past their retention.
     pub events: u64,
+    /// Idempotency keys of charges past their retention (the charges and the ledger stay).
+    pub idempotency_keys: u64,
 }
 
 /// Rows per statement: each stays short, so a purge never holds locks that requests would wait on for long.
@@ -62,6 +64,7 @@ impl Latchkey {
         }
         purged.limits = self.purge_rate_limits().await?;
         purged.events = self.purge_events().await?;
+        purged.idempotency_keys = self.purge_idempotency_keys(PURGE_BATCH).await?;
         Ok(purged)
     }
 }

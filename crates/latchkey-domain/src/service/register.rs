@@ -4,8 +4,8 @@ use super::throttle::{Action, TooManyAttempts};
 use super::{Latchkey, TokenPair};
 use crate::error::PortError;
 use crate::model::{
-    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, EventKind, EventOutcome, NewUser,
-    Password, PasswordError, User, UserId, Username, UsernameError,
+    ClientInfo, DisplayName, DisplayNameError, Email, EmailError, EventKind, EventOutcome,
+    LedgerEntryId, NewUser, Password, PasswordError, User, UserId, Username, UsernameError,
 };
 use crate::ports::{InsertUserError, UserLookup};
 
@@ -200,7 +200,8 @@ impl Latchkey {
             username,
             name,
             password_hash: password_hash.clone(),
-            credits: self.policies.credits.welcome_credits(),
+            credits: self.policies.credits.registration_credits(),
+            welcome_entry_id: LedgerEntryId::from_random(&self.ports.secrets.new_id()),
             created_at: self.now(),
         };
         let user = self

@@ -86,6 +86,7 @@ impl Latchkey {
     }
 
     async fn record_verified(&self, user_id: &UserId, how: &str, client: &ClientInfo) {
+        self.welcome_verified(user_id).await;
         self.record(
             EventKind::EmailVerified,
             EventOutcome::Success,

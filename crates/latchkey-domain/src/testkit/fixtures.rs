@@ -25,6 +25,7 @@ pub fn new_user(id: &str, email: &str, username: Option<&str>) -> NewUser {
         name: Some(DisplayName::parse("Jane Doe").expect("fixture name is valid")),
         password_hash: PasswordHash::new(format!("$fake${id}")),
         credits: 1000,
+        welcome_entry_id: crate::model::LedgerEntryId::from_random(&format!("w{id}")),
         created_at: t0(),
     }
 }

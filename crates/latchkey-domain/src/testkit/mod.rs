@@ -1,5 +1,6 @@
 //! The repository contract suite: the rules every [`crate::ports::UserRepository`],
-//! [`crate::ports::SessionRepository`], [`crate::ports::ChallengeRepository`] and [`crate::ports::Outbox`] must
+//! [`crate::ports::SessionRepository`], [`crate::ports::ChallengeRepository`], [`crate::ports::CreditLedger`] and
+//! [`crate::ports::Outbox`] must
 //! obey, written once and run by each adapter.
 //!
 //! An adapter's test crate invokes `latchkey_domain::repository_contract!` with an async expression that yields a
@@ -18,8 +19,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::ports::{
-    ChallengeRepository, CredentialRepository, EventLog, Outbox, RateLimiter, SessionRepository,
-    UserRepository,
+    ChallengeRepository, CredentialRepository, CreditLedger, EventLog, Outbox, RateLimiter,
+    SessionRepository, UserRepository,
 };
 
 /// What the suite runs on: a store implementing every repository port.
@@ -28,6 +29,7 @@ pub trait Store:
     + SessionRepository
     + CredentialRepository
     + ChallengeRepository
+    + CreditLedger
     + Outbox
     + RateLimiter
     + EventLog
@@ -39,6 +41,7 @@ impl<T> Store for T where
         + SessionRepository
         + CredentialRepository
         + ChallengeRepository
+        + CreditLedger
         + Outbox
         + RateLimiter
         + EventLog
@@ -81,6 +84,8 @@ pub mod credentials;
 #[macro_use]
 pub mod events;
 pub mod fixtures;
+#[macro_use]
+pub mod ledger;
 #[macro_use]
 pub mod lifecycle;
 #[macro_use]
@@ -147,6 +152,7 @@ users_rules!(
     limiter_rules,
     event_rules,
     lifecycle_rules,
+    ledger_rules,
     define_repository_contract;
     $
 );
@@ -175,6 +181,33 @@ where
         .await;
     }
     panic!("a store write never became visible");
+}
+
+/// Polls every future until all are done, interleaving them, so that a store sees them all in flight at once;
+/// the outputs in the futures' order.
+pub(crate) async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(out) => *output = Some(out),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Polls both futures until both are done, interleaving them, so that a store sees two requests in flight at once.

@@ -29,6 +29,7 @@ fn clock_and_policies_have_defaults() {
         .sessions(memory.store.clone())
         .challenges(memory.store.clone())
         .credentials(memory.store.clone())
+        .ledger(memory.store.clone())
         .limiter(memory.store.clone())
         .events(memory.store.clone())
         .health(memory.store.clone())

@@ -8,6 +8,7 @@ mod access;
 mod account;
 mod builder;
 mod credentials;
+mod credits;
 mod email;
 mod events;
 mod lifecycle;

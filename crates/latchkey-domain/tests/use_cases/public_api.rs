@@ -3,9 +3,10 @@
 use std::error::Error;
 
 use latchkey_domain::{
-    AccessError, AuthError, BuildError, ChangePasswordError, CreditsPolicyError, DecodeError,
-    DisplayNameError, EmailError, InsertUserError, LoginError, PasswordError, PasswordPolicyError,
-    PortError, RefreshError, RegisterError, RegistrationErrors, RevokeSessionError, ScopeError,
+    AccessError, AuthError, BuildError, ChangePasswordError, ChargeError, CreditsPolicyError,
+    DecodeError, DisplayNameError, EmailError, GrantError, IdempotencyKeyError, InsertUserError,
+    LedgerError, LoginError, PasswordError, PasswordPolicyError, PortError, RefreshError,
+    RefundError, RegisterError, RegistrationErrors, RevokeSessionError, ScopeError,
     TokenPolicyError, UsernameError,
 };
 
@@ -17,6 +18,11 @@ fn every_error_type_is_at_the_crate_root_and_is_a_std_error() {
     is_error::<AuthError>();
     is_error::<BuildError>();
     is_error::<ChangePasswordError>();
+    is_error::<ChargeError>();
+    is_error::<GrantError>();
+    is_error::<IdempotencyKeyError>();
+    is_error::<LedgerError>();
+    is_error::<RefundError>();
     is_error::<CreditsPolicyError>();
     is_error::<DecodeError>();
     is_error::<DisplayNameError>();

@@ -9,6 +9,7 @@
 mod account;
 mod auth;
 mod credentials;
+mod credits;
 mod email;
 mod events;
 mod health;
@@ -61,6 +62,9 @@ pub(crate) fn register(router: &mut Router<'_>) {
                 .service(profile::change_email)
                 .service(account::credits)
                 .service(account::change_password)
+                .service(credits::create_charge)
+                .service(credits::refund_charge)
+                .service(credits::list_ledger)
                 .service(email::verify_email)
                 .service(email::resend_verification)
                 .service(email::forgot_password)

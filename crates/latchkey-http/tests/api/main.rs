@@ -7,6 +7,7 @@ mod support;
 mod account;
 mod auth;
 mod credentials;
+mod credits;
 mod email;
 mod errors;
 mod headers;

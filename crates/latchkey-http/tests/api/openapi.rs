@@ -72,6 +72,21 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("GET", "/api/v1/auth/credits", &[200, 401, 403, 415, 503]),
     (
         "POST",
+        "/api/v1/credits/charges",
+        &[201, 400, 401, 402, 403, 409, 413, 415, 422, 503],
+    ),
+    (
+        "POST",
+        "/api/v1/credits/charges/{id}/refund",
+        &[201, 401, 403, 404, 409, 415, 503],
+    ),
+    (
+        "GET",
+        "/api/v1/credits/ledger",
+        &[200, 400, 401, 403, 415, 503],
+    ),
+    (
+        "POST",
         "/api/v1/auth/change-password",
         &[200, 400, 401, 403, 413, 415, 429, 503],
     ),
@@ -315,6 +330,28 @@ async fn every_error_response_is_the_envelope() {
             assert!(statuses(&operation).contains(&401), "{key:?}");
         }
     }
+}
+
+/// The charge documents its `Idempotency-Key` header with its bounds, and its units as this server prices them.
+#[actix_web::test]
+async fn the_charge_documents_its_idempotency_key_and_its_units() {
+    let app = spawn().await;
+    let document = document(&app).await;
+    let operation = &document["paths"]["/api/v1/credits/charges"]["post"];
+    let header = operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .expect("the Idempotency-Key parameter");
+    assert_eq!(header["in"], "header");
+    assert_eq!(header["required"], true);
+    assert_eq!(header["schema"]["maxLength"], 255);
+    assert_eq!(header["schema"]["minLength"], 1);
+    let unit = &document["components"]["schemas"]["ChargeRequest"]["properties"]["unit"];
+    assert_eq!(unit["enum"], json!(["photo", "second_video"]));
+    let envelope = &document["components"]["schemas"]["Error"]["properties"];
+    assert!(envelope["credits"].is_object() && envelope["required"].is_object());
 }
 
 #[actix_web::test]

@@ -2,6 +2,7 @@
 //! `latchkey users …`): each
 //! prints its result on stdout, as text for people or JSON for scripts, and fails with one [`OperatorError`].
 
+pub mod credits;
 mod events;
 mod users;
 
@@ -32,6 +33,9 @@ pub enum OperatorError {
     /// No account has this id or email address.
     #[error("no account has the id or email `{0}`")]
     NoSuchUser(String),
+    /// The service refused the change (a zero amount, an empty reason, a balance out of range).
+    #[error("{0}")]
+    Refused(String),
     /// Not an event kind.
     #[error("unknown event kind `{0}` (one of: {kinds})", kinds = events::kind_names())]
     UnknownKind(String),
