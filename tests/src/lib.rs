@@ -216,7 +216,11 @@ impl TestApp {
         headers: Vec<(&str, String)>,
         body: Option<Body<'_>>,
     ) -> Reply {
-        let client = awc::Client::default();
+        // awc gives up after 5 s by default; a thousand concurrent requests on a loaded two-core CI machine can
+        // queue longer than that, and a test must fail on what the server answers, not on the client's patience.
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .finish();
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = client.request(method, self.url(path));
         for header in headers {
