@@ -162,6 +162,8 @@ impl Latchkey {
     ) -> Result<UserId, VerifyEmailError> {
         match check {
             EmailChangeCheck::Changed(user_id) => {
+                // The new address is verified: for an account never verified before, its first verification.
+                self.welcome_verified(&user_id).await;
                 self.record(
                     EventKind::EmailChanged,
                     EventOutcome::Success,

@@ -152,6 +152,9 @@ impl Latchkey {
             .reset_password(&token_hash, &hash, self.now())
             .await?
             .ok_or(ResetPasswordError::InvalidToken)?;
+        // A reset proves the mailbox, so the address counts as verified from now on: the welcome credits that wait
+        // for verification are due (given at most once, whichever way the address was first proved).
+        self.welcome_verified(&user_id).await;
         self.forget_login_addresses(&user_id).await;
         self.record(
             EventKind::PasswordReset,

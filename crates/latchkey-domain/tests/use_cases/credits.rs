@@ -9,7 +9,7 @@ use latchkey_domain::{
     Principal, Scope, Scopes, WelcomeOn,
 };
 
-use crate::support::{client, TestApp};
+use crate::support::{self, client, TestApp};
 
 async fn jane(app: &TestApp) -> Principal {
     let outcome = app.register("jane@example.com", None).await;
@@ -315,4 +315,53 @@ async fn at_registration_the_welcome_credits_are_the_first_entry() {
         (welcome.kind, welcome.amount, welcome.balance_after),
         (LedgerKind::Welcome, 1000, 1000)
     );
+}
+
+/// With welcome credits on verification, an address first proved by a password reset or by an email change earns
+/// them as a link or code would: once.
+#[tokio::test]
+async fn a_reset_or_an_email_change_is_a_first_verification_too() {
+    let welcome_on_verification = || {
+        let mut policies = Policies::default();
+        policies.credits = CreditsPolicy::default().with_welcome_on(WelcomeOn::Verification);
+        TestApp::with_policies(policies)
+    };
+
+    let app = welcome_on_verification();
+    let jane = jane(&app).await;
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
+    let Some(EmailContent::PasswordReset { link, .. }) =
+        app.last_email_to("jane@example.com").await
+    else {
+        panic!("a reset email");
+    };
+    let token = link.expose().split_once("?token=").unwrap().1.to_owned();
+    app.svc
+        .reset_password(&token, "a brand new passphrase".into(), &client())
+        .await
+        .unwrap();
+    assert_eq!(app.svc.credits(&jane).await.unwrap().credits, 1000);
+
+    let app = welcome_on_verification();
+    let tokens = app.register("bob@example.com", None).await.tokens.unwrap();
+    let bob = app.session(&tokens).await;
+    app.svc
+        .request_email_change(&bob, "bob@example.org", support::PASSWORD.to_owned())
+        .await
+        .unwrap();
+    let Some(EmailContent::EmailChange { code, .. }) = app.last_email_to("bob@example.org").await
+    else {
+        panic!("a confirmation email");
+    };
+    app.svc
+        .verify_email_code("bob@example.org", code.expose(), &client())
+        .await
+        .unwrap();
+    let bob = app.principal(&tokens).await;
+    let ledger = app.svc.ledger(&bob, 10, None).await.unwrap();
+    assert_eq!(ledger.entries.len(), 1);
+    assert_eq!(ledger.entries[0].kind, LedgerKind::Welcome);
 }
