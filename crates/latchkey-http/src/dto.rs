@@ -749,9 +749,46 @@ pub(crate) struct ChargeRequest {
     /// A priced unit (the keys of `GET /auth/credits`' `credits_per_<unit>`).
     #[schema(example = "photo")]
     pub unit: String,
-    /// How many units: a positive integer.
+    /// How many units: a positive integer (`2.0` is the integer 2, as JSON Schema counts it).
     #[schema(example = 2, minimum = 1)]
+    #[serde(deserialize_with = "whole_number")]
     pub quantity: i64,
+}
+
+/// An integer, also when written with a zero fraction (`19821.0`): JSON has one number type, and JSON Schema's
+/// `integer` accepts such a number, so a client generating from the document may send one. Any other fraction, and
+/// anything outside `i64`, is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct Whole;
+
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i64, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i64, E> {
+            i64::try_from(value)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i64, E> {
+            // 2^63 as f64 is exactly i64::MAX + 1, so the upper bound is exclusive.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
+                Ok(value as i64)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(Whole)
 }
 
 /// A charge, as made (and as every replay of its idempotency key answers it).

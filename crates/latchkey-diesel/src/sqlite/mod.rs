@@ -212,6 +212,15 @@ impl crate::pool::Pooled for SqliteStore {
     }
 }
 
+/// Where this process's write transactions queue for their turn before `BEGIN IMMEDIATE`.
+///
+/// SQLite admits one writer per file; a connection that finds the write lock taken does not wait in line but sleeps
+/// in SQLite's busy handler, in steps growing to 100 ms, and tries again. Under a load of writes (charges, logins)
+/// that sleeping made the slowest writes wait most of a second while the lock sat free (docs/benchmarks.md). Queued
+/// here first, a transaction finds the lock free unless another process holds it. One queue for the whole process:
+/// a deployment has one database file; tests with many files merely take turns.
+static WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing if it succeeds and rolling back if it fails.
 ///
 /// Taking the write lock up front means two connections never both read under a shared lock and then deadlock
@@ -226,6 +235,7 @@ where
 {
     type Manager = <Connection as AsyncConnection>::TransactionManager;
     Box::pin(async move {
+        let _turn = WRITERS.lock().await;
         connection
             .spawn_blocking(|connection| {
                 AnsiTransactionManager::begin_transaction_sql(connection, "BEGIN IMMEDIATE")

@@ -35,7 +35,6 @@ pub struct ChargeRequest {
 
 impl ChargeRequest {
     /// A charge request; see the fields.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         user_id: UserId,
         (charge_id, entry_id): (ChargeId, LedgerEntryId),
