@@ -252,4 +252,23 @@ impl CreditLedger for MemoryStore {
         }
         Ok(expired.len() as u64)
     }
+
+    async fn verified_without_welcome(&self, limit: u32) -> Result<Vec<UserId>, PortError> {
+        let state = self.state();
+        let mut owed: Vec<UserId> = state
+            .users
+            .values()
+            .map(|credentials| &credentials.user)
+            .filter(|user| user.is_verified)
+            .filter(|user| {
+                !state.ledger.entries.iter().any(|entry| {
+                    entry.kind == LedgerKind::Welcome && entry.user_id.as_ref() == Some(&user.id)
+                })
+            })
+            .map(|user| user.id.clone())
+            .collect();
+        owed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        owed.truncate(limit as usize);
+        Ok(owed)
+    }
 }

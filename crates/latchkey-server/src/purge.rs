@@ -62,6 +62,7 @@ async fn run(
                         sessions_and_tokens = purged.sessions,
                         challenges = purged.challenges,
                         idempotency_keys = purged.idempotency_keys,
+                        welcomed = purged.welcomed,
                         "purged ended sessions and expired secrets"
                     );
                 }

@@ -412,6 +412,33 @@ impl CreditLedger for Store {
         })
         .await
     }
+
+    async fn verified_without_welcome(&self, limit: u32) -> Result<Vec<UserId>, PortError> {
+        let limit = i64::from(limit);
+        let ids: Vec<String> = self
+            .run("find accounts owed their welcome", move |connection| {
+                Box::pin(async move {
+                    let welcomed = credit_ledger::table
+                        .filter(credit_ledger::user_id.eq(users::id.nullable()))
+                        .filter(credit_ledger::kind.eq(LedgerKind::Welcome.as_str()));
+                    users::table
+                        .filter(users::is_verified.eq(true))
+                        .filter(diesel::dsl::not(diesel::dsl::exists(welcomed)))
+                        .order(users::id.asc())
+                        .select(users::id)
+                        .limit(limit)
+                        .load(connection)
+                        .await
+                })
+            })
+            .await?;
+        ids.iter()
+            .map(|id| {
+                UserId::parse(id)
+                    .ok_or_else(|| crate::error::corrupt("read account", "malformed user id"))
+            })
+            .collect()
+    }
 }
 
 impl Store {

@@ -250,4 +250,12 @@ pub trait CreditLedger: Send + Sync {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<u64, PortError>;
+
+    /// At most `limit` verified accounts that have no [`LedgerKind::Welcome`] entry: with welcome credits given on
+    /// verification, those whose grant a crash cut off between the verification's transaction and the grant's.
+    /// One indexed anti-join; ordered by id, so repeated calls see the same accounts until they are welcomed.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn verified_without_welcome(&self, limit: u32) -> Result<Vec<UserId>, PortError>;
 }

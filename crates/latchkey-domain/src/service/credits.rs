@@ -175,6 +175,9 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
     cursor.parse().ok()
 }
 
+/// Accounts read per round of [`Latchkey::welcome_the_overlooked`].
+const WELCOME_BATCH: u32 = 100;
+
 impl Latchkey {
     /// Now, to the microsecond the stores keep: a charge's first answer must equal its replays, which are read back.
     fn ledger_now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -402,6 +405,43 @@ impl Latchkey {
             Ok(outcome) => tracing::warn!(?outcome, "welcome credits not given on verification"),
             Err(error) => {
                 tracing::warn!(%error, "welcome credits could not be given on verification");
+            }
+        }
+    }
+
+    /// Gives the welcome credits to verified accounts that lack them, when the policy waits for verification: the
+    /// grant follows the verification in a transaction of its own, so a crash between the two leaves the account
+    /// owed them until this runs (part of [`Latchkey::purge_spent`], at start-up and every `purge.interval`).
+    /// Returns how many accounts were welcomed.
+    pub(super) async fn welcome_the_overlooked(&self) -> Result<u64, PortError> {
+        let policy = &self.policies.credits;
+        if policy.welcome_on() != WelcomeOn::Verification || policy.welcome_credits() == 0 {
+            return Ok(0);
+        }
+        let mut welcomed = 0;
+        loop {
+            let owed = self
+                .ports
+                .ledger
+                .verified_without_welcome(WELCOME_BATCH)
+                .await?;
+            let mut this_round = 0;
+            for user_id in &owed {
+                let request = GrantRequest::welcome(
+                    user_id.clone(),
+                    LedgerEntryId::from_random(&self.ports.secrets.new_id()),
+                    policy.welcome_credits(),
+                    self.ledger_now(),
+                );
+                if let GrantOutcome::Granted(_) = self.ports.ledger.grant(&request).await? {
+                    this_round += 1;
+                }
+            }
+            welcomed += this_round;
+            // A short batch is the last; so is one in which nothing could be granted (an account whose grant is
+            // refused would otherwise come back forever).
+            if owed.len() < WELCOME_BATCH as usize || this_round == 0 {
+                return Ok(welcomed);
             }
         }
     }

@@ -18,6 +18,8 @@ pub struct Purged {
     pub events: u64,
     /// Idempotency keys of charges past their retention (the charges and the ledger stay).
     pub idempotency_keys: u64,
+    /// Verified accounts given the welcome credits a crash had cut off (welcome credits on verification only).
+    pub welcomed: u64,
 }
 
 /// Rows per statement: each stays short, so a purge never holds locks that requests would wait on for long.
@@ -27,7 +29,8 @@ impl Latchkey {
     /// Deletes the sessions that have ended (expired, or revoked and past their last refresh token's expiry), the
     /// expired refresh tokens, and the expired verification challenges and reset tokens, in short batches until
     /// none is left; then the rate-limit rows that limit nothing any more and the security events past their
-    /// retention. A server runs it periodically; an embedder calls it from its own scheduler.
+    /// retention. A server runs it periodically; an embedder calls it from its own scheduler. It also repairs what a
+    /// crash may have left undone: verified accounts still owed their welcome credits get them.
     ///
     /// Nothing that could still change an answer goes: spent refresh tokens of a live session stay until they
     /// expire (presenting one before then is reuse, which revokes the session), and a challenge stays while the
@@ -65,6 +68,7 @@ impl Latchkey {
         purged.limits = self.purge_rate_limits().await?;
         purged.events = self.purge_events().await?;
         purged.idempotency_keys = self.purge_idempotency_keys(PURGE_BATCH).await?;
+        purged.welcomed = self.welcome_the_overlooked().await?;
         Ok(purged)
     }
 }

@@ -251,6 +251,36 @@ pub async fn grants_stay_in_range_and_welcome_once<S: Store>(store: &S) {
     assert_balanced(store, &late.id).await;
 }
 
+/// Verified accounts without a welcome entry are found (by id, at most `limit`) until they are welcomed; unverified
+/// accounts and accounts welcomed at registration are not.
+pub async fn verified_accounts_owed_their_welcome_are_found<S: Store>(store: &S) {
+    let mut owed = Vec::new();
+    for id in ["b", "a", "c"] {
+        let mut new = new_user(id, &format!("{id}@example.com"), None);
+        new.credits = 0;
+        let user = store.insert(&new).await.unwrap();
+        owed.push(user.id);
+    }
+    let unverified = {
+        let mut new = new_user("u", "u@example.com", None);
+        new.credits = 0;
+        store.insert(&new).await.unwrap()
+    };
+    let welcomed = account(store, "w").await;
+    for (user, link) in [(&owed[0], "lb"), (&owed[1], "la"), (&owed[2], "lc"), (&welcomed.id, "lw")] {
+        let lookup = crate::ports::UserLookup::Id(user.clone());
+        store.issue_verification(&lookup, &super::fixtures::verification(link, "123456", t0()), TimeDelta::zero()).await.unwrap();
+        store.verify_by_link(&crate::secret::TokenHash::of(link), t0()).await.unwrap().expect("verified");
+    }
+    owed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(store.verified_without_welcome(10).await.unwrap(), owed);
+    assert_eq!(store.verified_without_welcome(2).await.unwrap(), owed[..2]);
+    let welcome = GrantRequest::welcome(owed[0].clone(), LedgerEntryId::from_random("wa"), 500, t0());
+    assert!(matches!(store.grant(&welcome).await.unwrap(), GrantOutcome::Granted(_)));
+    assert_eq!(store.verified_without_welcome(10).await.unwrap(), owed[1..]);
+    assert!(!store.verified_without_welcome(10).await.unwrap().contains(&unverified.id));
+}
+
 /// The ledger lists one account's entries newest first, `limit` at a time, before a sequence.
 pub async fn the_ledger_pages_newest_first<S: Store>(store: &S) {
     let jane = account(store, "jane").await;

@@ -365,3 +365,54 @@ async fn a_reset_or_an_email_change_is_a_first_verification_too() {
     assert_eq!(ledger.entries.len(), 1);
     assert_eq!(ledger.entries[0].kind, LedgerKind::Welcome);
 }
+
+/// A crash between a verification's transaction and its welcome grant leaves the account owed; the purge job (run at
+/// start-up and every `purge.interval`) gives it the credits, once.
+#[tokio::test]
+async fn the_purge_job_welcomes_accounts_a_crash_left_unwelcomed() {
+    use latchkey_domain::ports::{ChallengeRepository, Clock};
+
+    let memory = latchkey_memory::MemoryPorts::new();
+    let mut policies = Policies::default();
+    policies.credits = CreditsPolicy::default().with_welcome_on(WelcomeOn::Verification);
+    let svc = memory.builder().policies(policies).build().unwrap();
+    let registered = svc
+        .register(
+            support::input("jane@example.com", support::PASSWORD, None),
+            client(),
+        )
+        .await
+        .unwrap();
+    let jane = svc
+        .authenticate(registered.tokens.unwrap().access_token.expose())
+        .await
+        .unwrap();
+    memory.delivery().deliver_next().await.unwrap();
+    let code = match memory
+        .mailer
+        .sent()
+        .last()
+        .map(|email| email.content.clone())
+    {
+        Some(EmailContent::Verification { code, .. }) => code,
+        other => panic!("a verification email, got {other:?}"),
+    };
+    // The verification commits, and the process dies before the service grants the welcome credits.
+    let email = latchkey_domain::Email::parse("jane@example.com").unwrap();
+    memory
+        .store
+        .verify_by_code(
+            &email,
+            &latchkey_domain::TokenHash::of(code.expose()),
+            memory.clock.now(),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(svc.credits(&jane).await.unwrap().credits, 0);
+
+    assert_eq!(svc.purge_spent().await.unwrap().welcomed, 1);
+    assert_eq!(svc.credits(&jane).await.unwrap().credits, 1000);
+    assert_eq!(svc.purge_spent().await.unwrap().welcomed, 0, "once");
+    assert_eq!(svc.ledger(&jane, 10, None).await.unwrap().entries.len(), 1);
+}
