@@ -14,12 +14,10 @@ use latchkey_domain::ports::{
 };
 use latchkey_domain::{Email, PasswordHash, PortError, TokenHash, UserId};
 
-use super::{write_transaction, Store};
+use super::{revoke, write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{NewOutboxRow, NewResetRow, NewVerificationRow};
-use crate::schema::{
-    credentials, email_changes, outbox, password_resets, sessions, users, verification_challenges,
-};
+use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};
 use crate::sql_types::Timestamp;
 
 /// The account a lookup names, as `(id, email, is_verified)`, its row locked until the transaction ends (so two
@@ -313,23 +311,9 @@ impl ChallengeRepository for Store {
                             ))
                             .execute(connection)
                             .await?;
-                        diesel::update(
-                            sessions::table
-                                .filter(sessions::user_id.eq(&user_id))
-                                .filter(sessions::revoked_at.is_null()),
-                        )
-                        .set(sessions::revoked_at.eq(now))
-                        .execute(connection)
-                        .await?;
+                        revoke::sessions_of(connection, &user_id, None, now).await?;
                         // Personal tokens and API keys end too: whoever held the old password may have made some.
-                        diesel::update(
-                            credentials::table
-                                .filter(credentials::user_id.eq(&user_id))
-                                .filter(credentials::revoked_at.is_null()),
-                        )
-                        .set(credentials::revoked_at.eq(now))
-                        .execute(connection)
-                        .await?;
+                        revoke::credentials_of(connection, &user_id, now).await?;
                         diesel::delete(verification_challenges::table.find(&user_id))
                             .execute(connection)
                             .await?;

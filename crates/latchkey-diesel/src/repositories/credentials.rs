@@ -10,7 +10,7 @@ use latchkey_domain::{
     CredentialId, CredentialKind, IssuedCredential, PortError, TokenHash, UserId,
 };
 
-use super::{write_transaction, Store};
+use super::{revoke, write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{CredentialRow, UserRow};
 use crate::schema::{credentials, users};
@@ -192,16 +192,7 @@ impl CredentialRepository for Store {
         let now = Timestamp(now);
         let revoked = self
             .run("revoke all credentials", move |connection| {
-                Box::pin(async move {
-                    diesel::update(
-                        credentials::table
-                            .filter(credentials::user_id.eq(&user_id))
-                            .filter(credentials::revoked_at.is_null()),
-                    )
-                    .set(credentials::revoked_at.eq(now))
-                    .execute(connection)
-                    .await
-                })
+                Box::pin(async move { revoke::credentials_of(connection, &user_id, now).await })
             })
             .await?;
         Ok(revoked as u64)

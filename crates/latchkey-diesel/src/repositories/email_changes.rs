@@ -8,12 +8,10 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use latchkey_domain::ports::{EmailChangeCheck, IssueOutcome, NewEmailChange};
 use latchkey_domain::{Email, PortError, TokenHash, UserId};
 
-use super::{write_transaction, Store};
+use super::{revoke, write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::NewOutboxRow;
-use crate::schema::{
-    email_changes, outbox, password_resets, sessions, users, verification_challenges,
-};
+use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};
 use crate::sql_types::Timestamp;
 
 type Connection = <Store as Pooled>::Connection;
@@ -251,23 +249,7 @@ async fn apply(connection: &mut Connection, spent: Spent, now: Timestamp) -> Que
         }
         Err(error) => return Err(error),
     }
-    let others = sessions::table
-        .filter(sessions::user_id.eq(&user_id))
-        .filter(sessions::revoked_at.is_null());
-    match &requested_by {
-        Some(keep) => {
-            diesel::update(others.filter(sessions::id.ne(keep)))
-                .set(sessions::revoked_at.eq(now))
-                .execute(connection)
-                .await?
-        }
-        None => {
-            diesel::update(others)
-                .set(sessions::revoked_at.eq(now))
-                .execute(connection)
-                .await?
-        }
-    };
+    revoke::sessions_of(connection, &user_id, requested_by.as_deref(), now).await?;
     diesel::delete(verification_challenges::table.find(&user_id))
         .execute(connection)
         .await?;

@@ -12,13 +12,11 @@ use latchkey_domain::{
     UserId,
 };
 
-use super::{write_transaction, Store};
+use super::{revoke, write_transaction, Store};
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
-use crate::schema::{
-    credentials, credit_ledger, email_changes, outbox, security_events, sessions, users,
-};
+use crate::schema::{credit_ledger, email_changes, outbox, security_events, sessions, users};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
@@ -164,23 +162,7 @@ impl UserRepository for Store {
                     diesel::delete(email_changes::table.find(&id))
                         .execute(connection)
                         .await?;
-                    let active = sessions::table
-                        .filter(sessions::user_id.eq(&id))
-                        .filter(sessions::revoked_at.is_null());
-                    match &keep {
-                        Some(keep) => {
-                            diesel::update(active.filter(sessions::id.ne(keep)))
-                                .set(sessions::revoked_at.eq(now))
-                                .execute(connection)
-                                .await?
-                        }
-                        None => {
-                            diesel::update(active)
-                                .set(sessions::revoked_at.eq(now))
-                                .execute(connection)
-                                .await?
-                        }
-                    };
+                    revoke::sessions_of(connection, &id, keep.as_deref(), now).await?;
                     Ok(true)
                 })
             })
@@ -317,22 +299,8 @@ impl UserRepository for Store {
                             .returning(UserRow::as_returning())
                             .get_result(connection)
                             .await?;
-                        diesel::update(
-                            sessions::table
-                                .filter(sessions::user_id.eq(&id))
-                                .filter(sessions::revoked_at.is_null()),
-                        )
-                        .set(sessions::revoked_at.eq(now))
-                        .execute(connection)
-                        .await?;
-                        diesel::update(
-                            credentials::table
-                                .filter(credentials::user_id.eq(&id))
-                                .filter(credentials::revoked_at.is_null()),
-                        )
-                        .set(credentials::revoked_at.eq(now))
-                        .execute(connection)
-                        .await?;
+                        revoke::sessions_of(connection, &id, None, now).await?;
+                        revoke::credentials_of(connection, &id, now).await?;
                         Ok(Some(row))
                     })
                 })

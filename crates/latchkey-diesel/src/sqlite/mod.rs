@@ -45,6 +45,9 @@ mod limiter;
 #[path = "../repositories/outbox.rs"]
 mod outbox;
 #[allow(clippy::duplicate_mod)]
+#[path = "../repositories/revoke.rs"]
+mod revoke;
+#[allow(clippy::duplicate_mod)]
 #[path = "../repositories/sessions.rs"]
 mod sessions;
 #[allow(clippy::duplicate_mod)]
