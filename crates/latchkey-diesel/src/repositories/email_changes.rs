@@ -139,6 +139,23 @@ impl Store {
     ) -> Result<EmailChangeCheck, PortError> {
         let (key, code_hash, now) = (new_email.key().to_owned(), *code_hash, Timestamp(now));
         let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
+        // Every code verification asks here first, and almost none is for an email change: one indexed read answers
+        // those without taking the write lock (SQLite) or opening a write transaction.
+        let probe = key.clone();
+        let pending = self
+            .run("look for an email change", move |connection| {
+                Box::pin(async move {
+                    diesel::select(diesel::dsl::exists(
+                        email_changes::table.filter(email_changes::new_email_key.eq(&probe)),
+                    ))
+                    .get_result::<bool>(connection)
+                    .await
+                })
+            })
+            .await?;
+        if !pending {
+            return Ok(EmailChangeCheck::Invalid);
+        }
         let verdict = self
             .run("confirm email change by code", move |connection| {
                 write_transaction(connection, move |connection| {

@@ -394,13 +394,7 @@ impl Latchkey {
         if policy.welcome_on() != WelcomeOn::Verification || policy.welcome_credits() == 0 {
             return;
         }
-        let request = GrantRequest::welcome(
-            user_id.clone(),
-            LedgerEntryId::from_random(&self.ports.secrets.new_id()),
-            policy.welcome_credits(),
-            self.ledger_now(),
-        );
-        match self.ports.ledger.grant(&request).await {
+        match self.grant_welcome(user_id).await {
             Ok(GrantOutcome::Granted(_) | GrantOutcome::AlreadyWelcomed) => {}
             Ok(outcome) => tracing::warn!(?outcome, "welcome credits not given on verification"),
             Err(error) => {
@@ -427,13 +421,7 @@ impl Latchkey {
                 .await?;
             let mut this_round = 0;
             for user_id in &owed {
-                let request = GrantRequest::welcome(
-                    user_id.clone(),
-                    LedgerEntryId::from_random(&self.ports.secrets.new_id()),
-                    policy.welcome_credits(),
-                    self.ledger_now(),
-                );
-                if let GrantOutcome::Granted(_) = self.ports.ledger.grant(&request).await? {
+                if let GrantOutcome::Granted(_) = self.grant_welcome(user_id).await? {
                     this_round += 1;
                 }
             }
@@ -444,6 +432,18 @@ impl Latchkey {
                 return Ok(welcomed);
             }
         }
+    }
+
+    /// Grants the configured welcome credits to `user_id` (at most once per account: the store answers
+    /// [`GrantOutcome::AlreadyWelcomed`] after the first).
+    async fn grant_welcome(&self, user_id: &UserId) -> Result<GrantOutcome, PortError> {
+        let request = GrantRequest::welcome(
+            user_id.clone(),
+            LedgerEntryId::from_random(&self.ports.secrets.new_id()),
+            self.policies.credits.welcome_credits(),
+            self.ledger_now(),
+        );
+        self.ports.ledger.grant(&request).await
     }
 
     /// Deletes idempotency keys past their retention; part of [`Latchkey::purge_spent`].

@@ -67,10 +67,10 @@ impl Latchkey {
     /// Deletes an account and records it. The event keeps only the account id and who deleted it: no address, no
     /// user agent, no link to the (gone) account.
     async fn erase(&self, user_id: &UserId, by: &str) -> Result<bool, PortError> {
+        // The store forgets the account's login addresses with it (see `UserRepository::delete_user`).
         if !self.ports.users.delete_user(user_id).await? {
             return Ok(false);
         }
-        self.forget_login_addresses(user_id).await;
         self.record(
             EventKind::AccountDeleted,
             EventOutcome::Success,
