@@ -19,9 +19,6 @@ pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The response header that marks a stored answer given again.
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// Entries per page when the client does not say.
-const DEFAULT_PAGE: usize = 20;
-
 /// Charge credits.
 ///
 /// Takes `quantity` times the unit's price from the balance, never below zero. The `Idempotency-Key` header is
@@ -120,15 +117,8 @@ pub(super) async fn list_ledger(
     query: web::Query<LedgerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let LedgerQuery { limit, cursor } = query.into_inner();
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=latchkey_domain::service::LEDGER_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::validation([(
-            "limit",
-            "must be between 1 and 100".to_owned(),
-        )]));
-    }
-    // `?cursor=` (empty) is the first page, as no cursor is.
-    let cursor = cursor.filter(|cursor| !cursor.is_empty());
+    let (limit, cursor) =
+        super::page_query(limit, cursor, latchkey_domain::service::LEDGER_PAGE_MAX)?;
     let page = latchkey
         .ledger(&principal, limit, cursor.as_deref())
         .await?;

@@ -6,9 +6,6 @@ use crate::dto::{EventsBody, EventsQuery};
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, Forbidden, Unauthorized, Unavailable};
 
-/// Events per page when the client does not say.
-const DEFAULT_PAGE: usize = 20;
-
 /// List the account's security events.
 ///
 /// Logins (successful and failed), logouts, revoked sessions, refresh-token replays, password changes and resets,
@@ -32,15 +29,8 @@ pub(super) async fn list(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let EventsQuery { limit, cursor } = query.into_inner();
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=latchkey_domain::service::EVENT_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::validation([(
-            "limit",
-            "must be between 1 and 100".to_owned(),
-        )]));
-    }
-    // `?cursor=` (empty) is the first page, as no cursor is.
-    let cursor = cursor.filter(|cursor| !cursor.is_empty());
+    let (limit, cursor) =
+        super::page_query(limit, cursor, latchkey_domain::service::EVENT_PAGE_MAX)?;
     let page = latchkey
         .own_events(&principal, limit, cursor.as_deref())
         .await?;

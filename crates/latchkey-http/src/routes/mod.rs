@@ -34,6 +34,26 @@ use crate::{docs, openapi, API_BASE};
 
 pub(crate) use email::{send_reset_link_later, FORGOT_MESSAGE, RESEND_MESSAGE};
 
+/// Entries per page when a list request names no `limit`.
+const DEFAULT_PAGE: usize = 20;
+
+/// A paged list's `?limit=&cursor=`, checked: the limit (default [`DEFAULT_PAGE`]) within `1..=max`, and an empty
+/// `cursor=` read as none (the first page), as a schema-valid empty string must be.
+fn page_query(
+    limit: Option<usize>,
+    cursor: Option<String>,
+    max: usize,
+) -> Result<(usize, Option<String>), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::validation([(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )]));
+    }
+    Ok((limit, cursor.filter(|cursor| !cursor.is_empty())))
+}
+
 /// Every route of the service.
 pub(crate) fn register(router: &mut Router<'_>) {
     router
