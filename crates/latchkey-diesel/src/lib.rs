@@ -24,6 +24,15 @@
 //!
 //! Only that locking and the connection setup differ per backend. A new table costs a migration per backend, its
 //! `table!` and rows here, and one repository file.
+//!
+//! # Lookups by a unique key use `get_result`, never `first`
+//!
+//! `first` appends `LIMIT ?` with the limit as a bound parameter. SQLite's planner reads a bound LIMIT's value, so
+//! it marks the statement to be prepared again whenever that parameter is bound, which is every use: the cached
+//! statement is re-parsed and re-planned per request. That was 46 % of the instructions of `GET /auth/me`, and the
+//! reason an API key measured 0.8 of a JWT on SQLite (`docs/benchmarks.md`). Every lookup here is by a primary or
+//! unique key, so `get_result` (no LIMIT) returns the same row; `clippy.toml` refuses `first`. A list that needs a
+//! limit (the paginated ones) still binds one and pays the re-prepare: it is not on a hot path.
 
 #![warn(missing_docs)]
 

@@ -38,7 +38,7 @@ pub(super) fn rekey_emails(connection: &mut MigrationConnection) -> QueryResult<
         let holder: Option<(String, Timestamp)> = users::table
             .filter(users::email_key.eq(&key))
             .select((users::id, users::created_at))
-            .first(connection)
+            .get_result(connection)
             .optional()?;
         if let Some((holder, holder_created_at)) = holder {
             let holder_is_older = (holder_created_at, &holder) < (created_at, &id);

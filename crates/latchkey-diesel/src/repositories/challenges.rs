@@ -28,21 +28,21 @@ macro_rules! locked_account {
         match $lookup {
             UserLookup::Id(id) => {
                 locked!(users::table.find(id.as_str()).select(columns))
-                    .first::<(String, String, bool)>($connection)
+                    .get_result::<(String, String, bool)>($connection)
                     .await
             }
             UserLookup::Email(email) => {
                 locked!(users::table
                     .filter(users::email_key.eq(email.key()))
                     .select(columns))
-                .first::<(String, String, bool)>($connection)
+                .get_result::<(String, String, bool)>($connection)
                 .await
             }
             UserLookup::Username(name) => {
                 locked!(users::table
                     .filter(users::username_key.eq(name.key()))
                     .select(columns))
-                .first::<(String, String, bool)>($connection)
+                .get_result::<(String, String, bool)>($connection)
                 .await
             }
         }
@@ -77,7 +77,7 @@ impl ChallengeRepository for Store {
                     let previous = verification_challenges::table
                         .find(&user_id)
                         .select(verification_challenges::created_at)
-                        .first::<Timestamp>(connection)
+                        .get_result::<Timestamp>(connection)
                         .await
                         .optional()?;
                     if too_soon(previous, challenge.created_at, min_interval) {
@@ -159,7 +159,7 @@ impl ChallengeRepository for Store {
                         let user_id = users::table
                             .filter(users::email_key.eq(&email_key))
                             .select(users::id)
-                            .first::<String>(connection)
+                            .get_result::<String>(connection)
                             .await
                             .optional()?;
                         let Some(user_id) = user_id else {
@@ -171,7 +171,7 @@ impl ChallengeRepository for Store {
                                 verification_challenges::code_expires_at,
                                 verification_challenges::attempts,
                             )))
-                            .first::<(Vec<u8>, Timestamp, i32)>(connection)
+                            .get_result::<(Vec<u8>, Timestamp, i32)>(connection)
                             .await
                             .optional()?;
                         let Some((stored, expires_at, attempts)) = challenge else {
@@ -224,7 +224,7 @@ impl ChallengeRepository for Store {
                     let previous = password_resets::table
                         .find(&user_id)
                         .select(password_resets::created_at)
-                        .first::<Timestamp>(connection)
+                        .get_result::<Timestamp>(connection)
                         .await
                         .optional()?;
                     if too_soon(previous, reset.created_at, min_interval) {
@@ -266,7 +266,7 @@ impl ChallengeRepository for Store {
                         .filter(password_resets::token_hash.eq(token_hash.as_bytes().as_slice()))
                         .filter(password_resets::expires_at.gt(now))
                         .select(password_resets::user_id)
-                        .first(connection)
+                        .get_result(connection)
                         .await
                         .optional()
                 })

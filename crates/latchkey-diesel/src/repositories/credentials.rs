@@ -12,7 +12,7 @@ use latchkey_domain::{
 
 use super::{revoke, write_transaction, Store};
 use crate::pool::Pooled;
-use crate::rows::{CredentialRow, UserRow};
+use crate::rows::{CredentialRow, NewCredentialRow, UserRow};
 use crate::schema::{credentials, users};
 use crate::sql_types::Timestamp;
 
@@ -24,7 +24,7 @@ impl CredentialRepository for Store {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<IssuedCredential, InsertCredentialError> {
-        let row = CredentialRow::new(new);
+        let row = NewCredentialRow::new(new);
         let user_id = new.credential.user_id.as_str().to_owned();
         let kind = new.credential.id.kind().as_str();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -36,7 +36,7 @@ impl CredentialRepository for Store {
                         // The owner's row is the lock that serialises creations for one user, so two of them cannot
                         // both count below the limit (on SQLite the transaction's write lock does it).
                         locked!(users::table.find(&user_id).select(users::id))
-                            .first::<String>(connection)
+                            .get_result::<String>(connection)
                             .await?;
                         let live: i64 = credentials::table
                             .filter(credentials::user_id.eq(&user_id))
@@ -108,7 +108,7 @@ impl CredentialRepository for Store {
                         .filter(credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()))
                         .filter(credentials::revoked_at.is_null())
                         .select((CredentialRow::as_select(), UserRow::as_select()))
-                        .first::<(CredentialRow, UserRow)>(connection)
+                        .get_result::<(CredentialRow, UserRow)>(connection)
                         .await
                         .optional()
                 })

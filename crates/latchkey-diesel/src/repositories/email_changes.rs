@@ -36,7 +36,7 @@ impl Store {
                 Box::pin(async move {
                     // Locked so that a concurrent request of the same account waits, then replaces this one.
                     let Some(current) = locked!(users::table.find(&user_id).select(users::email))
-                        .first::<String>(connection)
+                        .get_result::<String>(connection)
                         .await
                         .optional()?
                     else {

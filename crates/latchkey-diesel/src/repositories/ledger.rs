@@ -49,7 +49,7 @@ async fn stored_key(
     let row: Option<IdempotencyKeyRow> = idempotency_keys::table
         .find((user_id, key))
         .select(IdempotencyKeyRow::as_select())
-        .first(connection)
+        .get_result(connection)
         .await
         .optional()?;
     let Some(row) = row else {
@@ -65,7 +65,7 @@ async fn stored_key(
         .filter(credit_ledger::charge_id.eq(&row.charge_id))
         .filter(credit_ledger::kind.eq(LedgerKind::Charge.as_str()))
         .select(LedgerRow::as_select())
-        .first(connection)
+        .get_result(connection)
         .await?;
     let charge = entry
         .into_entry()
@@ -89,7 +89,7 @@ async fn balance(connection: &mut Connection, user_id: &str) -> QueryResult<Opti
     users::table
         .find(user_id)
         .select(users::credits)
-        .first(connection)
+        .get_result(connection)
         .await
         .optional()
 }
@@ -233,7 +233,7 @@ impl CreditLedger for Store {
                             .filter(credit_ledger::kind.eq(LedgerKind::Charge.as_str()))
                             .filter(credit_ledger::user_id.eq(user_id.as_str()))
                             .select(LedgerRow::as_select())
-                            .first(connection)
+                            .get_result(connection)
                             .await
                             .optional()?;
                         let Some(charge) = charge else {

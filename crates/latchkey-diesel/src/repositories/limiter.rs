@@ -70,7 +70,7 @@ impl RateLimiter for Store {
                         None => rate_limits::table
                             .find(key.as_slice())
                             .select(rate_limits::arrival_us)
-                            .first::<i64>(connection)
+                            .get_result::<i64>(connection)
                             .await
                             .optional(),
                     }

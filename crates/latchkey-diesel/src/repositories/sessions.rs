@@ -37,7 +37,7 @@ impl SessionRepository for Store {
                             let current = locked!(users::table
                                 .find(user_id)
                                 .select((users::password_hash, users::disabled_at.is_not_null())))
-                            .first::<(String, bool)>(connection)
+                            .get_result::<(String, bool)>(connection)
                             .await
                             .optional()?;
                             if let Some(verified) = &session.verified_password {
@@ -114,7 +114,7 @@ impl SessionRepository for Store {
                             refresh_tokens::used_at,
                             refresh_tokens::successor_hash,
                         )))
-                        .first::<TokenRow>(connection)
+                        .get_result::<TokenRow>(connection)
                         .await
                         .optional()?;
                         let state = match token {
@@ -127,7 +127,9 @@ impl SessionRepository for Store {
                                         sessions::revoked_at,
                                         sessions::ends_at,
                                     ))
-                                    .first::<(String, Option<Timestamp>, Timestamp)>(connection)
+                                    .get_result::<(String, Option<Timestamp>, Timestamp)>(
+                                        connection,
+                                    )
                                     .await?;
                                 // Locked so that a concurrent rotation of the successor cannot spend it between
                                 // this read and the answer that hands it out again.
@@ -135,7 +137,7 @@ impl SessionRepository for Store {
                                     && locked!(refresh_tokens::table
                                         .find(successor)
                                         .select(refresh_tokens::used_at))
-                                    .first::<Option<Timestamp>>(connection)
+                                    .get_result::<Option<Timestamp>>(connection)
                                     .await
                                     .optional()?
                                     .is_some_and(|used_at| used_at.is_none());

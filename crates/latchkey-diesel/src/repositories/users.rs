@@ -102,7 +102,7 @@ impl UserRepository for Store {
                         .filter(sessions::revoked_at.is_null())
                         .filter(sessions::expires_at.gt(now))
                         .select(UserRow::as_select())
-                        .first(connection)
+                        .get_result(connection)
                         .await
                         .optional()
                 })
@@ -130,7 +130,7 @@ impl UserRepository for Store {
                             query.filter(users::username_key.eq(name.key()))
                         }
                     };
-                    query.first(connection).await.optional()
+                    query.get_result(connection).await.optional()
                 })
             })
             .await?;
@@ -272,7 +272,7 @@ impl UserRepository for Store {
                     Box::pin(async move {
                         let Some(disabled_at) =
                             locked!(users::table.find(&id).select(users::disabled_at))
-                                .first::<Option<Timestamp>>(connection)
+                                .get_result::<Option<Timestamp>>(connection)
                                 .await
                                 .optional()?
                         else {
@@ -318,7 +318,7 @@ impl UserRepository for Store {
             write_transaction(connection, move |connection| {
                 Box::pin(async move {
                     let Some(email) = locked!(users::table.find(&id).select(users::email))
-                        .first::<String>(connection)
+                        .get_result::<String>(connection)
                         .await
                         .optional()?
                     else {
@@ -327,7 +327,7 @@ impl UserRepository for Store {
                     let pending = email_changes::table
                         .find(&id)
                         .select(email_changes::new_email)
-                        .first::<String>(connection)
+                        .get_result::<String>(connection)
                         .await
                         .optional()?;
                     let addresses: Vec<String> = std::iter::once(email).chain(pending).collect();
