@@ -6,6 +6,7 @@
 #   bench/run.sh            # 10 s per scenario, 64 connections
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
 #   DATABASE=postgres bench/run.sh   # a fresh database on 127.0.0.1:5432 (user postgres) instead of SQLite
+#   ROUNDS=5 bench/run.sh            # /auth/me by credential (JWT, X-API-Key, PAT) in 5 alternating rounds (default 3)
 #
 # Needs wrk (installed from Debian's packages when missing). Prints one line per scenario.
 set -euo pipefail
@@ -15,6 +16,7 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 ACCOUNTS="${ACCOUNTS:-50}"
+ROUNDS="${ROUNDS:-3}"
 LATCHKEY_PORT=18080
 HELLO_PORT=18081
 
@@ -81,9 +83,21 @@ run() {
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}, database ${DATABASE}"
 run "hello-world GET /" "http://127.0.0.1:${HELLO_PORT}/"
-run "latchkey GET /auth/me" -H "Authorization: Bearer ${token}" "$api/auth/me"
-run "GET /auth/me (X-API-Key)" -H "X-API-Key: ${api_key}" "$api/auth/me"
-run "GET /auth/me (personal token)" -H "Authorization: Bearer ${personal_token}" "$api/auth/me"
+# /auth/me by credential, in ROUNDS alternating rounds so that all three see the same machine noise; the medians
+# and their ratios to the JWT's are what to compare (one round's spread is as wide as the 10 % target).
+declare -A me_rps
+for round in $(seq 1 "$ROUNDS"); do
+  me_rps[jwt]+=" $(run "GET /auth/me (JWT) #${round}" -H "Authorization: Bearer ${token}" "$api/auth/me" | tee /dev/stderr | awk '{print $(NF-7)}')"
+  me_rps[key]+=" $(run "GET /auth/me (X-API-Key) #${round}" -H "X-API-Key: ${api_key}" "$api/auth/me" | tee /dev/stderr | awk '{print $(NF-7)}')"
+  me_rps[pat]+=" $(run "GET /auth/me (PAT) #${round}" -H "Authorization: Bearer ${personal_token}" "$api/auth/me" | tee /dev/stderr | awk '{print $(NF-7)}')"
+done 2>&1
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+jwt_median="$(median <<<"${me_rps[jwt]}")"
+for credential in jwt key pat; do
+  m="$(median <<<"${me_rps[$credential]}")"
+  printf '%-28s %12s req/s   ratio to JWT %.2f  (rounds:%s)\n' "GET /auth/me median (${credential})" "$m" \
+    "$(awk -v a="$m" -v b="$jwt_median" 'BEGIN {print a / b}')" "${me_rps[$credential]}"
+done
 # Charges before the login flood: past tokens.max_sessions_per_user logins it revokes the bench account's oldest
 # sessions, and with them the tokens above.
 run "POST /credits/charges (1 acct)" -s bench/charge.lua "$api/credits/charges" -- "one-$$" "$token"
