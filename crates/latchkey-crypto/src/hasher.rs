@@ -194,6 +194,11 @@ impl Argon2Hasher {
         self.max_concurrent
     }
 
+    /// The refusal of a hash beyond the queue, with the time the queue takes to drain.
+    fn overloaded(&self) -> PortError {
+        PortError::overloaded("queue for password hashing", self.retry_after)
+    }
+
     /// Runs `work` with an arena on a blocking thread once a permit is free.
     ///
     /// The permit moves into the blocking task: if the caller's future is dropped (a client gone, a timeout), the
@@ -206,7 +211,7 @@ impl Argon2Hasher {
         // Admission first, without waiting: a full queue refuses at once instead of growing.
         let admitted = Arc::clone(&self.admission)
             .try_acquire_owned()
-            .map_err(|_| PortError::overloaded("queue for password hashing", self.retry_after))?;
+            .map_err(|_| self.overloaded())?;
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -315,6 +320,13 @@ impl PasswordHasher for Argon2Hasher {
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
         made_otherwise(&self.argon2, hash.as_str())
+    }
+
+    fn check_room(&self) -> Result<(), PortError> {
+        if self.admission.available_permits() == 0 {
+            return Err(self.overloaded());
+        }
+        Ok(())
     }
 }
 
@@ -463,6 +475,7 @@ mod tests {
             .unwrap()
             .with_max_waiting(1);
         let held = hasher.permits.clone().acquire_owned().await.unwrap();
+        hasher.check_room().expect("room while nothing waits");
         // Admission counts the running hash too: with the permit held by the test, the room is 1 + 1.
         let waiting = tokio::spawn({
             let hasher = hasher.clone();
@@ -478,6 +491,9 @@ mod tests {
         let refused = hasher.verify_nothing(&password("pw")).await.unwrap_err();
         let retry_after = refused.retry_after().expect("an overload");
         assert!(retry_after > Duration::ZERO);
+        // The hint refuses alike, with the same wait, without queueing anything.
+        let hinted = hasher.check_room().unwrap_err();
+        assert_eq!(hinted.retry_after(), Some(retry_after));
         assert!(hasher
             .hash(&password("pw"))
             .await
@@ -491,6 +507,7 @@ mod tests {
         also_waiting.await.unwrap().unwrap();
         hasher.hash(&password("pw")).await.unwrap();
         assert_eq!(hasher.admission.available_permits(), 2);
+        hasher.check_room().expect("room once the queue drained");
     }
 
     #[tokio::test]

@@ -40,4 +40,16 @@ pub trait PasswordHasher: Send + Sync {
         let _ = hash;
         false
     }
+
+    /// Refuses at once, with the [`PortError::overloaded`] a hash asked for now would fail with, when the queue is
+    /// already full; `Ok` otherwise. A cheap, racy hint (a hash asked for a moment later may still be refused), so
+    /// that a use case under a flood can refuse before spending database work on a request that cannot be hashed.
+    ///
+    /// The default always has room, for hashers without a queue.
+    ///
+    /// # Errors
+    /// [`PortError::overloaded`] when the queue is full.
+    fn check_room(&self) -> Result<(), PortError> {
+        Ok(())
+    }
 }

@@ -107,6 +107,9 @@ impl Latchkey {
         let Some(password) = Password::for_verification(password, &self.policies.password) else {
             return Err(LoginError::InvalidCredentials);
         };
+        // A login the hashing queue has no room for is refused before any lookup: under a flood most logins are
+        // refused, and each refusal should cost no more than the answer.
+        self.ports.hasher.check_room()?;
         // What the account's limit counts when no account has this identifier: the identifier as parsed, so the
         // limit answers for unknown accounts exactly as for known ones.
         let (lookup, typed) = if identifier.contains('@') {
@@ -136,18 +139,29 @@ impl Latchkey {
             )
             .await??;
         let Some(credentials) = credentials else {
-            self.ports.hasher.verify_nothing(&password).await?;
+            if let Err(refused) = self.ports.hasher.verify_nothing(&password).await {
+                // No password was checked: not an attempt.
+                self.forgive(counted).await;
+                return Err(refused.into());
+            }
             self.record(EventKind::Login, EventOutcome::Failure, None, None, &client)
                 .await;
             return Err(LoginError::InvalidCredentials);
         };
         let user_id = &credentials.user.id;
-        if !self
+        let matched = match self
             .ports
             .hasher
             .verify(&password, &credentials.password_hash)
-            .await?
+            .await
         {
+            Ok(matched) => matched,
+            Err(refused) => {
+                self.forgive(counted).await;
+                return Err(refused.into());
+            }
+        };
+        if !matched {
             self.record(
                 EventKind::Login,
                 EventOutcome::Failure,

@@ -1,6 +1,6 @@
 //! One fresh service per test, on the in-memory adapters and a clock that only moves when told to.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,15 +19,45 @@ use latchkey_memory::{FastTestHasher, ManualClock, MemoryPorts, RecordingMailer}
 /// A password that satisfies the default policy.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Wraps [`FastTestHasher`] and counts each kind of call, so tests can tell which work was done.
+/// Wraps [`FastTestHasher`] and counts each kind of call, so tests can tell which work was done; can play a hasher
+/// whose queue is full.
 #[derive(Debug, Default)]
 pub struct CountingHasher {
     hashes: AtomicUsize,
     verifies: AtomicUsize,
     verify_nothings: AtomicUsize,
+    overload: AtomicU8,
+}
+
+/// How a [`CountingHasher`] plays a full queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Overload {
+    /// Room for every hash.
+    None,
+    /// Full: `check_room` and every hash refuse.
+    Full,
+    /// Filled between `check_room` (which still finds room) and the hash (which is refused): the race the hint
+    /// cannot close.
+    FilledMeanwhile,
 }
 
 impl CountingHasher {
+    /// From now on, play `overload`.
+    pub fn set_overload(&self, overload: Overload) {
+        self.overload.store(overload as u8, Ordering::SeqCst);
+    }
+
+    fn refused(&self) -> Result<(), PortError> {
+        if self.overload.load(Ordering::SeqCst) == Overload::None as u8 {
+            return Ok(());
+        }
+        Err(PortError::overloaded(
+            "queue for password hashing",
+            std::time::Duration::from_secs(1),
+        ))
+    }
+
     pub fn hashes(&self) -> usize {
         self.hashes.load(Ordering::SeqCst)
     }
@@ -45,21 +75,31 @@ impl CountingHasher {
 impl PasswordHasher for CountingHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError> {
         self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.refused()?;
         FastTestHasher.hash(password).await
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
         self.verifies.fetch_add(1, Ordering::SeqCst);
+        self.refused()?;
         FastTestHasher.verify(password, hash).await
     }
 
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
         self.verify_nothings.fetch_add(1, Ordering::SeqCst);
+        self.refused()?;
         FastTestHasher.verify_nothing(password).await
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
         FastTestHasher.needs_rehash(hash)
+    }
+
+    fn check_room(&self) -> Result<(), PortError> {
+        if self.overload.load(Ordering::SeqCst) == Overload::Full as u8 {
+            return self.refused();
+        }
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use latchkey_domain::{
     RegisterError, ThrottlePolicy, TooManyAttempts, VerifyEmailError,
 };
 
-use crate::support::{change, client, credentials, input, TestApp, PASSWORD};
+use crate::support::{change, client, credentials, input, Overload, TestApp, PASSWORD};
 
 fn from(ip: &str) -> ClientInfo {
     ClientInfo::new(Some("tests/1.0"), Some(ip.to_owned()))
@@ -363,4 +363,64 @@ async fn limits_can_be_turned_off() {
         fail_login(&app, "jane@example.com", client()).await;
     }
     app.login("jane@example.com").await;
+}
+
+fn overloaded(error: LoginError) -> bool {
+    matches!(&error, LoginError::Unavailable(port) if port.retry_after().is_some())
+}
+
+#[tokio::test]
+async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
+    let app = with_throttle(|throttle| {
+        throttle.login_per_address = rate(3, TimeDelta::minutes(15));
+        throttle.login_per_account = rate(3, TimeDelta::minutes(15));
+    });
+    app.register("jane@example.com", None).await;
+    let attacker = from("198.51.100.9");
+
+    // A full queue refuses before the account is even looked up: no hashing, no count.
+    app.hasher.set_overload(Overload::Full);
+    for identifier in ["jane@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            let refused = app
+                .svc
+                .login(credentials(identifier, "wrong password!"), attacker.clone())
+                .await
+                .expect_err("overloaded");
+            assert!(overloaded(refused));
+        }
+    }
+    assert_eq!(
+        (app.hasher.verifies(), app.hasher.verify_nothings()),
+        (0, 0)
+    );
+
+    // Filled between the hint and the hash: refused by the hash itself, and the counted attempt given back.
+    app.hasher.set_overload(Overload::FilledMeanwhile);
+    for identifier in ["jane@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            let refused = app
+                .svc
+                .login(credentials(identifier, "wrong password!"), attacker.clone())
+                .await
+                .expect_err("overloaded");
+            assert!(overloaded(refused));
+        }
+    }
+    assert_eq!(
+        (app.hasher.verifies(), app.hasher.verify_nothings()),
+        (5, 5)
+    );
+
+    // None of the twenty refusals counted: the address still has its three attempts.
+    app.hasher.set_overload(Overload::None);
+    for _ in 0..3 {
+        fail_login(&app, "jane@example.com", attacker.clone()).await;
+    }
+    retry_after(
+        app.svc
+            .login(credentials("jane@example.com", PASSWORD), attacker)
+            .await,
+        login_throttled,
+    );
 }

@@ -106,6 +106,16 @@ impl PasswordHasher for CountingHasher {
         }
         self.inner.verify_nothing(password)
     }
+
+    fn check_room(&self) -> Result<(), PortError> {
+        if self.overloaded.load(Ordering::SeqCst) {
+            return Err(PortError::overloaded(
+                "queue for password hashing",
+                OVERLOAD_RETRY_AFTER,
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A response, read in full.
