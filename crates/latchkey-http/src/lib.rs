@@ -16,6 +16,7 @@
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::pace_refusals))
 //!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
@@ -38,6 +39,7 @@ mod logging;
 mod middleware;
 mod oauth;
 mod openapi;
+mod pacing;
 mod pages;
 mod routes;
 
@@ -57,6 +59,7 @@ pub use middleware::{
     cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
 };
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
+pub use pacing::{pace_refusals, MAX_PAUSE, MAX_PAUSED};
 
 /// Base path of the API.
 pub const API_BASE: &str = "/api/v1";

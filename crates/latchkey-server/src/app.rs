@@ -116,6 +116,7 @@ impl Application {
             // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
             App::new()
                 .wrap(from_fn(latchkey_http::refuse_content_encoding))
+                .wrap(from_fn(latchkey_http::pace_refusals))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
                     latchkey_http::cors(&cors_origins),
