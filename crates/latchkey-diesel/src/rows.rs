@@ -8,7 +8,9 @@ use latchkey_domain::{
     ClientInfo, NewUser, PasswordHash, PortError, ProfileChanges, Session, SessionId, StoredUser,
     TokenHash, User, UserCredentials, UserId,
 };
-use latchkey_domain::{CredentialId, CredentialKind, IssuedCredential, Scopes};
+use latchkey_domain::{
+    CredentialId, CredentialKind, IssuedCredential, PresentedCredential, Scopes,
+};
 use latchkey_domain::{EventId, EventKind, EventOutcome, SecurityEvent};
 
 use crate::error::corrupt;
@@ -319,6 +321,37 @@ pub(crate) struct CredentialRow {
     created_at: Timestamp,
     expires_at: Option<Timestamp>,
     last_used_at: Option<Timestamp>,
+}
+
+/// A credential as a request presenting its secret reads it, with its owner's row (which gives its `user_id`):
+/// only what authenticating needs, since this is read on every such request.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct PresentedCredentialRow {
+    id: String,
+    kind: String,
+    scopes: String,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    last_used_at: Option<Timestamp>,
+}
+
+impl PresentedCredentialRow {
+    pub(crate) fn into_credential(self, user_id: UserId) -> Result<PresentedCredential, PortError> {
+        const CONTEXT: &str = "read credential";
+        let kind = CredentialKind::parse(&self.kind)
+            .ok_or_else(|| corrupt(CONTEXT, "unknown credential kind"))?;
+        Ok(PresentedCredential {
+            id: CredentialId::parse(kind, &self.id)
+                .ok_or_else(|| corrupt(CONTEXT, "malformed credential id"))?,
+            user_id,
+            scopes: Scopes::parse(&self.scopes).map_err(|_| corrupt(CONTEXT, "unknown scope"))?,
+            created_at: self.created_at.into(),
+            expires_at: self.expires_at.map(Into::into),
+            last_used_at: self.last_used_at.map(Into::into),
+        })
+    }
 }
 
 /// A new credential as it is written, with its secret's hash.

@@ -41,8 +41,9 @@ pub use model::{
     DisplayName, DisplayNameError, Email, EmailContent, EmailError, EmailId, EventId, EventKind,
     EventOutcome, IdempotencyKey, IdempotencyKeyError, IssuedCredential, LedgerEntry,
     LedgerEntryId, LedgerKind, Metadata, NewEmail, NewUser, Password, PasswordError, PasswordHash,
-    PersonalTokenId, PhoneNumber, Pricing, ProfileChanges, SecurityEvent, Session, SessionId,
-    StoredUser, User, UserCredentials, UserId, Username, UsernameError, MAX_BALANCE,
+    PersonalTokenId, PhoneNumber, PresentedCredential, Pricing, ProfileChanges, SecurityEvent,
+    Session, SessionId, StoredUser, User, UserCredentials, UserId, Username, UsernameError,
+    MAX_BALANCE,
 };
 pub use policy::{
     ChallengePolicyError, ChallengeSetting, CredentialPolicy, CredentialPolicyError, CreditsPolicy,

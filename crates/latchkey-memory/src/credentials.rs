@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use latchkey_domain::ports::{CredentialMatch, CredentialRepository, InsertCredentialError};
 use latchkey_domain::{
-    CredentialId, CredentialKind, IssuedCredential, PortError, TokenHash, UserId,
+    CredentialId, CredentialKind, IssuedCredential, PortError, PresentedCredential, TokenHash,
+    UserId,
 };
 
 use crate::store::MemoryStore;
@@ -114,7 +115,7 @@ impl CredentialRepository for MemoryStore {
             .users
             .get(&entry.credential.user_id)
             .map(|owner| CredentialMatch {
-                credential: entry.credential.clone(),
+                credential: PresentedCredential::from(&entry.credential),
                 user: owner.user.clone(),
             }))
     }

@@ -12,7 +12,7 @@ use latchkey_domain::{
 
 use super::{revoke, write_transaction, Store};
 use crate::pool::Pooled;
-use crate::rows::{CredentialRow, NewCredentialRow, UserRow};
+use crate::rows::{CredentialRow, NewCredentialRow, PresentedCredentialRow, UserRow};
 use crate::schema::{credentials, users};
 use crate::sql_types::Timestamp;
 
@@ -107,8 +107,8 @@ impl CredentialRepository for Store {
                         .inner_join(users::table)
                         .filter(credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()))
                         .filter(credentials::revoked_at.is_null())
-                        .select((CredentialRow::as_select(), UserRow::as_select()))
-                        .get_result::<(CredentialRow, UserRow)>(connection)
+                        .select((PresentedCredentialRow::as_select(), UserRow::as_select()))
+                        .get_result::<(PresentedCredentialRow, UserRow)>(connection)
                         .await
                         .optional()
                 })
@@ -116,9 +116,10 @@ impl CredentialRepository for Store {
             .await?;
         found
             .map(|(credential, user)| {
+                let user = user.into_credentials()?.user;
                 Ok(CredentialMatch {
-                    credential: credential.into_credential()?,
-                    user: user.into_credentials()?.user,
+                    credential: credential.into_credential(user.id.clone())?,
+                    user,
                 })
             })
             .transpose()

@@ -148,6 +148,44 @@ impl IssuedCredential {
     }
 }
 
+/// A credential as a request presenting its secret needs it: whose it is, what it may do, and how long it lives.
+/// Lighter than [`IssuedCredential`] (no name or hint), because it is read on every request that presents one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedCredential {
+    /// Its id; its kind is the id's.
+    pub id: CredentialId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last used, to a minute's precision; `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl PresentedCredential {
+    /// Whether it has expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
+}
+
+impl From<&IssuedCredential> for PresentedCredential {
+    fn from(credential: &IssuedCredential) -> Self {
+        Self {
+            id: credential.id.clone(),
+            user_id: credential.user_id.clone(),
+            scopes: credential.scopes,
+            created_at: credential.created_at,
+            expires_at: credential.expires_at,
+            last_used_at: credential.last_used_at,
+        }
+    }
+}
+
 /// A credential as a repository stores it, for [`IssuedCredential::from_stored`].
 ///
 /// Deliberately exhaustive: when a credential gains a field, every adapter must fail to compile until it stores it.

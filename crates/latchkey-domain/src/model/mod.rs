@@ -14,7 +14,8 @@ mod user;
 mod username;
 
 pub use credential::{
-    CredentialId, CredentialKind, IssuedCredential, NewCredential, StoredCredential,
+    CredentialId, CredentialKind, IssuedCredential, NewCredential, PresentedCredential,
+    StoredCredential,
 };
 pub use credits::{
     charge_fingerprint, Charge, IdempotencyKey, IdempotencyKeyError, LedgerEntry, LedgerKind,

@@ -2,7 +2,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::model::{CredentialId, CredentialKind, IssuedCredential, NewCredential, User, UserId};
+use crate::model::{
+    CredentialId, CredentialKind, IssuedCredential, NewCredential, PresentedCredential, User,
+    UserId,
+};
 use crate::secret::TokenHash;
 
 /// Why a credential was not stored.
@@ -20,8 +23,8 @@ pub enum InsertCredentialError {
 /// A credential found by its secret, with its owner: what authenticating a request with it needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CredentialMatch {
-    /// The credential, as its owner sees it (its `last_used_at` is what the store holds).
-    pub credential: IssuedCredential,
+    /// The credential, as a request presenting it needs it (its `last_used_at` is what the store holds).
+    pub credential: PresentedCredential,
     /// Its owner's account.
     pub user: User,
 }

@@ -11,7 +11,7 @@ use crate::access::{Credential, Principal, Scope, Scopes, SessionPrincipal};
 use crate::error::PortError;
 use crate::model::{
     CredentialId, CredentialKind, DisplayName, DisplayNameError, EventKind, EventOutcome,
-    IssuedCredential, NewCredential, User,
+    IssuedCredential, NewCredential, PresentedCredential, User,
 };
 use crate::policy::CredentialPolicy;
 use crate::ports::{CredentialMatch, InsertCredentialError};
@@ -291,7 +291,7 @@ impl Latchkey {
         &self,
         secret: &str,
         kind: CredentialKind,
-    ) -> Result<(IssuedCredential, User), AuthError> {
+    ) -> Result<(PresentedCredential, User), AuthError> {
         let CredentialMatch { credential, user } = self
             .find_credential_by_secret(secret, kind)
             .await?
@@ -324,7 +324,7 @@ impl Latchkey {
 
     /// Records a use unless one within [`LAST_USED_PRECISION`] is known, from the store's answer or from this
     /// instance's own recent records. A failure only costs the record, never the request.
-    async fn record_use(&self, credential: &IssuedCredential, now: DateTime<Utc>) {
+    async fn record_use(&self, credential: &PresentedCredential, now: DateTime<Utc>) {
         let recent = now - LAST_USED_PRECISION;
         if credential.last_used_at.is_some_and(|at| at > recent)
             || !self.usage.claim(&credential.id, now)
@@ -355,7 +355,7 @@ impl Latchkey {
 }
 
 /// The principal a request presenting `credential` acts as: its owner, with the credential's scopes.
-pub(super) fn principal_of(credential: &IssuedCredential) -> Principal {
+pub(super) fn principal_of(credential: &PresentedCredential) -> Principal {
     let scopes = credential.scopes;
     let credential_of = match credential.id.clone() {
         CredentialId::PersonalToken(id) => Credential::PersonalToken { id, scopes },

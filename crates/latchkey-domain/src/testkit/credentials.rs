@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use super::fixtures::{new_credential, new_user, t0};
 use super::{eventually, join, Store};
-use crate::model::{CredentialKind, User};
+use crate::model::{CredentialKind, PresentedCredential, User};
 use crate::ports::InsertCredentialError;
 use crate::secret::TokenHash;
 
@@ -32,7 +32,7 @@ pub async fn insert_then_find_by_secret_with_the_owner<S: Store>(store: &S) {
         .await
         .unwrap()
         .expect("found by its secret");
-    assert_eq!(found.credential, new.credential);
+    assert_eq!(found.credential, PresentedCredential::from(&new.credential));
     assert_eq!(found.user, jane);
     assert!(store.find_credential(&TokenHash::of("sk_live_two")).await.unwrap().is_none());
 }
@@ -158,7 +158,7 @@ pub async fn rotation_replaces_the_secret_and_keeps_the_rest<S: Store>(store: &S
     );
     assert!(store.find_credential(&TokenHash::of("lk_pat_old")).await.unwrap().is_none());
     let found = store.find_credential(&TokenHash::of("lk_pat_new")).await.unwrap().unwrap();
-    assert_eq!(found.credential, rotated);
+    assert_eq!(found.credential, PresentedCredential::from(&rotated));
 }
 
 /// A use of the old secret racing its rotation sees the credential before or not at all; once the rotation is
