@@ -60,7 +60,7 @@ me_alone="$(wrk -t1 -c16 -d5s -H "Authorization: Bearer ${token}" "$api/auth/me"
 flood() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s bench/login.lua "$api/auth/login"; }
 flood >"$workdir/login.out"
 non2xx="$(awk '/Non-2xx/ {print $NF}' "$workdir/login.out")"
-# Successful logins per second: wrk's Requests/sec also counts the fast 503 `overloaded` answers.
+# Successful logins per second: wrk's Requests/sec also counts the 503 `overloaded` answers.
 logins="$(awk -v refused="${non2xx:-0}" '/requests in/ {sub(/s,$/, "", $4); printf "%.1f", ($1 - refused) / $4}' \
   "$workdir/login.out")"
 

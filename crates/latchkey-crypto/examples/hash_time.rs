@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p latchkey-crypto --example hash_time [HASHES] [THREADS]
 //! ```
-//! Prints the median time of one hash in milliseconds. With THREADS > 1, THREADS threads hash HASHES each at once
+//! Prints the median time of one hash in milliseconds. With THREADS, THREADS threads hash HASHES each at once
 //! and it prints the hashes per second they made together instead: what the machine's cores (and the memory
 //! bandwidth they share) allow when every core hashes, the ceiling a login flood actually meets.
 
@@ -20,10 +20,10 @@ fn main() {
     let hashes: usize = std::env::args()
         .nth(1)
         .map_or(30, |n| n.parse().expect("HASHES is a number"));
-    let threads: usize = std::env::args()
+    let threads: Option<usize> = std::env::args()
         .nth(2)
-        .map_or(1, |n| n.parse().expect("THREADS is a number"));
-    if threads > 1 {
+        .map(|n| n.parse().expect("THREADS is a number"));
+    if let Some(threads) = threads {
         let started = Instant::now();
         let workers: Vec<_> = (0..threads)
             .map(|_| std::thread::spawn(move || median_hash_ms(hashes)))

@@ -16,9 +16,9 @@
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
-//!         .wrap(actix_web::middleware::from_fn(latchkey_http::pace_refusals))
 //!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::pace_refusals))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
 //! })
 //! .bind("127.0.0.1:8080")?

@@ -116,13 +116,15 @@ impl Application {
             // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
             App::new()
                 .wrap(from_fn(latchkey_http::refuse_content_encoding))
-                .wrap(from_fn(latchkey_http::pace_refusals))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
                     latchkey_http::cors(&cors_origins),
                 ))
                 .wrap(latchkey_http::security_headers(https))
                 .wrap(from_fn(latchkey_http::log_request))
+                // Outside the request log, so the log shows how long a refusal took to decide, not its pause, and
+                // keeps its line when the client leaves during the pause.
+                .wrap(from_fn(latchkey_http::pace_refusals))
                 .configure(latchkey_http::configure(latchkey.clone(), http.clone()))
         })
         .shutdown_timeout(settings.server.shutdown_timeout_seconds);

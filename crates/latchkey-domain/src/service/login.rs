@@ -139,10 +139,9 @@ impl Latchkey {
             )
             .await??;
         let Some(credentials) = credentials else {
-            if let Err(refused) = self.ports.hasher.verify_nothing(&password).await {
-                // No password was checked: not an attempt.
-                self.forgive(counted).await;
-                return Err(refused.into());
+            if let Err(error) = self.ports.hasher.verify_nothing(&password).await {
+                self.forgive_if_refused(counted, &error).await;
+                return Err(error.into());
             }
             self.record(EventKind::Login, EventOutcome::Failure, None, None, &client)
                 .await;
@@ -156,9 +155,9 @@ impl Latchkey {
             .await
         {
             Ok(matched) => matched,
-            Err(refused) => {
-                self.forgive(counted).await;
-                return Err(refused.into());
+            Err(error) => {
+                self.forgive_if_refused(counted, &error).await;
+                return Err(error.into());
             }
         };
         if !matched {
@@ -219,6 +218,15 @@ impl Latchkey {
             user: credentials.user,
             tokens,
         })
+    }
+
+    /// Gives the counted attempt back when the hasher refused the work for overload ([`PortError::retry_after`]):
+    /// such a refusal comes before any hashing, so no password was checked. Any other failure keeps the count, since
+    /// a hasher might fail after comparing, and forgiving that would hand out free guesses.
+    async fn forgive_if_refused(&self, counted: Counted, error: &PortError) {
+        if error.retry_after().is_some() {
+            self.forgive(counted).await;
+        }
     }
 
     /// Counts a login attempt against the address's limit and, unless the address is one the account logged in

@@ -40,6 +40,8 @@ pub enum Overload {
     /// Filled between `check_room` (which still finds room) and the hash (which is refused): the race the hint
     /// cannot close.
     FilledMeanwhile,
+    /// Not an overload: every hash fails otherwise (a broken hasher, which might have compared before failing).
+    Failing,
 }
 
 impl CountingHasher {
@@ -49,8 +51,12 @@ impl CountingHasher {
     }
 
     fn refused(&self) -> Result<(), PortError> {
-        if self.overload.load(Ordering::SeqCst) == Overload::None as u8 {
+        let overload = self.overload.load(Ordering::SeqCst);
+        if overload == Overload::None as u8 {
             return Ok(());
+        }
+        if overload == Overload::Failing as u8 {
+            return Err(PortError::new("hash password", "the hasher failed"));
         }
         Err(PortError::overloaded(
             "queue for password hashing",

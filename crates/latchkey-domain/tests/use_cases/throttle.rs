@@ -424,3 +424,31 @@ async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
         login_throttled,
     );
 }
+
+#[tokio::test]
+async fn a_login_the_hasher_failed_otherwise_than_for_overload_stays_counted() {
+    let app = with_throttle(|throttle| {
+        throttle.login_per_address = rate(3, TimeDelta::minutes(15));
+    });
+    app.register("jane@example.com", None).await;
+    let attacker = from("198.51.100.9");
+    app.hasher.set_overload(Overload::Failing);
+    for _ in 0..3 {
+        let failed = app
+            .svc
+            .login(
+                credentials("jane@example.com", "wrong password!"),
+                attacker.clone(),
+            )
+            .await
+            .expect_err("the hasher failed");
+        assert!(matches!(&failed, LoginError::Unavailable(port) if port.retry_after().is_none()));
+    }
+    app.hasher.set_overload(Overload::None);
+    retry_after(
+        app.svc
+            .login(credentials("jane@example.com", PASSWORD), attacker)
+            .await,
+        login_throttled,
+    );
+}
