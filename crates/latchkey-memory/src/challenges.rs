@@ -72,6 +72,8 @@ struct Queued {
     attempts: u32,
     due_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+    /// When it was sent or given up.
+    finished_at: Option<DateTime<Utc>>,
 }
 
 impl State {
@@ -95,6 +97,7 @@ impl State {
             attempts: 0,
             due_at: email.created_at,
             created_at: email.created_at,
+            finished_at: None,
         });
     }
 
@@ -384,11 +387,12 @@ impl Outbox for MemoryStore {
         Ok(claimed)
     }
 
-    async fn complete(&self, id: &EmailId, _now: DateTime<Utc>) -> Result<(), PortError> {
+    async fn complete(&self, id: &EmailId, now: DateTime<Utc>) -> Result<(), PortError> {
         let mut state = crate::lock(&self.state);
         if let Some(queued) = state.queued(id) {
             queued.status = Status::Sent;
             queued.content = None;
+            queued.finished_at = Some(now);
         }
         Ok(())
     }
@@ -410,14 +414,34 @@ impl Outbox for MemoryStore {
     async fn give_up(
         &self,
         id: &EmailId,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
         _error: &str,
     ) -> Result<(), PortError> {
         let mut state = crate::lock(&self.state);
         if let Some(queued) = state.queued(id) {
             queued.status = Status::Failed;
             queued.content = None;
+            queued.finished_at = Some(now);
         }
         Ok(())
+    }
+
+    async fn purge_finished(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, PortError> {
+        let mut state = crate::lock(&self.state);
+        let mut left = limit;
+        state.mail.outbox.retain(|queued| {
+            let purge = left > 0
+                && matches!(queued.status, Status::Sent | Status::Failed)
+                && queued.finished_at.is_some_and(|at| at < finished_before);
+            if purge {
+                left -= 1;
+            }
+            !purge
+        });
+        Ok(u64::from(limit - left))
     }
 }

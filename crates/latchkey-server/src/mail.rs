@@ -15,6 +15,10 @@ use crate::settings::{MailSettings, MailTransport};
 /// How long the worker waits before looking again when nothing is due (or the outbox failed).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
+/// How often the worker deletes finished emails older than `DeliveryPolicy::FINISHED_RETENTION`, when it has
+/// nothing to send.
+const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+
 /// The mailer `[mail]` asks for. Logs at start-up which transport is in force, so a deployer running with the log
 /// transport knows no email leaves the machine.
 ///
@@ -64,6 +68,7 @@ impl Worker {
 }
 
 async fn run(delivery: OutboxDelivery, mut stopped: watch::Receiver<bool>) {
+    let mut next_purge = tokio::time::Instant::now();
     loop {
         if *stopped.borrow() {
             break;
@@ -71,6 +76,18 @@ async fn run(delivery: OutboxDelivery, mut stopped: watch::Receiver<bool>) {
         let wait = match delivery.deliver_next().await {
             // Something was done: more may be due at once.
             Ok(Delivered::Sent | Delivered::Retrying | Delivered::GaveUp) => continue,
+            // Nothing to send: at start-up and then hourly, delete finished emails past their retention.
+            Ok(_) if tokio::time::Instant::now() >= next_purge => {
+                next_purge = tokio::time::Instant::now() + PURGE_EVERY;
+                match delivery.purge_finished().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "finished emails purged from the outbox"),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot purge the outbox; will try again in an hour")
+                    }
+                }
+                continue;
+            }
             Ok(Delivered::Idle) => IDLE_WAIT,
             Ok(_) => IDLE_WAIT,
             Err(error) => {

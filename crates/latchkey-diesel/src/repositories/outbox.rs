@@ -165,4 +165,33 @@ impl Outbox for Store {
         })
         .await
     }
+
+    async fn purge_finished(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, PortError> {
+        let (before, limit) = (Timestamp(finished_before), i64::from(limit));
+        let purged = self
+            .run("purge finished emails", move |connection| {
+                Box::pin(async move {
+                    // Two statements need no transaction: a finished email never changes again.
+                    let finished: Vec<String> = outbox::table
+                        .filter(outbox::status.eq_any([outbox_status::SENT, outbox_status::FAILED]))
+                        .filter(outbox::finished_at.lt(before))
+                        .select(outbox::id)
+                        .limit(limit)
+                        .load(connection)
+                        .await?;
+                    if finished.is_empty() {
+                        return Ok(0);
+                    }
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(&finished)))
+                        .execute(connection)
+                        .await
+                })
+            })
+            .await?;
+        Ok(u64::try_from(purged).unwrap_or(0))
+    }
 }

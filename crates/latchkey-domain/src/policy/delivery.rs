@@ -35,6 +35,9 @@ impl DeliveryPolicy {
     /// take, so no other instance takes it over while it is being sent; a worker that died with it releases it
     /// when this runs out.
     pub const LEASE: TimeDelta = TimeDelta::minutes(5);
+    /// How long a sent or given-up email stays in the outbox (content erased, recipient and outcome kept) for an
+    /// operator looking into a delivery, before [`crate::service::OutboxDelivery::purge_finished`] deletes it.
+    pub const FINISHED_RETENTION: TimeDelta = TimeDelta::days(7);
 
     /// The policy with at most `attempts` tries per email (1 to 50).
     ///

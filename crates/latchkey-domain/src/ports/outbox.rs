@@ -50,6 +50,19 @@ pub trait Outbox: Send + Sync {
     /// [`PortError`] when the store fails.
     async fn give_up(&self, id: &EmailId, now: DateTime<Utc>, error: &str)
         -> Result<(), PortError>;
+
+    /// Deletes up to `limit` emails that were sent or given up before `finished_before`, and returns how many. Their
+    /// content is already erased, but the row still names its recipient: kept for ever, it would be a list of every
+    /// address the service ever wrote to, including addresses an account has since left. Emails not finished yet
+    /// are never deleted.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    async fn purge_finished(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, PortError>;
 }
 
 /// Why a [`Mailer`] could not send an email.

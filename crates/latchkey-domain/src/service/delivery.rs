@@ -115,6 +115,31 @@ impl OutboxDelivery {
     }
 }
 
+impl OutboxDelivery {
+    /// Rows deleted per statement by [`OutboxDelivery::purge_finished`], so no purge holds a long lock.
+    const PURGE_BATCH: u32 = 500;
+
+    /// Deletes the emails sent or given up more than [`DeliveryPolicy::FINISHED_RETENTION`] ago, in batches;
+    /// returns how many. The server runs it hourly beside delivery.
+    ///
+    /// # Errors
+    /// [`PortError`] when the outbox fails; the batches deleted before it stay deleted.
+    pub async fn purge_finished(&self) -> Result<u64, PortError> {
+        let before = self.clock.now() - DeliveryPolicy::FINISHED_RETENTION;
+        let mut purged = 0;
+        loop {
+            let batch = self
+                .outbox
+                .purge_finished(before, Self::PURGE_BATCH)
+                .await?;
+            purged += batch;
+            if batch < u64::from(Self::PURGE_BATCH) {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
 /// An error and its sources, `a: b: c`, for the outbox's record and the log.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

@@ -70,6 +70,29 @@ pub async fn outcomes_decide_what_is_claimed_again<S: Store>(store: &S) {
     assert!(store.claim(much_later, LEASE, 10).await.unwrap().is_empty());
 }
 
+/// Only finished emails (sent or given up) that finished before the cutoff are purged, at most `limit` at a time;
+/// an email still being sent is never purged, and stays claimable.
+pub async fn purging_removes_only_emails_finished_before_the_cutoff<S: Store>(store: &S) {
+    let ids = queue(store, 4).await;
+    let claimed = store.claim(t0() + TimeDelta::seconds(10), LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let (t1, t2) = (t0() + TimeDelta::hours(1), t0() + TimeDelta::hours(2));
+    store.complete(&ids[0], t1).await.unwrap();
+    store.give_up(&ids[1], t1, "refused").await.unwrap();
+    store.complete(&ids[2], t2).await.unwrap();
+    // ids[3] stays claimed, unfinished.
+    let cutoff = t1 + TimeDelta::minutes(1);
+    assert_eq!(store.purge_finished(cutoff, 1).await.unwrap(), 1, "at most the limit");
+    assert_eq!(store.purge_finished(cutoff, 10).await.unwrap(), 1, "the other one finished before the cutoff");
+    assert_eq!(store.purge_finished(cutoff, 10).await.unwrap(), 0, "nothing else finished before it");
+    let much_later = t2 + TimeDelta::days(365);
+    assert_eq!(store.purge_finished(much_later, 10).await.unwrap(), 1, "the later one, never the unfinished");
+    assert_eq!(store.purge_finished(much_later, 10).await.unwrap(), 0);
+    // The unfinished email is still there: claimed again once its lease runs out.
+    let again = store.claim(much_later, LEASE, 10).await.unwrap();
+    assert_eq!(again.iter().map(|email| &email.id).collect::<Vec<_>>(), vec![&ids[3]]);
+}
+
 /// Two workers claiming at once never get the same email, and between them get every due one.
 pub async fn two_workers_claiming_at_once_never_share_an_email<S: Store>(store: &S) {
     let mut ids = queue(store, 8).await;

@@ -519,3 +519,41 @@ async fn delivery_retries_with_backoff_and_gives_up_after_its_tries() {
     app.advance(TimeDelta::days(1));
     assert_eq!(app.delivery.deliver_next().await.unwrap(), Delivered::Idle);
 }
+
+#[tokio::test]
+async fn sent_emails_are_purged_once_their_retention_has_passed() {
+    let app = TestApp::new();
+    app.register("jane@example.com", None).await;
+    assert_eq!(
+        app.deliver().await.len(),
+        1,
+        "the verification email was sent"
+    );
+    let retention = latchkey_domain::DeliveryPolicy::FINISHED_RETENTION;
+
+    app.advance(retention - TimeDelta::minutes(1));
+    assert_eq!(
+        app.delivery.purge_finished().await.unwrap(),
+        0,
+        "kept for its retention"
+    );
+    // An email queued now is not finished, so it is never purged, however old.
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
+    app.advance(TimeDelta::minutes(2));
+    assert_eq!(
+        app.delivery.purge_finished().await.unwrap(),
+        1,
+        "then deleted"
+    );
+    assert_eq!(app.delivery.purge_finished().await.unwrap(), 0);
+    app.advance(retention * 4);
+    assert_eq!(
+        app.delivery.purge_finished().await.unwrap(),
+        0,
+        "the unsent email stays"
+    );
+    assert_eq!(app.deliver().await.len(), 2, "and is still delivered");
+}
