@@ -222,13 +222,15 @@ impl Browser {
         loop {
             match self.call("GET", &probe, None).await {
                 // The old document is gone: the element is stale, or (while the new page loads, on a busy machine)
-                // the driver reports the old frame or context as gone.
+                // the driver reports the old frame or context as gone, or the old node as no longer in the
+                // document (Chromium 156's inspector error).
                 Err(error)
                     if [
                         "stale element",
                         "no such element",
                         "detached",
                         "execution context",
+                        "does not belong to the document",
                     ]
                     .iter()
                     .any(|gone| error.contains(gone)) =>
