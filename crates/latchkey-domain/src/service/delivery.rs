@@ -43,6 +43,9 @@ pub enum Delivered {
 }
 
 impl OutboxDelivery {
+    /// Rows deleted per statement by [`OutboxDelivery::purge_finished`], so no purge holds a long lock.
+    const PURGE_BATCH: u32 = 500;
+
     /// Delivery from `outbox` through `mailer`, timed by `clock`.
     pub fn new(
         outbox: Arc<dyn Outbox>,
@@ -113,11 +116,6 @@ impl OutboxDelivery {
             }
         }
     }
-}
-
-impl OutboxDelivery {
-    /// Rows deleted per statement by [`OutboxDelivery::purge_finished`], so no purge holds a long lock.
-    const PURGE_BATCH: u32 = 500;
 
     /// Deletes the emails sent or given up more than [`DeliveryPolicy::FINISHED_RETENTION`] ago, in batches;
     /// returns how many. The server runs it hourly beside delivery.

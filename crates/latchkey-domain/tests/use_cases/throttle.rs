@@ -369,6 +369,21 @@ fn overloaded(error: LoginError) -> bool {
     matches!(&error, LoginError::Unavailable(port) if port.retry_after().is_some())
 }
 
+/// Five wrong-password logins to a known and to an unknown account from `client`, each of which must be refused as
+/// overloaded.
+async fn refuse_five_logins_each(app: &TestApp, client: &ClientInfo) {
+    for identifier in ["jane@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            let refused = app
+                .svc
+                .login(credentials(identifier, "wrong password!"), client.clone())
+                .await
+                .expect_err("overloaded");
+            assert!(overloaded(refused));
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
     let app = with_throttle(|throttle| {
@@ -380,16 +395,7 @@ async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
 
     // A full queue refuses before the account is even looked up: no hashing, no count.
     app.hasher.set_overload(Overload::Full);
-    for identifier in ["jane@example.com", "nobody@example.com"] {
-        for _ in 0..5 {
-            let refused = app
-                .svc
-                .login(credentials(identifier, "wrong password!"), attacker.clone())
-                .await
-                .expect_err("overloaded");
-            assert!(overloaded(refused));
-        }
-    }
+    refuse_five_logins_each(&app, &attacker).await;
     assert_eq!(
         (app.hasher.verifies(), app.hasher.verify_nothings()),
         (0, 0)
@@ -397,16 +403,7 @@ async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
 
     // Filled between the hint and the hash: refused by the hash itself, and the counted attempt given back.
     app.hasher.set_overload(Overload::FilledMeanwhile);
-    for identifier in ["jane@example.com", "nobody@example.com"] {
-        for _ in 0..5 {
-            let refused = app
-                .svc
-                .login(credentials(identifier, "wrong password!"), attacker.clone())
-                .await
-                .expect_err("overloaded");
-            assert!(overloaded(refused));
-        }
-    }
+    refuse_five_logins_each(&app, &attacker).await;
     assert_eq!(
         (app.hasher.verifies(), app.hasher.verify_nothings()),
         (5, 5)
