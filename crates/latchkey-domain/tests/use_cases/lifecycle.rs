@@ -111,6 +111,17 @@ async fn assert_all_refused(app: &TestApp, tokens: &[&TokenPair], pat: &str, key
 
 // --- Email change -------------------------------------------------------------------------------------------------
 
+/// The address the account behind `principal` has now.
+async fn email_of(app: &TestApp, principal: &Principal) -> String {
+    app.svc
+        .current_user(principal)
+        .await
+        .unwrap()
+        .email
+        .as_str()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn an_email_change_confirmed_by_link_moves_the_account_and_ends_the_other_sessions() {
     let (app, mine, session) = signed_in().await;
@@ -231,15 +242,7 @@ async fn an_email_change_confirmed_by_code_with_the_new_address() {
         Err(VerifyEmailError::InvalidCode)
     ));
     let principal = app.principal(&mine).await;
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
 
     // The address may be typed in any case.
     let user_id = app
@@ -388,15 +391,7 @@ async fn an_address_taken_before_the_link_is_used_drops_the_change() {
         Err(VerifyEmailError::EmailTaken)
     ));
     let principal = app.principal(&mine).await;
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
     app.principal(&other).await;
     assert!(
         matches!(
@@ -426,15 +421,7 @@ async fn an_address_taken_before_the_code_is_used_drops_the_change() {
         .verify_email_code(NEW_ADDRESS, &code, &client())
         .await;
     let principal = app.principal(&mine).await;
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
     assert!(
         matches!(result, Err(VerifyEmailError::EmailTaken)),
         "expected EmailTaken, got {result:?}"
@@ -469,15 +456,7 @@ async fn an_address_taken_by_a_verified_account_before_the_code_is_used_drops_th
         Err(VerifyEmailError::EmailTaken)
     ));
     let principal = app.principal(&mine).await;
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
 }
 
 #[tokio::test]
@@ -503,15 +482,7 @@ async fn a_password_change_drops_a_pending_email_change() {
         Err(VerifyEmailError::InvalidToken)
     ));
     let principal = Principal::from(session.clone());
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
 }
 
 #[tokio::test]
@@ -561,15 +532,7 @@ async fn a_password_reset_drops_a_pending_email_change() {
         .unwrap()
         .tokens;
     let principal = app.principal(&tokens).await;
-    assert_eq!(
-        app.svc
-            .current_user(&principal)
-            .await
-            .unwrap()
-            .email
-            .as_str(),
-        "jane@example.com"
-    );
+    assert_eq!(email_of(&app, &principal).await, "jane@example.com");
 }
 
 #[tokio::test]
