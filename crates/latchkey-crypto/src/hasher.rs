@@ -1,6 +1,6 @@
 //! argon2id password hashing on a bounded pool that reuses its memory.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
@@ -10,6 +10,8 @@ use latchkey_domain::ports::PasswordHasher;
 use latchkey_domain::{Password, PasswordHash, PortError};
 use rand::Rng;
 use tokio::sync::Semaphore;
+
+use crate::hash_pool::HashPool;
 
 /// Bytes of salt per hash (argon2's recommended 16).
 const SALT_LEN: usize = 16;
@@ -50,31 +52,31 @@ pub enum HasherError {
     /// Hashing the reference password failed.
     #[error("argon2 self-test failed: {0}")]
     SelfTest(argon2::password_hash::Error),
+    /// A hashing thread could not be started, or ended before the start-up hash was done.
+    #[error("argon2 hashing threads did not start: {0}")]
+    Threads(std::io::Error),
 }
 
 /// argon2id hashing off the async workers, with memory allocated once.
 ///
-/// Each hash runs on tokio's blocking pool, and a semaphore lets at most `max_concurrent` (by default, the number
-/// of cores) run at once, so a login flood queues instead of allocating per request. The queue is bounded as well
-/// (by default [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] per permit): a hash arriving when it is full is refused
-/// at once with [`PortError::overloaded`], so a flood cannot push the wait of every other login past what the queue
-/// holds, and the refused client is told when to come back. Each permit has its own
-/// working memory (an arena of argon2 blocks), allocated the first time it is needed and reused by every later hash: an allocation
-/// per hash is what let glibc's per-thread arenas grow a login flood to a gigabyte, and fresh pages per hash cost
-/// page faults.
+/// Hashes run on threads of the hasher's own, `max_concurrent` of them (by default, one per core), each with
+/// working memory (an arena of argon2 blocks) allocated the first time it hashes and reused by every later hash, so
+/// a login flood queues instead of allocating per request. The queue is bounded as well (by default
+/// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] per thread): a hash arriving when it is full is refused at once with
+/// [`PortError::overloaded`], so a flood cannot push the wait of every other login past what the queue holds, and the
+/// refused client is told when to come back. The threads end when the last clone of the hasher is dropped.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
-    /// Room for running and waiting hashes together: a hash takes one of these before it waits for a permit.
+    pool: HashPool,
+    /// Room for running and waiting hashes together: a hash takes one of these before it is queued.
     admission: Arc<Semaphore>,
-    /// How many hashes may run at once (the permits).
+    /// How many hashes may run at once (the hashing threads).
     max_concurrent: usize,
     /// How long the start-up hash took: the unit of the `Retry-After` hint.
     hash_time: Duration,
     /// The `Retry-After` hint of a refusal: about how long a full queue takes to drain.
     retry_after: Duration,
-    arenas: Arc<Arenas>,
     /// A hash of a random password, verified against for logins naming no account.
     decoy: Arc<str>,
 }
@@ -83,39 +85,15 @@ impl std::fmt::Debug for Argon2Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Argon2Hasher")
             .field("params", self.argon2.params())
-            .field("available_permits", &self.permits.available_permits())
+            .field("max_concurrent", &self.max_concurrent)
             .field("available_admissions", &self.admission.available_permits())
             .finish()
     }
 }
 
-/// Working memory for one hash at a time: `m_cost` blocks of 1 KiB.
-type Arena = Box<[Block]>;
-
-/// The idle arenas. There are never more than permits, since a hash takes one only while it holds a permit.
-#[derive(Debug)]
-struct Arenas {
-    idle: Mutex<Vec<Arena>>,
-    blocks: usize,
-}
-
-impl Arenas {
-    /// An idle arena, or a new one if none is idle yet (or one was lost to a panic).
-    fn take(&self) -> Arena {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        idle.unwrap_or_else(|| vec![Block::default(); self.blocks].into_boxed_slice())
-    }
-
-    fn give_back(&self, arena: Arena) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(arena);
-        }
-    }
-}
-
 impl Argon2Hasher {
-    /// How many hashes may wait per permit (per core, by default) before more are refused: enough that bursts of a
-    /// few dozen parallel requests queue rather than fail.
+    /// How many hashes may wait per hashing thread (per core, by default) before more are refused: enough that
+    /// bursts of a few dozen parallel requests queue rather than fail.
     pub const DEFAULT_WAITING_PER_PERMIT: usize = 32;
 
     /// Builds a hasher allowing one hash per available core at a time.
@@ -129,11 +107,14 @@ impl Argon2Hasher {
         Self::with_concurrency(params, cores)
     }
 
-    /// Builds a hasher allowing at most `max_concurrent` hashes at a time (at least one), and
-    /// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] waiting per permit.
+    /// Builds a hasher with `max_concurrent` hashing threads (at least one), and
+    /// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] hashes waiting per thread.
+    ///
+    /// Computes one hash (the decoy for unknown accounts) on a hashing thread before returning, blocking the caller
+    /// meanwhile, which also proves the parameters work.
     ///
     /// # Errors
-    /// [`HasherError`] when the parameters are invalid.
+    /// [`HasherError`] when the parameters are invalid or the threads cannot start.
     pub fn with_concurrency(
         params: Argon2Params,
         max_concurrent: usize,
@@ -145,27 +126,28 @@ impl Argon2Hasher {
             Some(OUTPUT_LEN),
         )
         .map_err(HasherError::InvalidParams)?;
-        let arenas = Arc::new(Arenas {
-            idle: Mutex::new(Vec::new()),
-            blocks: argon2_params.block_count(),
-        });
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        let decoy_password: [u8; 16] = rand::rngs::OsRng.gen();
-        let mut arena = arenas.take();
-        let started = Instant::now();
-        let decoy =
-            hash_with(&argon2, &mut arena, &decoy_password).map_err(HasherError::SelfTest)?;
-        let hash_time = started.elapsed();
-        arenas.give_back(arena);
         let max_concurrent = max_concurrent.max(1);
+        let pool = HashPool::start(&argon2, argon2.params().block_count(), max_concurrent)
+            .map_err(HasherError::Threads)?;
+        let decoy_password: [u8; 16] = rand::rngs::OsRng.gen();
+        let (decoy, hash_time) = pool
+            .run_blocking(move |argon2, arena| {
+                let started = Instant::now();
+                let decoy = hash_with(argon2, arena, &decoy_password);
+                (decoy, started.elapsed())
+            })
+            .ok_or_else(|| {
+                HasherError::Threads(std::io::Error::other("the start-up hash did not finish"))
+            })?;
+        let decoy = decoy.map_err(HasherError::SelfTest)?;
         let hasher = Self {
             argon2,
-            permits: Arc::new(Semaphore::new(max_concurrent)),
+            pool,
             admission: Arc::new(Semaphore::new(0)),
             max_concurrent,
             hash_time,
             retry_after: Duration::ZERO,
-            arenas,
             decoy: decoy.into(),
         };
         Ok(
@@ -174,8 +156,8 @@ impl Argon2Hasher {
         )
     }
 
-    /// The same hasher with room for at most `max_waiting` hashes waiting for a permit (0: none waits, and a hash
-    /// arriving while every permit is busy is refused). Beyond it, hashing fails with [`PortError::overloaded`].
+    /// The same hasher with room for at most `max_waiting` hashes waiting for a thread (0: none waits, and a hash
+    /// arriving while every thread is busy is refused). Beyond it, hashing fails with [`PortError::overloaded`].
     ///
     /// Call it before the hasher is shared: clones made earlier keep the previous queue.
     #[must_use]
@@ -189,7 +171,8 @@ impl Argon2Hasher {
         self
     }
 
-    /// How many hashes may run at once (one per core, unless built [`Argon2Hasher::with_concurrency`]).
+    /// How many hashes may run at once: its hashing threads (one per core, unless built
+    /// [`Argon2Hasher::with_concurrency`]).
     pub fn max_concurrent(&self) -> usize {
         self.max_concurrent
     }
@@ -199,11 +182,10 @@ impl Argon2Hasher {
         PortError::overloaded("queue for password hashing", self.retry_after)
     }
 
-    /// Runs `work` with an arena on a blocking thread once a permit is free.
+    /// Runs `work` on a hashing thread, with its arena, once it reaches the front of the queue.
     ///
-    /// The permit moves into the blocking task: if the caller's future is dropped (a client gone, a timeout), the
-    /// hash still runs to completion, and it must keep counting against the bound until it does. The arena goes back
-    /// before the permit is released, so the next hash finds it.
+    /// The admission goes into the job: a queued or running hash counts against the bound until it is done, even if
+    /// its caller has gone meanwhile (a client gone, a timeout). A job whose caller has gone is dropped unrun.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
@@ -212,20 +194,13 @@ impl Argon2Hasher {
         let admitted = Arc::clone(&self.admission)
             .try_acquire_owned()
             .map_err(|_| self.overloaded())?;
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
+        self.pool
+            .run(move |argon2, arena| {
+                let _admitted = admitted;
+                work(argon2, arena)
+            })
             .await
-            .map_err(|error| PortError::new("wait for a password hashing slot", error))?;
-        let (argon2, arenas) = (self.argon2.clone(), Arc::clone(&self.arenas));
-        tokio::task::spawn_blocking(move || {
-            let _permits = (permit, admitted);
-            let mut arena = arenas.take();
-            let result = work(&argon2, &mut arena);
-            arenas.give_back(arena);
-            result
-        })
-        .await
-        .map_err(|error| PortError::new("run password hashing", error))
+            .ok_or_else(|| PortError::new("run password hashing", "the hash did not complete"))
     }
 }
 
@@ -449,16 +424,39 @@ mod tests {
         ));
     }
 
+    /// Occupies one hashing thread, and one place in the queue, until the returned gate is opened (sent to or
+    /// dropped); returns once the thread is busy.
+    async fn occupy(
+        hasher: &Argon2Hasher,
+    ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (started, busy) = tokio::sync::oneshot::channel();
+        let job = tokio::spawn({
+            let hasher = hasher.clone();
+            async move {
+                hasher
+                    .run(move |_, _| {
+                        let _ = started.send(());
+                        let _ = gate.recv();
+                    })
+                    .await
+                    .unwrap();
+            }
+        });
+        busy.await.unwrap();
+        (open, job)
+    }
+
     #[tokio::test]
-    async fn concurrency_is_bounded_by_the_permits() {
+    async fn at_most_max_concurrent_hashes_run_at_once() {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 2).unwrap();
-        assert_eq!(hasher.permits.available_permits(), 2);
-        let held = hasher.permits.clone().acquire_many_owned(2).await.unwrap();
-        // With every permit held, a hash must wait rather than run.
+        let (first, _) = occupy(&hasher).await;
+        let (second, _) = occupy(&hasher).await;
+        // With every thread busy, a hash must wait rather than run.
         let pw = password("pw");
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), hasher.hash(&pw));
-        assert!(waiting.await.is_err(), "hash ran without a permit");
-        drop(held);
+        assert!(waiting.await.is_err(), "a third hash ran on two threads");
+        drop((first, second));
         hasher.hash(&password("pw")).await.unwrap();
     }
 
@@ -474,15 +472,11 @@ mod tests {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
             .unwrap()
             .with_max_waiting(1);
-        let held = hasher.permits.clone().acquire_owned().await.unwrap();
-        hasher.check_room().expect("room while nothing waits");
-        // Admission counts the running hash too: with the permit held by the test, the room is 1 + 1.
+        hasher.check_room().expect("room while nothing runs");
+        // Admission counts the running hash and the waiting one: the room is 1 + 1.
+        let (gate, occupied) = occupy(&hasher).await;
+        hasher.check_room().expect("room for one waiting hash");
         let waiting = tokio::spawn({
-            let hasher = hasher.clone();
-            async move { hasher.hash(&password("pw")).await }
-        });
-        until(|| hasher.admission.available_permits() == 1).await;
-        let also_waiting = tokio::spawn({
             let hasher = hasher.clone();
             async move { hasher.hash(&password("pw")).await }
         });
@@ -501,21 +495,21 @@ mod tests {
             .retry_after()
             .is_some());
 
-        // The queue drains once the permit is free, and then there is room again.
-        drop(held);
+        // The queue drains once the thread is free, and then there is room again.
+        drop(gate);
+        occupied.await.unwrap();
         waiting.await.unwrap().unwrap();
-        also_waiting.await.unwrap().unwrap();
         hasher.hash(&password("pw")).await.unwrap();
         assert_eq!(hasher.admission.available_permits(), 2);
         hasher.check_room().expect("room once the queue drained");
     }
 
     #[tokio::test]
-    async fn a_waiter_that_gives_up_leaves_the_queue() {
+    async fn a_hash_whose_caller_gave_up_is_skipped_and_frees_its_room() {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
             .unwrap()
-            .with_max_waiting(0);
-        let held = hasher.permits.clone().acquire_owned().await.unwrap();
+            .with_max_waiting(1);
+        let (gate, occupied) = occupy(&hasher).await;
         let waiting = tokio::spawn({
             let hasher = hasher.clone();
             async move { hasher.hash(&password("pw")).await }
@@ -523,10 +517,12 @@ mod tests {
         until(|| hasher.admission.available_permits() == 0).await;
         assert!(hasher.hash(&password("pw")).await.is_err());
         waiting.abort();
-        let _ = waiting.await;
-        assert_eq!(hasher.admission.available_permits(), 1);
-        drop(held);
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        drop(gate);
+        occupied.await.unwrap();
+        // Queued behind the abandoned hash: by the time this one is done, the thread has passed that one by.
         hasher.hash(&password("pw")).await.unwrap();
+        assert_eq!(hasher.admission.available_permits(), 2);
     }
 
     #[test]
@@ -574,14 +570,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_same_arena_serves_every_hash_of_a_permit() {
+    async fn every_hash_of_a_thread_uses_the_same_arena() {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 1).unwrap();
-        let arena_address = || {
-            let idle = hasher.arenas.idle.lock().unwrap();
-            assert_eq!(idle.len(), 1, "one arena, idle between hashes");
-            idle[0].as_ptr() as usize
-        };
-        let first = arena_address();
+        let arena = || hasher.run(|_, arena| (arena.as_ptr() as usize, arena.len()));
+        let (first, blocks) = arena().await.unwrap();
+        assert_eq!(blocks, 64, "one block per KiB of memory_kib");
         for _ in 0..3 {
             let hash = hasher.hash(&password("correct horse")).await.unwrap();
             hasher
@@ -589,23 +582,8 @@ mod tests {
                 .await
                 .unwrap();
             hasher.verify_nothing(&password("x")).await.unwrap();
-            assert_eq!(arena_address(), first);
+            assert_eq!(arena().await.unwrap(), (first, blocks));
         }
-    }
-
-    #[tokio::test]
-    async fn arenas_never_outnumber_the_permits() {
-        let hasher = Argon2Hasher::with_concurrency(cheap(), 2).unwrap();
-        let hashes: Vec<_> = (0..16)
-            .map(|_| {
-                let hasher = hasher.clone();
-                tokio::spawn(async move { hasher.hash(&password("pw")).await.unwrap() })
-            })
-            .collect();
-        for hash in hashes {
-            hash.await.unwrap();
-        }
-        assert!(hasher.arenas.idle.lock().unwrap().len() <= 2);
     }
 
     #[test]

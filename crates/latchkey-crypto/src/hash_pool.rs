@@ -1,0 +1,189 @@
+//! The threads password hashing runs on: a fixed set, each with argon2 working memory of its own.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use argon2::{Argon2, Block};
+use tokio::sync::oneshot;
+
+/// Work for a hashing thread, given argon2 (with the configured parameters) and the thread's arena.
+type Job = Box<dyn FnOnce(&Argon2<'static>, &mut [Block]) + Send>;
+
+/// Working memory for one hash at a time: `m_cost` blocks of 1 KiB.
+type Arena = Box<[Block]>;
+
+/// A fixed set of threads running hashing jobs in the order they were queued, each with an arena of its own.
+///
+/// Threads of its own rather than tokio's blocking pool behind a semaphore: a thread that finishes a hash takes the
+/// next queued job itself, at once. Handing a freed permit to the next waiter instead goes through an async worker,
+/// which must wake up, run and spawn the next hash, and under a login flood the cores sat idle for 5 to 12 % of the
+/// time in those hand-overs (`docs/benchmarks.md`). The pool also needs no async runtime to run on.
+///
+/// Each thread allocates its arena the first time it hashes and keeps it for its life, so hashing allocates nothing
+/// per request and touches no fresh pages: one allocation per hash is what let glibc's per-thread arenas grow a
+/// login flood to a gigabyte. The threads end when every handle to the pool is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct HashPool {
+    jobs: Sender<Job>,
+}
+
+impl HashPool {
+    /// Starts `threads` hashing threads (at least one), whose arenas hold `blocks` argon2 blocks.
+    ///
+    /// # Errors
+    /// The operating system's refusal to start a thread.
+    pub(crate) fn start(
+        argon2: &Argon2<'static>,
+        blocks: usize,
+        threads: usize,
+    ) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let (argon2, queue) = (argon2.clone(), Arc::clone(&queue));
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || serve(&argon2, blocks, &queue))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Queues `work` and waits for its result; `None` if it did not complete (it panicked, or the threads are gone).
+    ///
+    /// A caller that stops waiting (a client gone, a timeout) takes its job out of the work: a job whose caller is
+    /// gone by the time a thread reaches it is dropped unrun. Whatever `work` owns is dropped with it, run or not.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Box::new(move |argon2, arena| {
+            if reply.is_closed() {
+                return;
+            }
+            // The caller may leave during the hash; its answer is then nobody's.
+            let _ = reply.send(work(argon2, arena));
+        }));
+        answer.await.ok()
+    }
+
+    /// Runs `work` on a hashing thread and blocks the calling thread until it is done: for start-up, before any async
+    /// runtime need be running. `None` as for [`HashPool::run`].
+    pub(crate) fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(Box::new(move |argon2, arena| {
+            let _ = reply.send(work(argon2, arena));
+        }));
+        answer.recv().ok()
+    }
+
+    /// Queues `job`; when no thread is left to take it, it is dropped, and its caller sees no answer.
+    fn submit(&self, job: Job) {
+        // Sending fails only when every thread has ended, which none does while the pool is alive; the job (and the
+        // reply it holds) is then dropped, which is the answer.
+        let _ = self.jobs.send(job);
+    }
+}
+
+/// A hashing thread: takes queued jobs one at a time until the pool is dropped.
+fn serve(argon2: &Argon2<'static>, blocks: usize, queue: &Mutex<Receiver<Job>>) {
+    let mut arena: Option<Arena> = None;
+    loop {
+        // The lock is held only while waiting for a job, so the next job goes to whichever thread is idle.
+        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = next else {
+            return;
+        };
+        let arena = arena.get_or_insert_with(|| vec![Block::default(); blocks].into_boxed_slice());
+        // A job that panics loses its own answer (its reply is dropped), not the thread: the next hash still finds
+        // the thread and its arena, which argon2 overwrites before reading.
+        let _ = catch_unwind(AssertUnwindSafe(|| job(argon2, arena)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::{Algorithm, Params, Version};
+    use std::collections::HashSet;
+
+    fn argon2() -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+    }
+
+    fn arena_address(_: &Argon2<'static>, arena: &mut [Block]) -> usize {
+        arena.as_ptr() as usize
+    }
+
+    #[tokio::test]
+    async fn a_thread_keeps_its_arena_for_every_job() {
+        let pool = HashPool::start(&argon2(), 8, 1).unwrap();
+        let first = pool.run(arena_address).await.unwrap();
+        for _ in 0..3 {
+            assert_eq!(pool.run(arena_address).await, Some(first));
+        }
+        assert_eq!(pool.run(|_, arena| arena.len()).await, Some(8));
+    }
+
+    #[tokio::test]
+    async fn arenas_never_outnumber_the_threads() {
+        let pool = HashPool::start(&argon2(), 8, 2).unwrap();
+        let jobs: Vec<_> = (0..16)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.run(arena_address).await.unwrap() })
+            })
+            .collect();
+        let mut arenas = HashSet::new();
+        for job in jobs {
+            arenas.insert(job.await.unwrap());
+        }
+        assert!(arenas.len() <= 2, "{} arenas", arenas.len());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_answers_nothing_and_the_thread_goes_on() {
+        let pool = HashPool::start(&argon2(), 8, 1).unwrap();
+        let first = pool.run(arena_address).await.unwrap();
+        let panicked = pool
+            .run(|_, _| -> usize { panic!("a hashing job panicked") })
+            .await;
+        assert_eq!(panicked, None);
+        assert_eq!(pool.run(arena_address).await, Some(first));
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_caller_left_is_dropped_unrun() {
+        let pool = HashPool::start(&argon2(), 8, 1).unwrap();
+        // The only thread is busy until the gate opens.
+        let (open, gate) = mpsc::channel::<()>();
+        let busy = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(move |_, _| gate.recv()).await }
+        });
+        let (ran, did_run) = mpsc::channel::<()>();
+        let mut left = Box::pin(pool.run(move |_, _| ran.send(())));
+        // Polled once, the job is queued behind the busy thread; then its caller leaves.
+        tokio::select! {
+            biased;
+            _ = &mut left => panic!("the job ran while the only thread was busy"),
+            () = std::future::ready(()) => {}
+        }
+        drop(left);
+        open.send(()).unwrap();
+        busy.await.unwrap().unwrap().unwrap();
+        // The thread has moved past the abandoned job: a later one runs, the abandoned one never did.
+        assert_eq!(pool.run(|_, _| 1).await, Some(1));
+        assert!(did_run.try_recv().is_err());
+    }
+
+    #[test]
+    fn jobs_can_be_waited_for_without_a_runtime() {
+        let pool = HashPool::start(&argon2(), 8, 1).unwrap();
+        assert_eq!(pool.run_blocking(|_, arena| arena.len()), Some(8));
+    }
+}
