@@ -158,3 +158,39 @@ async fn credit_ledger_migration_opens_the_ledger_of_existing_accounts() {
     store.run_migrations().await.unwrap();
     common::assert_pre_ledger_accounts_opened(&store).await;
 }
+
+/// What the planner does with the live-session lookups of a login (count against the cap, the oldest beyond it),
+/// of the session list and of the per-user revocations: each must walk the partial index of live sessions, not
+/// every session the user ever had, revoked ones included.
+#[tokio::test]
+async fn live_session_lookups_walk_only_live_sessions() {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    let (_store, directory) = fresh_store().await.unwrap();
+    let path = directory.path().join("latchkey.db");
+    let mut connection = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let live = "user_id = 'u' AND revoked_at IS NULL AND expires_at > 0";
+    for query in [
+        format!("SELECT COUNT(*) FROM sessions WHERE {live}"),
+        format!("SELECT id FROM sessions WHERE {live} ORDER BY created_at, id LIMIT 1"),
+        format!("SELECT * FROM sessions WHERE {live} ORDER BY created_at DESC, id DESC"),
+        "UPDATE sessions SET revoked_at = 1 WHERE user_id = 'u' AND revoked_at IS NULL".to_owned(),
+    ] {
+        let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+            .load(&mut connection)
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.detail.contains("sessions_live_by_user")),
+            "{query}: {:?}",
+            plan.iter().map(|step| &step.detail).collect::<Vec<_>>()
+        );
+    }
+}

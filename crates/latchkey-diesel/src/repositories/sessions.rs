@@ -51,17 +51,24 @@ impl SessionRepository for Store {
                         }
                         if let Some(max) = session.max_live_sessions {
                             let now = Timestamp(session.created_at);
-                            // At most the cap's worth of ids, since no more than the cap are ever live.
-                            let live: Vec<String> = sessions::table
+                            let live = sessions::table
                                 .filter(sessions::user_id.eq(user_id))
                                 .filter(sessions::revoked_at.is_null())
-                                .filter(sessions::expires_at.gt(now))
-                                .order((sessions::created_at.asc(), sessions::id.asc()))
-                                .select(sessions::id)
-                                .load(connection)
-                                .await?;
-                            let excess = (live.len() + 1).saturating_sub(max as usize);
-                            if let Some(oldest) = live.get(..excess).filter(|ids| !ids.is_empty()) {
+                                .filter(sessions::expires_at.gt(now));
+                            // Counted in the database, and only the oldest beyond the cap read back: a user at the
+                            // cap would otherwise send all of its live sessions' ids over with every login.
+                            let count: i64 = live.count().get_result(connection).await?;
+                            let excess = usize::try_from(count)
+                                .unwrap_or(usize::MAX)
+                                .saturating_add(1)
+                                .saturating_sub(max as usize);
+                            if excess > 0 {
+                                let oldest: Vec<String> = live
+                                    .order((sessions::created_at.asc(), sessions::id.asc()))
+                                    .select(sessions::id)
+                                    .limit(i64::try_from(excess).unwrap_or(i64::MAX))
+                                    .load(connection)
+                                    .await?;
                                 diesel::update(sessions::table.filter(sessions::id.eq_any(oldest)))
                                     .set(sessions::revoked_at.eq(now))
                                     .execute(connection)

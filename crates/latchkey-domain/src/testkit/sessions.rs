@@ -607,7 +607,7 @@ pub async fn expired_sessions_are_not_active<S: Store>(store: &S) {
 }
 
 /// A session created with a cap on live sessions revokes the user's oldest live sessions beyond it, and only
-/// those: revoked and expired sessions do not count, nor do other users'.
+/// those, however many they are: revoked and expired sessions do not count, nor do other users'.
 pub async fn create_beyond_the_cap_revokes_the_oldest_live_sessions<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
@@ -646,6 +646,20 @@ pub async fn create_beyond_the_cap_revokes_the_oldest_live_sessions<S: Store>(st
     assert_eq!(
         live(store.list_active(&jane.id, t0() + TimeDelta::hours(4)).await.unwrap()),
         live(vec![janes[2].clone(), s4, s5])
+    );
+    assert!(store.is_active(&bobs.id, &bob.id, at).await.unwrap());
+
+    // A cap lowered below the live sessions (a new configuration) ends every one beyond it at the next login.
+    let s6 = store
+        .create(&NewSession {
+            max_live_sessions: Some(1),
+            ..capped("s6", &jane.id, "tok-s6", 5)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        live(store.list_active(&jane.id, t0() + TimeDelta::hours(5)).await.unwrap()),
+        live(vec![s6])
     );
     assert!(store.is_active(&bobs.id, &bob.id, at).await.unwrap());
 }

@@ -1,0 +1,1 @@
+DROP INDEX sessions_live_by_user;
