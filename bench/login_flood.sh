@@ -7,13 +7,14 @@
 #   CONNECTIONS=512 DURATION=20s bench/login_flood.sh
 #
 # Prints the single-thread hash time (measured in the same run), the login rate and its target
-# (0.95 x cores / hash time), peak RSS (VmHWM) and its target (100 MB + 1.5 x cores x argon2 memory), and /auth/me
+# (0.95 x cores / hash time), the share of the cores' time the hashing threads had during the flood, peak RSS (VmHWM) and its target (100 MB + 1.5 x cores x argon2 memory), and /auth/me
 # throughput during the flood as a ratio to its throughput alone, and the latency of another client's logins during the
 # flood (the wait the bounded hashing queue allows, and how many were refused 503 `overloaded`). Needs wrk (installed from Debian when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
+[[ "$DURATION" =~ ^[0-9]+s$ ]] || { echo "DURATION is in seconds, such as 10s" >&2; exit 2; }
 CONNECTIONS="${CONNECTIONS:-256}"
 PORT="${PORT:-18090}"
 ARGON2_MEMORY_KIB=19456
@@ -58,7 +59,43 @@ me_alone="$(wrk -t1 -c16 -d5s -H "Authorization: Bearer ${token}" "$api/auth/me"
 
 # The flood alone: the login rate, against the ceiling the hash time sets.
 flood() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s bench/login.lua "$api/auth/login"; }
+# Where the cores' time goes during the flood: the hashing threads (argon2-*), the rest of the server, idle.
+cpu_split() {
+  python3 - "$pid" "$1" <<'PY'
+import os, sys, time
+pid, seconds = sys.argv[1], float(sys.argv[2])
+tick = os.sysconf("SC_CLK_TCK")
+def server():
+    hashing = other = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{task}/stat").read()
+        except FileNotFoundError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        used = int(fields[11]) + int(fields[12])
+        if name.startswith("argon2-"):
+            hashing += used
+        else:
+            other += used
+    return hashing, other
+def idle():
+    fields = open("/proc/stat").readline().split()
+    return int(fields[4]) + int(fields[5])
+h0, o0, i0 = *server(), idle()
+time.sleep(seconds)
+h1, o1, i1 = *server(), idle()
+total = seconds * os.cpu_count()
+print(f"{(h1 - h0) / tick / total:.2f} {(o1 - o0) / tick / total:.2f} {(i1 - i0) / tick / total:.2f}")
+PY
+}
+seconds="${DURATION%s}"
+cpu_split "$((seconds - 2))" >"$workdir/cpu" &
+splitting=$!
 flood >"$workdir/login.out"
+wait "$splitting"
+read -r hashing_share other_share idle_share <"$workdir/cpu"
 non2xx="$(awk '/Non-2xx/ {print $NF}' "$workdir/login.out")"
 # Successful logins per second: wrk's Requests/sec also counts the 503 `overloaded` answers.
 logins="$(awk -v refused="${non2xx:-0}" '/requests in/ {sub(/s,$/, "", $4); printf "%.1f", ($1 - refused) / $4}' \
@@ -103,6 +140,8 @@ print(f"peak RSS                    {peak_mb:.0f} MB  (target <= {rss_target:.0f
 print(f"/auth/me alone              {float(me_alone):.0f} req/s")
 print(f"/auth/me during the flood   {float(me_during):.0f} req/s  (ratio {float(me_during) / float(me_alone):.2f})")
 EOF
+echo "flood's cores: hashing      ${hashing_share}  (rest of the server ${other_share}, idle ${idle_share};" \
+  "the rest is wrk, the kernel's network work and other processes)"
 echo "another login, alone         p50 ${login_p50_alone}"
 echo "another login, during flood  p50 ${login_p50}  p99 ${login_p99}  (target: a few seconds at most;" \
   "503 overloaded: ${login_non2xx:-0} of ${login_total})"
