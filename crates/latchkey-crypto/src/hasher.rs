@@ -8,10 +8,10 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use latchkey_domain::ports::PasswordHasher;
 use latchkey_domain::{Password, PasswordHash, PortError};
-use rand::Rng;
 use tokio::sync::Semaphore;
 
 use crate::hash_pool::HashPool;
+use crate::secrets::random_bytes;
 
 /// Bytes of salt per hash (argon2's recommended 16).
 const SALT_LEN: usize = 16;
@@ -130,7 +130,7 @@ impl Argon2Hasher {
         let max_concurrent = max_concurrent.max(1);
         let pool = HashPool::start(&argon2, argon2.params().block_count(), max_concurrent)
             .map_err(HasherError::Threads)?;
-        let decoy_password: [u8; 16] = rand::rngs::OsRng.gen();
+        let decoy_password: [u8; 16] = random_bytes();
         let (decoy, hash_time) = pool
             .run_blocking(move |argon2, arena| {
                 let started = Instant::now();
@@ -217,7 +217,7 @@ fn hash_with(
     arena: &mut [Block],
     password: &[u8],
 ) -> Result<String, argon2::password_hash::Error> {
-    let salt: [u8; SALT_LEN] = rand::rngs::OsRng.gen();
+    let salt: [u8; SALT_LEN] = random_bytes();
     let mut output = [0u8; OUTPUT_LEN];
     argon2.hash_password_into_with_memory(password, &salt, &mut output, arena)?;
     let phc = Phc {

@@ -4,7 +4,7 @@ use hmac::{Hmac, Mac};
 use latchkey_domain::ports::SecretGenerator;
 use latchkey_domain::PlainSecret;
 use rand::rngs::OsRng;
-use rand::{Rng, RngCore};
+use rand::RngCore;
 use sha2::Sha256;
 
 /// Alphabet of identifiers: lower-case letters and digits, so ids survive case-insensitive systems.
@@ -16,7 +16,14 @@ const SECRET_BYTES: usize = 32;
 
 /// A fresh 32-byte key from the OS CSPRNG.
 pub fn random_key() -> [u8; 32] {
-    OsRng.gen()
+    random_bytes()
+}
+
+/// `N` bytes from the OS CSPRNG in one read. (`OsRng.gen::<[u8; N]>()` draws each byte on its own: N system calls.)
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
 }
 
 /// Identifiers and secrets from the operating system's CSPRNG.
@@ -78,7 +85,7 @@ impl SecretGenerator for OsSecrets {
     }
 
     fn new_secret(&self, prefix: &str) -> PlainSecret {
-        let bytes: [u8; SECRET_BYTES] = OsRng.gen();
+        let bytes: [u8; SECRET_BYTES] = random_bytes();
         PlainSecret::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
     }
 
