@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Instructions per login outside argon2: callgrind on the release binary with argon2 made cheap (8 KiB, one pass),
+# counters zeroed after a warm-up, then N logins of one account in a row. Counts instructions, not time, so it is
+# repeatable whatever else the machine is doing.
+#
+#   bench/login_profile.sh               # SQLite, 200 logins
+#   N=400 DATABASE=postgres bench/login_profile.sh
+#
+# Prints the instructions per login and the functions with the most inclusive instructions; the profile stays in
+# target/login.callgrind for callgrind_annotate. Needs valgrind (installed from Debian when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${N:-200}"
+PORT="${PORT:-18092}"
+WARM_UP=50
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+fi
+
+cargo build --release --quiet -p latchkey-server
+
+. bench/database.sh
+
+profile="target/login.callgrind"
+rm -f "$profile" "$profile".*
+LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_url" LATCHKEY__LOG__FILTER=warn \
+  LATCHKEY__THROTTLE__LOGIN_PER_ADDRESS=off LATCHKEY__THROTTLE__LOGIN_PER_ACCOUNT=off \
+  LATCHKEY__ARGON2__MEMORY_KIB=8 LATCHKEY__ARGON2__ITERATIONS=1 LATCHKEY__SERVER__WORKERS=1 \
+  valgrind --tool=callgrind --callgrind-out-file="$profile" target/release/latchkey serve 2>/dev/null &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
+  sleep 0.2
+done
+
+api="http://127.0.0.1:${PORT}/api/v1"
+curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"bench@example.com","password":"benchmark password"}'
+# Logins one after the other on one kept-alive connection.
+logins() {
+  python3 - "$PORT" "$1" <<'PY'
+import http.client, json, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+body = json.dumps({"username": "bench@example.com", "password": "benchmark password"})
+for _ in range(count):
+    connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+PY
+}
+logins "$WARM_UP"
+callgrind_control -z "$pid" >/dev/null
+logins "$N"
+callgrind_control -d "$pid" >/dev/null
+sleep 1
+dump="$(ls "$profile".* | tail -1)"
+total="$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')"
+echo "instructions per login (argon2 made cheap): $((total / N))"
+callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | grep -E 'latchkey_|sqlite3_step|argon2::Argon2::hash' |
+  head -"${TOP:-15}" | cut -c1-160
