@@ -121,7 +121,11 @@ mod tests {
         // (256 = 7 x 36 + 4) would give the first four symbols 8/256 of the draws, 16 250 each, 15 deviations
         // above; the bounds are 6 deviations either side.
         for (symbol, count) in ID_ALPHABET.iter().zip(counts) {
-            assert!((13_730..=15_160).contains(&count), "{}: {count}", char::from(*symbol));
+            assert!(
+                (13_730..=15_160).contains(&count),
+                "{}: {count}",
+                char::from(*symbol)
+            );
         }
     }
 
