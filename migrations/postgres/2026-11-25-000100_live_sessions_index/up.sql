@@ -1,7 +1,13 @@
--- The live sessions of a user, oldest first: what a login counts against the per-user cap (and revokes beyond
--- it), the session list and the per-user revocations read. Revoked sessions stay until the purge removes them,
--- for as long as their last refresh token could still be presented, so a user who logs in often has many
--- more revoked sessions than live ones; without this index every login walked all of them.
-CREATE INDEX sessions_live_by_user ON sessions (user_id, created_at) WHERE revoked_at IS NULL;
+-- A user's live sessions, newest first: what a login reads to revoke those beyond the per-user cap, and what the
+-- session list and the per-user revocations read. Revoked sessions stay until the purge removes them, for as long
+-- as their last refresh token could still be presented, so a user who logs in often has many more revoked sessions
+-- than live ones; through the full index below, every login walked all of them.
+--
+-- created_at then id is the lookups' order (ties by id), expires_at their other filter, and revoked_at (always NULL
+-- here) lets SQLite's planner see the index as covering: picking the sessions beyond the cap reads no table row.
+CREATE INDEX sessions_live_by_user ON sessions (user_id, created_at, id, expires_at, revoked_at)
+    WHERE revoked_at IS NULL;
+
+-- Built in the migration's transaction, so writes to sessions wait while it builds: seconds for millions of rows.
 -- The older full index on (user_id, created_at) stays: deleting an account cascades to its sessions by user_id,
 -- revoked or not.

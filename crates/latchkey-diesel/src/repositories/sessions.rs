@@ -51,28 +51,29 @@ impl SessionRepository for Store {
                         }
                         if let Some(max) = session.max_live_sessions {
                             let now = Timestamp(session.created_at);
-                            let live = sessions::table
+                            // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`),
+                            // picked in the database in one statement: a user at the cap sends back only those,
+                            // not all of its live sessions, and on PostgreSQL the choice is made on one snapshot,
+                            // so a logout committing meanwhile cannot make it revoke one session too many.
+                            let beyond_the_cap: Vec<String> = sessions::table
                                 .filter(sessions::user_id.eq(user_id))
                                 .filter(sessions::revoked_at.is_null())
-                                .filter(sessions::expires_at.gt(now));
-                            // Counted in the database, and only the oldest beyond the cap read back: a user at the
-                            // cap would otherwise send all of its live sessions' ids over with every login.
-                            let count: i64 = live.count().get_result(connection).await?;
-                            let excess = usize::try_from(count)
-                                .unwrap_or(usize::MAX)
-                                .saturating_add(1)
-                                .saturating_sub(max as usize);
-                            if excess > 0 {
-                                let oldest: Vec<String> = live
-                                    .order((sessions::created_at.asc(), sessions::id.asc()))
-                                    .select(sessions::id)
-                                    .limit(i64::try_from(excess).unwrap_or(i64::MAX))
-                                    .load(connection)
-                                    .await?;
-                                diesel::update(sessions::table.filter(sessions::id.eq_any(oldest)))
-                                    .set(sessions::revoked_at.eq(now))
-                                    .execute(connection)
-                                    .await?;
+                                .filter(sessions::expires_at.gt(now))
+                                .order((sessions::created_at.desc(), sessions::id.desc()))
+                                .select(sessions::id)
+                                .offset(i64::from(max.saturating_sub(1)))
+                                .load(connection)
+                                .await?;
+                            if !beyond_the_cap.is_empty() {
+                                // Still live only: a session revoked meanwhile keeps the time it was revoked at.
+                                diesel::update(
+                                    sessions::table
+                                        .filter(sessions::id.eq_any(beyond_the_cap))
+                                        .filter(sessions::revoked_at.is_null()),
+                                )
+                                .set(sessions::revoked_at.eq(now))
+                                .execute(connection)
+                                .await?;
                             }
                         }
                         let token = &session.refresh_token;
