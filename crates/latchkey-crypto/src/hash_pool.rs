@@ -179,12 +179,20 @@ mod tests {
     #[tokio::test]
     async fn a_job_whose_caller_left_is_dropped_unrun() {
         let pool = HashPool::start(&argon2(), 8, 1).unwrap();
-        // The only thread is busy until the gate opens.
+        // The only thread is busy until the gate opens; the test goes on once it is.
         let (open, gate) = mpsc::channel::<()>();
+        let (started, busy_now) = oneshot::channel();
         let busy = tokio::spawn({
             let pool = pool.clone();
-            async move { pool.run(move |_, _| gate.recv()).await }
+            async move {
+                pool.run(move |_, _| {
+                    let _ = started.send(());
+                    gate.recv()
+                })
+                .await
+            }
         });
+        busy_now.await.unwrap();
         let (ran, did_run) = mpsc::channel::<()>();
         let mut left = Box::pin(pool.run(move |_, _| ran.send(())));
         // Polled once, the job is queued behind the busy thread; then its caller leaves.

@@ -62,7 +62,7 @@ pub enum HasherError {
 /// Hashes run on threads of the hasher's own, `max_concurrent` of them (by default, one per core), each with
 /// working memory (an arena of argon2 blocks) allocated the first time it hashes and reused by every later hash, so
 /// a login flood queues instead of allocating per request. The queue is bounded as well (by default
-/// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] per thread): a hash arriving when it is full is refused at once with
+/// [`Argon2Hasher::DEFAULT_WAITING_PER_THREAD`] per thread): a hash arriving when it is full is refused at once with
 /// [`PortError::overloaded`], so a flood cannot push the wait of every other login past what the queue holds, and the
 /// refused client is told when to come back. The threads end when the last clone of the hasher is dropped.
 #[derive(Clone)]
@@ -94,21 +94,26 @@ impl std::fmt::Debug for Argon2Hasher {
 impl Argon2Hasher {
     /// How many hashes may wait per hashing thread (per core, by default) before more are refused: enough that
     /// bursts of a few dozen parallel requests queue rather than fail.
-    pub const DEFAULT_WAITING_PER_PERMIT: usize = 32;
+    pub const DEFAULT_WAITING_PER_THREAD: usize = 32;
 
-    /// Builds a hasher allowing one hash per available core at a time.
+    /// The former name of [`Argon2Hasher::DEFAULT_WAITING_PER_THREAD`], from when hashes waited for semaphore permits.
+    #[deprecated(note = "renamed `DEFAULT_WAITING_PER_THREAD`")]
+    pub const DEFAULT_WAITING_PER_PERMIT: usize = Self::DEFAULT_WAITING_PER_THREAD;
+
+    /// Builds a hasher with one hashing thread per available core.
     ///
-    /// Computes one hash (the decoy for unknown accounts) before returning, which also proves the parameters work.
+    /// Computes one hash (the decoy for unknown accounts) on a hashing thread before returning, blocking the caller
+    /// meanwhile, which also proves the parameters work.
     ///
     /// # Errors
-    /// [`HasherError`] when the parameters are invalid.
+    /// [`HasherError`] when the parameters are invalid or the threads cannot start.
     pub fn new(params: Argon2Params) -> Result<Self, HasherError> {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self::with_concurrency(params, cores)
     }
 
     /// Builds a hasher with `max_concurrent` hashing threads (at least one), and
-    /// [`Argon2Hasher::DEFAULT_WAITING_PER_PERMIT`] hashes waiting per thread.
+    /// [`Argon2Hasher::DEFAULT_WAITING_PER_THREAD`] hashes waiting per thread.
     ///
     /// Computes one hash (the decoy for unknown accounts) on a hashing thread before returning, blocking the caller
     /// meanwhile, which also proves the parameters work.
@@ -152,7 +157,7 @@ impl Argon2Hasher {
         };
         Ok(
             hasher
-                .with_max_waiting(max_concurrent.saturating_mul(Self::DEFAULT_WAITING_PER_PERMIT)),
+                .with_max_waiting(max_concurrent.saturating_mul(Self::DEFAULT_WAITING_PER_THREAD)),
         )
     }
 
@@ -526,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_queue_is_32_per_permit() {
+    fn the_default_queue_is_32_per_thread() {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 3).unwrap();
         assert_eq!(hasher.admission.available_permits(), 3 + 3 * 32);
     }
@@ -536,7 +541,7 @@ mod tests {
         let hash = Duration::from_millis(40);
         assert_eq!(drain_time(hash, 2, 64), Duration::from_millis(40 * 32));
         assert_eq!(drain_time(hash, 4, 5), Duration::from_millis(80));
-        // No queue at all: one hash's time, the wait for a permit to free.
+        // No queue at all: one hash's time, the wait for a thread to free.
         assert_eq!(drain_time(hash, 1, 0), hash);
     }
 

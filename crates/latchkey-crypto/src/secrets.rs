@@ -70,14 +70,14 @@ impl SecretGenerator for OsSecrets {
         // One read from the OS per id (drawing each symbol separately made 26 or more system calls of 4 bytes,
         // over a hundred per login). A byte maps to a symbol only below the largest multiple of the alphabet's
         // size, so every symbol stays equally likely; 64 bytes hold the 26 accepted ones all but always.
-        const UNBIASED_BELOW: u8 = (256 / ID_ALPHABET.len() * ID_ALPHABET.len()) as u8;
+        const UNBIASED_BELOW: usize = 256 / ID_ALPHABET.len() * ID_ALPHABET.len();
         let mut id = String::with_capacity(ID_LENGTH);
         let mut bytes = [0u8; 64];
         while id.len() < ID_LENGTH {
             OsRng.fill_bytes(&mut bytes);
             let symbols = bytes
                 .iter()
-                .filter(|&&byte| byte < UNBIASED_BELOW)
+                .filter(|&&byte| usize::from(byte) < UNBIASED_BELOW)
                 .map(|&byte| char::from(ID_ALPHABET[usize::from(byte) % ID_ALPHABET.len()]));
             id.extend(symbols.take(ID_LENGTH - id.len()));
         }

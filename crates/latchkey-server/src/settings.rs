@@ -460,7 +460,7 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         .set_default("argon2.parallelism", argon2.parallelism)?
         .set_default(
             "argon2.max_waiting_per_core",
-            Argon2Hasher::DEFAULT_WAITING_PER_PERMIT as u64,
+            Argon2Hasher::DEFAULT_WAITING_PER_THREAD as u64,
         )?
         .set_default("credits.welcome", policies.credits.welcome_credits())?
         .set_default("credits.welcome_on", "registration")?
