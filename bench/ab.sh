@@ -8,6 +8,7 @@
 #
 # Prints requests/s per round (wrk -t2 -c64, DURATION per run, default 8s).
 set -euo pipefail
+. "$(dirname "$0")/server.sh"
 
 one_run() {
   local binary="$1" port="$2" dir pid api token
@@ -15,16 +16,10 @@ one_run() {
   LATCHKEY__SERVER__BIND="127.0.0.1:$port" LATCHKEY__DATABASE__URL="sqlite://$dir/bench.db" \
     LATCHKEY__LOG__FILTER=error "$binary" serve &
   pid=$!
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_ready "$port"
   api="http://127.0.0.1:$port/api/v1"
-  curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com","password":"benchmark password"}'
-  token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-    -d '{"username":"bench@example.com","password":"benchmark password"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  register_bench_account "$api"
+  token="$(bench_access_token "$api")"
   wrk -t2 -c64 -d"${DURATION:-8s}" -H "Authorization: Bearer $token" "$api/auth/me" |
     awk '/Requests\/sec/ {print $2}'
   kill "$pid"

@@ -28,6 +28,7 @@ cargo build --release --quiet -p latchkey-server
 cargo build --release --quiet -p latchkey-crypto --example hash_time
 
 . bench/database.sh
+. bench/server.sh
 
 hash_ms="$(target/release/examples/hash_time 30)"
 # Every core hashing at once, nothing else running: the ceiling the machine really has (the cores share memory
@@ -42,17 +43,11 @@ LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_ur
   target/release/latchkey serve &
 pid=$!
 pids+=("$pid")
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
-  sleep 0.1
-done
+wait_ready "$PORT"
 
 api="http://127.0.0.1:${PORT}/api/v1"
-curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.com","password":"benchmark password"}'
-token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-  -d '{"username":"bench@example.com","password":"benchmark password"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+register_bench_account "$api"
+token="$(bench_access_token "$api")"
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 

@@ -22,6 +22,7 @@ fi
 cargo build --release --quiet -p latchkey-server
 
 . bench/database.sh
+. bench/server.sh
 
 profile="target/login.callgrind"
 rm -f "$profile" "$profile".*
@@ -31,21 +32,18 @@ LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_ur
   valgrind --tool=callgrind --callgrind-out-file="$profile" target/release/latchkey serve 2>/dev/null &
 pid=$!
 pids+=("$pid")
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" 2>/dev/null && break
-  sleep 0.2
-done
+# Under valgrind, start-up takes a while.
+wait_ready "$PORT" 1200
 
 api="http://127.0.0.1:${PORT}/api/v1"
-curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.com","password":"benchmark password"}'
+register_bench_account "$api"
 # Logins one after the other on one kept-alive connection.
 logins() {
-  python3 - "$PORT" "$1" <<'PY'
+  python3 - "$PORT" "$1" "$BENCH_EMAIL" "$BENCH_PASSWORD" <<'PY'
 import http.client, json, sys
-port, count = int(sys.argv[1]), int(sys.argv[2])
+port, count, email, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 connection = http.client.HTTPConnection("127.0.0.1", port)
-body = json.dumps({"username": "bench@example.com", "password": "benchmark password"})
+body = json.dumps({"username": email, "password": password})
 for _ in range(count):
     connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
     response = connection.getresponse()

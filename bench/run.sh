@@ -28,6 +28,7 @@ cargo build --release --quiet -p latchkey-server
 cargo build --release --quiet -p latchkey-http --example hello
 
 . bench/database.sh
+. bench/server.sh
 
 LATCHKEY__SERVER__BIND="127.0.0.1:${LATCHKEY_PORT}" \
 LATCHKEY__DATABASE__URL="$database_url" \
@@ -47,11 +48,8 @@ for port in "$LATCHKEY_PORT" "$HELLO_PORT"; do
 done
 
 api="http://127.0.0.1:${LATCHKEY_PORT}/api/v1"
-curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@example.com","password":"benchmark password"}'
-token="$(curl -fsS -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-  -d '{"username":"bench@example.com","password":"benchmark password"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+register_bench_account "$api"
+token="$(bench_access_token "$api")"
 api_key="$(curl -fsS -X POST "$api/auth/keys" -H "Authorization: Bearer ${token}" \
   -H 'Content-Type: application/json' -d '{"name":"bench"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
