@@ -125,6 +125,19 @@ fn yield_to_request_handling() {
     }
 }
 
+/// A job that holds its hashing thread until the returned gate opens (a send, or the sender dropped), and the
+/// signal that it has started: for tests that need every thread busy.
+#[cfg(test)]
+pub(crate) fn gated_job() -> (Job, oneshot::Receiver<()>, Sender<()>) {
+    let (open, gate) = mpsc::channel::<()>();
+    let (started, busy) = oneshot::channel();
+    let job: Job = Box::new(move |_, _| {
+        let _ = started.send(());
+        let _ = gate.recv();
+    });
+    (job, busy, open)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,17 +193,10 @@ mod tests {
     async fn a_job_whose_caller_left_is_dropped_unrun() {
         let pool = HashPool::start(&argon2(), 8, 1).unwrap();
         // The only thread is busy until the gate opens; the test goes on once it is.
-        let (open, gate) = mpsc::channel::<()>();
-        let (started, busy_now) = oneshot::channel();
+        let (job, busy_now, open) = gated_job();
         let busy = tokio::spawn({
             let pool = pool.clone();
-            async move {
-                pool.run(move |_, _| {
-                    let _ = started.send(());
-                    gate.recv()
-                })
-                .await
-            }
+            async move { pool.run(job).await }
         });
         busy_now.await.unwrap();
         let (ran, did_run) = mpsc::channel::<()>();
@@ -203,7 +209,7 @@ mod tests {
         }
         drop(left);
         open.send(()).unwrap();
-        busy.await.unwrap().unwrap().unwrap();
+        busy.await.unwrap().unwrap();
         // The thread has moved past the abandoned job: a later one runs, the abandoned one never did.
         assert_eq!(pool.run(|_, _| 1).await, Some(1));
         assert!(did_run.try_recv().is_err());

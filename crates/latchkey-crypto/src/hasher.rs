@@ -434,22 +434,13 @@ mod tests {
     async fn occupy(
         hasher: &Argon2Hasher,
     ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
-        let (open, gate) = std::sync::mpsc::channel::<()>();
-        let (started, busy) = tokio::sync::oneshot::channel();
-        let job = tokio::spawn({
+        let (job, busy, open) = crate::hash_pool::gated_job();
+        let occupied = tokio::spawn({
             let hasher = hasher.clone();
-            async move {
-                hasher
-                    .run(move |_, _| {
-                        let _ = started.send(());
-                        let _ = gate.recv();
-                    })
-                    .await
-                    .unwrap();
-            }
+            async move { hasher.run(job).await.unwrap() }
         });
         busy.await.unwrap();
-        (open, job)
+        (open, occupied)
     }
 
     #[tokio::test]
