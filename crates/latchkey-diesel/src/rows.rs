@@ -339,14 +339,10 @@ pub(crate) struct PresentedCredentialRow {
 
 impl PresentedCredentialRow {
     pub(crate) fn into_credential(self, user_id: UserId) -> Result<PresentedCredential, PortError> {
-        const CONTEXT: &str = "read credential";
-        let kind = CredentialKind::parse(&self.kind)
-            .ok_or_else(|| corrupt(CONTEXT, "unknown credential kind"))?;
         Ok(PresentedCredential {
-            id: CredentialId::parse(kind, &self.id)
-                .ok_or_else(|| corrupt(CONTEXT, "malformed credential id"))?,
+            id: credential_id(&self.kind, &self.id)?,
             user_id,
-            scopes: Scopes::parse(&self.scopes).map_err(|_| corrupt(CONTEXT, "unknown scope"))?,
+            scopes: credential_scopes(&self.scopes)?,
             created_at: self.created_at.into(),
             expires_at: self.expires_at.map(Into::into),
             last_used_at: self.last_used_at.map(Into::into),
@@ -388,18 +384,30 @@ impl NewCredentialRow {
     }
 }
 
+/// What a corrupt credential row is reported as.
+const CREDENTIAL_CONTEXT: &str = "read credential";
+
+/// A stored credential's id, from its kind and id columns.
+fn credential_id(kind: &str, id: &str) -> Result<CredentialId, PortError> {
+    let kind = CredentialKind::parse(kind)
+        .ok_or_else(|| corrupt(CREDENTIAL_CONTEXT, "unknown credential kind"))?;
+    CredentialId::parse(kind, id)
+        .ok_or_else(|| corrupt(CREDENTIAL_CONTEXT, "malformed credential id"))
+}
+
+/// A stored credential's scopes column.
+fn credential_scopes(scopes: &str) -> Result<Scopes, PortError> {
+    Scopes::parse(scopes).map_err(|_| corrupt(CREDENTIAL_CONTEXT, "unknown scope"))
+}
+
 impl CredentialRow {
     pub(crate) fn into_credential(self) -> Result<IssuedCredential, PortError> {
-        const CONTEXT: &str = "read credential";
-        let kind = CredentialKind::parse(&self.kind)
-            .ok_or_else(|| corrupt(CONTEXT, "unknown credential kind"))?;
         Ok(IssuedCredential::from_stored(StoredCredential {
-            id: CredentialId::parse(kind, &self.id)
-                .ok_or_else(|| corrupt(CONTEXT, "malformed credential id"))?,
+            id: credential_id(&self.kind, &self.id)?,
             user_id: UserId::parse(&self.user_id)
-                .ok_or_else(|| corrupt(CONTEXT, "malformed user id"))?,
+                .ok_or_else(|| corrupt(CREDENTIAL_CONTEXT, "malformed user id"))?,
             name: self.name,
-            scopes: Scopes::parse(&self.scopes).map_err(|_| corrupt(CONTEXT, "unknown scope"))?,
+            scopes: credential_scopes(&self.scopes)?,
             hint: self.hint,
             created_at: self.created_at.into(),
             expires_at: self.expires_at.map(Into::into),
