@@ -5,21 +5,27 @@ use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{EventLog, EventQuery};
 use latchkey_domain::{PortError, SecurityEvent};
 
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, State};
 
-#[async_trait]
-impl EventLog for MemoryStore {
-    async fn record_event(&self, event: &SecurityEvent) -> Result<(), PortError> {
-        let mut state = self.state();
+impl State {
+    /// Stores an event: [`EventLog::record_event`] on the locked state.
+    pub(crate) fn record_event(&mut self, event: &SecurityEvent) {
         let mut event = event.clone();
         if event
             .user_id
             .as_ref()
-            .is_some_and(|user_id| !state.users.contains_key(user_id))
+            .is_some_and(|user_id| !self.users.contains_key(user_id))
         {
             event.user_id = None;
         }
-        state.events.push(event);
+        self.events.push(event);
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryStore {
+    async fn record_event(&self, event: &SecurityEvent) -> Result<(), PortError> {
+        self.state().record_event(event);
         Ok(())
     }
 

@@ -7,7 +7,26 @@ use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{Admission, LimitKey, RateLimiter};
 use latchkey_domain::{PortError, Rate, TokenHash, UserId};
 
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, State};
+
+impl State {
+    /// Remembers a login address of an existing account: [`RateLimiter::remember_address`] on the locked state.
+    pub(crate) fn remember_address(
+        &mut self,
+        user_id: &UserId,
+        address: &LimitKey,
+        now: DateTime<Utc>,
+    ) {
+        if self.users.contains_key(user_id) {
+            let seen = self
+                .limits
+                .known_addresses
+                .entry((user_id.clone(), *address.hash()))
+                .or_insert(now);
+            *seen = (*seen).max(now);
+        }
+    }
+}
 
 /// Rate-limit state: each key's theoretical arrival time, and the addresses accounts logged in from.
 #[derive(Debug, Default)]
@@ -17,6 +36,13 @@ pub(crate) struct LimitState {
 }
 
 impl LimitState {
+    /// Gives back one counted attempt: [`RateLimiter::release`] on the locked state.
+    pub(crate) fn release(&mut self, key: &LimitKey, rate: Rate) {
+        if let Some(arrival) = self.arrivals.get_mut(key.hash()) {
+            *arrival -= rate.interval();
+        }
+    }
+
     /// Forgets the addresses `user_id` logged in from (its account is gone).
     pub(crate) fn forget_addresses_of(&mut self, user_id: &UserId) {
         self.known_addresses
@@ -46,9 +72,7 @@ impl RateLimiter for MemoryStore {
     }
 
     async fn release(&self, key: &LimitKey, rate: Rate) -> Result<(), PortError> {
-        if let Some(arrival) = self.state().limits.arrivals.get_mut(key.hash()) {
-            *arrival -= rate.interval();
-        }
+        self.state().limits.release(key, rate);
         Ok(())
     }
 
@@ -58,15 +82,7 @@ impl RateLimiter for MemoryStore {
         address: &LimitKey,
         now: DateTime<Utc>,
     ) -> Result<(), PortError> {
-        let mut state = self.state();
-        if state.users.contains_key(user_id) {
-            let seen = state
-                .limits
-                .known_addresses
-                .entry((user_id.clone(), *address.hash()))
-                .or_insert(now);
-            *seen = (*seen).max(now);
-        }
+        self.state().remember_address(user_id, address, now);
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use crate::credentials::CredentialEntry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
-    CreateSessionError, HealthCheck, InsertUserError, RotationOutcome, RotationRequest,
+    CreateSessionError, HealthCheck, InsertUserError, NewLogin, RotationOutcome, RotationRequest,
     SessionRepository, UpdateProfileError, UserLookup, UserQuery, UserRepository,
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
@@ -57,6 +57,65 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Creates a session with its first refresh token: [`SessionRepository::create`] on the locked state.
+    fn create_session(
+        &mut self,
+        new: &latchkey_domain::model::NewSession,
+    ) -> Result<Session, CreateSessionError> {
+        if let Some(verified) = &new.verified_password {
+            let usable = self
+                .users
+                .get(&new.user_id)
+                .is_some_and(|c| &c.password_hash == verified && !c.user.is_disabled());
+            if !usable {
+                return Err(CreateSessionError::StaleCredentials);
+            }
+        }
+        if self.refresh_tokens.contains_key(&new.refresh_token.hash)
+            || self.sessions.contains_key(&new.id)
+        {
+            return Err(
+                PortError::new("create session", "duplicate session id or token hash").into(),
+            );
+        }
+        if let Some(max) = new.max_live_sessions {
+            let mut live: Vec<&Session> = self
+                .sessions
+                .values()
+                .filter(|s| s.is_live_for(&new.user_id, new.created_at))
+                .collect();
+            live.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            let excess = (live.len() + 1).saturating_sub(max as usize);
+            let oldest: Vec<SessionId> = live.iter().take(excess).map(|s| s.id.clone()).collect();
+            self.revoke_where(new.created_at, |s| oldest.contains(&s.id));
+        }
+        let session = Session {
+            id: new.id.clone(),
+            user_id: new.user_id.clone(),
+            created_at: new.created_at,
+            last_used_at: new.created_at,
+            expires_at: new.refresh_token.expires_at,
+            ends_at: new.ends_at,
+            revoked_at: None,
+            client: new.client.clone(),
+        };
+        self.sessions.insert(session.id.clone(), session.clone());
+        self.refresh_tokens.insert(
+            new.refresh_token.hash,
+            RefreshToken {
+                session_id: new.id.clone(),
+                expires_at: new.refresh_token.expires_at,
+                used_at: None,
+                successor: None,
+            },
+        );
+        Ok(session)
+    }
+
     pub(crate) fn revoke_where(
         &mut self,
         now: DateTime<Utc>,
@@ -335,58 +394,20 @@ impl SessionRepository for MemoryStore {
         &self,
         new: &latchkey_domain::model::NewSession,
     ) -> Result<Session, CreateSessionError> {
+        crate::lock(&self.state).create_session(new)
+    }
+
+    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError> {
+        // One lock for every write: nothing of the login is seen before all of it is.
         let mut state = crate::lock(&self.state);
-        if let Some(verified) = &new.verified_password {
-            let usable = state
-                .users
-                .get(&new.user_id)
-                .is_some_and(|c| &c.password_hash == verified && !c.user.is_disabled());
-            if !usable {
-                return Err(CreateSessionError::StaleCredentials);
-            }
+        let session = state.create_session(&login.session)?;
+        state.record_event(&login.event);
+        if let Some(address) = &login.known_address {
+            state.remember_address(&session.user_id, address, session.created_at);
         }
-        if state.refresh_tokens.contains_key(&new.refresh_token.hash)
-            || state.sessions.contains_key(&new.id)
-        {
-            return Err(
-                PortError::new("create session", "duplicate session id or token hash").into(),
-            );
+        for (key, rate) in &login.forgiven {
+            state.limits.release(key, *rate);
         }
-        if let Some(max) = new.max_live_sessions {
-            let mut live: Vec<&Session> = state
-                .sessions
-                .values()
-                .filter(|s| s.is_live_for(&new.user_id, new.created_at))
-                .collect();
-            live.sort_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-            let excess = (live.len() + 1).saturating_sub(max as usize);
-            let oldest: Vec<SessionId> = live.iter().take(excess).map(|s| s.id.clone()).collect();
-            state.revoke_where(new.created_at, |s| oldest.contains(&s.id));
-        }
-        let session = Session {
-            id: new.id.clone(),
-            user_id: new.user_id.clone(),
-            created_at: new.created_at,
-            last_used_at: new.created_at,
-            expires_at: new.refresh_token.expires_at,
-            ends_at: new.ends_at,
-            revoked_at: None,
-            client: new.client.clone(),
-        };
-        state.sessions.insert(session.id.clone(), session.clone());
-        state.refresh_tokens.insert(
-            new.refresh_token.hash,
-            RefreshToken {
-                session_id: new.id.clone(),
-                expires_at: new.refresh_token.expires_at,
-                used_at: None,
-                successor: None,
-            },
-        );
         Ok(session)
     }
 

@@ -14,26 +14,30 @@ use crate::rows::EventRow;
 use crate::schema::security_events;
 use crate::sql_types::Timestamp;
 
+type Connection = <Store as Pooled>::Connection;
+
+/// Stores an event's row, inside whatever transaction the connection is in. Fails with a foreign-key violation when
+/// the account it names does not exist.
+pub(super) async fn insert(connection: &mut Connection, row: EventRow) -> QueryResult<usize> {
+    diesel::insert_into(security_events::table)
+        .values(row)
+        .execute(connection)
+        .await
+}
+
 #[async_trait]
 impl EventLog for Store {
     async fn record_event(&self, event: &SecurityEvent) -> Result<(), PortError> {
         let row = EventRow::new(event);
         self.run("record security event", move |connection| {
             Box::pin(async move {
-                let inserted = diesel::insert_into(security_events::table)
-                    .values(row.clone())
-                    .execute(connection)
-                    .await;
+                let inserted = insert(connection, row.clone()).await;
                 match inserted {
                     // The account is gone (deleted meanwhile): the event stays, without it.
                     Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                         let mut orphan = row;
                         orphan.user_id = None;
-                        diesel::insert_into(security_events::table)
-                            .values(orphan)
-                            .execute(connection)
-                            .await
-                            .map(drop)
+                        insert(connection, orphan).await.map(drop)
                     }
                     other => other.map(drop),
                 }

@@ -20,6 +20,45 @@ fn micros(duration: TimeDelta) -> i64 {
     duration.num_microseconds().unwrap_or(i64::MAX)
 }
 
+type Connection = <Store as Pooled>::Connection;
+
+/// Gives back one attempt counted for `key` (see [`RateLimiter::release`]), inside whatever transaction the
+/// connection is in.
+pub(super) async fn give_back(
+    connection: &mut Connection,
+    key: &LimitKey,
+    rate: Rate,
+) -> QueryResult<usize> {
+    diesel::update(rate_limits::table.find(key.hash().as_bytes().as_slice()))
+        .set(rate_limits::arrival_us.eq(rate_limits::arrival_us - micros(rate.interval())))
+        .execute(connection)
+        .await
+}
+
+/// Remembers `address` as one `user_id` logged in from at `now`, moving an older sighting forward (see
+/// [`RateLimiter::remember_address`]), inside whatever transaction the connection is in. Fails with a foreign-key
+/// violation when the account does not exist.
+pub(super) async fn remember(
+    connection: &mut Connection,
+    user_id: &UserId,
+    address: &LimitKey,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let now = Timestamp(now);
+    let upsert = diesel::insert_into(known_addresses::table)
+        .values((
+            known_addresses::user_id.eq(user_id.as_str()),
+            known_addresses::address.eq(address.hash().as_bytes().as_slice()),
+            known_addresses::seen_at.eq(now),
+        ))
+        .on_conflict((known_addresses::user_id, known_addresses::address))
+        .do_update()
+        .set(known_addresses::seen_at.eq(excluded(known_addresses::seen_at)));
+    diesel::query_dsl::methods::FilterDsl::filter(upsert, known_addresses::seen_at.lt(now))
+        .execute(connection)
+        .await
+}
+
 #[async_trait]
 impl RateLimiter for Store {
     async fn acquire(
@@ -86,16 +125,9 @@ impl RateLimiter for Store {
     }
 
     async fn release(&self, key: &LimitKey, rate: Rate) -> Result<(), PortError> {
-        let key = *key.hash().as_bytes();
-        let interval = micros(rate.interval());
+        let key = key.clone();
         self.run("give back a rate-limited attempt", move |connection| {
-            Box::pin(async move {
-                diesel::update(rate_limits::table.find(key.as_slice()))
-                    .set(rate_limits::arrival_us.eq(rate_limits::arrival_us - interval))
-                    .execute(connection)
-                    .await
-                    .map(drop)
-            })
+            Box::pin(async move { give_back(connection, &key, rate).await.map(drop) })
         })
         .await
     }
@@ -106,27 +138,11 @@ impl RateLimiter for Store {
         address: &LimitKey,
         now: DateTime<Utc>,
     ) -> Result<(), PortError> {
-        let user_id = user_id.as_str().to_owned();
-        let address = *address.hash().as_bytes();
-        let now = Timestamp(now);
+        let user_id = user_id.clone();
+        let address = address.clone();
         self.run("remember a login address", move |connection| {
             Box::pin(async move {
-                let upsert = diesel::insert_into(known_addresses::table)
-                    .values((
-                        known_addresses::user_id.eq(&user_id),
-                        known_addresses::address.eq(address.as_slice()),
-                        known_addresses::seen_at.eq(now),
-                    ))
-                    .on_conflict((known_addresses::user_id, known_addresses::address))
-                    .do_update()
-                    .set(known_addresses::seen_at.eq(excluded(known_addresses::seen_at)));
-                let remembered = diesel::query_dsl::methods::FilterDsl::filter(
-                    upsert,
-                    known_addresses::seen_at.lt(now),
-                )
-                .execute(connection)
-                .await;
-                match remembered {
+                match remember(connection, &user_id, &address, now).await {
                     // The account was deleted meanwhile: there is nothing to remember it for.
                     Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                         Ok(())

@@ -6,16 +6,92 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewSession;
 use latchkey_domain::ports::{
-    CreateSessionError, RotationOutcome, RotationRequest, SessionRepository,
+    CreateSessionError, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
 };
 use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
 use crate::pool::Pooled;
-use crate::rows::{NewTokenRow, SessionRow, TokenRow};
+use crate::rows::{EventRow, NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::sql_types::Timestamp;
+
+type Connection = <Store as Pooled>::Connection;
+
+/// Creates a session with its first refresh token inside the caller's write transaction (see
+/// [`SessionRepository::create`]); `None`, with nothing written, when its verified password is no longer the
+/// account's or the account is gone or disabled.
+async fn insert_session(
+    connection: &mut Connection,
+    session: &NewSession,
+) -> QueryResult<Option<SessionRow>> {
+    let user_id = session.user_id.as_str();
+    if session.verified_password.is_some() || session.max_live_sessions.is_some() {
+        // Locked so that a concurrent password change waits for this transaction (and then
+        // revokes the session it created) or, if it came first, is seen here; and so that
+        // concurrent logins of one user count its live sessions one after the other.
+        // A disabled account is checked here too, so a login racing the operator who
+        // disables it either comes first (and its session is revoked) or is refused.
+        let current = locked!(users::table
+            .find(user_id)
+            .select((users::password_hash, users::disabled_at.is_not_null())))
+        .get_result::<(String, bool)>(connection)
+        .await
+        .optional()?;
+        if let Some(verified) = &session.verified_password {
+            let usable = current
+                .as_ref()
+                .is_some_and(|(hash, disabled)| hash == verified.as_str() && !disabled);
+            if !usable {
+                return Ok(None);
+            }
+        }
+    }
+    if let Some(max) = session.max_live_sessions {
+        let now = Timestamp(session.created_at);
+        // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`),
+        // picked in the database in one statement: a user at the cap sends back only those,
+        // not all of its live sessions, and on PostgreSQL the choice is made on one snapshot,
+        // so a logout committing meanwhile cannot make it revoke one session too many.
+        let beyond_the_cap: Vec<String> = sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .select(sessions::id)
+            .offset(i64::from(max.saturating_sub(1)))
+            .load(connection)
+            .await?;
+        if !beyond_the_cap.is_empty() {
+            // Still live only: a session revoked meanwhile keeps the time it was revoked at.
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq_any(beyond_the_cap))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(connection)
+            .await?;
+        }
+    }
+    let token = &session.refresh_token;
+    let row = diesel::insert_into(sessions::table)
+        .values(SessionRow::new(session))
+        .returning(SessionRow::as_returning())
+        .get_result(connection)
+        .await?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(NewTokenRow {
+            token_hash: token.hash.as_bytes(),
+            session_id: session.id.as_str(),
+            issued_at: Timestamp(token.issued_at),
+            expires_at: Timestamp(token.expires_at),
+        })
+        .execute(connection)
+        .await?;
+    Ok(Some(row))
+}
 
 #[async_trait]
 impl SessionRepository for Store {
@@ -24,73 +100,40 @@ impl SessionRepository for Store {
         let row = self
             .run("create session", move |connection| {
                 write_transaction(connection, move |connection| {
+                    Box::pin(async move { insert_session(connection, &session).await })
+                })
+            })
+            .await?;
+        let row = row.ok_or(CreateSessionError::StaleCredentials)?;
+        Ok(row.into_session()?)
+    }
+
+    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError> {
+        let login = login.clone();
+        let row = self
+            .run("create login session", move |connection| {
+                write_transaction(connection, move |connection| {
                     Box::pin(async move {
-                        let user_id = session.user_id.as_str();
-                        if session.verified_password.is_some()
-                            || session.max_live_sessions.is_some()
-                        {
-                            // Locked so that a concurrent password change waits for this transaction (and then
-                            // revokes the session it created) or, if it came first, is seen here; and so that
-                            // concurrent logins of one user count its live sessions one after the other.
-                            // A disabled account is checked here too, so a login racing the operator who
-                            // disables it either comes first (and its session is revoked) or is refused.
-                            let current = locked!(users::table
-                                .find(user_id)
-                                .select((users::password_hash, users::disabled_at.is_not_null())))
-                            .get_result::<(String, bool)>(connection)
-                            .await
-                            .optional()?;
-                            if let Some(verified) = &session.verified_password {
-                                let usable = current.as_ref().is_some_and(|(hash, disabled)| {
-                                    hash == verified.as_str() && !disabled
-                                });
-                                if !usable {
-                                    return Ok(None);
-                                }
-                            }
-                        }
-                        if let Some(max) = session.max_live_sessions {
-                            let now = Timestamp(session.created_at);
-                            // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`),
-                            // picked in the database in one statement: a user at the cap sends back only those,
-                            // not all of its live sessions, and on PostgreSQL the choice is made on one snapshot,
-                            // so a logout committing meanwhile cannot make it revoke one session too many.
-                            let beyond_the_cap: Vec<String> = sessions::table
-                                .filter(sessions::user_id.eq(user_id))
-                                .filter(sessions::revoked_at.is_null())
-                                .filter(sessions::expires_at.gt(now))
-                                .order((sessions::created_at.desc(), sessions::id.desc()))
-                                .select(sessions::id)
-                                .offset(i64::from(max.saturating_sub(1)))
-                                .load(connection)
-                                .await?;
-                            if !beyond_the_cap.is_empty() {
-                                // Still live only: a session revoked meanwhile keeps the time it was revoked at.
-                                diesel::update(
-                                    sessions::table
-                                        .filter(sessions::id.eq_any(beyond_the_cap))
-                                        .filter(sessions::revoked_at.is_null()),
-                                )
-                                .set(sessions::revoked_at.eq(now))
-                                .execute(connection)
-                                .await?;
-                            }
-                        }
-                        let token = &session.refresh_token;
-                        let row = diesel::insert_into(sessions::table)
-                            .values(SessionRow::new(&session))
-                            .returning(SessionRow::as_returning())
-                            .get_result(connection)
+                        let Some(row) = insert_session(connection, &login.session).await? else {
+                            return Ok(None);
+                        };
+                        // The session's insert proved the account exists (and, with a verified password, locked
+                        // it), so neither the event nor the address can miss it: no fallback for a deleted account
+                        // is needed here, unlike the ports' own methods.
+                        super::events::insert(connection, EventRow::new(&login.event)).await?;
+                        if let Some(address) = &login.known_address {
+                            let seen_at = login.session.created_at;
+                            super::limiter::remember(
+                                connection,
+                                &login.session.user_id,
+                                address,
+                                seen_at,
+                            )
                             .await?;
-                        diesel::insert_into(refresh_tokens::table)
-                            .values(NewTokenRow {
-                                token_hash: token.hash.as_bytes(),
-                                session_id: session.id.as_str(),
-                                issued_at: Timestamp(token.issued_at),
-                                expires_at: Timestamp(token.expires_at),
-                            })
-                            .execute(connection)
-                            .await?;
+                        }
+                        for (key, rate) in &login.forgiven {
+                            super::limiter::give_back(connection, key, *rate).await?;
+                        }
                         Ok(Some(row))
                     })
                 })

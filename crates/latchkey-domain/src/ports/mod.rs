@@ -32,6 +32,8 @@ pub use ledger::{
 pub use limiter::{Admission, LimitKey, RateLimiter};
 pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;
-pub use sessions::{CreateSessionError, RotationOutcome, RotationRequest, SessionRepository};
+pub use sessions::{
+    CreateSessionError, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
+};
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};
 pub use users::{InsertUserError, UpdateProfileError, UserLookup, UserQuery, UserRepository};

@@ -2,8 +2,58 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::PortError;
-use crate::model::{NewSession, Session, SessionId, UserId};
+use crate::model::{NewSession, SecurityEvent, Session, SessionId, UserId};
+use crate::policy::Rate;
+use crate::ports::LimitKey;
 use crate::secret::TokenHash;
+
+/// A successful login's writes, which the store commits in one transaction: the new session, the login's security
+/// event, the client address the account logged in from, and the counted attempts the right password gives back.
+///
+/// One commit instead of one per write (up to five with both login limits on): a login is the one write-heavy request an attacker can make cheaply in bulk, and each
+/// commit is a WAL flush on PostgreSQL and a write lock on SQLite. Committing together also means a session never
+/// exists without its `login` event, and a refused session leaves no trace of a login that did not happen.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewLogin {
+    /// The session, as [`SessionRepository::create`] takes it.
+    pub session: NewSession,
+    /// The login's event (its account is the session's, which the same transaction proves exists).
+    pub event: SecurityEvent,
+    /// The client's address as the account's known address (see [`crate::ports::RateLimiter::remember_address`]),
+    /// remembered as seen at the session's `created_at`; `None` when the client gave no address.
+    pub known_address: Option<LimitKey>,
+    /// Attempts counted against their limits before the password was checked, given back (see
+    /// [`crate::ports::RateLimiter::release`]): a right password is no failure.
+    pub forgiven: Vec<(LimitKey, Rate)>,
+}
+
+impl NewLogin {
+    /// The writes of a login that starts `session` and records `event`, remembering no address and giving back
+    /// nothing.
+    pub fn new(session: NewSession, event: SecurityEvent) -> Self {
+        Self {
+            session,
+            event,
+            known_address: None,
+            forgiven: Vec::new(),
+        }
+    }
+
+    /// Also remembers `address` as one the account logged in from.
+    #[must_use]
+    pub fn remembering(mut self, address: LimitKey) -> Self {
+        self.known_address = Some(address);
+        self
+    }
+
+    /// Also gives back these counted attempts.
+    #[must_use]
+    pub fn forgiving(mut self, attempts: Vec<(LimitKey, Rate)>) -> Self {
+        self.forgiven = attempts;
+        self
+    }
+}
 
 /// A request to spend a refresh token and store its successor.
 #[derive(Debug, Clone)]
@@ -93,6 +143,17 @@ pub trait SessionRepository: Send + Sync {
     /// - [`CreateSessionError::Unavailable`] when the store fails (including a duplicate token hash); nothing is
     ///   written then.
     async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError>;
+
+    /// Creates the login's session exactly as [`SessionRepository::create`] does and, in the same transaction,
+    /// records its event, remembers its address and gives back its forgiven attempts (see [`NewLogin`]).
+    ///
+    /// Required rather than provided: a default made of separate writes would let an implementation that forgot it
+    /// lose events silently.
+    ///
+    /// # Errors
+    /// As [`SessionRepository::create`]; with either error nothing of the login is written: no session, no event, no
+    /// address, and the attempts stay counted.
+    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError>;
 
     /// Spends a refresh token and stores its successor, atomically: of two concurrent rotations of one token, one
     /// gets [`RotationOutcome::Rotated`] and the other sees the spent token.

@@ -59,7 +59,22 @@ impl Latchkey {
         subject: Option<&str>,
         client: &ClientInfo,
     ) {
-        let event = SecurityEvent {
+        let event = self.event(kind, outcome, user_id, subject, client);
+        if let Err(error) = self.ports.events.record_event(&event).await {
+            tracing::warn!(%error, kind = kind.as_str(), "could not record a security event");
+        }
+    }
+
+    /// A security event that happens now, for a port that stores it together with the action it describes.
+    pub(super) fn event(
+        &self,
+        kind: EventKind,
+        outcome: EventOutcome,
+        user_id: Option<&UserId>,
+        subject: Option<&str>,
+        client: &ClientInfo,
+    ) -> SecurityEvent {
+        SecurityEvent {
             id: EventId::from_random(&self.ports.secrets.new_id()),
             user_id: user_id.cloned(),
             kind,
@@ -67,9 +82,6 @@ impl Latchkey {
             subject: subject.map(str::to_owned),
             client: client.clone(),
             at: self.now(),
-        };
-        if let Err(error) = self.ports.events.record_event(&event).await {
-            tracing::warn!(%error, kind = kind.as_str(), "could not record a security event");
         }
     }
 

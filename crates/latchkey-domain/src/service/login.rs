@@ -5,7 +5,9 @@ use crate::model::{
     ClientInfo, Email, EventKind, EventOutcome, NewRefreshToken, NewSession, Password,
     PasswordHash, SessionId, User, UserId, Username,
 };
-use crate::ports::{CreateSessionError, UserLookup};
+use crate::policy::Rate;
+use crate::ports::{CreateSessionError, LimitKey, NewLogin, UserLookup};
+use crate::secret::PlainSecret;
 
 /// A login as the client sent it: who (an email address or a username) and the password.
 ///
@@ -171,9 +173,10 @@ impl Latchkey {
             .await;
             return Err(LoginError::InvalidCredentials);
         }
-        // The right password: not a guess, whatever follows.
-        self.forgive(counted).await;
+        // The right password: not a guess, whatever follows. A login that starts its session gives the counted
+        // attempts back in the session's own commit; every other outcome from here on gives them back on its own.
         if credentials.user.is_disabled() {
+            self.forgive(counted).await;
             self.record(
                 EventKind::Login,
                 EventOutcome::Refused,
@@ -185,6 +188,7 @@ impl Latchkey {
             return Err(LoginError::AccountDisabled);
         }
         if self.policies.verification.required_for_login() && !credentials.user.is_verified {
+            self.forgive(counted).await;
             self.record(
                 EventKind::Login,
                 EventOutcome::Refused,
@@ -195,23 +199,15 @@ impl Latchkey {
             .await;
             return Err(LoginError::EmailNotVerified);
         }
-        self.remember_address(user_id, &client).await;
         let (tokens, verified) = self
             .start_login_session(
                 user_id,
                 &password,
                 credentials.password_hash.clone(),
-                client.clone(),
+                &client,
+                counted,
             )
             .await?;
-        self.record(
-            EventKind::Login,
-            EventOutcome::Success,
-            Some(user_id),
-            None,
-            &client,
-        )
-        .await;
         self.upgrade_password_hash(user_id, &password, &verified)
             .await;
         Ok(LoginOutcome {
@@ -259,23 +255,41 @@ impl Latchkey {
         .await
     }
 
-    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
-    /// (see [`crate::ports::SessionRepository::create`]); returns the tokens and the hash the session was made with.
-    ///
-    /// A hash that changed in between is either a password change or reset (the password given is no longer the
-    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
-    /// verification, against the hash now stored, tells them apart.
+    /// Starts the session of a login whose password matched `verified` (see [`Latchkey::try_start_login_session`]);
+    /// returns the tokens and the hash the session was made with. The `counted` attempts are given back with the
+    /// session, or on their own when no session starts: the password was right either way.
     async fn start_login_session(
         &self,
         user_id: &UserId,
         password: &Password,
         verified: PasswordHash,
-        client: ClientInfo,
+        client: &ClientInfo,
+        counted: Counted,
     ) -> Result<(TokenPair, PasswordHash), LoginError> {
-        match self
-            .start_session(user_id, client.clone(), Some(&verified))
-            .await
-        {
+        let started = self
+            .try_start_login_session(user_id, password, verified, client, counted.attempts())
+            .await;
+        if started.is_err() {
+            self.forgive(counted).await;
+        }
+        started
+    }
+
+    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
+    /// (see [`crate::ports::SessionRepository::create`]), committing the login's other writes with it.
+    ///
+    /// A hash that changed in between is either a password change or reset (the password given is no longer the
+    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
+    /// verification, against the hash now stored, tells them apart.
+    async fn try_start_login_session(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        verified: PasswordHash,
+        client: &ClientInfo,
+        forgiven: &[(LimitKey, Rate)],
+    ) -> Result<(TokenPair, PasswordHash), LoginError> {
+        match self.start_login(user_id, client, &verified, forgiven).await {
             Ok(tokens) => return Ok((tokens, verified)),
             Err(CreateSessionError::StaleCredentials) => {}
             Err(CreateSessionError::Unavailable(source)) => return Err(source.into()),
@@ -299,7 +313,7 @@ impl Latchkey {
             return Err(LoginError::AccountDisabled);
         }
         match self
-            .start_session(user_id, client, Some(&current.password_hash))
+            .start_login(user_id, client, &current.password_hash, forgiven)
             .await
         {
             Ok(tokens) => Ok((tokens, current.password_hash)),
@@ -351,6 +365,57 @@ impl Latchkey {
         client: ClientInfo,
         verified: Option<&PasswordHash>,
     ) -> Result<TokenPair, CreateSessionError> {
+        let (session, refresh_token) = self.new_session(user_id, client, verified);
+        let created = self.ports.sessions.create(&session).await?;
+        Ok(self.token_pair(
+            user_id,
+            &created.id,
+            refresh_token,
+            session.created_at,
+            session.ends_at,
+        )?)
+    }
+
+    /// Starts a login's session while `verified` is still the account's password hash, and in the same commit
+    /// records the `login` event, remembers the client's address and gives back the `forgiven` attempts (see
+    /// [`crate::ports::SessionRepository::create_login`]); returns the session's token pair.
+    async fn start_login(
+        &self,
+        user_id: &UserId,
+        client: &ClientInfo,
+        verified: &PasswordHash,
+        forgiven: &[(LimitKey, Rate)],
+    ) -> Result<TokenPair, CreateSessionError> {
+        let (session, refresh_token) = self.new_session(user_id, client.clone(), Some(verified));
+        let event = self.event(
+            EventKind::Login,
+            EventOutcome::Success,
+            Some(user_id),
+            None,
+            client,
+        );
+        let mut login = NewLogin::new(session, event).forgiving(forgiven.to_vec());
+        if let Some(address) = Self::known_address_of(client) {
+            login = login.remembering(address);
+        }
+        let created = self.ports.sessions.create_login(&login).await?;
+        Ok(self.token_pair(
+            user_id,
+            &created.id,
+            refresh_token,
+            login.session.created_at,
+            login.session.ends_at,
+        )?)
+    }
+
+    /// A session for `user_id` starting now, with its first refresh token (returned in the clear, for the token
+    /// pair), capped at the policy's live sessions per user.
+    fn new_session(
+        &self,
+        user_id: &UserId,
+        client: ClientInfo,
+        verified: Option<&PasswordHash>,
+    ) -> (NewSession, PlainSecret) {
         let now = self.now();
         let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
         let tokens = &self.policies.tokens;
@@ -369,7 +434,6 @@ impl Latchkey {
             verified_password: verified.cloned(),
             max_live_sessions: Some(tokens.max_sessions_per_user()),
         };
-        let session = self.ports.sessions.create(&session).await?;
-        Ok(self.token_pair(user_id, &session.id, refresh_token, now, ends_at)?)
+        (session, refresh_token)
     }
 }

@@ -79,6 +79,13 @@ impl Action {
 #[must_use]
 pub(super) struct Counted(Vec<(LimitKey, Rate)>);
 
+impl Counted {
+    /// The counted attempts, for a port that gives them back together with other writes.
+    pub(super) fn attempts(&self) -> &[(LimitKey, Rate)] {
+        &self.0
+    }
+}
+
 /// The address a limit counts for a client: IPv4 as is, IPv6 by its /64 network (one subscriber's allocation, which an
 /// attacker could otherwise walk through), an IPv4-mapped IPv6 address as the IPv4 one. `None` when the caller did
 /// not say, or said something that is not an address.
@@ -241,6 +248,11 @@ impl Latchkey {
             .limiter
             .knows_address(user_id, &known_address_key(&address), since)
             .await
+    }
+
+    /// The key under which the client's address is remembered as a known login address; `None` without an address.
+    pub(super) fn known_address_of(client: &ClientInfo) -> Option<LimitKey> {
+        address_of(client).map(|address| known_address_key(&address))
     }
 
     /// Remembers the client's address as one `user_id` logged in from. A failure is logged, not fatal: it only

@@ -11,10 +11,13 @@ use std::task::Poll;
 
 use chrono::TimeDelta;
 
-use super::fixtures::{new_session, new_user, t0, verification};
+use super::fixtures::{new_login, new_session, new_user, t0, verification};
 use super::Store;
 use crate::model::{PasswordHash, User};
-use crate::ports::{InsertUserError, RotationOutcome, RotationRequest, UserLookup, UserRepository};
+use crate::ports::{
+    EventQuery, InsertUserError, LimitKey, RotationOutcome, RotationRequest, UserLookup,
+    UserRepository,
+};
 use crate::secret::TokenHash;
 
 /// How many depths each call is abandoned at.
@@ -147,6 +150,37 @@ pub async fn cancelled_create_is_all_or_nothing<S: Store>(store: &S) {
                 "depth {depth}: a stored session has its refresh token: {rotated:?}"
             );
         }
+    }
+}
+
+/// An abandoned `create_login` stores the login whole or not at all: its session is live exactly when its event is
+/// listed.
+pub async fn cancelled_create_login_is_all_or_nothing<S: Store>(store: &S) {
+    let attempts = LimitKey::new("login:account", "someone@example.com");
+    for depth in 1..=DEPTHS {
+        // One account per depth, so each depth's address and events are its own.
+        let name = format!("user{depth}");
+        let owner = user(store, &name).await;
+        let verified = format!("$fake${name}");
+        let token = format!("tok-{depth}");
+        let login = new_login(&format!("s{depth}"), &owner.id, &token, t0(), &verified, &attempts);
+        abandon_after(depth, store.create_login(&login)).await;
+
+        // The store keeps working: the account's next login lands whole.
+        let token = format!("next-{depth}");
+        let next = new_login(&format!("n{depth}"), &owner.id, &token, t0(), &verified, &attempts);
+        store.create_login(&next).await.unwrap();
+        // Read session, events, session: work that lands meanwhile can make a later read see more, never less.
+        let session_before = store.is_active(&login.session.id, &owner.id, t0()).await.unwrap();
+        let events = store
+            .list_events(&EventQuery::newest(10).of_user(owner.id.clone()))
+            .await
+            .unwrap();
+        let event_stored = events.iter().any(|event| event.id == login.event.id);
+        let session_after = store.is_active(&login.session.id, &owner.id, t0()).await.unwrap();
+        assert!(!session_before || event_stored, "depth {depth}: a session without its event");
+        assert!(!event_stored || session_after, "depth {depth}: an event without its session");
+        assert!(events.iter().any(|event| event.id == next.event.id));
     }
 }
 

@@ -49,6 +49,37 @@ pub fn new_session(id: &str, user: &UserId, token: &str, at: DateTime<Utc>) -> N
     }
 }
 
+/// A login's writes for `user`, made with the password hash `verified`: a session as [`new_session`] makes it, its
+/// `login` event `evt_<id>`, the address `192.0.2.1` to remember, and one attempt counted on `forgiven` (one per
+/// minute) to give back.
+pub fn new_login(
+    id: &str,
+    user: &UserId,
+    token: &str,
+    at: DateTime<Utc>,
+    verified: &str,
+    forgiven: &crate::ports::LimitKey,
+) -> crate::ports::NewLogin {
+    let session = NewSession {
+        verified_password: Some(PasswordHash::new(verified.to_owned())),
+        ..new_session(id, user, token, at)
+    };
+    let event = crate::model::SecurityEvent {
+        id: crate::model::EventId::from_random(id),
+        user_id: Some(user.clone()),
+        kind: crate::model::EventKind::Login,
+        outcome: crate::model::EventOutcome::Success,
+        subject: None,
+        client: session.client.clone(),
+        at,
+    };
+    let one_per_minute = crate::policy::Rate::new(1, TimeDelta::minutes(1))
+        .unwrap_or_else(|error| unreachable!("a valid rate: {error}"));
+    crate::ports::NewLogin::new(session, event)
+        .remembering(crate::ports::LimitKey::new("known-address", "192.0.2.1"))
+        .forgiving(vec![(forgiven.clone(), one_per_minute)])
+}
+
 /// A verification challenge issued at `at` with link token `link` (valid 24 hours) and code `code` (valid 15
 /// minutes), carrying a verification email with id `eml_<link>`.
 pub fn verification(link: &str, code: &str, at: DateTime<Utc>) -> crate::ports::NewVerification {

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::fixtures::{new_session, new_user, t0};
+use super::fixtures::{new_login, new_session, new_user, t0};
 use super::Store;
 use crate::model::{NewSession, PasswordHash, User, UserId};
-use crate::ports::{CreateSessionError, RotationOutcome, RotationRequest, UserRepository};
+use crate::ports::{
+    Admission, CreateSessionError, EventQuery, LimitKey, RotationOutcome, RotationRequest,
+    UserRepository,
+};
 use crate::secret::TokenHash;
 
 const GRACE: TimeDelta = TimeDelta::seconds(10);
@@ -513,6 +516,50 @@ pub async fn create_with_a_stale_credential_is_refused_and_writes_nothing<S: Sto
     assert_eq!(
         store.list_active(&jane.id, t0()).await.unwrap(),
         vec![session]
+    );
+}
+
+/// A login's writes land together: its session is live, its event is listed as recorded, its address is known from
+/// the session's start, and its counted attempt is given back.
+pub async fn a_login_commits_its_session_event_address_and_forgiveness<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let attempts = LimitKey::new("login:account", "jane@example.com");
+    let login = new_login("s1", &jane.id, "tok-1", t0(), "$fake$jane", &attempts);
+    let (_, rate) = login.forgiven[0];
+    assert_eq!(store.acquire(&attempts, rate, t0()).await.unwrap(), Admission::Admitted);
+    let session = store.create_login(&login).await.unwrap();
+    assert_eq!(session.id, login.session.id);
+    assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
+    let events = store.list_events(&EventQuery::newest(10)).await.unwrap();
+    assert_eq!(events, vec![login.event.clone()]);
+    let address = login.known_address.clone().unwrap();
+    assert!(store.knows_address(&jane.id, &address, t0()).await.unwrap());
+    assert_eq!(
+        store.acquire(&attempts, rate, t0()).await.unwrap(),
+        Admission::Admitted,
+        "the attempt was given back"
+    );
+}
+
+/// A login refused as stale (its password changed since it was checked) writes nothing of itself: no session, no
+/// event, no address, and its attempt stays counted.
+pub async fn a_stale_login_writes_nothing_of_itself<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let attempts = LimitKey::new("login:account", "jane@example.com");
+    let login = new_login("s1", &jane.id, "tok-1", t0(), "$fake$old", &attempts);
+    let (_, rate) = login.forgiven[0];
+    assert_eq!(store.acquire(&attempts, rate, t0()).await.unwrap(), Admission::Admitted);
+    assert!(matches!(
+        store.create_login(&login).await,
+        Err(CreateSessionError::StaleCredentials)
+    ));
+    assert!(store.list_active(&jane.id, t0()).await.unwrap().is_empty());
+    assert!(store.list_events(&EventQuery::newest(10)).await.unwrap().is_empty());
+    let address = login.known_address.clone().unwrap();
+    assert!(!store.knows_address(&jane.id, &address, t0()).await.unwrap());
+    assert!(
+        matches!(store.acquire(&attempts, rate, t0()).await.unwrap(), Admission::Refused { .. }),
+        "the attempt stays counted"
     );
 }
 

@@ -234,76 +234,13 @@ async fn password_is_never_trimmed() {
         .unwrap();
 }
 
-/// Sessions that cannot be created: the store fails between the account insert and the first session.
-struct BrokenSessions;
-
-#[async_trait::async_trait]
-impl latchkey_domain::ports::SessionRepository for BrokenSessions {
-    async fn create(
-        &self,
-        _: &latchkey_domain::model::NewSession,
-    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
-        Err(latchkey_domain::PortError::new("create session", "database went away").into())
-    }
-    async fn rotate(
-        &self,
-        _: &latchkey_domain::ports::RotationRequest,
-    ) -> Result<latchkey_domain::ports::RotationOutcome, latchkey_domain::PortError> {
-        unreachable!("registration never rotates")
-    }
-    async fn is_active(
-        &self,
-        _: &latchkey_domain::SessionId,
-        _: &latchkey_domain::UserId,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("registration never authenticates")
-    }
-    async fn list_active(
-        &self,
-        _: &latchkey_domain::UserId,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<latchkey_domain::Session>, latchkey_domain::PortError> {
-        unreachable!("registration never lists sessions")
-    }
-    async fn revoke(
-        &self,
-        _: &latchkey_domain::SessionId,
-        _: &latchkey_domain::UserId,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("registration never revokes")
-    }
-    async fn revoke_by_refresh_token(
-        &self,
-        _: &latchkey_domain::TokenHash,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("registration never revokes")
-    }
-    async fn purge_sessions(
-        &self,
-        _: chrono::DateTime<chrono::Utc>,
-        _: u32,
-    ) -> Result<u64, latchkey_domain::PortError> {
-        unreachable!("registration never purges")
-    }
-    async fn revoke_all(
-        &self,
-        _: &latchkey_domain::UserId,
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<u64, latchkey_domain::PortError> {
-        unreachable!("registration never revokes")
-    }
-}
-
 #[tokio::test]
 async fn an_account_created_is_acknowledged_even_if_its_first_session_fails() {
     let memory = latchkey_memory::MemoryPorts::new();
     let store = memory.store.clone();
     let svc = memory
         .builder()
-        .sessions(std::sync::Arc::new(BrokenSessions))
+        .sessions(std::sync::Arc::new(crate::support::BrokenSessions))
         .build()
         .unwrap();
     let outcome = svc

@@ -228,3 +228,73 @@ pub fn change(current: &str, new: impl Into<String>) -> ChangePasswordInput {
 pub fn client() -> ClientInfo {
     ClientInfo::new(Some("tests/1.0"), Some("192.0.2.7".to_owned()))
 }
+
+/// Sessions that cannot be created (a store that fails between an account's insert and its first session, or
+/// between a login's password check and its session); every other call is a test's mistake.
+pub struct BrokenSessions;
+
+#[async_trait::async_trait]
+impl latchkey_domain::ports::SessionRepository for BrokenSessions {
+    async fn create(
+        &self,
+        _: &latchkey_domain::model::NewSession,
+    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
+        Err(latchkey_domain::PortError::new("create session", "database went away").into())
+    }
+    async fn create_login(
+        &self,
+        _: &latchkey_domain::ports::NewLogin,
+    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
+        Err(latchkey_domain::PortError::new("create login session", "database went away").into())
+    }
+    async fn rotate(
+        &self,
+        _: &latchkey_domain::ports::RotationRequest,
+    ) -> Result<latchkey_domain::ports::RotationOutcome, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never rotates")
+    }
+    async fn is_active(
+        &self,
+        _: &latchkey_domain::SessionId,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never authenticates")
+    }
+    async fn list_active(
+        &self,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<latchkey_domain::Session>, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never lists sessions")
+    }
+    async fn revoke(
+        &self,
+        _: &latchkey_domain::SessionId,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never revokes")
+    }
+    async fn revoke_by_refresh_token(
+        &self,
+        _: &latchkey_domain::TokenHash,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never revokes")
+    }
+    async fn purge_sessions(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: u32,
+    ) -> Result<u64, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never purges")
+    }
+    async fn revoke_all(
+        &self,
+        _: &latchkey_domain::UserId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, latchkey_domain::PortError> {
+        unreachable!("no test of a broken store never revokes")
+    }
+}

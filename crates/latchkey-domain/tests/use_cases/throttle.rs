@@ -8,7 +8,12 @@ use latchkey_domain::{
     RegisterError, ThrottlePolicy, TooManyAttempts, VerifyEmailError,
 };
 
-use crate::support::{change, client, credentials, input, Overload, TestApp, PASSWORD};
+use latchkey_domain::ports::{EventLog, EventQuery};
+use latchkey_domain::{EventKind, EventOutcome};
+
+use crate::support::{
+    change, client, credentials, input, BrokenSessions, Overload, TestApp, PASSWORD,
+};
 
 fn from(ip: &str) -> ClientInfo {
     ClientInfo::new(Some("tests/1.0"), Some(ip.to_owned()))
@@ -157,6 +162,59 @@ async fn successful_logins_count_nothing() {
         )
         .await
         .expect("nine failures leave room");
+}
+
+#[tokio::test]
+async fn a_login_whose_session_cannot_be_stored_leaves_no_trace_and_no_count() {
+    let memory = latchkey_memory::MemoryPorts::new();
+    let mut policies = Policies::default();
+    policies.throttle.login_per_account = rate(1, TimeDelta::minutes(15));
+    let svc = memory
+        .builder()
+        .policies(policies)
+        .sessions(std::sync::Arc::new(BrokenSessions))
+        .build()
+        .unwrap();
+    svc.register(
+        input("jane@example.com", PASSWORD, None),
+        from("198.51.100.1"),
+    )
+    .await
+    .expect("the account is created without its first session");
+    // The session's commit fails, so the right password's attempt is given back on its own: the second login is
+    // not refused by the one-attempt limit.
+    for _ in 0..2 {
+        let result = svc
+            .login(
+                credentials("jane@example.com", PASSWORD),
+                from("198.51.100.7"),
+            )
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+    // Nor was the address remembered with the session it failed to start: from it, the account's limit still holds.
+    let wrong = || {
+        svc.login(
+            credentials("jane@example.com", "wrong password!"),
+            from("198.51.100.7"),
+        )
+    };
+    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
+    assert!(matches!(wrong().await, Err(LoginError::TooManyAttempts(_))));
+    let events = memory
+        .store
+        .list_events(&EventQuery::newest(100).of_kind(EventKind::Login))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|event| event.outcome != EventOutcome::Success),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]
