@@ -89,6 +89,7 @@ async fn cancellation_rules_on_a_single_connection() {
         cancelled_insert_is_all_or_nothing,
         cancelled_reads_leave_the_store_usable,
         cancelled_create_is_all_or_nothing,
+        cancelled_create_login_is_all_or_nothing,
         cancelled_rotate_is_all_or_nothing,
         cancelled_update_password_leaves_the_store_usable,
         cancelled_revocations_leave_the_store_usable,

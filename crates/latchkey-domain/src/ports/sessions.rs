@@ -10,15 +10,16 @@ use crate::secret::TokenHash;
 /// A successful login's writes, which the store commits in one transaction: the new session, the login's security
 /// event, the client address the account logged in from, and the counted attempts the right password gives back.
 ///
-/// One commit instead of one per write (up to five with both login limits on): a login is the one write-heavy request an attacker can make cheaply in bulk, and each
-/// commit is a WAL flush on PostgreSQL and a write lock on SQLite. Committing together also means a session never
-/// exists without its `login` event, and a refused session leaves no trace of a login that did not happen.
+/// One commit instead of one per write (up to five with both login limits on): logins are the writes a deployment
+/// makes most, and each commit is a WAL flush on PostgreSQL and a turn of the write lock on SQLite. Committed together,
+/// a session never exists without its `login` event, and a session the store refuses leaves none of the rest behind.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewLogin {
     /// The session, as [`SessionRepository::create`] takes it.
     pub session: NewSession,
-    /// The login's event (its account is the session's, which the same transaction proves exists).
+    /// The login's event. Its account must be the session's: the session's insert is what proves, in the same
+    /// transaction, that the account still exists.
     pub event: SecurityEvent,
     /// The client's address as the account's known address (see [`crate::ports::RateLimiter::remember_address`]),
     /// remembered as seen at the session's `created_at`; `None` when the client gave no address.

@@ -7,7 +7,6 @@ use crate::model::{
 };
 use crate::policy::Rate;
 use crate::ports::{CreateSessionError, LimitKey, NewLogin, UserLookup};
-use crate::secret::PlainSecret;
 
 /// A login as the client sent it: who (an email address or a username) and the password.
 ///
@@ -255,9 +254,17 @@ impl Latchkey {
         .await
     }
 
-    /// Starts the session of a login whose password matched `verified` (see [`Latchkey::try_start_login_session`]);
-    /// returns the tokens and the hash the session was made with. The `counted` attempts are given back with the
-    /// session, or on their own when no session starts: the password was right either way.
+    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
+    /// (see [`crate::ports::SessionRepository::create_login`]), with the login's other writes in the same commit;
+    /// returns the tokens and the hash the session was made with.
+    ///
+    /// A hash that changed in between is either a password change or reset (the password given is no longer the
+    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
+    /// verification, against the hash now stored, tells them apart.
+    ///
+    /// The `counted` attempts are given back with the session, or on their own as soon as the first try starts none:
+    /// the password was right when checked, whatever follows. (A commit whose outcome the store could not report may
+    /// have given them back already; giving back twice costs the limit one attempt, never the user a refusal.)
     async fn start_login_session(
         &self,
         user_id: &UserId,
@@ -266,33 +273,16 @@ impl Latchkey {
         client: &ClientInfo,
         counted: Counted,
     ) -> Result<(TokenPair, PasswordHash), LoginError> {
-        let started = self
-            .try_start_login_session(user_id, password, verified, client, counted.attempts())
-            .await;
-        if started.is_err() {
-            self.forgive(counted).await;
-        }
-        started
-    }
-
-    /// Starts the session of a login whose password matched `verified`, only while that is still the account's hash
-    /// (see [`crate::ports::SessionRepository::create`]), committing the login's other writes with it.
-    ///
-    /// A hash that changed in between is either a password change or reset (the password given is no longer the
-    /// account's) or another login's upgrade of the same password to new parameters (it still is): one more
-    /// verification, against the hash now stored, tells them apart.
-    async fn try_start_login_session(
-        &self,
-        user_id: &UserId,
-        password: &Password,
-        verified: PasswordHash,
-        client: &ClientInfo,
-        forgiven: &[(LimitKey, Rate)],
-    ) -> Result<(TokenPair, PasswordHash), LoginError> {
-        match self.start_login(user_id, client, &verified, forgiven).await {
+        match self
+            .commit_login(user_id, client, &verified, counted.attempts())
+            .await
+        {
             Ok(tokens) => return Ok((tokens, verified)),
-            Err(CreateSessionError::StaleCredentials) => {}
-            Err(CreateSessionError::Unavailable(source)) => return Err(source.into()),
+            Err(CreateSessionError::StaleCredentials) => self.forgive(counted).await,
+            Err(CreateSessionError::Unavailable(source)) => {
+                self.forgive(counted).await;
+                return Err(source.into());
+            }
         }
         let current = self
             .ports
@@ -313,7 +303,7 @@ impl Latchkey {
             return Err(LoginError::AccountDisabled);
         }
         match self
-            .start_login(user_id, client, &current.password_hash, forgiven)
+            .commit_login(user_id, client, &current.password_hash, &[])
             .await
         {
             Ok(tokens) => Ok((tokens, current.password_hash)),
@@ -365,28 +355,22 @@ impl Latchkey {
         client: ClientInfo,
         verified: Option<&PasswordHash>,
     ) -> Result<TokenPair, CreateSessionError> {
-        let (session, refresh_token) = self.new_session(user_id, client, verified);
-        let created = self.ports.sessions.create(&session).await?;
-        Ok(self.token_pair(
-            user_id,
-            &created.id,
-            refresh_token,
-            session.created_at,
-            session.ends_at,
-        )?)
+        let (session, tokens) = self.new_session(user_id, client, verified)?;
+        self.ports.sessions.create(&session).await?;
+        Ok(tokens)
     }
 
     /// Starts a login's session while `verified` is still the account's password hash, and in the same commit
     /// records the `login` event, remembers the client's address and gives back the `forgiven` attempts (see
     /// [`crate::ports::SessionRepository::create_login`]); returns the session's token pair.
-    async fn start_login(
+    async fn commit_login(
         &self,
         user_id: &UserId,
         client: &ClientInfo,
         verified: &PasswordHash,
         forgiven: &[(LimitKey, Rate)],
     ) -> Result<TokenPair, CreateSessionError> {
-        let (session, refresh_token) = self.new_session(user_id, client.clone(), Some(verified));
+        let (session, tokens) = self.new_session(user_id, client.clone(), Some(verified))?;
         let event = self.event(
             EventKind::Login,
             EventOutcome::Success,
@@ -398,28 +382,23 @@ impl Latchkey {
         if let Some(address) = Self::known_address_of(client) {
             login = login.remembering(address);
         }
-        let created = self.ports.sessions.create_login(&login).await?;
-        Ok(self.token_pair(
-            user_id,
-            &created.id,
-            refresh_token,
-            login.session.created_at,
-            login.session.ends_at,
-        )?)
+        self.ports.sessions.create_login(&login).await?;
+        Ok(tokens)
     }
 
-    /// A session for `user_id` starting now, with its first refresh token (returned in the clear, for the token
-    /// pair), capped at the policy's live sessions per user.
+    /// A session for `user_id` starting now, capped at the policy's live sessions per user, and the token pair it
+    /// will answer with. The tokens are signed before the session is stored, so nothing can fail once it is: a login
+    /// that answers an error never leaves a session (or its success event) behind.
     fn new_session(
         &self,
         user_id: &UserId,
         client: ClientInfo,
         verified: Option<&PasswordHash>,
-    ) -> (NewSession, PlainSecret) {
+    ) -> Result<(NewSession, TokenPair), PortError> {
         let now = self.now();
         let refresh_token = self.ports.secrets.new_secret(REFRESH_TOKEN_PREFIX);
-        let tokens = &self.policies.tokens;
-        let ends_at = now + tokens.session_max_age();
+        let policy = &self.policies.tokens;
+        let ends_at = now + policy.session_max_age();
         let session = NewSession {
             id: SessionId::from_random(&self.ports.secrets.new_id()),
             user_id: user_id.clone(),
@@ -429,11 +408,12 @@ impl Latchkey {
             refresh_token: NewRefreshToken {
                 hash: refresh_token.hash(),
                 issued_at: now,
-                expires_at: (now + tokens.refresh_ttl()).min(ends_at),
+                expires_at: (now + policy.refresh_ttl()).min(ends_at),
             },
             verified_password: verified.cloned(),
-            max_live_sessions: Some(tokens.max_sessions_per_user()),
+            max_live_sessions: Some(policy.max_sessions_per_user()),
         };
-        (session, refresh_token)
+        let tokens = self.token_pair(user_id, &session.id, refresh_token, now, ends_at)?;
+        Ok((session, tokens))
     }
 }

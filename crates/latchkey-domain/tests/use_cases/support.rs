@@ -251,7 +251,7 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         &self,
         _: &latchkey_domain::ports::RotationRequest,
     ) -> Result<latchkey_domain::ports::RotationOutcome, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never rotates")
+        unreachable!("no test of a broken store rotates")
     }
     async fn is_active(
         &self,
@@ -259,14 +259,14 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         _: &latchkey_domain::UserId,
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never authenticates")
+        unreachable!("no test of a broken store authenticates")
     }
     async fn list_active(
         &self,
         _: &latchkey_domain::UserId,
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<latchkey_domain::Session>, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never lists sessions")
+        unreachable!("no test of a broken store lists sessions")
     }
     async fn revoke(
         &self,
@@ -274,27 +274,49 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         _: &latchkey_domain::UserId,
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never revokes")
+        unreachable!("no test of a broken store revokes")
     }
     async fn revoke_by_refresh_token(
         &self,
         _: &latchkey_domain::TokenHash,
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never revokes")
+        unreachable!("no test of a broken store revokes")
     }
     async fn purge_sessions(
         &self,
         _: chrono::DateTime<chrono::Utc>,
         _: u32,
     ) -> Result<u64, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never purges")
+        unreachable!("no test of a broken store purges")
     }
     async fn revoke_all(
         &self,
         _: &latchkey_domain::UserId,
         _: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64, latchkey_domain::PortError> {
-        unreachable!("no test of a broken store never revokes")
+        unreachable!("no test of a broken store revokes")
+    }
+}
+
+/// An access-token codec that cannot sign (a key that failed to load): every `encode` fails.
+pub struct UnsignableTokens;
+
+impl latchkey_domain::ports::AccessTokenCodec for UnsignableTokens {
+    fn encode(
+        &self,
+        _: &latchkey_domain::ports::AccessClaims,
+    ) -> Result<String, latchkey_domain::PortError> {
+        Err(latchkey_domain::PortError::new(
+            "sign access token",
+            "no key",
+        ))
+    }
+
+    fn decode(
+        &self,
+        _: &str,
+    ) -> Result<latchkey_domain::ports::AccessClaims, latchkey_domain::ports::DecodeError> {
+        Err(latchkey_domain::ports::DecodeError::Invalid)
     }
 }

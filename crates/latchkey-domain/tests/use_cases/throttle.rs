@@ -8,11 +8,12 @@ use latchkey_domain::{
     RegisterError, ThrottlePolicy, TooManyAttempts, VerifyEmailError,
 };
 
-use latchkey_domain::ports::{EventLog, EventQuery};
+use latchkey_domain::ports::{EventLog, EventQuery, SessionRepository};
 use latchkey_domain::{EventKind, EventOutcome};
 
 use crate::support::{
-    change, client, credentials, input, BrokenSessions, Overload, TestApp, PASSWORD,
+    change, client, credentials, input, BrokenSessions, Overload, TestApp, UnsignableTokens,
+    PASSWORD,
 };
 
 fn from(ip: &str) -> ClientInfo {
@@ -215,6 +216,71 @@ async fn a_login_whose_session_cannot_be_stored_leaves_no_trace_and_no_count() {
             .all(|event| event.outcome != EventOutcome::Success),
         "{events:?}"
     );
+}
+
+#[tokio::test]
+async fn a_login_that_cannot_sign_its_tokens_stores_nothing_and_gives_its_attempt_back_once() {
+    let memory = latchkey_memory::MemoryPorts::new();
+    let mut policies = Policies::default();
+    policies.throttle.login_per_account = rate(2, TimeDelta::minutes(15));
+    let svc = memory
+        .builder()
+        .policies(policies)
+        .access_tokens(std::sync::Arc::new(UnsignableTokens))
+        .build()
+        .unwrap();
+    let registered = svc
+        .register(
+            input("jane@example.com", PASSWORD, None),
+            from("198.51.100.1"),
+        )
+        .await
+        .expect("the account is created without its first session");
+    let wrong = || {
+        svc.login(
+            credentials("jane@example.com", "wrong password!"),
+            from("198.51.100.7"),
+        )
+    };
+    // One failure counted: one attempt of the two left.
+    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
+    let result = svc
+        .login(
+            credentials("jane@example.com", PASSWORD),
+            from("198.51.100.7"),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::Unavailable(_))),
+        "{result:?}"
+    );
+    // The tokens are signed before anything is stored: the failed login left no session and no success event.
+    let sessions = memory
+        .store
+        .list_active(&registered.user.id, now(&memory))
+        .await
+        .unwrap();
+    assert!(sessions.is_empty(), "{sessions:?}");
+    let events = memory
+        .store
+        .list_events(&EventQuery::newest(100).of_kind(EventKind::Login))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|event| event.outcome != EventOutcome::Success),
+        "{events:?}"
+    );
+    // Its attempt was given back once: given back twice, it would have erased the earlier failure as well, and the
+    // third failure below would not be refused.
+    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
+    assert!(matches!(wrong().await, Err(LoginError::TooManyAttempts(_))));
+}
+
+/// The in-memory clock's current time.
+fn now(memory: &latchkey_memory::MemoryPorts) -> chrono::DateTime<chrono::Utc> {
+    latchkey_domain::ports::Clock::now(&*memory.clock)
 }
 
 #[tokio::test]
