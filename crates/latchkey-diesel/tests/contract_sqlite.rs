@@ -77,15 +77,7 @@ async fn retries_racing_the_successor_rotation() {
 #[tokio::test]
 async fn cancellation_rules_on_a_single_connection() {
     use latchkey_domain::testkit::cancellation::*;
-    macro_rules! on_fresh_stores {
-        ($($rule:ident),+ $(,)?) => {$(
-            let Some((store, _guard)) = store_with_connections(1).await else {
-                return;
-            };
-            $rule(&store).await;
-        )+};
-    }
-    on_fresh_stores!(
+    cancellation_rules_on_fresh_stores!(
         cancelled_insert_is_all_or_nothing,
         cancelled_reads_leave_the_store_usable,
         cancelled_create_is_all_or_nothing,

@@ -384,3 +384,25 @@ where
         matches!(granted, latchkey_domain::ports::GrantOutcome::Granted(entry) if entry.balance_after == 501)
     );
 }
+
+/// Runs each named cancellation rule on a fresh store of one pooled connection (`store_with_connections(1)`, defined
+/// by the calling test file; none, and the test is skipped). The names must be every `cancellation::` rule of the
+/// suite, in its order: a rule added to the suite but not here fails the test instead of silently not running.
+#[macro_export]
+macro_rules! cancellation_rules_on_fresh_stores {
+    ($($rule:ident),+ $(,)?) => {
+        let listed = [$(concat!("cancellation::", stringify!($rule))),+];
+        let in_the_suite: Vec<&str> = latchkey_domain::testkit::RULES
+            .iter()
+            .copied()
+            .filter(|rule| rule.starts_with("cancellation::"))
+            .collect();
+        assert_eq!(listed.to_vec(), in_the_suite, "run every cancellation rule on one connection");
+        $(
+            let Some((store, _guard)) = store_with_connections(1).await else {
+                return;
+            };
+            $rule(&store).await;
+        )+
+    };
+}
