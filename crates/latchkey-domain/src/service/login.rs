@@ -235,15 +235,17 @@ impl Latchkey {
         let by_address = self.address_limit(Action::LoginByAddress, client);
         // Counted under the identifier's lookup key, for known and unknown accounts alike: a count shared between an
         // account's email and username would let a 429 tell which email a public username belongs to.
-        // The same lookup for an unknown account (under an id no account has), so its timing tells nothing either.
-        let nobody = UserId::from_random("nobody");
-        let known = self
-            .is_known_address(user_id.unwrap_or(&nobody), client)
-            .await?;
-        let by_account = if known && user_id.is_some() {
-            None
-        } else {
-            self.limit(Action::LoginByAccount, typed)
+        let by_account = match self.limit(Action::LoginByAccount, typed) {
+            // No account limit, so no exemption to look up: one read less per login.
+            None => None,
+            Some(limit) => {
+                // The same lookup for an unknown account (under an id no account has), so its timing tells nothing.
+                let nobody = UserId::from_random("nobody");
+                let known = self
+                    .is_known_address(user_id.unwrap_or(&nobody), client)
+                    .await?;
+                (!known || user_id.is_none()).then_some(limit)
+            }
         };
         self.count_limits(
             Action::LoginByAddress,
