@@ -6,10 +6,12 @@
 #   DATABASE=postgres bench/login_flood.sh  # a fresh PostgreSQL database at 127.0.0.1:5432 (user postgres)
 #   CONNECTIONS=512 DURATION=20s bench/login_flood.sh
 #
-# Prints the single-thread hash time (measured in the same run, before and after the floods), the login rate and its target
-# (0.95 x cores / hash time), the share of the cores' time the hashing threads had during the flood, peak RSS (VmHWM) and its target (100 MB + 1.5 x cores x argon2 memory), and /auth/me
-# throughput during the flood as a ratio to its throughput alone, and the latency of another client's logins during the
-# flood (the wait the bounded hashing queue allows, and how many were refused 503 `overloaded`). Needs wrk (installed from Debian when missing).
+# Prints the single-thread hash time (measured in the same run, before and after the floods), the rate of every core
+# hashing alone, what one hash cost its thread during the flood, the login rate and its target
+# (0.95 x cores / hash time), the share of the cores' time the hashing threads had during the flood, peak RSS (VmHWM)
+# and its target (100 MB + 1.5 x cores x argon2 memory), /auth/me throughput during the flood as a ratio to its
+# throughput alone, and the latency of another client's logins during the flood (the wait the bounded hashing queue
+# allows, and how many were refused 503 `overloaded`). Needs wrk (installed from Debian when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +36,7 @@ cargo build --release --quiet -p latchkey-crypto --example hash_time
 # single-thread hash is timed before the floods and again after them, and the target uses their mean.
 hash_ms_before="$(target/release/examples/hash_time 30)"
 # Every core hashing at once, nothing else running: the ceiling the machine really has (the cores share memory
-# bandwidth, and argon2 is built to need it), below cores / hash time.
+# bandwidth, and argon2 is built to need it), at or below cores / hash time.
 all_cores_rate="$(target/release/examples/hash_time 20 "$(nproc)")"
 
 # Rate limits off: every request here comes from one address, and the per-address login limit (100 in flight, counted
