@@ -1,4 +1,4 @@
-use super::throttle::{Action, Counted, TooManyAttempts};
+use super::throttle::{known_address_of, Action, Counted, TooManyAttempts};
 use super::{Latchkey, TokenPair, REFRESH_TOKEN_PREFIX};
 use crate::error::PortError;
 use crate::model::{
@@ -381,7 +381,7 @@ impl Latchkey {
             client,
         );
         let mut login = NewLogin::new(session, event).forgiving(forgiven.to_vec());
-        if let Some(address) = Self::known_address_of(client) {
+        if let Some(address) = known_address_of(client) {
             login = login.remembering(address);
         }
         self.ports.sessions.create_login(&login).await?;

@@ -103,9 +103,10 @@ pub(super) fn address_of(client: &ClientInfo) -> Option<String> {
     })
 }
 
-/// The key under which the addresses an account logged in from are remembered.
-pub(super) fn known_address_key(address: &str) -> LimitKey {
-    LimitKey::new("known-address", address)
+/// The key under which the client's address is remembered as one an account logged in from; `None` without an
+/// address.
+pub(super) fn known_address_of(client: &ClientInfo) -> Option<LimitKey> {
+    address_of(client).map(|address| LimitKey::new("known-address", &address))
 }
 
 impl Latchkey {
@@ -240,31 +241,26 @@ impl Latchkey {
         user_id: &UserId,
         client: &ClientInfo,
     ) -> Result<bool, PortError> {
-        let Some(address) = address_of(client) else {
+        let Some(address) = known_address_of(client) else {
             return Ok(false);
         };
         let since = self.known_since(self.now());
         self.ports
             .limiter
-            .knows_address(user_id, &known_address_key(&address), since)
+            .knows_address(user_id, &address, since)
             .await
-    }
-
-    /// The key under which the client's address is remembered as a known login address; `None` without an address.
-    pub(super) fn known_address_of(client: &ClientInfo) -> Option<LimitKey> {
-        address_of(client).map(|address| known_address_key(&address))
     }
 
     /// Remembers the client's address as one `user_id` logged in from. A failure is logged, not fatal: it only
     /// delays the exemption.
     pub(super) async fn remember_address(&self, user_id: &UserId, client: &ClientInfo) {
-        let Some(address) = address_of(client) else {
+        let Some(address) = known_address_of(client) else {
             return;
         };
         if let Err(error) = self
             .ports
             .limiter
-            .remember_address(user_id, &known_address_key(&address), self.now())
+            .remember_address(user_id, &address, self.now())
             .await
         {
             tracing::warn!(error = %error, "could not remember a login address");
