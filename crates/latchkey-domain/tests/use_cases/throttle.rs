@@ -1,15 +1,17 @@
 //! Rate limits: what each counts, that they are decided before any hashing, that they answer alike for known and
 //! unknown accounts, and that an attacker cannot lock an owner out from an address the owner used before.
 
-use chrono::TimeDelta;
-use latchkey_domain::service::ResendTarget;
-use latchkey_domain::{
-    ChangePasswordError, ClientInfo, EmailRequestError, LoginError, Policies, Rate, RefreshError,
-    RegisterError, ThrottlePolicy, TooManyAttempts, VerifyEmailError,
-};
+use std::sync::Arc;
 
+use chrono::TimeDelta;
 use latchkey_domain::ports::{EventLog, EventQuery, SessionRepository};
-use latchkey_domain::{EventKind, EventOutcome};
+use latchkey_domain::service::{LatchkeyBuilder, ResendTarget};
+use latchkey_domain::{
+    ChangePasswordError, ClientInfo, EmailRequestError, EventKind, EventOutcome, Latchkey,
+    LoginError, Policies, Rate, RefreshError, RegisterError, ThrottlePolicy, TooManyAttempts,
+    UserId, VerifyEmailError,
+};
+use latchkey_memory::MemoryPorts;
 
 use crate::support::{
     change, client, credentials, input, BrokenSessions, Overload, TestApp, UnsignableTokens,
@@ -165,70 +167,16 @@ async fn successful_logins_count_nothing() {
         .expect("nine failures leave room");
 }
 
-#[tokio::test]
-async fn a_login_whose_session_cannot_be_stored_leaves_no_trace_and_no_count() {
-    let memory = latchkey_memory::MemoryPorts::new();
+/// Jane's account on in-memory adapters, with `port` replaced (a failing store, say) and a limit of `max` failed logins
+/// per account; registered from another address than the logins below come from.
+async fn jane_with_broken(
+    max: u32,
+    port: impl FnOnce(LatchkeyBuilder) -> LatchkeyBuilder,
+) -> (MemoryPorts, Latchkey, UserId) {
+    let memory = MemoryPorts::new();
     let mut policies = Policies::default();
-    policies.throttle.login_per_account = rate(1, TimeDelta::minutes(15));
-    let svc = memory
-        .builder()
-        .policies(policies)
-        .sessions(std::sync::Arc::new(BrokenSessions))
-        .build()
-        .unwrap();
-    svc.register(
-        input("jane@example.com", PASSWORD, None),
-        from("198.51.100.1"),
-    )
-    .await
-    .expect("the account is created without its first session");
-    // The session's commit fails, so the right password's attempt is given back on its own: the second login is
-    // not refused by the one-attempt limit.
-    for _ in 0..2 {
-        let result = svc
-            .login(
-                credentials("jane@example.com", PASSWORD),
-                from("198.51.100.7"),
-            )
-            .await;
-        assert!(
-            matches!(result, Err(LoginError::Unavailable(_))),
-            "{result:?}"
-        );
-    }
-    // Nor was the address remembered with the session it failed to start: from it, the account's limit still holds.
-    let wrong = || {
-        svc.login(
-            credentials("jane@example.com", "wrong password!"),
-            from("198.51.100.7"),
-        )
-    };
-    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
-    assert!(matches!(wrong().await, Err(LoginError::TooManyAttempts(_))));
-    let events = memory
-        .store
-        .list_events(&EventQuery::newest(100).of_kind(EventKind::Login))
-        .await
-        .unwrap();
-    assert!(
-        events
-            .iter()
-            .all(|event| event.outcome != EventOutcome::Success),
-        "{events:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_login_that_cannot_sign_its_tokens_stores_nothing_and_gives_its_attempt_back_once() {
-    let memory = latchkey_memory::MemoryPorts::new();
-    let mut policies = Policies::default();
-    policies.throttle.login_per_account = rate(2, TimeDelta::minutes(15));
-    let svc = memory
-        .builder()
-        .policies(policies)
-        .access_tokens(std::sync::Arc::new(UnsignableTokens))
-        .build()
-        .unwrap();
+    policies.throttle.login_per_account = rate(max, TimeDelta::minutes(15));
+    let svc = port(memory.builder().policies(policies)).build().unwrap();
     let registered = svc
         .register(
             input("jane@example.com", PASSWORD, None),
@@ -236,31 +184,21 @@ async fn a_login_that_cannot_sign_its_tokens_stores_nothing_and_gives_its_attemp
         )
         .await
         .expect("the account is created without its first session");
-    let wrong = || {
-        svc.login(
-            credentials("jane@example.com", "wrong password!"),
-            from("198.51.100.7"),
-        )
-    };
-    // One failure counted: one attempt of the two left.
-    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
-    let result = svc
-        .login(
-            credentials("jane@example.com", PASSWORD),
-            from("198.51.100.7"),
-        )
-        .await;
-    assert!(
-        matches!(result, Err(LoginError::Unavailable(_))),
-        "{result:?}"
-    );
-    // The tokens are signed before anything is stored: the failed login left no session and no success event.
-    let sessions = memory
-        .store
-        .list_active(&registered.user.id, now(&memory))
-        .await
-        .unwrap();
-    assert!(sessions.is_empty(), "{sessions:?}");
+    (memory, svc, registered.user.id)
+}
+
+/// Jane's login from 198.51.100.7 with `password`.
+async fn jane_logs_in(svc: &Latchkey, password: &str) -> Result<(), LoginError> {
+    svc.login(
+        credentials("jane@example.com", password),
+        from("198.51.100.7"),
+    )
+    .await
+    .map(drop)
+}
+
+/// Fails unless no stored `login` event claims a success.
+async fn assert_no_login_succeeded(memory: &MemoryPorts) {
     let events = memory
         .store
         .list_events(&EventQuery::newest(100).of_kind(EventKind::Login))
@@ -272,15 +210,64 @@ async fn a_login_that_cannot_sign_its_tokens_stores_nothing_and_gives_its_attemp
             .all(|event| event.outcome != EventOutcome::Success),
         "{events:?}"
     );
-    // Its attempt was given back once: given back twice, it would have erased the earlier failure as well, and the
-    // third failure below would not be refused.
-    assert!(matches!(wrong().await, Err(LoginError::InvalidCredentials)));
-    assert!(matches!(wrong().await, Err(LoginError::TooManyAttempts(_))));
 }
 
-/// The in-memory clock's current time.
-fn now(memory: &latchkey_memory::MemoryPorts) -> chrono::DateTime<chrono::Utc> {
-    latchkey_domain::ports::Clock::now(&*memory.clock)
+#[tokio::test]
+async fn a_login_whose_session_cannot_be_stored_leaves_no_trace_and_no_count() {
+    let (memory, svc, _) =
+        jane_with_broken(1, |builder| builder.sessions(Arc::new(BrokenSessions))).await;
+    // The session's commit fails, so the right password's attempt is given back on its own: the second login is
+    // not refused by the one-attempt limit.
+    for _ in 0..2 {
+        let result = jane_logs_in(&svc, PASSWORD).await;
+        assert!(
+            matches!(result, Err(LoginError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+    // Nor was the address remembered with the session it failed to start: from it, the account's limit still holds.
+    assert!(matches!(
+        jane_logs_in(&svc, "wrong password!").await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        jane_logs_in(&svc, "wrong password!").await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+    assert_no_login_succeeded(&memory).await;
+}
+
+#[tokio::test]
+async fn a_login_that_cannot_sign_its_tokens_stores_nothing_and_gives_its_attempt_back_once() {
+    let (memory, svc, jane) = jane_with_broken(2, |builder| {
+        builder.access_tokens(Arc::new(UnsignableTokens))
+    })
+    .await;
+    // One failure counted: one attempt of the two left.
+    assert!(matches!(
+        jane_logs_in(&svc, "wrong password!").await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    let result = jane_logs_in(&svc, PASSWORD).await;
+    assert!(
+        matches!(result, Err(LoginError::Unavailable(_))),
+        "{result:?}"
+    );
+    // The tokens are signed before anything is stored: the failed login left no session and no success event.
+    let now = latchkey_domain::ports::Clock::now(&*memory.clock);
+    let sessions = memory.store.list_active(&jane, now).await.unwrap();
+    assert!(sessions.is_empty(), "{sessions:?}");
+    assert_no_login_succeeded(&memory).await;
+    // Its attempt was given back once: given back twice, it would have erased the earlier failure as well, and the
+    // third failure below would not be refused.
+    assert!(matches!(
+        jane_logs_in(&svc, "wrong password!").await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        jane_logs_in(&svc, "wrong password!").await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
 }
 
 #[tokio::test]
