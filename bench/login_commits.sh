@@ -32,7 +32,7 @@ wait_ready "$PORT"
 api="http://127.0.0.1:${PORT}/api/v1"
 register_bench_account "$api"
 # A few logins first, so the address is known and every counter row exists, as on a deployment's usual login.
-for _ in 1 2 3; do bench_access_token "$api" >/dev/null; done
+sequential_logins "$PORT" 3
 
 counters() {
   psql -h 127.0.0.1 -U postgres -Atc "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname =
@@ -42,17 +42,7 @@ counters() {
 # PGSTAT_IDLE_INTERVAL): wait that long before each reading, so every transaction is counted where it belongs.
 sleep 11
 before="$(counters)"
-python3 - "$PORT" "$N" "$BENCH_EMAIL" "$BENCH_PASSWORD" <<'PY'
-import http.client, json, sys
-port, count, email, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-connection = http.client.HTTPConnection("127.0.0.1", port)
-body = json.dumps({"username": email, "password": password})
-for _ in range(count):
-    connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200, response.status
-PY
+sequential_logins "$PORT" "$N"
 sleep 11
 after="$(counters)"
 python3 - "$N" "$before" "$after" <<'PY'

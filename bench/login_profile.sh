@@ -48,23 +48,9 @@ wait_ready "$PORT" 1200
 
 api="http://127.0.0.1:${PORT}/api/v1"
 register_bench_account "$api"
-# Logins one after the other on one kept-alive connection.
-logins() {
-  python3 - "$PORT" "$1" "$BENCH_EMAIL" "$BENCH_PASSWORD" <<'PY'
-import http.client, json, sys
-port, count, email, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-connection = http.client.HTTPConnection("127.0.0.1", port)
-body = json.dumps({"username": email, "password": password})
-for _ in range(count):
-    connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200, response.status
-PY
-}
-logins "$WARM_UP"
+sequential_logins "$PORT" "$WARM_UP"
 callgrind_control -z "$pid" >/dev/null
-logins "$N"
+sequential_logins "$PORT" "$N"
 callgrind_control -d "$pid" >/dev/null
 sleep 1
 dump="$(ls "$profile".* | tail -1)"

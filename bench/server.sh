@@ -27,3 +27,19 @@ bench_access_token() {
     -d "{\"username\":\"${BENCH_EMAIL}\",\"password\":\"${BENCH_PASSWORD}\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
+
+# Logs the benchmark account in COUNT times, one after the other on one kept-alive connection, to the server on
+# 127.0.0.1:PORT; fails the script if any login is refused.
+sequential_logins() {
+  python3 - "$1" "$2" "$BENCH_EMAIL" "$BENCH_PASSWORD" <<'PY'
+import http.client, json, sys
+port, count, email, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+connection = http.client.HTTPConnection("127.0.0.1", port)
+body = json.dumps({"username": email, "password": password})
+for _ in range(count):
+    connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+PY
+}
