@@ -7,6 +7,7 @@
 #   DURATION=30s CONNECTIONS=128 bench/run.sh
 #   DATABASE=postgres bench/run.sh   # a fresh database on 127.0.0.1:5432 (user postgres) instead of SQLite
 #   ROUNDS=5 bench/run.sh            # /auth/me by credential (JWT, X-API-Key, PAT) in 5 alternating rounds (default 3)
+#   FLOOD=0 bench/run.sh             # without the login flood at the end (bench/login_flood.sh, on DATABASE)
 #
 # Needs wrk (installed from Debian's packages when missing). Prints one line per scenario.
 set -euo pipefail
@@ -106,3 +107,14 @@ entries="$(curl -fsS "$api/credits/ledger?limit=1" -H "Authorization: Bearer ${t
   python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["balance_after"])')"
 echo "after the charges: the single account's balance ${balance}, its newest ledger entry's balance_after ${entries}"
 run "latchkey POST /auth/login" -s bench/login.lua "$api/auth/login"
+
+# The login flood's figures (peak memory, logins against the hashing ceiling, /auth/me during the flood) from
+# bench/login_flood.sh, which starts a server and database of its own: this run's go first, so that they take no
+# share of the cores.
+if [ "${FLOOD:-1}" = 1 ]; then
+  cleanup
+  pids=()
+  trap - EXIT
+  echo "login flood (bench/login_flood.sh, database ${DATABASE}):"
+  DATABASE="$DATABASE" CONNECTIONS=256 bench/login_flood.sh
+fi
