@@ -627,6 +627,7 @@ pub(crate) fn credential_error(error: CredentialError, kind: CredentialKind) -> 
             CredentialKind::PersonalToken => "Personal token not found",
             CredentialKind::ApiKey => "API key not found",
         }),
+        CredentialError::SessionEnded => ApiError::invalid_token(),
         CredentialError::Unavailable(source) => ApiError::unavailable(&source),
         other => ApiError::internal(&other),
     }

@@ -54,6 +54,13 @@ impl CredentialRepository for MemoryStore {
     ) -> Result<IssuedCredential, InsertCredentialError> {
         let mut state = self.state();
         let credential = &new.credential;
+        if new
+            .requested_by
+            .as_ref()
+            .is_some_and(|session| !state.session_is_active(session, &credential.user_id, now))
+        {
+            return Err(InsertCredentialError::SessionEnded);
+        }
         let kind = credential.id.kind();
         let live = state
             .credentials

@@ -116,6 +116,19 @@ impl State {
         Ok(session)
     }
 
+    /// Whether `session` is an active session of `user_id` at `now`: [`SessionRepository::is_active`] on the
+    /// locked state, and what a change asked for by a session checks before it is written.
+    pub(crate) fn session_is_active(
+        &self,
+        session: &SessionId,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> bool {
+        self.sessions
+            .get(session)
+            .is_some_and(|s| s.is_live_for(user_id, now))
+    }
+
     pub(crate) fn revoke_where(
         &mut self,
         now: DateTime<Utc>,
@@ -210,10 +223,7 @@ impl UserRepository for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<Option<User>, PortError> {
         let state = crate::lock(&self.state);
-        let active = state
-            .sessions
-            .get(session_id)
-            .is_some_and(|s| s.is_live_for(user_id, now));
+        let active = state.session_is_active(session_id, user_id, now);
         Ok(active
             .then(|| state.users.get(user_id).map(|c| c.user.clone()))
             .flatten())
@@ -243,6 +253,9 @@ impl UserRepository for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
         let mut state = crate::lock(&self.state);
+        if keep.is_some_and(|keep| !state.session_is_active(keep, id, now)) {
+            return Ok(false);
+        }
         let Some(credentials) = state.users.get_mut(id) else {
             return Ok(false);
         };
@@ -476,10 +489,7 @@ impl SessionRepository for MemoryStore {
         user_id: &UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
-        Ok(crate::lock(&self.state)
-            .sessions
-            .get(id)
-            .is_some_and(|s| s.is_live_for(user_id, now)))
+        Ok(crate::lock(&self.state).session_is_active(id, user_id, now))
     }
 
     async fn list_active(

@@ -10,7 +10,7 @@ use latchkey_domain::{
     CredentialId, CredentialKind, IssuedCredential, PortError, TokenHash, UserId,
 };
 
-use super::{revoke, write_transaction, Store};
+use super::{revoke, sessions as session_rows, write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::{CredentialRow, NewCredentialRow, PresentedCredentialRow, UserRow};
 use crate::schema::{credentials, users};
@@ -27,6 +27,7 @@ impl CredentialRepository for Store {
         let row = NewCredentialRow::new(new);
         let user_id = new.credential.user_id.as_str().to_owned();
         let kind = new.credential.id.kind().as_str();
+        let requested_by = new.requested_by.as_ref().map(|s| s.as_str().to_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let now = Timestamp(now);
         let inserted = self
@@ -38,6 +39,13 @@ impl CredentialRepository for Store {
                         locked!(users::table.find(&user_id).select(users::id))
                             .get_result::<String>(connection)
                             .await?;
+                        if let Some(session) = &requested_by {
+                            if !session_rows::is_active_in(connection, session, &user_id, now)
+                                .await?
+                            {
+                                return Ok(Err(InsertCredentialError::SessionEnded));
+                            }
+                        }
                         let live: i64 = credentials::table
                             .filter(credentials::user_id.eq(&user_id))
                             .filter(credentials::kind.eq(kind))
@@ -52,22 +60,19 @@ impl CredentialRepository for Store {
                             .await?;
                         if live >= limit {
                             // Refused by the limit: nothing written, nothing to roll back.
-                            return Ok(None);
+                            return Ok(Err(InsertCredentialError::LimitReached));
                         }
                         diesel::insert_into(credentials::table)
                             .values(row)
                             .returning(CredentialRow::as_returning())
                             .get_result(connection)
                             .await
-                            .map(Some)
+                            .map(Ok)
                     })
                 })
             })
             .await?;
-        match inserted {
-            Some(row) => Ok(row.into_credential()?),
-            None => Err(InsertCredentialError::LimitReached),
-        }
+        Ok(inserted?.into_credential()?)
     }
 
     async fn list_credentials(

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use latchkey_domain::ports::{EmailChangeCheck, IssueOutcome, NewEmailChange};
 use latchkey_domain::{Email, PortError, TokenHash, UserId};
 
-use super::{revoke, write_transaction, Store};
+use super::{revoke, sessions as session_rows, write_transaction, Store};
 use crate::pool::Pooled;
 use crate::rows::NewOutboxRow;
 use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};
@@ -42,6 +42,19 @@ impl Store {
                     else {
                         return Ok(IssueOutcome::NoAccount);
                     };
+                    if let Some(session) = &change.requested_by {
+                        let created_at = Timestamp(change.created_at);
+                        if !session_rows::is_active_in(
+                            connection,
+                            session.as_str(),
+                            &user_id,
+                            created_at,
+                        )
+                        .await?
+                        {
+                            return Ok(IssueOutcome::SessionEnded);
+                        }
+                    }
                     let new_email = &change.new_email;
                     let taken = diesel::select(diesel::dsl::exists(
                         users::table.filter(users::email_key.eq(new_email.key())),

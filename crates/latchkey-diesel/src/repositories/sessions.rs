@@ -19,6 +19,28 @@ use crate::sql_types::Timestamp;
 
 type Connection = <Store as Pooled>::Connection;
 
+/// Whether `session_id` is an active session of `user_id` at `now`, inside the caller's write transaction: what a
+/// change a session asked for checks before writing, after locking the account's row (as a reset or a disable
+/// does first), so that a revocation committed meanwhile refuses the change. On PostgreSQL the session's row stays
+/// locked until the commit, so a logout of it waits for the change instead of slipping between check and write.
+pub(super) async fn is_active_in(
+    connection: &mut Connection,
+    session_id: &str,
+    user_id: &str,
+    now: Timestamp,
+) -> QueryResult<bool> {
+    locked!(sessions::table
+        .find(session_id)
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(sessions::id))
+    .get_result::<String>(connection)
+    .await
+    .optional()
+    .map(|found| found.is_some())
+}
+
 /// Creates a session with its first refresh token inside the caller's write transaction (see
 /// [`SessionRepository::create`]); `None`, with nothing written, when its verified password is no longer the
 /// account's or the account is gone or disabled.

@@ -12,7 +12,7 @@ use latchkey_domain::{
     UserId,
 };
 
-use super::{revoke, write_transaction, Store};
+use super::{revoke, sessions as session_rows, write_transaction, Store};
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
@@ -150,6 +150,17 @@ impl UserRepository for Store {
         self.run("update password", move |connection| {
             write_transaction(connection, move |connection| {
                 Box::pin(async move {
+                    if let Some(keep) = &keep {
+                        let account = locked!(users::table.find(&id).select(users::id))
+                            .get_result::<String>(connection)
+                            .await
+                            .optional()?;
+                        if account.is_none()
+                            || !session_rows::is_active_in(connection, keep, &id, now).await?
+                        {
+                            return Ok(false);
+                        }
+                    }
                     let updated = diesel::update(users::table.find(&id))
                         .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                         .execute(connection)

@@ -8,7 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use super::{ApiKeyId, DisplayName, PersonalTokenId, UserId};
+use super::{ApiKeyId, DisplayName, PersonalTokenId, SessionId, UserId};
 use crate::access::Scopes;
 use crate::secret::TokenHash;
 
@@ -217,4 +217,8 @@ pub struct NewCredential {
     pub credential: IssuedCredential,
     /// The SHA-256 of its secret, under which it is found.
     pub secret_hash: TokenHash,
+    /// The login session that asked for it, if any: the store writes the credential only while that session is
+    /// active, so a request authenticated just before a reset, a disable or a logout cannot mint a credential
+    /// that outlives it.
+    pub requested_by: Option<SessionId>,
 }

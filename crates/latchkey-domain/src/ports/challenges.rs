@@ -90,7 +90,8 @@ pub struct NewEmailChange {
     pub link_expires_at: DateTime<Utc>,
     /// When the code stops working.
     pub code_expires_at: DateTime<Utc>,
-    /// The session that asked: it survives the change, every other session of the account is revoked.
+    /// The session that asked: the change is stored only while it is active, and it survives the change (every
+    /// other session of the account is revoked).
     pub requested_by: Option<SessionId>,
     /// Now.
     pub created_at: DateTime<Utc>,
@@ -154,6 +155,9 @@ pub enum IssueOutcome {
     EmailTaken,
     /// No such account: nothing was stored or queued.
     NoAccount,
+    /// The session that asked is no longer active (revoked or expired since the request was authenticated):
+    /// nothing was stored or queued (email changes only).
+    SessionEnded,
 }
 
 /// The verdict on a presented verification code.
@@ -274,7 +278,10 @@ pub trait ChallengeRepository: Send + Sync {
     /// working) and queues its two emails: the confirmation to the new address, the notice to the current one.
     ///
     /// Returns [`IssueOutcome::EmailTaken`] when another account has the new address's key,
-    /// [`IssueOutcome::NoAccount`] for an unknown account, else [`IssueOutcome::Issued`].
+    /// [`IssueOutcome::NoAccount`] for an unknown account, [`IssueOutcome::SessionEnded`] when
+    /// [`NewEmailChange::requested_by`] names a session that is not active at [`NewEmailChange::created_at`] (so
+    /// a reset or password change that revoked it, committed while this request was checking the password,
+    /// wins), else [`IssueOutcome::Issued`].
     ///
     /// # Errors
     /// [`PortError`] when the store fails; nothing is written then.

@@ -15,6 +15,10 @@ pub enum InsertCredentialError {
     /// The user already holds the most live credentials of this kind the limit allows.
     #[error("the user holds the most credentials of this kind allowed")]
     LimitReached,
+    /// The session that asked ([`NewCredential::requested_by`]) is no longer active: revoked (by a logout, a
+    /// password change or reset, a disable) or expired since the request was authenticated.
+    #[error("the session that asked has ended")]
+    SessionEnded,
     /// The store failed (including a duplicate secret hash, which a CSPRNG makes impossible in practice).
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -35,11 +39,13 @@ pub struct CredentialMatch {
 #[async_trait]
 pub trait CredentialRepository: Send + Sync {
     /// Stores a new credential, unless its owner already holds `limit` live (unrevoked, unexpired at `now`)
-    /// credentials of its kind. The count and the insert are one atomic step, so concurrent creations cannot pass
-    /// the limit together.
+    /// credentials of its kind, or the session that asked for it is no longer active at `now`. The checks and the
+    /// insert are one atomic step, so concurrent creations cannot pass the limit together, and a revocation of the
+    /// asking session that commits first (a reset, a disable, a logout) refuses the creation.
     ///
     /// # Errors
-    /// [`InsertCredentialError::LimitReached`] past the limit (nothing is written);
+    /// [`InsertCredentialError::LimitReached`] past the limit and [`InsertCredentialError::SessionEnded`] for an
+    /// ended session (nothing is written);
     /// [`InsertCredentialError::Unavailable`] when the store fails.
     async fn insert_credential(
         &self,

@@ -68,7 +68,8 @@ pub enum ChangePasswordError {
     /// The new password breaks the policy.
     #[error("invalid new password: new_password {0}")]
     InvalidNewPassword(PasswordError),
-    /// The account no longer exists.
+    /// The account no longer exists, or the session asking ended (a reset, another change or a logout revoked
+    /// it) while the current password was being checked: nothing changed.
     #[error("account not found")]
     AccountGone,
     /// Too many wrong current passwords for this account lately.

@@ -102,6 +102,10 @@ pub enum CredentialError {
     /// The caller holds no such credential.
     #[error("not found")]
     NotFound,
+    /// The session that asked ended (a logout, a password change or reset, a disable revoked it) after the request
+    /// was authenticated: nothing was created.
+    #[error("the session has ended")]
+    SessionEnded,
     /// A port failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
@@ -162,6 +166,7 @@ impl Latchkey {
                 last_used_at: None,
             },
             secret_hash: secret.hash(),
+            requested_by: Some(principal.session_id().clone()),
         };
         let credential = self
             .ports
@@ -172,6 +177,7 @@ impl Latchkey {
                 InsertCredentialError::LimitReached => CredentialError::LimitReached {
                     max: policy.max_per_user(),
                 },
+                InsertCredentialError::SessionEnded => CredentialError::SessionEnded,
                 InsertCredentialError::Unavailable(error) => error.into(),
             })?;
         self.record_credential_event(principal, &credential.id, CredentialEvent::Created)

@@ -37,7 +37,8 @@ pub enum ChangeEmailError {
     /// Too many wrong passwords for this account lately.
     #[error(transparent)]
     TooManyAttempts(#[from] TooManyAttempts),
-    /// The account no longer exists.
+    /// The account no longer exists, or the session asking ended (a reset or password change revoked it) while
+    /// the password was being checked.
     #[error("account not found")]
     AccountGone,
     /// A port failed.

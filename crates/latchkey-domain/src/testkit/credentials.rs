@@ -2,9 +2,9 @@
 
 use chrono::TimeDelta;
 
-use super::fixtures::{new_credential, new_user, t0};
+use super::fixtures::{new_credential, new_session, new_user, t0};
 use super::{eventually, join, Store};
-use crate::model::{CredentialKind, PresentedCredential, User};
+use crate::model::{CredentialKind, PasswordHash, PresentedCredential, User};
 use crate::ports::InsertCredentialError;
 use crate::secret::TokenHash;
 
@@ -226,6 +226,32 @@ pub async fn recorded_uses_keep_the_given_precision<S: Store>(store: &S) {
     eventually(|| async { last_used().await == Some(later) }).await;
     let listed = store.list_credentials(&jane.id, KEY).await.unwrap();
     assert_eq!(listed[0].last_used_at, Some(later));
+}
+
+/// A credential asked for by a session is stored only while that session is active: one revoked in the meantime
+/// (by a reset, a disable, a logout) or expired gets nothing stored.
+pub async fn a_credential_asked_for_by_an_ended_session_is_not_stored<S: Store>(store: &S) {
+    let jane = owner(store, "jane").await;
+    let asking = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    let mut new = new_credential("k1", KEY, &jane.id, "sk_live_one", t0(), None);
+    new.requested_by = Some(asking.id.clone());
+    assert!(store.insert_credential(&new, LIMIT, t0()).await.is_ok(), "an active session may");
+
+    assert!(store.update_password(&jane.id, &PasswordHash::new("$fake$reset".into()), None, t0()).await.unwrap());
+    let mut late = new_credential("k2", KEY, &jane.id, "sk_live_two", t0(), None);
+    late.requested_by = Some(asking.id.clone());
+    assert!(matches!(
+        store.insert_credential(&late, LIMIT, t0()).await,
+        Err(InsertCredentialError::SessionEnded)
+    ));
+    let expiring = store.create(&new_session("s2", &jane.id, "tok-2", t0())).await.unwrap();
+    late.requested_by = Some(expiring.id.clone());
+    assert!(matches!(
+        store.insert_credential(&late, LIMIT, t0() + TimeDelta::days(31)).await,
+        Err(InsertCredentialError::SessionEnded)
+    ));
+    assert!(store.find_credential(&TokenHash::of("sk_live_two")).await.unwrap().is_none());
+    assert_eq!(store.list_credentials(&jane.id, KEY).await.unwrap(), vec![new.credential]);
 }
 
 }

@@ -149,5 +149,6 @@ pub fn new_credential(
             last_used_at: None,
         },
         secret_hash: TokenHash::of(secret),
+        requested_by: None,
     }
 }

@@ -281,6 +281,24 @@ pub async fn email_changes_queue_a_confirmation_and_a_notice<S: Store>(store: &S
     assert_eq!(store.claim(t0(), MINUTE, 10).await.unwrap().len(), 0, "refusals queue nothing");
 }
 
+/// An email change asked for by a session that a reset (or anything else) has revoked since is not stored, and
+/// none of its emails is queued.
+pub async fn an_email_change_by_an_ended_session_is_not_stored<S: Store>(store: &S) {
+    let jane = user(store, "jane", "jane@example.com", None).await;
+    store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    assert!(store.update_password(&jane.id, &PasswordHash::new("$fake$reset".into()), None, t0()).await.unwrap());
+    let request = change("new@example.org", "chg", "123456", Some("s1"));
+    assert_eq!(store.issue_email_change(&jane.id, &request).await.unwrap(), IssueOutcome::SessionEnded);
+    assert_eq!(store.claim(t0(), MINUTE, 10).await.unwrap().len(), 0, "no email queued");
+    assert_eq!(
+        store.confirm_email_change_by_link(&TokenHash::of("chg"), t0() + MINUTE).await.unwrap(),
+        EmailChangeCheck::Invalid
+    );
+    store.create(&new_session("s2", &jane.id, "tok-2", t0())).await.unwrap();
+    let request = change("new@example.org", "chg2", "654321", Some("s2"));
+    assert_eq!(store.issue_email_change(&jane.id, &request).await.unwrap(), IssueOutcome::Issued);
+}
+
 /// The link moves the account to the new address (verified), once, before it expires; the asking session stays
 /// and the others are revoked; a newer request voids the older link.
 pub async fn an_email_change_link_applies_once<S: Store>(store: &S) {

@@ -223,6 +223,34 @@ pub async fn update_password_revokes_other_sessions<S: Store>(store: &S) {
     assert!(!store.is_active(&kept.id, &user.id, t0()).await.unwrap());
 }
 
+/// A change a session asked for is written only while that session is active: once a reset (or anything else) has
+/// revoked it, or it has expired, `update_password` keeping it writes nothing, so the reset's password stands.
+pub async fn a_password_change_by_an_ended_session_writes_nothing<S: Store>(store: &S) {
+    let user = store.insert(&new_user("a1", "jane@example.com", None)).await.unwrap();
+    let asking = store.create(&new_session("s1", &user.id, "tok-1", t0())).await.unwrap();
+    let later = t0() + TimeDelta::minutes(5);
+    let reset = PasswordHash::new("$fake$reset".into());
+    assert!(store.update_password(&user.id, &reset, None, later).await.unwrap());
+    let after_reset = store.create(&new_session("s2", &user.id, "tok-2", later)).await.unwrap();
+
+    let stale = PasswordHash::new("$fake$stale".into());
+    assert!(!store.update_password(&user.id, &stale, Some(&asking.id), later).await.unwrap());
+    let credentials = store.find_credentials(&UserLookup::Id(user.id.clone())).await.unwrap().unwrap();
+    assert_eq!(credentials.password_hash, reset, "the reset's password stands");
+    assert_eq!(credentials.user.updated_at, later);
+    assert!(store.is_active(&after_reset.id, &user.id, later).await.unwrap(), "no session revoked");
+
+    // Expired, unknown, or another account's: the same.
+    let expired = later + TimeDelta::days(31);
+    assert!(!store.update_password(&user.id, &stale, Some(&after_reset.id), expired).await.unwrap());
+    let bob = store.insert(&new_user("b1", "bob@example.com", None)).await.unwrap();
+    let bobs = store.create(&new_session("s3", &bob.id, "tok-3", later)).await.unwrap();
+    assert!(!store.update_password(&user.id, &stale, Some(&bobs.id), later).await.unwrap());
+    let credentials = store.find_credentials(&UserLookup::Id(user.id.clone())).await.unwrap().unwrap();
+    assert_eq!(credentials.password_hash, reset);
+    assert!(store.is_active(&after_reset.id, &user.id, later).await.unwrap());
+}
+
 /// `rehash_password` replaces the hash only while it is still the one given (a compare-and-set), leaving sessions
 /// and `updated_at` alone; once a password change has landed, an upgrade of the hash verified before it changes
 /// nothing.

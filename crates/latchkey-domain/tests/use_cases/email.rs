@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use latchkey_domain::service::{LoginError, ResendTarget};
+use latchkey_domain::service::{CreateCredentialInput, LoginError, ResendTarget};
 use latchkey_domain::{
-    AuthError, Delivered, EmailContent, PasswordError, Policies, ResetPasswordError,
-    VerificationPolicy, VerifyEmailError,
+    AuthError, ChangeEmailError, ChangePasswordError, CredentialError, CredentialKind, Delivered,
+    EmailContent, PasswordError, Policies, ResetPasswordError, VerificationPolicy,
+    VerifyEmailError,
 };
 
-use crate::support::{client, credentials, TestApp, PASSWORD};
+use crate::support::{change, client, credentials, TestApp, PASSWORD};
 
 /// The link's token and the code of the newest verification email to `address`.
 async fn verification_to(app: &TestApp, address: &str) -> (String, String) {
@@ -556,4 +557,117 @@ async fn sent_emails_are_purged_once_their_retention_has_passed() {
         "the unsent email stays"
     );
     assert_eq!(app.deliver().await.len(), 2, "and is still delivered");
+}
+
+/// The password the owner sets by reset in the tests below, while an intruder who knew the old one is mid-request.
+const OWNERS_PASSWORD: &str = "the owner's new passphrase";
+
+/// Runs `request` (made with jane's session, authenticated before) while the owner resets jane's password during
+/// the request's password check, and returns what the request answered.
+async fn with_a_reset_during_its_password_check<T>(
+    app: &TestApp,
+    request: impl std::future::Future<Output = T>,
+) -> T {
+    let release = app.hasher.hold_next_verify();
+    let verifies = app.hasher.verifies();
+    let (outcome, ()) = tokio::join!(request, async {
+        assert_eq!(
+            app.hasher.verifies(),
+            verifies + 1,
+            "the request is checking the password"
+        );
+        app.svc
+            .forgot_password("jane@example.com", &client())
+            .await
+            .unwrap();
+        let token = reset_token_to(app, "jane@example.com").await;
+        app.svc
+            .reset_password(&token, OWNERS_PASSWORD.into(), &client())
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+    });
+    outcome
+}
+
+/// After the reset, only the owner's password logs in.
+async fn assert_the_owner_holds_the_account(app: &TestApp, intruders_password: &str) {
+    app.svc
+        .login(credentials("jane@example.com", OWNERS_PASSWORD), client())
+        .await
+        .unwrap();
+    let error = app
+        .svc
+        .login(
+            credentials("jane@example.com", intruders_password),
+            client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_reset_wins_over_a_password_change_checking_the_old_password_meanwhile() {
+    let app = TestApp::new();
+    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
+    let intruder = app.session(&intruder).await;
+    let changed = with_a_reset_during_its_password_check(
+        &app,
+        app.svc
+            .change_password(&intruder, change(PASSWORD, "the intruder's passphrase")),
+    )
+    .await;
+    assert!(
+        matches!(changed, Err(ChangePasswordError::AccountGone)),
+        "{changed:?}"
+    );
+    assert_the_owner_holds_the_account(&app, "the intruder's passphrase").await;
+}
+
+#[tokio::test]
+async fn a_reset_wins_over_an_email_change_checking_the_password_meanwhile() {
+    let app = TestApp::new();
+    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
+    let intruder = app.session(&intruder).await;
+    let requested = with_a_reset_during_its_password_check(
+        &app,
+        app.svc
+            .request_email_change(&intruder, "intruder@example.org", PASSWORD.to_owned()),
+    )
+    .await;
+    assert!(
+        matches!(requested, Err(ChangeEmailError::AccountGone)),
+        "{requested:?}"
+    );
+    assert!(
+        app.last_email_to("intruder@example.org").await.is_none(),
+        "no confirmation sent"
+    );
+    assert_the_owner_holds_the_account(&app, PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_session_authenticated_before_a_reset_creates_no_credential_after_it() {
+    let app = TestApp::new();
+    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
+    let intruder = app.session(&intruder).await;
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
+    let token = reset_token_to(&app, "jane@example.com").await;
+    app.svc
+        .reset_password(&token, OWNERS_PASSWORD.into(), &client())
+        .await
+        .unwrap();
+    for kind in [CredentialKind::PersonalToken, CredentialKind::ApiKey] {
+        let input = CreateCredentialInput::new("kept access")
+            .expires_at(app.clock_now() + TimeDelta::days(30));
+        let created = app.svc.create_credential(&intruder, kind, input).await;
+        assert!(
+            matches!(created, Err(CredentialError::SessionEnded)),
+            "{kind:?}: {created:?}"
+        );
+    }
 }

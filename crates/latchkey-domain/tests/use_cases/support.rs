@@ -1,7 +1,7 @@
 //! One fresh service per test, on the in-memory adapters and a clock that only moves when told to.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
@@ -27,6 +27,7 @@ pub struct CountingHasher {
     verifies: AtomicUsize,
     verify_nothings: AtomicUsize,
     overload: AtomicU8,
+    held_verify: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 /// How a [`CountingHasher`] plays a full queue.
@@ -64,6 +65,14 @@ impl CountingHasher {
         ))
     }
 
+    /// The next `verify` compares, then waits until the returned sender is used (or dropped) before it answers:
+    /// the window of a real hash, in which another request can commit.
+    pub fn hold_next_verify(&self) -> tokio::sync::oneshot::Sender<()> {
+        let (release, held) = tokio::sync::oneshot::channel();
+        *self.held_verify.lock().unwrap() = Some(held);
+        release
+    }
+
     pub fn hashes(&self) -> usize {
         self.hashes.load(Ordering::SeqCst)
     }
@@ -88,7 +97,12 @@ impl PasswordHasher for CountingHasher {
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
         self.verifies.fetch_add(1, Ordering::SeqCst);
         self.refused()?;
-        FastTestHasher.verify(password, hash).await
+        let matched = FastTestHasher.verify(password, hash).await;
+        let held = self.held_verify.lock().unwrap().take();
+        if let Some(held) = held {
+            let _ = held.await;
+        }
+        matched
     }
 
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
