@@ -366,8 +366,16 @@ impl UserRepository for MemoryStore {
         Ok(Some(user))
     }
 
-    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError> {
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        asked_by: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         let mut state = crate::lock(&self.state);
+        if asked_by.is_some_and(|session| !state.session_is_active(session, id, now)) {
+            return Ok(false);
+        }
         let Some(credentials) = state.users.remove(id) else {
             return Ok(false);
         };

@@ -323,8 +323,15 @@ impl UserRepository for Store {
             .map(|credentials| credentials.user))
     }
 
-    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError> {
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        asked_by: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         let id = id.as_str().to_owned();
+        let asked_by = asked_by.map(|session| session.as_str().to_owned());
+        let now = Timestamp(now);
         self.run("delete user", move |connection| {
             write_transaction(connection, move |connection| {
                 Box::pin(async move {
@@ -335,6 +342,11 @@ impl UserRepository for Store {
                     else {
                         return Ok(false);
                     };
+                    if let Some(session) = &asked_by {
+                        if !session_rows::is_active_in(connection, session, &id, now).await? {
+                            return Ok(false);
+                        }
+                    }
                     let pending = email_changes::table
                         .find(&id)
                         .select(email_changes::new_email)

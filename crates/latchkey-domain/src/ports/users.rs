@@ -209,10 +209,19 @@ pub trait UserRepository: Send + Sync {
     /// their addresses and user agents), refresh tokens, personal tokens, API keys, pending challenges and email
     /// change, known login addresses, the addresses and user agents of its security events (which stay, detached
     /// from the account), and the emails in the outbox addressed to it. Records that must outlive the account
-    /// (the credit ledger) stay without the link to it. Returns `false` when there was no such account. Its email
-    /// address and username are free again from this step on.
+    /// (the credit ledger) stay without the link to it. Its email address and username are free again from this
+    /// step on.
+    ///
+    /// Returns `false`, with nothing deleted, when there was no such account, or when `asked_by` (the owner's
+    /// session that asked; `None` for an operator) is no longer an active session of the account at `now`: a reset
+    /// or a disable that revoked it while the deletion was checking the password wins.
     ///
     /// # Errors
     /// [`PortError`] when the store fails; nothing is deleted then.
-    async fn delete_user(&self, id: &UserId) -> Result<bool, PortError>;
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        asked_by: Option<&SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 }

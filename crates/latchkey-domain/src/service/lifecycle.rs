@@ -5,7 +5,7 @@ use super::throttle::TooManyAttempts;
 use super::Latchkey;
 use crate::access::SessionPrincipal;
 use crate::error::PortError;
-use crate::model::{ClientInfo, EventKind, EventOutcome, Password, User, UserId};
+use crate::model::{ClientInfo, EventKind, EventOutcome, Password, SessionId, User, UserId};
 use crate::ports::{UserLookup, UserQuery};
 
 /// Why an account was not deleted.
@@ -58,19 +58,37 @@ impl Latchkey {
             Err(Refusal::WrongPassword) => return Err(DeleteAccountError::InvalidPassword),
             Err(Refusal::TooManyAttempts(throttled)) => return Err(throttled.into()),
         }
-        if !self.erase(principal.user_id(), "owner").await? {
+        if !self
+            .erase(principal.user_id(), Some(principal.session_id()))
+            .await?
+        {
             return Err(DeleteAccountError::AccountGone);
         }
         Ok(())
     }
 
-    /// Deletes an account and records it. The event keeps only the account id and who deleted it: no address, no
-    /// user agent, no link to the (gone) account.
-    async fn erase(&self, user_id: &UserId, by: &str) -> Result<bool, PortError> {
+    /// Deletes an account, as its owner asked from `asked_by` or (with `None`) as an operator did, and records it.
+    /// The event keeps only the account id and who deleted it: no address, no user agent, no link to the (gone)
+    /// account.
+    async fn erase(
+        &self,
+        user_id: &UserId,
+        asked_by: Option<&SessionId>,
+    ) -> Result<bool, PortError> {
         // The store forgets the account's login addresses with it (see `UserRepository::delete_user`).
-        if !self.ports.users.delete_user(user_id).await? {
+        if !self
+            .ports
+            .users
+            .delete_user(user_id, asked_by, self.now())
+            .await?
+        {
             return Ok(false);
         }
+        let by = if asked_by.is_some() {
+            "owner"
+        } else {
+            "operator"
+        };
         self.record(
             EventKind::AccountDeleted,
             EventOutcome::Success,
@@ -156,6 +174,6 @@ impl Latchkey {
     /// # Errors
     /// [`PortError`] when the store fails.
     pub async fn delete_account_as_operator(&self, user_id: &UserId) -> Result<bool, PortError> {
-        self.erase(user_id, "operator").await
+        self.erase(user_id, None).await
     }
 }

@@ -229,7 +229,7 @@ pub async fn deleting_an_account_erases_its_owner<S: Store>(store: &S) {
     };
     store.record_event(&event).await.unwrap();
 
-    assert!(store.delete_user(&jane.id).await.unwrap());
+    assert!(store.delete_user(&jane.id, None, t0()).await.unwrap());
     assert!(store.find(&jane.id).await.unwrap().is_none());
     assert!(!store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     assert!(store.find_credential(&TokenHash::of("jane-key")).await.unwrap().is_none());
@@ -249,7 +249,21 @@ pub async fn deleting_an_account_erases_its_owner<S: Store>(store: &S) {
 
     store.insert(&new_user("jane2", "JANE@example.com", Some("Jane"))).await.unwrap();
     assert!(store.find(&bob.id).await.unwrap().is_some());
-    assert!(!store.delete_user(&jane.id).await.unwrap(), "already gone");
+    assert!(!store.delete_user(&jane.id, None, t0()).await.unwrap(), "already gone");
+}
+
+/// A deletion the owner asked for from a session is made only while that session is active: once a reset (or a
+/// disable, a logout) has revoked it, nothing is deleted; from an active session it is.
+pub async fn a_deletion_by_an_ended_session_deletes_nothing<S: Store>(store: &S) {
+    let jane = user(store, "jane", "jane@example.com", None).await;
+    let asking = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    assert!(store.update_password(&jane.id, &PasswordHash::new("$fake$reset".into()), None, t0()).await.unwrap());
+    assert!(!store.delete_user(&jane.id, Some(&asking.id), t0()).await.unwrap());
+    assert!(store.find(&jane.id).await.unwrap().is_some(), "the account stays");
+    let live = store.create(&new_session("s2", &jane.id, "tok-2", t0())).await.unwrap();
+    assert!(!store.delete_user(&jane.id, Some(&live.id), t0() + TimeDelta::days(31)).await.unwrap(), "expired");
+    assert!(store.delete_user(&jane.id, Some(&live.id), t0()).await.unwrap());
+    assert!(store.find(&jane.id).await.unwrap().is_none());
 }
 
 /// An email change is stored with its two emails, the confirmation to the new address and the notice to the

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use latchkey_domain::service::{CreateCredentialInput, LoginError, ResendTarget};
 use latchkey_domain::{
-    AuthError, ChangeEmailError, ChangePasswordError, CredentialError, CredentialKind, Delivered,
-    EmailContent, PasswordError, Policies, ResetPasswordError, VerificationPolicy,
-    VerifyEmailError,
+    AuthError, ChangeEmailError, ChangePasswordError, CredentialError, CredentialKind,
+    DeleteAccountError, Delivered, EmailContent, PasswordError, Policies, ResetPasswordError,
+    VerificationPolicy, VerifyEmailError,
 };
 
 use crate::support::{change, client, credentials, TestApp, PASSWORD};
@@ -670,4 +670,21 @@ async fn a_session_authenticated_before_a_reset_creates_no_credential_after_it()
             "{kind:?}: {created:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_reset_wins_over_a_deletion_checking_the_password_meanwhile() {
+    let app = TestApp::new();
+    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
+    let intruder = app.session(&intruder).await;
+    let deleted = with_a_reset_during_its_password_check(
+        &app,
+        app.svc.delete_account(&intruder, PASSWORD.to_owned()),
+    )
+    .await;
+    assert!(
+        matches!(deleted, Err(DeleteAccountError::AccountGone)),
+        "{deleted:?}"
+    );
+    assert_the_owner_holds_the_account(&app, PASSWORD).await;
 }
