@@ -535,7 +535,7 @@ impl SessionRepository for MemoryStore {
         &self,
         token: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
+    ) -> Result<Option<Session>, PortError> {
         let mut state = crate::lock(&self.state);
         let Some(session_id) = state
             .refresh_tokens
@@ -543,9 +543,12 @@ impl SessionRepository for MemoryStore {
             .filter(|token| token.expires_at > now)
             .map(|token| token.session_id.clone())
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        Ok(state.revoke_where(now, |s| s.id == session_id) > 0)
+        if state.revoke_where(now, |s| s.id == session_id) == 0 {
+            return Ok(None);
+        }
+        Ok(state.sessions.get(&session_id).cloned())
     }
 
     async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {

@@ -357,7 +357,7 @@ impl SessionRepository for Store {
         &self,
         token: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
+    ) -> Result<Option<Session>, PortError> {
         let token = token.as_bytes().to_vec();
         let now = Timestamp(now);
         let revoked = self
@@ -375,12 +375,14 @@ impl SessionRepository for Store {
                             .filter(sessions::revoked_at.is_null()),
                     )
                     .set(sessions::revoked_at.eq(now))
-                    .execute(connection)
+                    .returning(SessionRow::as_returning())
+                    .get_result(connection)
                     .await
+                    .optional()
                 })
             })
             .await?;
-        Ok(revoked > 0)
+        Ok(revoked.map(SessionRow::into_session).transpose()?)
     }
 
     async fn purge_sessions(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, PortError> {

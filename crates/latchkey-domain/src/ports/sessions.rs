@@ -199,8 +199,8 @@ pub trait SessionRepository: Send + Sync {
 
     /// Revokes the session that a refresh token belongs to, whether the token is live or already spent, as long as
     /// it has not expired at `now` (what an OAuth2 revocation request, RFC 7009, asks of a refresh token). Returns
-    /// `true` when a session was revoked by this call, `false` when no stored token has this hash, the token has
-    /// expired, or its session was already revoked.
+    /// the session this call revoked (as revoked: its owner is whose event it is), `None` when no stored token has
+    /// this hash, the token has expired, or its session was already revoked.
     ///
     /// A spent token counts because presenting it to [`SessionRepository::rotate`] after the grace revokes the
     /// session anyway; an expired one does not, because `rotate` ignores it too. One atomic step.
@@ -211,7 +211,7 @@ pub trait SessionRepository: Send + Sync {
         &self,
         token: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<bool, PortError>;
+    ) -> Result<Option<Session>, PortError>;
 
     /// Deletes, in batches of at most `batch` rows each, the refresh tokens that expired at or before `now` and the
     /// sessions that did (revoked or not; a session expires with its newest refresh token). Returns how many rows

@@ -257,16 +257,8 @@ impl Latchkey {
         id: &CredentialId,
         event: CredentialEvent,
     ) {
-        let kind = match (id.kind(), event) {
-            (CredentialKind::PersonalToken, CredentialEvent::Created) => EventKind::TokenCreated,
-            (CredentialKind::PersonalToken, CredentialEvent::Rotated) => EventKind::TokenRotated,
-            (CredentialKind::PersonalToken, CredentialEvent::Revoked) => EventKind::TokenRevoked,
-            (CredentialKind::ApiKey, CredentialEvent::Created) => EventKind::KeyCreated,
-            (CredentialKind::ApiKey, CredentialEvent::Rotated) => EventKind::KeyRotated,
-            (CredentialKind::ApiKey, CredentialEvent::Revoked) => EventKind::KeyRevoked,
-        };
         self.record(
-            kind,
+            event.kind_for(id.kind()),
             EventOutcome::Success,
             Some(principal.user_id()),
             Some(id.as_str()),
@@ -410,8 +402,22 @@ impl UsageLog {
 
 /// What happened to a credential, for its security event.
 #[derive(Debug, Clone, Copy)]
-enum CredentialEvent {
+pub(super) enum CredentialEvent {
     Created,
     Rotated,
     Revoked,
+}
+
+impl CredentialEvent {
+    /// The event's kind for a credential of `kind`.
+    pub(super) fn kind_for(self, kind: CredentialKind) -> EventKind {
+        match (kind, self) {
+            (CredentialKind::PersonalToken, Self::Created) => EventKind::TokenCreated,
+            (CredentialKind::PersonalToken, Self::Rotated) => EventKind::TokenRotated,
+            (CredentialKind::PersonalToken, Self::Revoked) => EventKind::TokenRevoked,
+            (CredentialKind::ApiKey, Self::Created) => EventKind::KeyCreated,
+            (CredentialKind::ApiKey, Self::Rotated) => EventKind::KeyRotated,
+            (CredentialKind::ApiKey, Self::Revoked) => EventKind::KeyRevoked,
+        }
+    }
 }

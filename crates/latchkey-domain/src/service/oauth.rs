@@ -8,11 +8,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::credentials::principal_of;
+use super::credentials::{principal_of, CredentialEvent};
 use super::{AuthError, Latchkey, REFRESH_TOKEN_PREFIX};
 use crate::access::{Principal, SessionPrincipal};
 use crate::error::PortError;
-use crate::model::CredentialKind;
+use crate::model::{ClientInfo, CredentialKind, EventKind, EventOutcome};
 use crate::policy::CredentialPolicy;
 use crate::ports::CredentialMatch;
 use crate::secret::TokenHash;
@@ -96,38 +96,82 @@ impl Latchkey {
     /// - A personal token or API key (expired or not) is revoked, as its owner's `revoke_credential` would.
     /// - Anything else (unknown, malformed, expired, already revoked) changes nothing, and is no error.
     ///
+    /// What it revokes is recorded in the owner's security events (`session_revoked`, `token_revoked`,
+    /// `key_revoked`, with `client` as the requester); a request that changed nothing records nothing.
+    ///
     /// # Errors
     /// [`RevokeTokenError::Unavailable`] when the store fails.
-    pub async fn revoke_token(&self, token: &str) -> Result<(), RevokeTokenError> {
+    pub async fn revoke_token(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), RevokeTokenError> {
         let now = self.now();
-        match self.classify(token) {
+        let (kind, user_id, subject) = match self.classify(token) {
             Presented::RefreshToken(token) => {
-                self.ports
+                let Some(session) = self
+                    .ports
                     .sessions
                     .revoke_by_refresh_token(&TokenHash::of(token), now)
-                    .await?;
+                    .await?
+                else {
+                    return Ok(());
+                };
+                (
+                    EventKind::SessionRevoked,
+                    session.user_id,
+                    session.id.as_str().to_owned(),
+                )
             }
             Presented::Credential(secret, kind) => {
-                if let Some(CredentialMatch { credential, .. }) =
+                let Some(CredentialMatch { credential, .. }) =
                     self.find_credential_by_secret(secret, kind).await?
+                else {
+                    return Ok(());
+                };
+                // Already revoked in between is fine: the answer is the same (and the event is the other's).
+                if !self
+                    .ports
+                    .credentials
+                    .revoke_credential(&credential.id, &credential.user_id, now)
+                    .await?
                 {
-                    // Already revoked in between is fine: the answer is the same.
-                    self.ports
-                        .credentials
-                        .revoke_credential(&credential.id, &credential.user_id, now)
-                        .await?;
+                    return Ok(());
                 }
+                (
+                    CredentialEvent::Revoked.kind_for(kind),
+                    credential.user_id,
+                    credential.id.as_str().to_owned(),
+                )
             }
             Presented::AccessToken(token) => {
                 // An expired access token ends nothing: its holder could no longer log out with it either.
-                if let Ok(claims) = self.access_claims(token) {
-                    self.ports
-                        .sessions
-                        .revoke(&claims.session_id, &claims.user_id, now)
-                        .await?;
+                let Ok(claims) = self.access_claims(token) else {
+                    return Ok(());
+                };
+                if !self
+                    .ports
+                    .sessions
+                    .revoke(&claims.session_id, &claims.user_id, now)
+                    .await?
+                {
+                    return Ok(());
                 }
+                (
+                    EventKind::SessionRevoked,
+                    claims.user_id,
+                    claims.session_id.as_str().to_owned(),
+                )
             }
-        }
+        };
+        self.record(
+            kind,
+            EventOutcome::Success,
+            Some(&user_id),
+            Some(&subject),
+            client,
+        )
+        .await;
         Ok(())
     }
 

@@ -167,9 +167,13 @@ impl Latchkey {
     ) -> Result<RegisterOutcome, RegisterError> {
         let mut errors = RegistrationErrors::default();
         let email = Email::parse(&input.email).map_err(|e| errors.email = Some(e));
+        // Compared with the address and username as they will be stored (trimmed), not as typed: " jane@…" must
+        // not let the password "jane@…" through.
+        let account_email = email.as_ref().map_or(input.email.trim(), Email::as_str);
+        let account_username = input.username.as_deref().map(str::trim);
         let password = Password::parse_new(input.password, &self.policies.password)
             .and_then(|password| {
-                password.check_against_account(&input.email, input.username.as_deref())?;
+                password.check_against_account(account_email, account_username)?;
                 Ok(password)
             })
             .map_err(|e| errors.password = Some(e));

@@ -294,10 +294,12 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
         .unwrap();
 
     let at = t0() + TimeDelta::hours(1);
-    assert!(store
+    let revoked = store
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), at)
         .await
-        .unwrap());
+        .unwrap()
+        .expect("the token's session is revoked");
+    assert_eq!((&revoked.id, &revoked.user_id, revoked.revoked_at), (&live.id, &jane.id, Some(at)));
     assert!(!store.is_active(&live.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-1", "tok-2", at)).await.unwrap(),
@@ -308,7 +310,8 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
     assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-a"), at)
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert!(!store.is_active(&spent.id, &jane.id, t0()).await.unwrap());
     assert_eq!(
         store.rotate(&rotation("tok-b", "tok-c", at)).await.unwrap(),
@@ -321,7 +324,7 @@ pub async fn revoke_by_refresh_token_ends_the_tokens_session<S: Store>(store: &S
     assert_eq!(listed[0].revoked_at, None);
 }
 
-/// `revoke_by_refresh_token` is `false`, and changes nothing, for an unknown or expired token and for a session
+/// `revoke_by_refresh_token` is `None`, and changes nothing, for an unknown or expired token and for a session
 /// already revoked.
 pub async fn revoke_by_refresh_token_ignores_unknown_expired_and_revoked<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
@@ -329,26 +332,30 @@ pub async fn revoke_by_refresh_token_ignores_unknown_expired_and_revoked<S: Stor
         .create(&new_session("s1", &jane.id, "tok-1", t0()))
         .await
         .unwrap();
-    assert!(!store
+    assert!(store
         .revoke_by_refresh_token(&TokenHash::of("unknown"), t0())
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     let expired_at = t0() + TimeDelta::days(30);
-    assert!(!store
+    assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), expired_at)
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
 
     assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert!(
-        !store
+        store
             .revoke_by_refresh_token(&TokenHash::of("tok-1"), t0())
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "already revoked"
     );
 }
@@ -780,10 +787,11 @@ pub async fn purge_deletes_only_what_can_no_longer_matter<S: Store>(store: &S) {
         store.rotate(&rotation("tok-2", "tok-3", later)).await.unwrap(),
         RotationOutcome::Rotated { .. }
     ));
-    assert!(!store
+    assert!(store
         .revoke_by_refresh_token(&TokenHash::of("tok-a"), later)
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     // A new session may reuse nothing of the old, but the old ids and hashes are free again.
     store
         .create(&new_session("s2", &jane.id, "tok-a", later))

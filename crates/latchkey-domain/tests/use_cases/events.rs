@@ -170,6 +170,71 @@ async fn credentials_are_recorded_by_id_never_by_secret() {
 }
 
 #[tokio::test]
+async fn oauth_revocations_are_recorded_for_the_owner_once() {
+    let app = TestApp::new();
+    let tokens = app.login_fresh("jane@example.com").await;
+    let session = app.session(&tokens).await;
+    let by_refresh = app.login("jane@example.com").await.tokens;
+    let by_access = app.login("jane@example.com").await.tokens;
+    let by_access_session = app.session(&by_access).await;
+    let by_refresh_session = app.session(&by_refresh).await;
+    let mut revoked = vec![];
+    for kind in [CredentialKind::PersonalToken, CredentialKind::ApiKey] {
+        let input =
+            CreateCredentialInput::new("ci").expires_at(app.clock_now() + TimeDelta::days(1));
+        let created = app
+            .svc
+            .create_credential(&session, kind, input)
+            .await
+            .unwrap();
+        revoked.push((
+            created.secret.expose().to_owned(),
+            created.credential.id.as_str().to_owned(),
+        ));
+    }
+    revoked.push((
+        by_refresh.refresh_token.expose().to_owned(),
+        by_refresh_session.session_id().as_str().to_owned(),
+    ));
+    revoked.push((
+        by_access.access_token.expose().to_owned(),
+        by_access_session.session_id().as_str().to_owned(),
+    ));
+    for (secret, _) in &revoked {
+        // Twice: the second changes nothing and records nothing.
+        for _ in 0..2 {
+            app.svc.revoke_token(secret, &client()).await.unwrap();
+        }
+    }
+    let page = app.svc.own_events(&session, 4, None).await.unwrap();
+    let recorded: Vec<(EventKind, Option<&str>)> = page
+        .events
+        .iter()
+        .rev()
+        .map(|e| (e.kind, e.subject.as_deref()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (EventKind::TokenRevoked, Some(revoked[0].1.as_str())),
+            (EventKind::KeyRevoked, Some(revoked[1].1.as_str())),
+            (EventKind::SessionRevoked, Some(revoked[2].1.as_str())),
+            (EventKind::SessionRevoked, Some(revoked[3].1.as_str())),
+        ]
+    );
+    for event in &page.events {
+        assert_eq!(event.client, client());
+        assert_eq!(event.user_id.as_ref(), Some(session.user_id()));
+    }
+    let before = app.svc.own_events(&session, 5, None).await.unwrap();
+    assert_ne!(
+        before.events[4].kind,
+        EventKind::SessionRevoked,
+        "nothing more was recorded"
+    );
+}
+
+#[tokio::test]
 async fn throttled_attempts_are_recorded() {
     let mut policies = Policies::default();
     policies.throttle.login_per_address = Some(Rate::new(1, TimeDelta::minutes(15)).unwrap());

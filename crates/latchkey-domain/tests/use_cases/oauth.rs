@@ -38,7 +38,7 @@ async fn revoking_a_refresh_token_ends_its_session_and_only_that_one() {
     let laptop = app.login("jane@example.com").await.tokens;
 
     app.svc
-        .revoke_token(phone.refresh_token.expose())
+        .revoke_token(phone.refresh_token.expose(), &client())
         .await
         .unwrap();
 
@@ -63,7 +63,7 @@ async fn revoking_a_spent_refresh_token_ends_the_session_its_successor_belongs_t
         .unwrap();
 
     app.svc
-        .revoke_token(first.refresh_token.expose())
+        .revoke_token(first.refresh_token.expose(), &client())
         .await
         .unwrap();
 
@@ -82,7 +82,7 @@ async fn revoking_a_live_access_token_ends_its_session_and_an_expired_one_nothin
     let laptop = app.login("jane@example.com").await.tokens;
 
     app.svc
-        .revoke_token(phone.access_token.expose())
+        .revoke_token(phone.access_token.expose(), &client())
         .await
         .unwrap();
     assert!(!live(&app, &phone).await);
@@ -96,7 +96,7 @@ async fn revoking_a_live_access_token_ends_its_session_and_an_expired_one_nothin
     // Past its expiry the access token ends nothing; the refresh token of the same pair still works.
     app.advance(TimeDelta::minutes(16));
     app.svc
-        .revoke_token(laptop.access_token.expose())
+        .revoke_token(laptop.access_token.expose(), &client())
         .await
         .unwrap();
     app.svc
@@ -119,13 +119,13 @@ async fn revoking_what_is_no_live_credential_succeeds_and_changes_nothing() {
         "eyJhbGciOiJIUzI1NiJ9.e30.sig",
         expired.refresh_token.expose(),
     ] {
-        app.svc.revoke_token(token).await.unwrap();
+        app.svc.revoke_token(token, &client()).await.unwrap();
     }
     assert!(live(&app, &current).await);
     // Revoking twice is no error either.
     for _ in 0..2 {
         app.svc
-            .revoke_token(tokens.refresh_token.expose())
+            .revoke_token(tokens.refresh_token.expose(), &client())
             .await
             .unwrap();
     }
@@ -237,14 +237,14 @@ async fn revoking_a_personal_token_or_api_key_by_its_secret_ends_it_at_once() {
         let app = TestApp::new();
         let created = credential(&app, kind).await;
         let secret = created.secret.expose();
-        app.svc.revoke_token(secret).await.unwrap();
+        app.svc.revoke_token(secret, &client()).await.unwrap();
         assert!(inactive(&app, secret).await, "{kind}");
         assert!(app.svc.authenticate_api_key(secret).await.is_err());
         assert!(app.svc.authenticate(secret).await.is_err());
         // Again, or mistyped: the same success, nothing else.
-        app.svc.revoke_token(secret).await.unwrap();
+        app.svc.revoke_token(secret, &client()).await.unwrap();
         app.svc
-            .revoke_token(&format!("{}x", &secret[..secret.len() - 1]))
+            .revoke_token(&format!("{}x", &secret[..secret.len() - 1]), &client())
             .await
             .unwrap();
     }
@@ -256,7 +256,10 @@ async fn an_expired_personal_token_is_inactive_and_can_still_be_revoked() {
     let created = credential(&app, CredentialKind::PersonalToken).await;
     app.advance(TimeDelta::days(31));
     assert!(inactive(&app, created.secret.expose()).await);
-    app.svc.revoke_token(created.secret.expose()).await.unwrap();
+    app.svc
+        .revoke_token(created.secret.expose(), &client())
+        .await
+        .unwrap();
     let tokens = app.login("jane@example.com").await.tokens;
     let session = app.session(&tokens).await;
     let listed = app
@@ -277,6 +280,9 @@ async fn api_keys_are_told_by_the_configured_prefix() {
     let created = credential(&app, CredentialKind::ApiKey).await;
     assert!(created.secret.expose().starts_with("sk_test_"));
     assert!(!inactive(&app, created.secret.expose()).await);
-    app.svc.revoke_token(created.secret.expose()).await.unwrap();
+    app.svc
+        .revoke_token(created.secret.expose(), &client())
+        .await
+        .unwrap();
     assert!(inactive(&app, created.secret.expose()).await);
 }

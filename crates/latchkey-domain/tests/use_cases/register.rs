@@ -186,6 +186,22 @@ async fn common_passwords_and_the_accounts_own_names_are_refused_with_nothing_st
             "{password}"
         );
     }
+    // Compared with the address as stored: spaces typed around it hide nothing.
+    let error = app
+        .svc
+        .register(
+            input("  jane.doe@example.com ", "Jane.Doe@Example.com", None),
+            client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        rejected_fields(error),
+        [(
+            "password",
+            "must not be your email address or username".to_owned()
+        )]
+    );
     assert_eq!(app.hasher.hashes(), 0, "refused before any hashing");
     // Containing the name is fine; so is the policy turned off for common passwords.
     app.svc

@@ -294,7 +294,7 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
         &self,
         _: &latchkey_domain::TokenHash,
         _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, latchkey_domain::PortError> {
+    ) -> Result<Option<latchkey_domain::Session>, latchkey_domain::PortError> {
         unreachable!("no test of a broken store revokes")
     }
     async fn purge_sessions(

@@ -104,11 +104,12 @@ pub(super) async fn token(
 )]
 #[post("/oauth/revoke")]
 pub(super) async fn revoke(
+    req: HttpRequest,
     latchkey: web::Data<Latchkey>,
     OAuth(FormOrJson(body)): OAuth<FormOrJson<RevokeRequest>>,
 ) -> Result<HttpResponse, ApiError> {
     latchkey
-        .revoke_token(&body.token)
+        .revoke_token(&body.token, &client_info(&req))
         .await
         .map_err(|error| ApiError::from(error).oauth())?;
     Ok(HttpResponse::Ok().finish())
