@@ -318,6 +318,10 @@ fn throttle_policy(settings: &ThrottleSettings) -> Result<ThrottlePolicy, Startu
         "password_change_per_account",
         &settings.password_change_per_account,
     )?;
+    policy.email_change_per_account = rate(
+        "email_change_per_account",
+        &settings.email_change_per_account,
+    )?;
     policy.registration_per_address = rate(
         "registration_per_address",
         &settings.registration_per_address,

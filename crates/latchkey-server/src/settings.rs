@@ -298,6 +298,8 @@ pub struct ThrottleSettings {
     pub login_per_address: String,
     /// Failed password changes per account.
     pub password_change_per_account: String,
+    /// Email-change requests (with the right password) per account.
+    pub email_change_per_account: String,
     /// Registrations per client address.
     pub registration_per_address: String,
     /// Forgot-password requests per client address.
@@ -512,6 +514,10 @@ pub fn defaults() -> Result<ConfigBuilder<DefaultState>, config::ConfigError> {
         (
             "password_change_per_account",
             throttle.password_change_per_account,
+        ),
+        (
+            "email_change_per_account",
+            throttle.email_change_per_account,
         ),
         (
             "registration_per_address",

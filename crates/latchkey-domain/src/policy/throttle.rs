@@ -77,6 +77,10 @@ pub struct ThrottlePolicy {
     pub login_per_address: Option<Rate>,
     /// Failed password changes per account (a stolen session guessing the current password).
     pub password_change_per_account: Option<Rate>,
+    /// Email-change requests per account with the right password. Each one mails a new link and code to an address
+    /// that may not be the requester's, so without a bound an account could mail any address without end, and
+    /// each fresh code would be a fresh set of guesses at claiming an address its requester does not control.
+    pub email_change_per_account: Option<Rate>,
     /// Registrations per client address.
     pub registration_per_address: Option<Rate>,
     /// Forgot-password requests per client address.
@@ -99,6 +103,8 @@ impl ThrottlePolicy {
     pub const DEFAULT_LOGIN_PER_ADDRESS: Rate = Rate::known(100, TimeDelta::minutes(15));
     /// 10 failed password changes per account per 15 minutes.
     pub const DEFAULT_PASSWORD_CHANGE_PER_ACCOUNT: Rate = Rate::known(10, TimeDelta::minutes(15));
+    /// 5 email-change requests per account per hour.
+    pub const DEFAULT_EMAIL_CHANGE_PER_ACCOUNT: Rate = Rate::known(5, TimeDelta::hours(1));
     /// 100 registrations, forgot-password requests or resends per address per hour (each).
     pub const DEFAULT_EMAIL_REQUESTS_PER_ADDRESS: Rate = Rate::known(100, TimeDelta::hours(1));
     /// 100 code attempts per address per 15 minutes.
@@ -114,6 +120,7 @@ impl ThrottlePolicy {
             login_per_account: None,
             login_per_address: None,
             password_change_per_account: None,
+            email_change_per_account: None,
             registration_per_address: None,
             forgot_password_per_address: None,
             resend_verification_per_address: None,
@@ -130,6 +137,7 @@ impl Default for ThrottlePolicy {
             login_per_account: Some(Self::DEFAULT_LOGIN_PER_ACCOUNT),
             login_per_address: Some(Self::DEFAULT_LOGIN_PER_ADDRESS),
             password_change_per_account: Some(Self::DEFAULT_PASSWORD_CHANGE_PER_ACCOUNT),
+            email_change_per_account: Some(Self::DEFAULT_EMAIL_CHANGE_PER_ACCOUNT),
             registration_per_address: Some(Self::DEFAULT_EMAIL_REQUESTS_PER_ADDRESS),
             forgot_password_per_address: Some(Self::DEFAULT_EMAIL_REQUESTS_PER_ADDRESS),
             resend_verification_per_address: Some(Self::DEFAULT_EMAIL_REQUESTS_PER_ADDRESS),

@@ -2,7 +2,7 @@
 //! before it replaces the old one, and the old one hears of the request at once.
 
 use super::reauth::Refusal;
-use super::throttle::TooManyAttempts;
+use super::throttle::{Action, TooManyAttempts};
 use super::verification::{VerifyEmailError, VERIFY_EMAIL_PATH};
 use super::Latchkey;
 use crate::access::SessionPrincipal;
@@ -91,6 +91,14 @@ impl Latchkey {
             Err(Refusal::WrongPassword) => return Err(ChangeEmailError::InvalidPassword),
             Err(Refusal::TooManyAttempts(throttled)) => return Err(throttled.into()),
         }
+        // Counted only with the right password, so a stolen session without it cannot use up the owner's requests.
+        let _counted = self
+            .count_attempt(
+                Action::EmailChange,
+                Some(principal.user_id()),
+                principal.client(),
+            )
+            .await??;
         let change = self.new_email_change(principal, new_email);
         match self
             .ports

@@ -38,6 +38,7 @@ pub(super) enum Action {
     LoginByAccount,
     LoginByAddress,
     PasswordChange,
+    EmailChange,
     Registration,
     ForgotPassword,
     ResendVerification,
@@ -51,6 +52,7 @@ impl Action {
         match self {
             Self::LoginByAccount | Self::LoginByAddress => "login",
             Self::PasswordChange => "password_change",
+            Self::EmailChange => "email_change",
             Self::Registration => "registration",
             Self::ForgotPassword => "forgot_password",
             Self::ResendVerification => "resend_verification",
@@ -64,6 +66,7 @@ impl Action {
             Self::LoginByAccount => "login:account",
             Self::LoginByAddress => "login:address",
             Self::PasswordChange => "password-change:account",
+            Self::EmailChange => "email-change:account",
             Self::Registration => "register:address",
             Self::ForgotPassword => "forgot-password:address",
             Self::ResendVerification => "resend-verification:address",
@@ -117,6 +120,7 @@ impl Latchkey {
             Action::LoginByAccount => throttle.login_per_account,
             Action::LoginByAddress => throttle.login_per_address,
             Action::PasswordChange => throttle.password_change_per_account,
+            Action::EmailChange => throttle.email_change_per_account,
             Action::Registration => throttle.registration_per_address,
             Action::ForgotPassword => throttle.forgot_password_per_address,
             Action::ResendVerification => throttle.resend_verification_per_address,
@@ -148,7 +152,7 @@ impl Latchkey {
         client: &ClientInfo,
     ) -> Result<Result<Counted, TooManyAttempts>, PortError> {
         let limits = match action {
-            Action::PasswordChange => {
+            Action::PasswordChange | Action::EmailChange => {
                 user_id.and_then(|user_id| self.limit(action, user_id.as_str()))
             }
             Action::LoginByAccount => None,

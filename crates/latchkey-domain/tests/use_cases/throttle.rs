@@ -7,9 +7,9 @@ use chrono::TimeDelta;
 use latchkey_domain::ports::{EventLog, EventQuery, SessionRepository};
 use latchkey_domain::service::{LatchkeyBuilder, ResendTarget};
 use latchkey_domain::{
-    ChangePasswordError, ClientInfo, EmailRequestError, EventKind, EventOutcome, Latchkey,
-    LoginError, Policies, Rate, RefreshError, RegisterError, ThrottlePolicy, TooManyAttempts,
-    UserId, VerifyEmailError,
+    ChangeEmailError, ChangePasswordError, ClientInfo, EmailRequestError, EventKind, EventOutcome,
+    Latchkey, LoginError, Policies, Rate, RefreshError, RegisterError, ThrottlePolicy,
+    TooManyAttempts, UserId, VerifyEmailError,
 };
 use latchkey_memory::MemoryPorts;
 
@@ -464,6 +464,55 @@ async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
         Err(ChangePasswordError::TooManyAttempts(_))
     ));
     assert_eq!(app.hasher.verifies(), verifies, "refused before hashing");
+}
+
+#[tokio::test]
+async fn email_change_requests_are_counted_per_account_with_the_right_password() {
+    let app = with_throttle(|throttle| {
+        throttle.email_change_per_account = rate(2, TimeDelta::hours(1));
+    });
+    let tokens = app.login_fresh("jane@example.com").await;
+    let session = app.session(&tokens).await;
+    // Wrong passwords are the password limit's to count, not this one's.
+    for _ in 0..3 {
+        assert!(matches!(
+            app.svc
+                .request_email_change(&session, "new@example.org", "not my password".into())
+                .await,
+            Err(ChangeEmailError::InvalidPassword)
+        ));
+    }
+    for address in ["one@example.org", "two@example.org"] {
+        app.svc
+            .request_email_change(&session, address, PASSWORD.into())
+            .await
+            .unwrap();
+    }
+    let refused = app
+        .svc
+        .request_email_change(&session, "three@example.org", PASSWORD.into())
+        .await;
+    assert!(
+        matches!(refused, Err(ChangeEmailError::TooManyAttempts(_))),
+        "{refused:?}"
+    );
+    assert!(
+        app.last_email_to("three@example.org").await.is_none(),
+        "nothing mailed"
+    );
+    // Per account: another account's requests are its own.
+    let joe = app.login_fresh("joe@example.com").await;
+    let joe = app.session(&joe).await;
+    app.svc
+        .request_email_change(&joe, "three@example.org", PASSWORD.into())
+        .await
+        .unwrap();
+    // One more an hour / 2 later.
+    app.advance(TimeDelta::minutes(31));
+    app.svc
+        .request_email_change(&session, "four@example.org", PASSWORD.into())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
