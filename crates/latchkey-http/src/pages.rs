@@ -11,7 +11,6 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpResponse};
-use latchkey_domain::service::ResendTarget;
 use latchkey_domain::{EmailRequestError, Latchkey, ResetPasswordError, VerifyEmailError};
 use serde::Deserialize;
 
@@ -210,15 +209,15 @@ async fn resend(
     form: web::Form<EmailForm>,
     Client(client): Client,
 ) -> HttpResponse {
-    match latchkey
-        .resend_verification(ResendTarget::Address(&form.email), &client)
-        .await
-    {
-        Ok(()) => page(
-            StatusCode::OK,
-            "Check your email",
-            &format!("<p role=\"status\">{}</p>", crate::routes::RESEND_MESSAGE),
-        ),
+    match latchkey.admit_resend_verification(&client).await {
+        Ok(()) => {
+            crate::routes::send_verification_later(&latchkey, form.into_inner().email).await;
+            page(
+                StatusCode::OK,
+                "Check your email",
+                &format!("<p role=\"status\">{}</p>", crate::routes::RESEND_MESSAGE),
+            )
+        }
         Err(error) => refused(error),
     }
 }

@@ -164,18 +164,51 @@ impl Latchkey {
         target: ResendTarget<'_>,
         client: &ClientInfo,
     ) -> Result<(), EmailRequestError> {
+        self.admit_resend_verification(client).await?;
+        match target {
+            ResendTarget::Caller(principal) => {
+                self.resend_verification_to(&UserLookup::Id(principal.user_id.clone()))
+                    .await?;
+            }
+            ResendTarget::Address(address) => self.send_verification_to(address).await?,
+        }
+        Ok(())
+    }
+
+    /// Counts a resend request against the client address's limit: the only part of a resend to an address whose
+    /// outcome the client is told, and the same work whatever the address (see
+    /// [`Latchkey::send_verification_to`]).
+    ///
+    /// # Errors
+    /// [`EmailRequestError::TooManyAttempts`] past the limit (nothing is to be sent then),
+    /// [`EmailRequestError::Unavailable`] when the store fails.
+    pub async fn admit_resend_verification(
+        &self,
+        client: &ClientInfo,
+    ) -> Result<(), EmailRequestError> {
         let _counted = self
             .count_attempt(Action::ResendVerification, None, client)
             .await??;
-        let lookup = match target {
-            ResendTarget::Caller(principal) => UserLookup::Id(principal.user_id.clone()),
-            ResendTarget::Address(address) => match Email::parse(address) {
-                Ok(email) => UserLookup::Email(email),
-                Err(_) => return Ok(()),
-            },
-        };
+        Ok(())
+    }
+
+    /// The second half of a resend to an address, after [`Latchkey::admit_resend_verification`]: sends a new
+    /// verification email if an unverified account has this address and its last one is older than the resend
+    /// interval, and does nothing otherwise. A known address costs more store work than an unknown one, so a
+    /// caller that must not reveal which addresses have accounts runs this after answering.
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails.
+    pub async fn send_verification_to(&self, address: &str) -> Result<(), PortError> {
+        match Email::parse(address) {
+            Ok(email) => self.resend_verification_to(&UserLookup::Email(email)).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn resend_verification_to(&self, account: &UserLookup) -> Result<(), PortError> {
         let outcome = self
-            .issue_verification(&lookup, self.policies.verification.resend_interval())
+            .issue_verification(account, self.policies.verification.resend_interval())
             .await?;
         tracing::debug!(?outcome, "verification email requested");
         Ok(())

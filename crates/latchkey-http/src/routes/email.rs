@@ -112,8 +112,9 @@ pub(super) async fn resend_verification(
             ApiError::validation([("email", "is required without a bearer token".to_owned())])
         })?;
         latchkey
-            .resend_verification(ResendTarget::Address(&email), &client_info(&req))
+            .admit_resend_verification(&client_info(&req))
             .await?;
+        send_verification_later(&latchkey, email).await;
     }
     Ok(HttpResponse::Accepted().json(MessageBody {
         message: RESEND_MESSAGE,
@@ -147,33 +148,50 @@ pub(super) async fn forgot_password(
     }))
 }
 
-/// Reset links being issued after their answer, at most [`MAX_LATE_RESETS`] at a time in this process.
-static LATE_RESETS: AtomicUsize = AtomicUsize::new(0);
+/// Emails to an address being issued after their answer (reset links, verification resends), at most
+/// [`MAX_LATE_ISSUES`] at a time in this process.
+static LATE_ISSUES: AtomicUsize = AtomicUsize::new(0);
 
-/// Beyond this many issuances in flight, the next request issues its link before answering: its timing may then tell
-/// (only under such a flood, which the per-address limit already slows), but the tasks cannot pile up without bound
-/// behind the connection pool.
-const MAX_LATE_RESETS: usize = 64;
+/// Beyond this many issuances in flight, the next request issues its email before answering: its timing may then
+/// tell (only under such a flood, which the per-address limits already slow), but the tasks cannot pile up without
+/// bound behind the connection pool.
+const MAX_LATE_ISSUES: usize = 64;
 
-/// Looks the address up and queues its reset email after the answer has gone: a known address costs more database
-/// work than an unknown one, and an answer that waited for it would time which addresses have accounts. A failure
-/// is logged; the client was only ever told "if that email is registered". A link still in flight when the server
-/// stops is lost, as a request that never arrived would be: the user asks again.
+/// Looks the address up and queues its reset email after the answer has gone (see [`issue_later`]).
 pub(crate) async fn send_reset_link_later(latchkey: &web::Data<Latchkey>, email: String) {
     let latchkey = latchkey.clone().into_inner();
-    let issue = async move {
+    issue_later(async move {
         if let Err(error) = latchkey.send_reset_link(&email).await {
             tracing::warn!(%error, "a password reset link could not be issued");
         }
-    };
-    if LATE_RESETS.fetch_add(1, Ordering::SeqCst) >= MAX_LATE_RESETS {
-        LATE_RESETS.fetch_sub(1, Ordering::SeqCst);
+    })
+    .await;
+}
+
+/// Looks the address up and queues a new verification email after the answer has gone (see [`issue_later`]).
+pub(crate) async fn send_verification_later(latchkey: &web::Data<Latchkey>, email: String) {
+    let latchkey = latchkey.clone().into_inner();
+    issue_later(async move {
+        if let Err(error) = latchkey.send_verification_to(&email).await {
+            tracing::warn!(%error, "a verification email could not be issued");
+        }
+    })
+    .await;
+}
+
+/// Runs `issue` after the answer has gone: a known address costs more database work than an unknown one, and an
+/// answer that waited for it would time which addresses have accounts. A failure is logged; the client was only
+/// ever told "if that email is registered". An email still in flight when the server stops is lost, as a request
+/// that never arrived would be: the user asks again.
+async fn issue_later(issue: impl std::future::Future<Output = ()> + 'static) {
+    if LATE_ISSUES.fetch_add(1, Ordering::SeqCst) >= MAX_LATE_ISSUES {
+        LATE_ISSUES.fetch_sub(1, Ordering::SeqCst);
         issue.await;
         return;
     }
     actix_web::rt::spawn(async move {
         issue.await;
-        LATE_RESETS.fetch_sub(1, Ordering::SeqCst);
+        LATE_ISSUES.fetch_sub(1, Ordering::SeqCst);
     });
 }
 

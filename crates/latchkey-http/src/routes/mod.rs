@@ -32,7 +32,9 @@ use utoipa_actix_web::{scope, OpenApiFactory};
 use crate::error::ApiError;
 use crate::{docs, openapi, API_BASE};
 
-pub(crate) use email::{send_reset_link_later, FORGOT_MESSAGE, RESEND_MESSAGE};
+pub(crate) use email::{
+    send_reset_link_later, send_verification_later, FORGOT_MESSAGE, RESEND_MESSAGE,
+};
 
 /// Entries per page when a list request names no `limit`.
 const DEFAULT_PAGE: usize = 20;

@@ -156,6 +156,30 @@ async fn resend_answers_alike_and_sends_at_most_once_a_minute() {
     bad_token.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
 }
 
+/// As forgot-password's: the answer to a resend by address does not wait for the address's lookup and the email's
+/// queueing (an unverified account's costs a write an unknown address does not), so its timing tells nothing.
+#[actix_web::test]
+async fn resend_by_address_answers_before_the_email_is_issued() {
+    let app = spawn().await;
+    app.register("jane@example.com", None).await;
+    app.settle_and_forget_mail().await;
+    app.advance(TimeDelta::minutes(1));
+    let reply = app
+        .post_json(
+            "/auth/resend-verification",
+            json!({"email": "jane@example.com"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.delivery.deliver_next().await.unwrap(),
+        Delivered::Idle,
+        "nothing queued when the answer left"
+    );
+    app.verification_to("jane@example.com").await;
+    assert_eq!(app.mailer.sent().len(), 2, "then it is sent");
+}
+
 /// The answer to forgot-password does not wait for the address's lookup and the email's queueing, so its timing
 /// cannot tell a known address from an unknown one: when the 202 arrives, nothing has been issued yet.
 #[actix_web::test]
