@@ -36,15 +36,20 @@ impl CredentialRepository for Store {
                     Box::pin(async move {
                         // The owner's row is the lock that serialises creations for one user, so two of them cannot
                         // both count below the limit (on SQLite the transaction's write lock does it).
-                        locked!(users::table.find(&user_id).select(users::id))
+                        let account = locked!(users::table.find(&user_id).select(users::id))
                             .get_result::<String>(connection)
-                            .await?;
+                            .await
+                            .optional()?;
                         if let Some(session) = &requested_by {
-                            if !session_rows::is_active_in(connection, session, &user_id, now)
-                                .await?
+                            // A deleted account took its sessions with it.
+                            if account.is_none()
+                                || !session_rows::is_active_in(connection, session, &user_id, now)
+                                    .await?
                             {
                                 return Ok(Err(InsertCredentialError::SessionEnded));
                             }
+                        } else if account.is_none() {
+                            return Err(diesel::result::Error::NotFound);
                         }
                         let live: i64 = credentials::table
                             .filter(credentials::user_id.eq(&user_id))

@@ -20,25 +20,26 @@ use crate::sql_types::Timestamp;
 type Connection = <Store as Pooled>::Connection;
 
 /// Whether `session_id` is an active session of `user_id` at `now`, inside the caller's write transaction: what a
-/// change a session asked for checks before writing, after locking the account's row (as a reset or a disable
-/// does first), so that a revocation committed meanwhile refuses the change. On PostgreSQL the session's row stays
-/// locked until the commit, so a logout of it waits for the change instead of slipping between check and write.
+/// change a session asked for checks before writing, after locking the account's row. A reset, a disable, a
+/// password or email change lock that row first too, so one that committed while the request was checking the
+/// password is seen here, and one that comes later waits for this transaction. The session's own row is read, not
+/// locked: a lock on it would order against refresh-token rotation (token, then session) and an account deletion's
+/// cascade the other way round, and a bare logout racing the change may come first or second alike.
 pub(super) async fn is_active_in(
     connection: &mut Connection,
     session_id: &str,
     user_id: &str,
     now: Timestamp,
 ) -> QueryResult<bool> {
-    locked!(sessions::table
-        .find(session_id)
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .select(sessions::id))
-    .get_result::<String>(connection)
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now)),
+    ))
+    .get_result(connection)
     .await
-    .optional()
-    .map(|found| found.is_some())
 }
 
 /// Creates a session with its first refresh token inside the caller's write transaction (see
@@ -288,17 +289,7 @@ impl SessionRepository for Store {
         let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
         let now = Timestamp(now);
         self.run("check session", move |connection| {
-            Box::pin(async move {
-                diesel::select(diesel::dsl::exists(
-                    sessions::table
-                        .find(&id)
-                        .filter(sessions::user_id.eq(&user_id))
-                        .filter(sessions::revoked_at.is_null())
-                        .filter(sessions::expires_at.gt(now)),
-                ))
-                .get_result(connection)
-                .await
-            })
+            Box::pin(async move { is_active_in(connection, &id, &user_id, now).await })
         })
         .await
     }

@@ -218,7 +218,7 @@ pub struct NewCredential {
     /// The SHA-256 of its secret, under which it is found.
     pub secret_hash: TokenHash,
     /// The login session that asked for it, if any: the store writes the credential only while that session is
-    /// active, so a request authenticated just before a reset, a disable or a logout cannot mint a credential
-    /// that outlives it.
+    /// active, so a request whose session ended after it was authenticated (a reset, a disable, a logout) creates
+    /// nothing.
     pub requested_by: Option<SessionId>,
 }

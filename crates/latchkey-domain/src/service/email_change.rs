@@ -108,7 +108,18 @@ impl Latchkey {
         {
             IssueOutcome::Issued => {}
             IssueOutcome::EmailTaken => return Err(ChangeEmailError::EmailTaken),
-            _ => return Err(ChangeEmailError::AccountGone),
+            // The account is gone, or so is the session that asked (a reset or a password change revoked it).
+            IssueOutcome::NoAccount | IssueOutcome::SessionEnded => {
+                return Err(ChangeEmailError::AccountGone)
+            }
+            // Not an email change's outcomes; a store that answers one has failed.
+            outcome @ (IssueOutcome::Throttled | IssueOutcome::AlreadyVerified) => {
+                return Err(PortError::new(
+                    "issue email change",
+                    format!("unexpected outcome {outcome:?}"),
+                )
+                .into())
+            }
         }
         self.record(
             EventKind::EmailChangeRequested,

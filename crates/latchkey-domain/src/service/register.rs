@@ -167,9 +167,9 @@ impl Latchkey {
     ) -> Result<RegisterOutcome, RegisterError> {
         let mut errors = RegistrationErrors::default();
         let email = Email::parse(&input.email).map_err(|e| errors.email = Some(e));
-        // Compared with the address and username as they will be stored (trimmed), not as typed: " jane@…" must
-        // not let the password "jane@…" through.
-        let account_email = email.as_ref().map_or(input.email.trim(), Email::as_str);
+        // Trimmed, as the address and username are stored: " jane@…" must not let the password "jane@…" through.
+        // (The typed form otherwise: a decomposed address typed again as the password is caught as typed.)
+        let account_email = input.email.trim();
         let account_username = input.username.as_deref().map(str::trim);
         let password = Password::parse_new(input.password, &self.policies.password)
             .and_then(|password| {

@@ -139,8 +139,8 @@ impl Latchkey {
         self.limit(action, &address_of(client)?)
     }
 
-    /// Counts one attempt of `action` against its limit: the password-change limit by `user_id`, every other by the
-    /// client's address. (The login's two limits are built by `Latchkey::login`, which also knows the identifier and
+    /// Counts one attempt of `action` against its limit: the password-change and email-change limits by `user_id`,
+    /// every other by the client's address. (The login's two limits are built by `Latchkey::login`, which also knows the identifier and
     /// the exemption.) A refusal is recorded as a `throttled` security event.
     ///
     /// # Errors

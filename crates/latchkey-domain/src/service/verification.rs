@@ -156,6 +156,10 @@ impl Latchkey {
     /// verified and throttled accounts all get `Ok`, so the caller's answer cannot reveal which addresses have
     /// accounts. Requests are counted per client address; past the limit nothing is sent.
     ///
+    /// Its duration still can: an unverified account costs a write an unknown address does not. A caller answering
+    /// a resend to an address should call [`Latchkey::admit_resend_verification`], answer, then
+    /// [`Latchkey::send_verification_to`], as the server does.
+    ///
     /// # Errors
     /// [`EmailRequestError::TooManyAttempts`] past the address's limit, [`EmailRequestError::Unavailable`] when the
     /// store fails.

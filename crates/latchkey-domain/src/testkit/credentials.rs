@@ -252,6 +252,17 @@ pub async fn a_credential_asked_for_by_an_ended_session_is_not_stored<S: Store>(
     ));
     assert!(store.find_credential(&TokenHash::of("sk_live_two")).await.unwrap().is_none());
     assert_eq!(store.list_credentials(&jane.id, KEY).await.unwrap(), vec![new.credential]);
+
+    // An account deleted meanwhile took the session with it.
+    let bob = owner(store, "bob").await;
+    let bobs = store.create(&new_session("s3", &bob.id, "tok-3", t0())).await.unwrap();
+    assert!(store.delete_user(&bob.id, None, t0()).await.unwrap());
+    let mut orphan = new_credential("k3", KEY, &bob.id, "sk_live_three", t0(), None);
+    orphan.requested_by = Some(bobs.id.clone());
+    assert!(matches!(
+        store.insert_credential(&orphan, LIMIT, t0()).await,
+        Err(InsertCredentialError::SessionEnded)
+    ));
 }
 
 }
