@@ -180,7 +180,8 @@ impl From<ChangePasswordRequest> for ChangePasswordInput {
     }
 }
 
-/// `PATCH /auth/me`: only the fields to change. A field left out stays as it is; `null` clears it. Any other field
+/// `PATCH /auth/me`: only the fields to change. A field left out stays as it is; `null` clears `name`, `username` or
+/// `phone` (`metadata` takes an object; `{}` empties it). Any other field
 /// (including `email`, `credits`, `is_verified`, `id`) is refused with 400 naming it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -207,7 +208,8 @@ pub(crate) struct UpdateProfileRequest {
         pattern = r"^[ .()-]*\+[ .()-]*[1-9](?:[ .()-]*[0-9]){7,14}[ .()-]*$"
     )]
     phone: Option<String>,
-    /// The application's JSON object, replaced whole: at most 16 KiB as JSON and 8 levels deep.
+    /// The application's JSON object, replaced whole (`{}` empties it; `null` is refused): at most 16 KiB as JSON
+    /// and 8 levels deep.
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"experience_years": 5, "skills": ["rust"]}))]
     metadata: Option<Map<String, Value>>,
