@@ -109,23 +109,30 @@ impl Store {
             .run("confirm email change by link", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
-                        // Deleting is the spend: of two concurrent uses, the second finds nothing to delete.
-                        let spent = diesel::delete(
-                            email_changes::table
-                                .filter(
-                                    email_changes::link_hash.eq(link_hash.as_bytes().as_slice()),
-                                )
-                                .filter(email_changes::link_expires_at.gt(now)),
-                        )
-                        .returning((
-                            email_changes::user_id,
-                            email_changes::new_email,
-                            email_changes::new_email_key,
-                            email_changes::requested_by,
-                        ))
-                        .get_result::<(String, String, String, Option<String>)>(connection)
-                        .await
-                        .optional()?;
+                        let live = email_changes::table
+                            .filter(email_changes::link_hash.eq(link_hash.as_bytes().as_slice()))
+                            .filter(email_changes::link_expires_at.gt(now));
+                        let Some(owner) = live
+                            .select(email_changes::user_id)
+                            .get_result::<String>(connection)
+                            .await
+                            .optional()?
+                        else {
+                            return Ok(Verdict::Invalid);
+                        };
+                        lock_accounts(connection, std::slice::from_ref(&owner)).await?;
+                        // Deleting is the spend: of two concurrent uses, the second finds nothing to delete (nor
+                        // does a use racing a newer request, which replaced the change).
+                        let spent = diesel::delete(live.filter(email_changes::user_id.eq(&owner)))
+                            .returning((
+                                email_changes::user_id,
+                                email_changes::new_email,
+                                email_changes::new_email_key,
+                                email_changes::requested_by,
+                            ))
+                            .get_result::<(String, String, String, Option<String>)>(connection)
+                            .await
+                            .optional()?;
                         let Some((user_id, new_email, new_email_key, requested_by)) = spent else {
                             return Ok(Verdict::Invalid);
                         };
@@ -174,19 +181,23 @@ impl Store {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
                         // Several accounts may ask for one address; the code tells which. Each live candidate is
-                        // locked, and only the one whose code matches is spent.
-                        let candidates = locked!(email_changes::table
+                        // locked (its account's row first), and only the one whose code matches is spent.
+                        let live = email_changes::table
                             .filter(email_changes::new_email_key.eq(&key))
                             .filter(email_changes::code_expires_at.gt(now))
-                            .filter(email_changes::attempts.lt(max_attempts))
-                            .select((
+                            .filter(email_changes::attempts.lt(max_attempts));
+                        let owners: Vec<String> =
+                            live.select(email_changes::user_id).load(connection).await?;
+                        lock_accounts(connection, &owners).await?;
+                        let candidates =
+                            locked!(live.filter(email_changes::user_id.eq_any(&owners)).select((
                                 email_changes::user_id,
                                 email_changes::new_email,
                                 email_changes::code_hash,
                                 email_changes::requested_by,
                             )))
-                        .load::<(String, String, Vec<u8>, Option<String>)>(connection)
-                        .await?;
+                            .load::<(String, String, Vec<u8>, Option<String>)>(connection)
+                            .await?;
                         if candidates.is_empty() {
                             return Ok(Verdict::Invalid);
                         }
@@ -222,6 +233,20 @@ impl Store {
             .await?;
         verdict.into_check()
     }
+}
+
+/// Locks the rows of these accounts, in id order, before a confirmation locks or spends their pending changes: a
+/// request, a password change or reset and a deletion lock the account's row before they replace or drop its
+/// change, so taking the two in the other order would let a confirmation and one of them each wait for the other
+/// (a deadlock PostgreSQL ends by failing one). A no-op on SQLite, whose write transactions take turns.
+async fn lock_accounts(connection: &mut Connection, user_ids: &[String]) -> QueryResult<()> {
+    locked!(users::table
+        .filter(users::id.eq_any(user_ids))
+        .order(users::id)
+        .select(users::id))
+    .load::<String>(connection)
+    .await
+    .map(drop)
 }
 
 /// What a confirmation decided, before the user id is parsed.

@@ -412,4 +412,43 @@ pub async fn concurrent_email_change_confirmations_apply_once<S: Store>(store: &
     assert_eq!(outcomes, [EmailChangeCheck::Changed(jane.id.clone()), EmailChangeCheck::Invalid]);
 }
 
+/// A confirmation (by link or by code) racing a newer request and a password change of the same account: every
+/// call finishes, none
+/// failing on a lock another holds (they take the account's row before its pending change, in that order), and the
+/// address moves only when the confirmation said so.
+pub async fn email_change_confirmations_race_requests_and_password_changes<S: Store>(store: &S) {
+    let jane = user(store, "jane", "jane@example.com", None).await;
+    let now = t0() + MINUTE;
+    for round in 0..10 {
+        let (address, link) = (format!("new{round}@example.org"), format!("chg{round}"));
+        store.issue_email_change(&jane.id, &change(&address, &link, "123456", None)).await.unwrap();
+        let newer = change(&format!("newer{round}@example.org"), &format!("nwr{round}"), "654321", None);
+        let hash = PasswordHash::new(format!("$fake${round}"));
+        // By link in even rounds, by code in odd ones.
+        let confirmation = async {
+            if round % 2 == 0 {
+                store.confirm_email_change_by_link(&TokenHash::of(&link), now).await
+            } else {
+                let email = Email::parse(&address).unwrap();
+                store.confirm_email_change_by_code(&email, &TokenHash::of("123456"), now, 5).await
+            }
+        };
+        let (confirmed, (requested, changed)) = super::join(
+            confirmation,
+            super::join(store.issue_email_change(&jane.id, &newer), store.update_password(&jane.id, &hash, None, now)),
+        )
+        .await;
+        requested.unwrap();
+        assert!(changed.unwrap());
+        match confirmed.unwrap() {
+            EmailChangeCheck::Changed(id) => {
+                assert_eq!(id, jane.id);
+                assert_eq!(address_of(store, &jane).await, address);
+            }
+            EmailChangeCheck::Invalid => assert_ne!(address_of(store, &jane).await, address),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 }
