@@ -412,6 +412,27 @@ pub async fn concurrent_email_change_confirmations_apply_once<S: Store>(store: &
     assert_eq!(outcomes, [EmailChangeCheck::Changed(jane.id.clone()), EmailChangeCheck::Invalid]);
 }
 
+/// Deleting an account while its refresh token is being rotated: both finish (neither fails on a lock the other
+/// holds), and the account is gone.
+pub async fn a_deletion_racing_a_refresh_finishes<S: Store>(store: &S) {
+    for round in 0..10 {
+        let jane = user(store, &format!("jane{round}"), &format!("jane{round}@example.com"), None).await;
+        let (token, successor) = (format!("tok-{round}"), format!("next-{round}"));
+        store.create(&new_session(&format!("s{round}"), &jane.id, &token, t0())).await.unwrap();
+        let rotation = crate::ports::RotationRequest {
+            presented: TokenHash::of(&token),
+            successor: TokenHash::of(&successor),
+            successor_ttl: TimeDelta::days(30),
+            now: t0() + MINUTE,
+            grace: TimeDelta::seconds(30),
+        };
+        let (rotated, deleted) = super::join(store.rotate(&rotation), store.delete_user(&jane.id, None, t0() + MINUTE)).await;
+        rotated.unwrap();
+        assert!(deleted.unwrap());
+        assert!(store.find(&jane.id).await.unwrap().is_none());
+    }
+}
+
 /// A confirmation (by link or by code) racing a newer request and a password change of the same account: every
 /// call finishes, none
 /// failing on a lock another holds (they take the account's row before its pending change, in that order), and the
