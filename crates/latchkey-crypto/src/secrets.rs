@@ -2,7 +2,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use latchkey_domain::ports::SecretGenerator;
-use latchkey_domain::PlainSecret;
+use latchkey_domain::{PlainSecret, TokenHash};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::Sha256;
@@ -29,22 +29,28 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 /// Identifiers and secrets from the operating system's CSPRNG.
 ///
 /// Successors of rotated secrets are `HMAC-SHA256(rotation_key, parent)`: deterministic for a retried rotation,
-/// unpredictable to anyone without the key. Every instance sharing a database must share the key.
+/// unpredictable to anyone without the key. Codes are stored as `HMAC-SHA256(code_key, code)`, with a key derived
+/// from the rotation key, so a database reader cannot try the million six-digit codes against them. Every instance
+/// sharing a database must share the key.
 #[derive(Clone)]
 pub struct OsSecrets {
     rotation_key: [u8; 32],
+    code_key: [u8; 32],
 }
 
 impl std::fmt::Debug for OsSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OsSecrets { rotation_key: <redacted> }")
+        f.write_str("OsSecrets { rotation_key: <redacted>, code_key: <redacted> }")
     }
 }
 
 impl OsSecrets {
-    /// A generator deriving rotation successors with `rotation_key`.
+    /// A generator deriving rotation successors with `rotation_key` (and the key of code hashes from it).
     pub fn new(rotation_key: [u8; 32]) -> Self {
-        Self { rotation_key }
+        Self {
+            rotation_key,
+            code_key: hmac_sha256(&rotation_key, b"latchkey/code-hash/v1"),
+        }
     }
 
     /// Derives the rotation key from a longer-lived master secret (such as the JWT secret), so one configured
@@ -93,6 +99,10 @@ impl SecretGenerator for OsSecrets {
         let derived = hmac_sha256(&self.rotation_key, parent.expose().as_bytes());
         PlainSecret::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(derived)))
     }
+
+    fn code_hash(&self, code: &PlainSecret) -> TokenHash {
+        TokenHash::from_bytes(hmac_sha256(&self.code_key, code.expose().as_bytes()))
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +146,31 @@ mod tests {
         let body = secret.expose().strip_prefix("lkr_").unwrap();
         assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
         assert_ne!(secret, secrets.new_secret("lkr_"));
+    }
+
+    #[test]
+    fn code_hashes_are_keyed() {
+        let code = PlainSecret::new("123456");
+        let (one, other) = (OsSecrets::new([7; 32]), OsSecrets::new([8; 32]));
+        assert_eq!(
+            one.code_hash(&code),
+            OsSecrets::new([7; 32]).code_hash(&code),
+            "one key, one hash"
+        );
+        assert_ne!(
+            one.code_hash(&code),
+            other.code_hash(&code),
+            "another key, another hash"
+        );
+        assert_ne!(
+            one.code_hash(&code),
+            code.hash(),
+            "not the plain digest a reader could reverse"
+        );
+        assert_ne!(
+            one.code_hash(&code),
+            one.code_hash(&PlainSecret::new("123457"))
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::secret::PlainSecret;
+use crate::secret::{PlainSecret, TokenHash};
 
 /// Makes identifiers and opaque secrets.
 pub trait SecretGenerator: Send + Sync {
@@ -13,6 +13,16 @@ pub trait SecretGenerator: Send + Sync {
     /// Deterministic, so a client retrying a rotation whose response it lost gets the same successor, and keyed,
     /// so that holding one secret does not let anyone compute the next.
     fn successor(&self, prefix: &str, parent: &PlainSecret) -> PlainSecret;
+
+    /// The hash under which a code for a person to type ([`SecretGenerator::new_code`]) is stored and compared.
+    ///
+    /// A six-digit code has a million values, all hashed in a blink: a plain digest would give every pending code
+    /// away to whoever reads the database (a leaked backup, a read-only replica). The production generator keys it
+    /// with a server-side key, which every instance sharing the database shares. This default is the plain
+    /// SHA-256 of [`PlainSecret::hash`], for test doubles.
+    fn code_hash(&self, code: &PlainSecret) -> TokenHash {
+        code.hash()
+    }
 
     /// A fresh code of `digits` decimal digits (1 to 18), for a person to type.
     ///

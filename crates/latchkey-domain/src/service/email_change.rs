@@ -163,7 +163,7 @@ impl Latchkey {
         NewEmailChange::new(
             new_email,
             (token.hash(), now + policy.link_ttl()),
-            (code.hash(), now + policy.code_ttl()),
+            (self.ports.secrets.code_hash(&code), now + policy.code_ttl()),
             Some(principal.session_id().clone()),
             now,
             confirmation,
@@ -220,7 +220,7 @@ impl Latchkey {
             .challenges
             .confirm_email_change_by_code(
                 new_email,
-                &TokenHash::of(code),
+                &self.ports.secrets.code_hash(&PlainSecret::new(code)),
                 self.now(),
                 self.policies.verification.max_attempts(),
             )

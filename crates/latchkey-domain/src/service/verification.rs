@@ -137,7 +137,7 @@ impl Latchkey {
             .challenges
             .verify_by_code(
                 &email,
-                &TokenHash::of(code),
+                &self.ports.secrets.code_hash(&PlainSecret::new(code)),
                 self.now(),
                 policy.max_attempts(),
             )
@@ -245,7 +245,7 @@ impl Latchkey {
         );
         let challenge = NewVerification::new(
             (token.hash(), now + policy.link_ttl()),
-            (code.hash(), now + policy.code_ttl()),
+            (self.ports.secrets.code_hash(&code), now + policy.code_ttl()),
             now,
             email,
         );
