@@ -16,7 +16,9 @@ use super::{revoke, sessions as session_rows, write_transaction, Store};
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
-use crate::schema::{credit_ledger, email_changes, outbox, security_events, sessions, users};
+use crate::schema::{
+    credit_ledger, email_changes, outbox, refresh_tokens, security_events, sessions, users,
+};
 use crate::sql_types::Timestamp;
 
 #[async_trait]
@@ -366,8 +368,20 @@ impl UserRepository for Store {
                         ))
                         .execute(connection)
                         .await?;
-                    // Sessions (and their refresh tokens), credentials, challenges, the pending email change and
-                    // the known login addresses go with the row (ON DELETE CASCADE).
+                    // The refresh tokens before their sessions, the order a rotation locks them in: left to the
+                    // cascade below, the session would go first, and a rotation holding its token and waiting for
+                    // its session would deadlock with this deletion (PostgreSQL then fails one of them).
+                    let own_sessions = sessions::table
+                        .filter(sessions::user_id.eq(&id))
+                        .select(sessions::id);
+                    diesel::delete(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::session_id.eq_any(own_sessions)),
+                    )
+                    .execute(connection)
+                    .await?;
+                    // Sessions, credentials, challenges, the pending email change and the known login addresses
+                    // go with the row (ON DELETE CASCADE).
                     diesel::delete(users::table.find(&id))
                         .execute(connection)
                         .await?;

@@ -413,9 +413,10 @@ pub async fn concurrent_email_change_confirmations_apply_once<S: Store>(store: &
 }
 
 /// Deleting an account while its refresh token is being rotated: both finish (neither fails on a lock the other
-/// holds), and the account is gone.
+/// holds), and the account is gone. (On PostgreSQL, with the tokens left to the cascade, this deadlocked within a
+/// hundred races on a busy machine.)
 pub async fn a_deletion_racing_a_refresh_finishes<S: Store>(store: &S) {
-    for round in 0..10 {
+    for round in 0..100 {
         let jane = user(store, &format!("jane{round}"), &format!("jane{round}@example.com"), None).await;
         let (token, successor) = (format!("tok-{round}"), format!("next-{round}"));
         store.create(&new_session(&format!("s{round}"), &jane.id, &token, t0())).await.unwrap();
