@@ -420,13 +420,7 @@ pub async fn a_deletion_racing_a_refresh_finishes<S: Store>(store: &S) {
         let jane = user(store, &format!("jane{round}"), &format!("jane{round}@example.com"), None).await;
         let (token, successor) = (format!("tok-{round}"), format!("next-{round}"));
         store.create(&new_session(&format!("s{round}"), &jane.id, &token, t0())).await.unwrap();
-        let rotation = crate::ports::RotationRequest {
-            presented: TokenHash::of(&token),
-            successor: TokenHash::of(&successor),
-            successor_ttl: TimeDelta::days(30),
-            now: t0() + MINUTE,
-            grace: TimeDelta::seconds(30),
-        };
+        let rotation = super::sessions::rotation(&token, &successor, t0() + MINUTE);
         let (rotated, deleted) = super::join(store.rotate(&rotation), store.delete_user(&jane.id, None, t0() + MINUTE)).await;
         rotated.unwrap();
         assert!(deleted.unwrap());
@@ -435,9 +429,8 @@ pub async fn a_deletion_racing_a_refresh_finishes<S: Store>(store: &S) {
 }
 
 /// A confirmation (by link or by code) racing a newer request and a password change of the same account: every
-/// call finishes, none
-/// failing on a lock another holds (they take the account's row before its pending change, in that order), and the
-/// address moves only when the confirmation said so.
+/// call finishes, none failing on a lock another holds (they take the account's row before its pending change, in
+/// that order), and the address moves only when the confirmation said so.
 pub async fn email_change_confirmations_race_requests_and_password_changes<S: Store>(store: &S) {
     let jane = user(store, "jane", "jane@example.com", None).await;
     let now = t0() + MINUTE;

@@ -13,7 +13,7 @@ use crate::secret::TokenHash;
 
 const GRACE: TimeDelta = TimeDelta::seconds(10);
 
-fn rotation(presented: &str, successor: &str, now: DateTime<Utc>) -> RotationRequest {
+pub(super) fn rotation(presented: &str, successor: &str, now: DateTime<Utc>) -> RotationRequest {
     RotationRequest {
         presented: TokenHash::of(presented),
         successor: TokenHash::of(successor),

@@ -7,7 +7,7 @@ use latchkey_domain::service::{CreateCredentialInput, LoginError, ResendTarget};
 use latchkey_domain::{
     AuthError, ChangeEmailError, ChangePasswordError, CredentialError, CredentialKind,
     DeleteAccountError, Delivered, EmailContent, PasswordError, Policies, ResetPasswordError,
-    VerificationPolicy, VerifyEmailError,
+    SessionPrincipal, VerificationPolicy, VerifyEmailError,
 };
 
 use crate::support::{change, client, credentials, TestApp, PASSWORD};
@@ -562,6 +562,25 @@ async fn sent_emails_are_purged_once_their_retention_has_passed() {
 /// The password the owner sets by reset in the tests below, while an intruder who knew the old one is mid-request.
 const OWNERS_PASSWORD: &str = "the owner's new passphrase";
 
+/// Jane registers; her session, authenticated now, is what an intruder who knows her password holds.
+async fn the_intruders_session(app: &TestApp) -> SessionPrincipal {
+    let tokens = app.register("jane@example.com", None).await.tokens.unwrap();
+    app.session(&tokens).await
+}
+
+/// Jane, the owner, resets her password to [`OWNERS_PASSWORD`] by email.
+async fn the_owner_resets(app: &TestApp) {
+    app.svc
+        .forgot_password("jane@example.com", &client())
+        .await
+        .unwrap();
+    let token = reset_token_to(app, "jane@example.com").await;
+    app.svc
+        .reset_password(&token, OWNERS_PASSWORD.into(), &client())
+        .await
+        .unwrap();
+}
+
 /// Runs `request` (made with jane's session, authenticated before) while the owner resets jane's password during
 /// the request's password check, and returns what the request answered.
 async fn with_a_reset_during_its_password_check<T>(
@@ -576,15 +595,7 @@ async fn with_a_reset_during_its_password_check<T>(
             verifies + 1,
             "the request is checking the password"
         );
-        app.svc
-            .forgot_password("jane@example.com", &client())
-            .await
-            .unwrap();
-        let token = reset_token_to(app, "jane@example.com").await;
-        app.svc
-            .reset_password(&token, OWNERS_PASSWORD.into(), &client())
-            .await
-            .unwrap();
+        the_owner_resets(app).await;
         release.send(()).unwrap();
     });
     outcome
@@ -610,8 +621,7 @@ async fn assert_the_owner_holds_the_account(app: &TestApp, intruders_password: &
 #[tokio::test]
 async fn a_reset_wins_over_a_password_change_checking_the_old_password_meanwhile() {
     let app = TestApp::new();
-    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
-    let intruder = app.session(&intruder).await;
+    let intruder = the_intruders_session(&app).await;
     let changed = with_a_reset_during_its_password_check(
         &app,
         app.svc
@@ -628,8 +638,7 @@ async fn a_reset_wins_over_a_password_change_checking_the_old_password_meanwhile
 #[tokio::test]
 async fn a_reset_wins_over_an_email_change_checking_the_password_meanwhile() {
     let app = TestApp::new();
-    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
-    let intruder = app.session(&intruder).await;
+    let intruder = the_intruders_session(&app).await;
     let requested = with_a_reset_during_its_password_check(
         &app,
         app.svc
@@ -650,17 +659,8 @@ async fn a_reset_wins_over_an_email_change_checking_the_password_meanwhile() {
 #[tokio::test]
 async fn a_session_authenticated_before_a_reset_creates_no_credential_after_it() {
     let app = TestApp::new();
-    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
-    let intruder = app.session(&intruder).await;
-    app.svc
-        .forgot_password("jane@example.com", &client())
-        .await
-        .unwrap();
-    let token = reset_token_to(&app, "jane@example.com").await;
-    app.svc
-        .reset_password(&token, OWNERS_PASSWORD.into(), &client())
-        .await
-        .unwrap();
+    let intruder = the_intruders_session(&app).await;
+    the_owner_resets(&app).await;
     for kind in [CredentialKind::PersonalToken, CredentialKind::ApiKey] {
         let input = CreateCredentialInput::new("kept access")
             .expires_at(app.clock_now() + TimeDelta::days(30));
@@ -675,8 +675,7 @@ async fn a_session_authenticated_before_a_reset_creates_no_credential_after_it()
 #[tokio::test]
 async fn a_reset_wins_over_a_deletion_checking_the_password_meanwhile() {
     let app = TestApp::new();
-    let intruder = app.register("jane@example.com", None).await.tokens.unwrap();
-    let intruder = app.session(&intruder).await;
+    let intruder = the_intruders_session(&app).await;
     let deleted = with_a_reset_during_its_password_check(
         &app,
         app.svc.delete_account(&intruder, PASSWORD.to_owned()),

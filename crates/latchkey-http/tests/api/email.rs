@@ -7,7 +7,9 @@ use chrono::TimeDelta;
 use latchkey_domain::{Delivered, Policies, VerificationPolicy};
 use serde_json::json;
 
-use crate::support::{access_token, api, bearer, spawn, spawn_with_policies, Reply, PASSWORD};
+use crate::support::{
+    access_token, api, bearer, spawn, spawn_with_policies, Reply, TestApp, PASSWORD,
+};
 
 #[actix_web::test]
 async fn the_link_verifies_once_and_me_shows_it() {
@@ -164,18 +166,7 @@ async fn resend_by_address_answers_before_the_email_is_issued() {
     app.register("jane@example.com", None).await;
     app.settle_and_forget_mail().await;
     app.advance(TimeDelta::minutes(1));
-    let reply = app
-        .post_json(
-            "/auth/resend-verification",
-            json!({"email": "jane@example.com"}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(
-        app.delivery.deliver_next().await.unwrap(),
-        Delivered::Idle,
-        "nothing queued when the answer left"
-    );
+    assert_answered_before_queueing(&app, "/auth/resend-verification").await;
     app.verification_to("jane@example.com").await;
     assert_eq!(app.mailer.sent().len(), 2, "then it is sent");
 }
@@ -187,11 +178,14 @@ async fn forgot_password_answers_before_the_link_is_issued() {
     let app = spawn().await;
     app.register("jane@example.com", None).await;
     app.settle_and_forget_mail().await;
+    assert_answered_before_queueing(&app, "/auth/forgot-password").await;
+    app.reset_token_to("jane@example.com").await;
+}
+
+/// Posts jane's address to `path` and checks the 202 came while nothing was queued yet.
+async fn assert_answered_before_queueing(app: &TestApp, path: &str) {
     let reply = app
-        .post_json(
-            "/auth/forgot-password",
-            json!({"email": "jane@example.com"}),
-        )
+        .post_json(path, json!({"email": "jane@example.com"}))
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     assert_eq!(
@@ -199,7 +193,6 @@ async fn forgot_password_answers_before_the_link_is_issued() {
         Delivered::Idle,
         "nothing queued when the answer left"
     );
-    app.reset_token_to("jane@example.com").await;
 }
 
 #[actix_web::test]
