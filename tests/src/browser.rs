@@ -5,6 +5,8 @@
 //! [`Browser::launch`] returns `None` (after saying why) when the browser or driver is missing, unless `CI=true`,
 //! where a missing browser fails the test.
 
+#![forbid(unsafe_code)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,7 @@
 //! Test harness: [`TestApp::spawn`] starts the real application (as `latchkey serve` builds it) on a free port with
 //! a fresh database, and offers a small HTTP client to drive it.
 
+#![forbid(unsafe_code)]
 // A harness that cannot set up should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

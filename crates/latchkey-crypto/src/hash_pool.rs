@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use argon2::{Argon2, Block};
 use tokio::sync::oneshot;
 
+use crate::arena::Arena;
+
 /// Work for a hashing thread, given argon2 (with the configured parameters) and the thread's arena.
 type Job = Box<dyn FnOnce(&Argon2<'static>, &mut [Block]) + Send>;
-
-/// Working memory for one hash at a time: `m_cost` blocks of 1 KiB.
-type Arena = Box<[Block]>;
 
 /// A fixed set of threads running hashing jobs in the order they were queued, each with an arena of its own.
 ///
@@ -99,10 +98,10 @@ fn serve(argon2: &Argon2<'static>, blocks: usize, queue: &Mutex<Receiver<Job>>) 
         let Ok(job) = next else {
             return;
         };
-        let arena = arena.get_or_insert_with(|| vec![Block::default(); blocks].into_boxed_slice());
+        let arena = arena.get_or_insert_with(|| Arena::new(blocks));
         // A job that panics loses its own answer (its reply is dropped), not the thread: the next hash still finds
         // the thread and its arena, which argon2 overwrites before reading.
-        let _ = catch_unwind(AssertUnwindSafe(|| job(argon2, arena)));
+        let _ = catch_unwind(AssertUnwindSafe(|| job(argon2, arena.blocks())));
     }
 }
 

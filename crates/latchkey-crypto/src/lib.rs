@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod arena;
 mod hash_pool;
 mod hasher;
 mod jwt;

@@ -34,6 +34,7 @@
 //! unique key, so `get_result` (no LIMIT) returns the same row; `clippy.toml` refuses `first`. A list that needs a
 //! limit (the paginated ones) still binds one and pays the re-prepare: it is not on a hot path.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod error;

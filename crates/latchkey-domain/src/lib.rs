@@ -21,6 +21,7 @@
 //! The crate performs no I/O itself: every effect goes through a port, so the same rules run on PostgreSQL, SQLite
 //! or the in-memory adapters of `latchkey-memory`.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod access;

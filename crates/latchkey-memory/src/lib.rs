@@ -20,6 +20,7 @@
 //! # Ok::<(), latchkey_domain::BuildError>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod challenges;

@@ -1,6 +1,8 @@
 //! The `latchkey` binary's library half: settings, adapter selection and the server, so tests can start the real
 //! application in-process on a free port.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod database;
 pub mod mail;

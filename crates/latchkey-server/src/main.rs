@@ -1,6 +1,8 @@
 //! `latchkey serve` (the default), `latchkey migrate`, and the operators' `latchkey events`, `latchkey users …`
 //! and `latchkey credits …`.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -7,6 +7,7 @@
 //!
 //! Both render the same [`templates`]: a plain-text and an HTML part per email.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod log;
