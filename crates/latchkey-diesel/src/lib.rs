@@ -19,8 +19,9 @@
 //! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work);
 //! - `write_transaction`: READ COMMITTED on PostgreSQL, `BEGIN IMMEDIATE` on SQLite;
 //! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock);
-//! - `claim_locked!`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so outbox workers on several instances claim
-//!   different rows at once; nothing on SQLite.
+//! - `locked_or_skipped!`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, where a row another transaction holds is passed
+//!   over instead of waited for (outbox workers on several instances claim different rows at once; a retried
+//!   refresh never waits for its successor's lock); nothing on SQLite.
 //!
 //! Only that locking and the connection setup differ per backend. A new table costs a migration per backend, its
 //! `table!` and rows here, and one repository file.

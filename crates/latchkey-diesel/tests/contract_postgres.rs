@@ -88,6 +88,59 @@ async fn retries_racing_the_successor_rotation() {
     common::retries_racing_the_successor_rotation(std::sync::Arc::new(store), 6).await;
 }
 
+/// A client retrying a refresh whose answer it lost, while its account is being deleted: the deletion removes the
+/// session's tokens in whatever order it finds them, so it may hold the successor while it waits for the spent token
+/// the retry holds. The retry must not wait for the successor in turn (that cycle is a deadlock, which PostgreSQL
+/// ends by failing one of them): holding the successor's lock here in place of the deletion, the retry still
+/// finishes, and treats the successor as spent rather than handing it out again.
+#[tokio::test]
+async fn a_retried_refresh_does_not_wait_for_a_successor_held_elsewhere() {
+    use chrono::TimeDelta;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+    use latchkey_domain::ports::{
+        RotationOutcome, RotationRequest, SessionRepository, UserRepository,
+    };
+    use latchkey_domain::testkit::fixtures::{new_session, new_user, t0};
+    use latchkey_domain::TokenHash;
+
+    let Some((store, database)) = fresh_store().await else {
+        return;
+    };
+    let jane = store
+        .insert(&new_user("jane", "jane@example.com", None))
+        .await
+        .unwrap();
+    store
+        .create(&new_session("s1", &jane.id, "spent", t0()))
+        .await
+        .unwrap();
+    let rotation = RotationRequest {
+        presented: TokenHash::of("spent"),
+        successor: TokenHash::of("successor"),
+        successor_ttl: TimeDelta::days(30),
+        now: t0() + TimeDelta::seconds(1),
+        grace: TimeDelta::seconds(10),
+    };
+    store.rotate(&rotation).await.unwrap();
+
+    let mut deletion = AsyncPgConnection::establish(database.url()).await.unwrap();
+    deletion.batch_execute("BEGIN").await.unwrap();
+    diesel::sql_query("SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Binary, _>(TokenHash::of("successor").as_bytes().to_vec())
+        .execute(&mut deletion)
+        .await
+        .unwrap();
+    let retried = tokio::time::timeout(std::time::Duration::from_secs(10), store.rotate(&rotation))
+        .await
+        .expect("the retry waited for the successor's lock")
+        .unwrap();
+    assert!(
+        matches!(retried, RotationOutcome::ReuseDetected { .. }),
+        "{retried:?}"
+    );
+    deletion.batch_execute("ROLLBACK").await.unwrap();
+}
+
 /// The cancellation rules again with a single pooled connection: every call after an abandoned one then runs on the
 /// very connection the abandoned call was using, so a connection handed back mid-query would be caught.
 #[tokio::test]

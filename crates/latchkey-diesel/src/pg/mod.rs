@@ -12,8 +12,9 @@ macro_rules! locked {
     };
 }
 
-/// `SELECT … FOR UPDATE SKIP LOCKED`: outbox workers on several instances claim different rows at once.
-macro_rules! claim_locked {
+/// `SELECT … FOR UPDATE SKIP LOCKED`: a row another transaction holds is passed over instead of waited for (outbox
+/// workers on several instances claim different rows at once; a retried refresh does not wait for its successor).
+macro_rules! locked_or_skipped {
     ($query:expr) => {
         $query.for_update().skip_locked()
     };

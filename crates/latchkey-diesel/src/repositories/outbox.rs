@@ -1,7 +1,7 @@
 //! [`Outbox`], written once for both backends (see the crate documentation).
 //!
 //! Claiming is the one place where the SQL differs: on PostgreSQL the due rows are selected `FOR UPDATE SKIP
-//! LOCKED` (`claim_locked!`), so workers on several instances claim different rows at once instead of queueing
+//! LOCKED` (`locked_or_skipped!`), so workers on several instances claim different rows at once instead of queueing
 //! behind each other; on SQLite the write transaction already holds the database's write lock, so claims take
 //! turns.
 
@@ -38,7 +38,7 @@ impl Outbox for Store {
         self.run("claim emails", move |connection| {
             write_transaction(connection, move |connection| {
                 Box::pin(async move {
-                    let rows = claim_locked!(outbox::table
+                    let rows = locked_or_skipped!(outbox::table
                         .filter(
                             outbox::status
                                 .eq_any([outbox_status::PENDING, outbox_status::SENDING,])

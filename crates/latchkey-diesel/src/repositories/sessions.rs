@@ -206,9 +206,13 @@ impl SessionRepository for Store {
                                     )
                                     .await?;
                                 // Locked so that a concurrent rotation of the successor cannot spend it between
-                                // this read and the answer that hands it out again.
+                                // this read and the answer that hands it out again. Skipped, not waited for, when
+                                // another transaction holds it: this one already holds the presented token, and an
+                                // account deletion removing the session's tokens may hold the successor while it
+                                // waits for the presented one. A successor held elsewhere counts as spent, which is
+                                // what it is about to be (a rotation of it) or what no longer matters (a deletion).
                                 let requested_successor_unused = token.used_at.is_some()
-                                    && locked!(refresh_tokens::table
+                                    && locked_or_skipped!(refresh_tokens::table
                                         .find(successor)
                                         .select(refresh_tokens::used_at))
                                     .get_result::<Option<Timestamp>>(connection)

@@ -15,8 +15,9 @@ macro_rules! locked {
     };
 }
 
-/// Nothing to skip on SQLite: claims take turns on the database's write lock.
-macro_rules! claim_locked {
+/// Nothing to skip on SQLite: write transactions take turns on the database's write lock, so no row is ever held by
+/// another.
+macro_rules! locked_or_skipped {
     ($query:expr) => {
         $query
     };
