@@ -215,15 +215,6 @@ impl Latchkey {
         })
     }
 
-    /// Gives the counted attempt back when the hasher refused the work for overload ([`PortError::retry_after`]):
-    /// such a refusal comes before any hashing, so no password was checked. Any other failure keeps the count, since
-    /// a hasher might fail after comparing, and forgiving that would hand out free guesses.
-    async fn forgive_if_refused(&self, counted: Counted, error: &PortError) {
-        if error.retry_after().is_some() {
-            self.forgive(counted).await;
-        }
-    }
-
     /// Counts a login attempt against the address's limit and, unless the address is one the account logged in
     /// from recently, the identifier's (the email's or the username's lookup key, whether or not an account has it).
     async fn count_login_attempt(

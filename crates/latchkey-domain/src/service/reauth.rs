@@ -19,7 +19,7 @@ pub(super) enum Refusal {
 impl Latchkey {
     /// Checks that `password` is the password of `account`, the caller's own. Wrong answers count against the
     /// account's limit (decided before hashing) and are recorded as a `failure` of `event`; a right one gives its
-    /// attempt back.
+    /// attempt back, and so does one the hashing queue refused (a 503 `overloaded` checked no password).
     ///
     /// # Errors
     /// [`PortError`] when a port fails; a refusal is `Ok(Err(_))`.
@@ -31,6 +31,8 @@ impl Latchkey {
         event: EventKind,
     ) -> Result<Result<(), Refusal>, PortError> {
         let (user_id, client) = (principal.user_id(), principal.client());
+        // A full hashing queue refuses before anything is counted: no password gets checked, so none is wrong.
+        self.ports.hasher.check_room()?;
         let counted = match self
             .count_attempt(Action::PasswordChange, Some(user_id), client)
             .await?
@@ -38,12 +40,20 @@ impl Latchkey {
             Ok(counted) => counted,
             Err(throttled) => return Ok(Err(Refusal::TooManyAttempts(throttled))),
         };
-        if !self
+        let matches = match self
             .ports
             .hasher
             .verify(password, &account.password_hash)
-            .await?
+            .await
         {
+            Ok(matches) => matches,
+            Err(error) => {
+                // Filled between the check above and the hash: refused unhashed, so the attempt is given back.
+                self.forgive_if_refused(counted, &error).await;
+                return Err(error);
+            }
+        };
+        if !matches {
             self.record(event, EventOutcome::Failure, Some(user_id), None, client)
                 .await;
             return Ok(Err(Refusal::WrongPassword));

@@ -238,6 +238,15 @@ impl Latchkey {
         }
     }
 
+    /// Gives the counted attempt back when the hasher refused the work for overload ([`PortError::retry_after`]):
+    /// such a refusal comes before any hashing, so no password was checked. Any other failure keeps the count, since
+    /// a hasher might fail after comparing, and forgiving that would hand out free guesses.
+    pub(super) async fn forgive_if_refused(&self, counted: Counted, error: &PortError) {
+        if error.retry_after().is_some() {
+            self.forgive(counted).await;
+        }
+    }
+
     /// Whether `user_id` logged in from the client's address recently enough to be exempt from its account's
     /// login limit.
     pub(super) async fn is_known_address(

@@ -466,6 +466,49 @@ async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
     assert_eq!(app.hasher.verifies(), verifies, "refused before hashing");
 }
 
+/// A password confirmation (here of a password change; email changes and deletions share it) that the hashing queue
+/// refused checked no password, so it must not count as a wrong one: a user retrying through a login flood would
+/// otherwise be locked out of their own account for the window.
+#[tokio::test]
+async fn a_confirmation_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
+    let app = with_throttle(|throttle| {
+        throttle.password_change_per_account = rate(3, TimeDelta::minutes(15));
+    });
+    let tokens = app.login_fresh("jane@example.com").await;
+    let session = app.session(&tokens).await;
+    let refused_as_overloaded = |result: Result<(), ChangePasswordError>| matches!(result, Err(ChangePasswordError::Unavailable(port)) if port.retry_after().is_some());
+    let verifies = app.hasher.verifies();
+    for overload in [Overload::Full, Overload::FilledMeanwhile] {
+        app.hasher.set_overload(overload);
+        for _ in 0..5 {
+            let result = app
+                .svc
+                .change_password(&session, change("not my password", "a brand new password"))
+                .await;
+            assert!(refused_as_overloaded(result), "{overload:?}");
+        }
+    }
+    // Full refused before the hash, filled meanwhile by the hash itself.
+    assert_eq!(app.hasher.verifies(), verifies + 5);
+
+    // None of the ten counted: the account still has its three attempts.
+    app.hasher.set_overload(Overload::None);
+    for _ in 0..3 {
+        assert!(matches!(
+            app.svc
+                .change_password(&session, change("not my password", "a brand new password"))
+                .await,
+            Err(ChangePasswordError::InvalidCurrentPassword)
+        ));
+    }
+    assert!(matches!(
+        app.svc
+            .change_password(&session, change(PASSWORD, "a brand new password"))
+            .await,
+        Err(ChangePasswordError::TooManyAttempts(_))
+    ));
+}
+
 #[tokio::test]
 async fn email_change_requests_are_counted_per_account_with_the_right_password() {
     let app = with_throttle(|throttle| {
