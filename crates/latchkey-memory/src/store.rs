@@ -262,6 +262,7 @@ impl UserRepository for MemoryStore {
         credentials.password_hash = hash.clone();
         credentials.user.updated_at = now;
         state.mail.changes.remove(id);
+        state.mail.resets.remove(id);
         state.revoke_where(now, |s| &s.user_id == id && Some(&s.id) != keep);
         Ok(true)
     }

@@ -17,7 +17,8 @@ use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
 use crate::schema::{
-    credit_ledger, email_changes, outbox, refresh_tokens, security_events, sessions, users,
+    credit_ledger, email_changes, outbox, password_resets, refresh_tokens, security_events,
+    sessions, users,
 };
 use crate::sql_types::Timestamp;
 
@@ -173,6 +174,11 @@ impl UserRepository for Store {
                     // A pending email change was asked for under the old password: whoever changes it may be
                     // taking the account back from the one who asked.
                     diesel::delete(email_changes::table.find(&id))
+                        .execute(connection)
+                        .await?;
+                    // A pending reset link would undo the change: whoever changes the password because they fear
+                    // someone else has it must not leave that someone a way back in by email.
+                    diesel::delete(password_resets::table.find(&id))
                         .execute(connection)
                         .await?;
                     revoke::sessions_of(connection, &id, keep.as_deref(), now).await?;

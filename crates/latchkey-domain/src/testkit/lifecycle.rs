@@ -396,6 +396,19 @@ pub async fn a_password_change_drops_a_pending_email_change<S: Store>(store: &S)
     assert_eq!(address_of(store, &jane).await, "jane@example.com");
 }
 
+/// A password change voids a pending reset link: whoever holds it (the one the change is meant to lock out, perhaps)
+/// would otherwise set a password of their own with it afterwards.
+pub async fn a_password_change_voids_a_pending_reset<S: Store>(store: &S) {
+    let jane = user(store, "jane", "jane@example.com", None).await;
+    store.issue_reset(&jane.email, &super::fixtures::reset("rst", t0()), TimeDelta::zero()).await.unwrap();
+    store.update_password(&jane.id, &PasswordHash::new("$fake$new".into()), None, t0()).await.unwrap();
+    let now = t0() + MINUTE;
+    assert_eq!(store.reset_owner(&TokenHash::of("rst"), now).await.unwrap(), None);
+    assert_eq!(store.reset_password(&TokenHash::of("rst"), &PasswordHash::new("$fake$theirs".into()), now).await.unwrap(), None);
+    let stored = store.find_credentials(&UserLookup::Id(jane.id.clone())).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_str(), "$fake$new");
+}
+
 /// Of two concurrent uses of one email-change link, exactly one applies it.
 pub async fn concurrent_email_change_confirmations_apply_once<S: Store>(store: &S) {
     let jane = user(store, "jane", "jane@example.com", None).await;
