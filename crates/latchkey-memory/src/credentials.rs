@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use latchkey_domain::ports::{CredentialMatch, CredentialRepository, InsertCredentialError};
+use latchkey_domain::ports::{
+    CredentialMatch, CredentialRepository, CredentialRotation, InsertCredentialError,
+    RotateCredentialError,
+};
 use latchkey_domain::{
     CredentialId, CredentialKind, IssuedCredential, PortError, PresentedCredential, TokenHash,
     UserId,
@@ -129,22 +132,24 @@ impl CredentialRepository for MemoryStore {
 
     async fn rotate_credential(
         &self,
-        id: &CredentialId,
-        user_id: &UserId,
-        secret_hash: &TokenHash,
-        hint: &str,
-    ) -> Result<Option<IssuedCredential>, PortError> {
+        rotation: &CredentialRotation,
+    ) -> Result<IssuedCredential, RotateCredentialError> {
         let mut state = self.state();
-        let Some(entry) = state
+        if rotation.requested_by.as_ref().is_some_and(|session| {
+            !state.session_is_active(session, &rotation.user_id, rotation.now)
+        }) {
+            return Err(RotateCredentialError::SessionEnded);
+        }
+        let entry = state
             .credentials
-            .get_mut(id)
-            .filter(|entry| entry.is_live_for(user_id))
-        else {
-            return Ok(None);
-        };
-        entry.secret_hash = *secret_hash;
-        entry.credential.hint = hint.to_owned();
-        Ok(Some(entry.credential.clone()))
+            .get_mut(&rotation.id)
+            .filter(|entry| {
+                entry.is_live_for(&rotation.user_id) && !entry.credential.is_expired(rotation.now)
+            })
+            .ok_or(RotateCredentialError::NotFound)?;
+        entry.secret_hash = rotation.secret_hash;
+        entry.credential.hint.clone_from(&rotation.hint);
+        Ok(entry.credential.clone())
     }
 
     async fn revoke_credential(

@@ -5,7 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewCredential;
-use latchkey_domain::ports::{CredentialMatch, CredentialRepository, InsertCredentialError};
+use latchkey_domain::ports::{
+    CredentialMatch, CredentialRepository, CredentialRotation, InsertCredentialError,
+    RotateCredentialError,
+};
 use latchkey_domain::{
     CredentialId, CredentialKind, IssuedCredential, PortError, TokenHash, UserId,
 };
@@ -137,35 +140,61 @@ impl CredentialRepository for Store {
 
     async fn rotate_credential(
         &self,
-        id: &CredentialId,
-        user_id: &UserId,
-        secret_hash: &TokenHash,
-        hint: &str,
-    ) -> Result<Option<IssuedCredential>, PortError> {
-        let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
-        let (secret_hash, hint) = (*secret_hash, hint.to_owned());
-        // One statement: a request presenting the old secret finds the row before it commits, or not at all after.
-        let row = self
+        rotation: &CredentialRotation,
+    ) -> Result<IssuedCredential, RotateCredentialError> {
+        let id = rotation.id.as_str().to_owned();
+        let user_id = rotation.user_id.as_str().to_owned();
+        let (secret_hash, hint) = (rotation.secret_hash, rotation.hint.clone());
+        let requested_by = rotation
+            .requested_by
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
+        let now = Timestamp(rotation.now);
+        let rotated = self
             .run("rotate credential", move |connection| {
-                Box::pin(async move {
-                    diesel::update(
-                        credentials::table
-                            .find(&id)
-                            .filter(credentials::user_id.eq(&user_id))
-                            .filter(credentials::revoked_at.is_null()),
-                    )
-                    .set((
-                        credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()),
-                        credentials::hint.eq(&hint),
-                    ))
-                    .returning(CredentialRow::as_returning())
-                    .get_result(connection)
-                    .await
-                    .optional()
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        if let Some(session) = &requested_by {
+                            // The owner's row first, as every writer of an account's rows takes it: a reset or a
+                            // password change that ended the session holds it until its revocations commit.
+                            let account = locked!(users::table.find(&user_id).select(users::id))
+                                .get_result::<String>(connection)
+                                .await
+                                .optional()?;
+                            if account.is_none()
+                                || !session_rows::is_active_in(connection, session, &user_id, now)
+                                    .await?
+                            {
+                                return Ok(Err(RotateCredentialError::SessionEnded));
+                            }
+                        }
+                        // One statement: a request presenting the old secret finds the row before it commits, or
+                        // not at all after.
+                        let row = diesel::update(
+                            credentials::table
+                                .find(&id)
+                                .filter(credentials::user_id.eq(&user_id))
+                                .filter(credentials::revoked_at.is_null())
+                                .filter(
+                                    credentials::expires_at
+                                        .is_null()
+                                        .or(credentials::expires_at.gt(now)),
+                                ),
+                        )
+                        .set((
+                            credentials::secret_hash.eq(secret_hash.as_bytes().as_slice()),
+                            credentials::hint.eq(&hint),
+                        ))
+                        .returning(CredentialRow::as_returning())
+                        .get_result(connection)
+                        .await
+                        .optional()?;
+                        Ok(row.ok_or(RotateCredentialError::NotFound))
+                    })
                 })
             })
-            .await?;
-        row.map(CredentialRow::into_credential).transpose()
+            .await??;
+        Ok(rotated.into_credential()?)
     }
 
     async fn revoke_credential(

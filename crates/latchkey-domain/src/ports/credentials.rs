@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
 use crate::model::{
-    CredentialId, CredentialKind, IssuedCredential, NewCredential, PresentedCredential, User,
-    UserId,
+    CredentialId, CredentialKind, IssuedCredential, NewCredential, PresentedCredential, SessionId,
+    User, UserId,
 };
 use crate::secret::TokenHash;
 
@@ -20,6 +20,39 @@ pub enum InsertCredentialError {
     #[error("the session that asked has ended")]
     SessionEnded,
     /// The store failed (including a duplicate secret hash, which a CSPRNG makes impossible in practice).
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// A new secret for a credential, as [`CredentialRepository::rotate_credential`] stores it.
+#[derive(Debug, Clone)]
+pub struct CredentialRotation {
+    /// The credential.
+    pub id: CredentialId,
+    /// Its owner, who asked.
+    pub user_id: UserId,
+    /// The SHA-256 of the new secret.
+    pub secret_hash: TokenHash,
+    /// The first characters of the new secret.
+    pub hint: String,
+    /// The login session that asked, if any: the store rotates only while it is active, as for
+    /// [`NewCredential::requested_by`], so a session ended after it was authenticated gets no fresh secret.
+    pub requested_by: Option<SessionId>,
+    /// When: an expired credential is not rotated (its new secret would be refused at once).
+    pub now: DateTime<Utc>,
+}
+
+/// Why a credential was not rotated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateCredentialError {
+    /// The user holds no such live credential: unknown, someone else's, revoked or expired.
+    #[error("no such live credential")]
+    NotFound,
+    /// The session that asked ([`CredentialRotation::requested_by`]) is no longer active.
+    #[error("the session that asked has ended")]
+    SessionEnded,
+    /// The store failed.
     #[error(transparent)]
     Unavailable(#[from] PortError),
 }
@@ -74,19 +107,17 @@ pub trait CredentialRepository: Send + Sync {
         secret_hash: &TokenHash,
     ) -> Result<Option<CredentialMatch>, PortError>;
 
-    /// Gives `user_id`'s unrevoked credential `id` a new secret: from this step on, the old secret is never found
-    /// and the new one is. Name, scopes, creation and expiry stay. `None` (and nothing written) when the user holds
-    /// no such credential.
+    /// Gives the user's live (unrevoked, unexpired at `rotation.now`) credential a new secret: from this step on,
+    /// the old secret is never found and the new one is. Name, scopes, creation and expiry stay. Nothing is
+    /// written when the user holds no such credential, or when `requested_by` is given and is no longer an active
+    /// session of the user (checked in the same transaction, after locking the account, as for creation).
     ///
     /// # Errors
-    /// [`PortError`] when the store fails.
+    /// [`RotateCredentialError`]: not found, the session ended, or the store failed.
     async fn rotate_credential(
         &self,
-        id: &CredentialId,
-        user_id: &UserId,
-        secret_hash: &TokenHash,
-        hint: &str,
-    ) -> Result<Option<IssuedCredential>, PortError>;
+        rotation: &CredentialRotation,
+    ) -> Result<IssuedCredential, RotateCredentialError>;
 
     /// Revokes `user_id`'s credential `id`; `false` when the user holds no such unrevoked credential.
     ///

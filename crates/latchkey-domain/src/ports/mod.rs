@@ -21,7 +21,10 @@ pub use challenges::{
     NewVerification,
 };
 pub use clock::{Clock, SystemClock};
-pub use credentials::{CredentialMatch, CredentialRepository, InsertCredentialError};
+pub use credentials::{
+    CredentialMatch, CredentialRepository, CredentialRotation, InsertCredentialError,
+    RotateCredentialError,
+};
 pub use events::{EventLog, EventQuery};
 pub use hasher::PasswordHasher;
 pub use health::HealthCheck;

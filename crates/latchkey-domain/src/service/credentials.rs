@@ -14,7 +14,9 @@ use crate::model::{
     IssuedCredential, NewCredential, PresentedCredential, User,
 };
 use crate::policy::CredentialPolicy;
-use crate::ports::{CredentialMatch, InsertCredentialError};
+use crate::ports::{
+    CredentialMatch, CredentialRotation, InsertCredentialError, RotateCredentialError,
+};
 use crate::secret::{checksummed, has_valid_checksum, PlainSecret};
 
 /// `last_used_at` is kept to this precision: at most one write per credential per interval, on any number of
@@ -103,7 +105,7 @@ pub enum CredentialError {
     #[error("not found")]
     NotFound,
     /// The session that asked ended (a logout, a password change or reset, a disable revoked it) after the request
-    /// was authenticated: nothing was created.
+    /// was authenticated: nothing was created or rotated.
     #[error("the session has ended")]
     SessionEnded,
     /// A port failed.
@@ -204,24 +206,33 @@ impl Latchkey {
     /// expiry stay.
     ///
     /// # Errors
-    /// [`CredentialError::NotFound`] unless the caller holds that unrevoked credential; a port failure.
+    /// [`CredentialError::NotFound`] unless the caller holds that credential, unrevoked and unexpired;
+    /// [`CredentialError::SessionEnded`] when the caller's session ended while the request was on its way; a port
+    /// failure.
     pub async fn rotate_credential(
         &self,
         principal: &SessionPrincipal,
         id: &CredentialId,
     ) -> Result<CreatedCredential, CredentialError> {
         let secret = self.new_credential_secret(id.kind());
+        let rotation = CredentialRotation {
+            id: id.clone(),
+            user_id: principal.user_id().clone(),
+            secret_hash: secret.hash(),
+            hint: hint(&secret, self.prefix(id.kind())),
+            requested_by: Some(principal.session_id().clone()),
+            now: self.now(),
+        };
         let credential = self
             .ports
             .credentials
-            .rotate_credential(
-                id,
-                principal.user_id(),
-                &secret.hash(),
-                &hint(&secret, self.prefix(id.kind())),
-            )
-            .await?
-            .ok_or(CredentialError::NotFound)?;
+            .rotate_credential(&rotation)
+            .await
+            .map_err(|error| match error {
+                RotateCredentialError::NotFound => CredentialError::NotFound,
+                RotateCredentialError::SessionEnded => CredentialError::SessionEnded,
+                RotateCredentialError::Unavailable(error) => error.into(),
+            })?;
         self.record_credential_event(principal, id, CredentialEvent::Rotated)
             .await;
         Ok(CreatedCredential { credential, secret })

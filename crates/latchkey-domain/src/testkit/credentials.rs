@@ -1,11 +1,14 @@
 //! Rules of [`CredentialRepository`](crate::ports::CredentialRepository).
 
-use chrono::TimeDelta;
-
 use super::fixtures::{new_credential, new_session, new_user, t0};
 use super::{eventually, join, Store};
-use crate::model::{CredentialKind, PasswordHash, PresentedCredential, User};
-use crate::ports::InsertCredentialError;
+use chrono::TimeDelta;
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    CredentialId, CredentialKind, PasswordHash, PresentedCredential, SessionId, User, UserId,
+};
+use crate::ports::{CredentialRotation, InsertCredentialError, RotateCredentialError};
 use crate::secret::TokenHash;
 
 const PAT: CredentialKind = CredentialKind::PersonalToken;
@@ -17,6 +20,37 @@ async fn owner<S: Store>(store: &S, id: &str) -> User {
         .insert(&new_user(id, &format!("{id}@example.com"), None))
         .await
         .unwrap()
+}
+
+/// `user`'s request, at `now`, for `secret` as the new secret of `id`, asked by no session.
+fn rotation(
+    id: &CredentialId,
+    user: &UserId,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> CredentialRotation {
+    CredentialRotation {
+        id: id.clone(),
+        user_id: user.clone(),
+        secret_hash: TokenHash::of(secret),
+        hint: secret.to_owned(),
+        requested_by: None,
+        now,
+    }
+}
+
+/// The same, asked by `session`.
+fn rotation_by(
+    id: &CredentialId,
+    user: &UserId,
+    secret: &str,
+    now: DateTime<Utc>,
+    session: &SessionId,
+) -> CredentialRotation {
+    CredentialRotation {
+        requested_by: Some(session.clone()),
+        ..rotation(id, user, secret, now)
+    }
 }
 
 rules! { $ credentials => credentials_rules;
@@ -53,12 +87,11 @@ pub async fn expired_credentials_are_found_revoked_ones_are_not<S: Store>(store:
         .revoke_credential(&expiring.credential.id, &jane.id, t0())
         .await
         .unwrap(), "revoked once only");
-    assert_eq!(
-        store
-            .rotate_credential(&expiring.credential.id, &jane.id, &TokenHash::of("lk_pat_new"), "lk_pat_new")
-            .await
-            .unwrap(),
-        None,
+    assert!(
+        matches!(
+            store.rotate_credential(&rotation(&expiring.credential.id, &jane.id, "lk_pat_new", t0())).await,
+            Err(RotateCredentialError::NotFound)
+        ),
         "a revoked credential is not rotated"
     );
 }
@@ -132,19 +165,14 @@ pub async fn rotation_replaces_the_secret_and_keeps_the_rest<S: Store>(store: &S
     let bob = owner(store, "bob").await;
     let new = new_credential("p1", PAT, &jane.id, "lk_pat_old", t0(), Some(t0() + TimeDelta::days(30)));
     store.insert_credential(&new, LIMIT, t0()).await.unwrap();
-    assert_eq!(
-        store
-            .rotate_credential(&new.credential.id, &bob.id, &TokenHash::of("lk_pat_bob"), "lk_pat_bob")
-            .await
-            .unwrap(),
-        None,
+    assert!(
+        matches!(
+            store.rotate_credential(&rotation(&new.credential.id, &bob.id, "lk_pat_bob", t0())).await,
+            Err(RotateCredentialError::NotFound)
+        ),
         "another user's credential"
     );
-    let rotated = store
-        .rotate_credential(&new.credential.id, &jane.id, &TokenHash::of("lk_pat_new"), "lk_pat_new")
-        .await
-        .unwrap()
-        .expect("rotated");
+    let rotated = store.rotate_credential(&rotation(&new.credential.id, &jane.id, "lk_pat_new", t0())).await.unwrap();
     assert_eq!(rotated.hint, "lk_pat_new");
     assert_eq!(
         (&rotated.id, &rotated.name, rotated.scopes, rotated.created_at, rotated.expires_at),
@@ -172,13 +200,13 @@ pub async fn rotation_racing_a_use_of_the_old_secret<S: Store>(store: &S) {
         store.insert_credential(&new, LIMIT, t0()).await.unwrap();
         let (used, rotated) = join(
             store.find_credential(&TokenHash::of(&old)),
-            store.rotate_credential(&new.credential.id, &jane.id, &TokenHash::of(&fresh), &fresh),
+            store.rotate_credential(&rotation(&new.credential.id, &jane.id, &fresh, t0())),
         )
         .await;
         if let Some(found) = used.unwrap() {
             assert_eq!(found.credential.id, new.credential.id);
         }
-        assert!(rotated.unwrap().is_some());
+        rotated.unwrap();
         assert!(store.find_credential(&TokenHash::of(&old)).await.unwrap().is_none());
         assert!(store.find_credential(&TokenHash::of(&fresh)).await.unwrap().is_some());
     }
@@ -263,6 +291,47 @@ pub async fn a_credential_asked_for_by_an_ended_session_is_not_stored<S: Store>(
         store.insert_credential(&orphan, LIMIT, t0()).await,
         Err(InsertCredentialError::SessionEnded)
     ));
+}
+
+
+/// An expired credential keeps its secret: a new one would be refused at once, so rotating it is refused instead.
+pub async fn an_expired_credential_is_not_rotated<S: Store>(store: &S) {
+    let jane = owner(store, "jane").await;
+    let expiry = t0() + TimeDelta::days(1);
+    let new = new_credential("p1", PAT, &jane.id, "lk_pat_old", t0(), Some(expiry));
+    store.insert_credential(&new, LIMIT, t0()).await.unwrap();
+    assert!(matches!(
+        store.rotate_credential(&rotation(&new.credential.id, &jane.id, "lk_pat_new", expiry)).await,
+        Err(RotateCredentialError::NotFound)
+    ));
+    assert!(store.find_credential(&TokenHash::of("lk_pat_old")).await.unwrap().is_some());
+    assert!(store.find_credential(&TokenHash::of("lk_pat_new")).await.unwrap().is_none());
+    let just_before = expiry - TimeDelta::seconds(1);
+    store.rotate_credential(&rotation(&new.credential.id, &jane.id, "lk_pat_new", just_before)).await.unwrap();
+}
+
+/// A rotation asked for by a session happens only while that session is active, as a creation does: one ended in
+/// the meantime (a password change or reset, a logout) or expired gets no new secret, and the old one stays.
+pub async fn a_rotation_asked_for_by_an_ended_session_is_not_stored<S: Store>(store: &S) {
+    let jane = owner(store, "jane").await;
+    let new = new_credential("k1", KEY, &jane.id, "sk_live_one", t0(), None);
+    store.insert_credential(&new, LIMIT, t0()).await.unwrap();
+    let id = &new.credential.id;
+    let asking = store.create(&new_session("s1", &jane.id, "tok-1", t0())).await.unwrap();
+    store.rotate_credential(&rotation_by(id, &jane.id, "sk_live_two", t0(), &asking.id)).await.expect("an active session may");
+
+    assert!(store.update_password(&jane.id, &PasswordHash::new("$fake$new".into()), None, t0()).await.unwrap());
+    assert!(matches!(
+        store.rotate_credential(&rotation_by(id, &jane.id, "sk_live_three", t0(), &asking.id)).await,
+        Err(RotateCredentialError::SessionEnded)
+    ));
+    let expiring = store.create(&new_session("s2", &jane.id, "tok-2", t0())).await.unwrap();
+    assert!(matches!(
+        store.rotate_credential(&rotation_by(id, &jane.id, "sk_live_three", t0() + TimeDelta::days(31), &expiring.id)).await,
+        Err(RotateCredentialError::SessionEnded)
+    ));
+    assert!(store.find_credential(&TokenHash::of("sk_live_three")).await.unwrap().is_none());
+    assert!(store.find_credential(&TokenHash::of("sk_live_two")).await.unwrap().is_some());
 }
 
 }

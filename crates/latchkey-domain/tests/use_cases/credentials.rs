@@ -296,6 +296,42 @@ async fn rotation_keeps_the_credential_and_refuses_the_old_secret_at_once() {
     ));
 }
 
+/// The owner changes the password to shut out a session someone else holds (a password change ends every other
+/// session but keeps tokens and keys): a rotation that session asked for, authenticated before the change, must not
+/// hand it a fresh secret of the owner's key.
+#[tokio::test]
+async fn a_session_ended_after_its_request_was_authenticated_rotates_nothing() {
+    let (app, owner) = signed_in().await;
+    let key = app
+        .svc
+        .create_credential(
+            &owner,
+            CredentialKind::ApiKey,
+            CreateCredentialInput::new("ci"),
+        )
+        .await
+        .unwrap();
+    let intruder = app
+        .session(&app.login("jane@example.com").await.tokens)
+        .await;
+    app.svc
+        .change_password(&owner, change(PASSWORD, "a brand new password"))
+        .await
+        .unwrap();
+    let rotated = app
+        .svc
+        .rotate_credential(&intruder, &key.credential.id)
+        .await;
+    assert!(
+        matches!(rotated, Err(CredentialError::SessionEnded)),
+        "{rotated:?}"
+    );
+    app.svc
+        .authenticate_api_key(key.secret.expose())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn last_use_is_recorded_once_a_minute() {
     let (app, session) = signed_in().await;
