@@ -681,6 +681,18 @@ pub(crate) struct EventsQuery {
     pub cursor: Option<String>,
 }
 
+/// The schema of an event's `kind`: every kind the domain records, by name.
+fn event_kind() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(
+            latchkey_domain::EventKind::ALL.map(latchkey_domain::EventKind::as_str),
+        ))
+        .description(Some("What happened.".to_owned()))
+        .build()
+}
+
 /// A security event of the caller's account.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = SecurityEvent)]
@@ -688,11 +700,8 @@ pub(crate) struct EventBody {
     /// Opaque id, `evt_…`.
     #[schema(example = "evt_3kq9")]
     id: String,
-    /// What happened: `registered`, `login`, `logout`, `session_revoked`, `refresh_reuse_detected`,
-    /// `password_changed`, `password_reset`, `email_verified`, `token_created`, `token_rotated`, `token_revoked`,
-    /// `key_created`, `key_rotated`, `key_revoked`, `throttled`, `credits_granted` (by an operator),
-    /// `charge_refunded`.
-    #[schema(example = "login")]
+    /// What happened (the list is made from the domain's `EventKind`, so it names every kind recorded).
+    #[schema(schema_with = event_kind, example = "login")]
     kind: &'static str,
     /// `success`, `failure` (wrong credentials) or `refused` (a limit, an unverified address, a replayed token).
     #[schema(example = "success")]

@@ -49,10 +49,10 @@ pub(super) async fn token(
     let missing =
         |field: &str| ApiError::invalid_body(format!("Invalid form body: missing field `{field}`"));
     let answer = match grant_type.as_deref() {
-        Some("password") => match password {
-            Some(password) => {
+        Some("password") => match (username, password) {
+            (Some(username), Some(password)) => {
                 let login = LoginRequest {
-                    username,
+                    username: Some(username),
                     email: None,
                     password,
                     grant_type: None,
@@ -61,7 +61,10 @@ pub(super) async fn token(
                 };
                 password_grant(&latchkey, &req, login).await
             }
-            None => Err(missing("password")),
+            // RFC 6749 §4.3.2 requires both: a missing one is the grant's `invalid_request`, as for the token
+            // endpoint's other fields.
+            (None, _) => Err(missing("username")),
+            (_, None) => Err(missing("password")),
         },
         Some("refresh_token") => match refresh_token {
             Some(refresh_token) => {

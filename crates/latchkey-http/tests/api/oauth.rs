@@ -246,6 +246,14 @@ async fn malformed_token_requests_are_invalid_request() {
             "invalid_request",
         ),
         (
+            form(
+                "/oauth/token",
+                &[("grant_type", "password"), ("password", PASSWORD)],
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
             form("/oauth/token", &[("grant_type", "refresh_token")]),
             StatusCode::BAD_REQUEST,
             "invalid_request",

@@ -354,6 +354,26 @@ async fn the_charge_documents_its_idempotency_key_and_its_units() {
     assert!(envelope["credits"].is_object() && envelope["required"].is_object());
 }
 
+/// An event's `kind` is documented as the list of every kind the domain records, so a new kind cannot be left out.
+#[actix_web::test]
+async fn event_kinds_are_documented_from_the_domain() {
+    let app = spawn().await;
+    let document = document(&app).await;
+    let kind = &document["components"]["schemas"]["SecurityEvent"]["properties"]["kind"];
+    let documented: Vec<&str> = kind["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let recorded: Vec<&str> = latchkey_domain::EventKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    assert_eq!(documented, recorded);
+    assert!(documented.contains(&"account_deleted"));
+}
+
 #[actix_web::test]
 async fn operations_that_hash_document_the_overload_and_its_retry_after() {
     let app = spawn().await;
