@@ -19,7 +19,7 @@ use crate::schema::{
 };
 use crate::sql_types::{Metadata, Timestamp};
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct UserRow {
@@ -249,7 +249,7 @@ pub(crate) mod outbox_status {
 }
 
 /// A newly queued email.
-#[derive(Debug, Insertable)]
+#[derive(Insertable)]
 #[diesel(table_name = crate::schema::outbox)]
 pub(crate) struct NewOutboxRow<'a> {
     id: &'a str,
@@ -279,7 +279,7 @@ impl<'a> NewOutboxRow<'a> {
 }
 
 /// An unfinished email as a worker claims it.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = crate::schema::outbox)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct OutboxRow {
@@ -583,4 +583,55 @@ pub(crate) struct IdempotencyKeyRow {
     pub(crate) charge_id: String,
     pub(crate) created_at: Timestamp,
     pub(crate) expires_at: Timestamp,
+}
+
+// Rows that hold a secret show only what names them: a password hash, or an email's payload (its single-use link
+// and code, in clear until delivery), must not reach a log line through a `{:?}`.
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewOutboxRow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOutboxRow")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OutboxRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRow")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use latchkey_domain::{EmailContent, EmailId, NewEmail, PlainSecret};
+
+    #[test]
+    fn an_outbox_row_does_not_show_its_link_or_code() {
+        let email = NewEmail::new(
+            EmailId::from_random("e1"),
+            EmailContent::PasswordReset {
+                link: PlainSecret::new("https://auth.example.com/reset?token=lkpw_secret"),
+                valid_for: chrono::TimeDelta::minutes(15),
+            },
+            chrono::Utc.timestamp_opt(0, 0).unwrap(),
+        );
+        let shown = format!("{:?}", NewOutboxRow::new(&email, "jane@example.com"));
+        assert!(!shown.contains("lkpw_secret"), "{shown}");
+        assert!(shown.contains("NewOutboxRow"), "{shown}");
+    }
 }
