@@ -12,12 +12,17 @@
 //! use std::sync::Arc;
 //! use actix_web::{App, HttpServer};
 //! # async fn run(latchkey: Arc<latchkey_domain::Latchkey>) -> std::io::Result<()> {
-//! let config = latchkey_http::HttpConfig::default();
+//! // Metrics are shared by every worker: made once, outside the factory.
+//! let config = latchkey_http::HttpConfig {
+//!     metrics: Some(Arc::new(latchkey_http::Metrics::new())),
+//!     ..latchkey_http::HttpConfig::default()
+//! };
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
 //!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::record_request))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::pace_refusals))
 //!         .configure(latchkey_http::configure(latchkey.clone(), config.clone()))
 //! })
@@ -37,6 +42,7 @@ mod dto;
 mod error;
 mod extract;
 mod logging;
+mod metrics;
 mod middleware;
 mod oauth;
 mod openapi;
@@ -56,6 +62,7 @@ pub use auth::{
 pub use client_address::{TrustedProxies, TrustedProxyError};
 pub use error::ApiError;
 pub use logging::log_request;
+pub use metrics::{record_request, Metrics};
 pub use middleware::{
     cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
 };
@@ -76,6 +83,9 @@ pub struct HttpConfig {
     /// Proxies whose `X-Forwarded-For` names the client's address (for rate limits and session lists); none by
     /// default.
     pub trusted_proxies: TrustedProxies,
+    /// The metrics [`record_request`] counts into and `GET /metrics` serves, shared by every worker. `None` (the
+    /// default) leaves them off: that endpoint answers 404.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for HttpConfig {
@@ -85,6 +95,7 @@ impl Default for HttpConfig {
             max_body_bytes: 32 * 1024,
             introspection_secret: None,
             trusted_proxies: TrustedProxies::default(),
+            metrics: None,
         }
     }
 }
@@ -111,6 +122,11 @@ pub fn configure(
             .app_data(web::Data::new(oauth::IntrospectionAccess(
                 config.introspection_secret,
             )))
+            .configure(|cfg| {
+                if let Some(metrics) = config.metrics {
+                    cfg.app_data(web::Data::from(metrics));
+                }
+            })
             .default_service(routes::fallback(table));
     }
 }

@@ -111,6 +111,10 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             introspection_secret,
             trusted_proxies,
+            metrics: settings
+                .server
+                .metrics
+                .then(|| Arc::new(latchkey_http::Metrics::new())),
         };
         let mut server = HttpServer::new(move || {
             // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
@@ -122,6 +126,7 @@ impl Application {
                 ))
                 .wrap(latchkey_http::security_headers(https))
                 .wrap(from_fn(latchkey_http::log_request))
+                .wrap(from_fn(latchkey_http::record_request))
                 // Outside the request log, so the log shows how long a refusal took to decide, not its pause, and
                 // keeps its line when the client leaves during the pause.
                 .wrap(from_fn(latchkey_http::pace_refusals))

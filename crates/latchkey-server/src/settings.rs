@@ -87,6 +87,8 @@ pub struct ServerSettings {
     /// Web origins whose pages may call the API from a browser (CORS); empty, the default, leaves CORS off.
     /// `LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example` in the environment.
     pub cors_allowed_origins: Vec<String>,
+    /// Serve `GET /metrics` (Prometheus) and count requests for it (`LATCHKEY__SERVER__METRICS`, default `true`).
+    pub metrics: bool,
 }
 
 /// How emails leave: written to the log, or sent over SMTP.
@@ -383,6 +385,7 @@ max_body_bytes = 32768
 shutdown_timeout_seconds = 30
 cors_allowed_origins = []
 trusted_proxies = []
+metrics = true
 
 [database]
 url = "sqlite://latchkey.db"

@@ -61,6 +61,7 @@ pub(crate) fn register(router: &mut Router<'_>) {
     router
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::metrics)
         .service(docs::page)
         // The page's static files are not part of the API.
         .undocumented(Method::GET, docs::ASSET_PATH, docs::asset)

@@ -11,6 +11,7 @@ mod credits;
 mod email;
 mod errors;
 mod headers;
+mod metrics;
 mod oauth;
 mod openapi;
 mod overload;

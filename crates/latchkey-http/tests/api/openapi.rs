@@ -20,6 +20,7 @@ use crate::support::{access_token, bearer, spawn_introspecting as spawn, Reply, 
 const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("GET", "/healthz", &[200, 415]),
     ("GET", "/readyz", &[200, 415, 503]),
+    ("GET", "/metrics", &[200, 404, 415]),
     ("GET", "/docs", &[200, 415]),
     ("GET", "/api/v1/openapi.json", &[200, 415]),
     (

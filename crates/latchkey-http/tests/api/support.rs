@@ -301,6 +301,9 @@ async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wra
                     latchkey_http::cors(&wrapping.cors),
                 ))
                 .wrap(latchkey_http::security_headers(wrapping.https))
+                .wrap(actix_web::middleware::from_fn(
+                    latchkey_http::record_request,
+                ))
                 .configure(latchkey_http::configure(Arc::clone(&latchkey), config)),
         )
         .await,
