@@ -503,6 +503,24 @@ async fn health_and_readiness(app: &TestApp) {
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.body["status"], "ready");
+    // Probes that use HEAD get GET's answer without its body; Prometheus finds the requests counted.
+    for path in ["/healthz", "/readyz"] {
+        let head = app.request("HEAD", path, None, None).await;
+        assert_eq!(head.status, StatusCode::OK, "HEAD {path}");
+        assert!(
+            head.text.is_empty() && head.body.is_null(),
+            "HEAD {path}: a body"
+        );
+    }
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.text.contains(
+            r#"latchkey_http_requests_total{method="HEAD",route="/healthz",status="200"} 1"#
+        ),
+        "{}",
+        metrics.text
+    );
 }
 
 async fn personal_tokens_and_api_keys_end_to_end(app: &TestApp) {

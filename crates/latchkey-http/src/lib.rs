@@ -19,6 +19,7 @@
 //! };
 //! HttpServer::new(move || {
 //!     App::new()
+//!         .wrap(actix_web::middleware::from_fn(latchkey_http::answer_head))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::refuse_content_encoding))
 //!         .wrap(latchkey_http::security_headers(false))
 //!         .wrap(actix_web::middleware::from_fn(latchkey_http::log_request))
@@ -64,7 +65,7 @@ pub use error::ApiError;
 pub use logging::log_request;
 pub use metrics::{record_request, Metrics};
 pub use middleware::{
-    cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
+    answer_head, cors, refuse_content_encoding, security_headers, CorsOriginError, CorsOrigins,
 };
 pub use oauth::{IntrospectionSecret, IntrospectionSecretError};
 pub use pacing::{pace_refusals, MAX_PAUSE, MAX_PAUSED};

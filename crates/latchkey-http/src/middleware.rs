@@ -7,9 +7,31 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError};
 
 use crate::error::ApiError;
+
+/// Marks a `HEAD` request [`answer_head`] routed as `GET`, so an answer that names the method can name the one sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadRequest;
+
+/// Middleware function answering `HEAD` wherever `GET` is served, as RFC 9110 (§9.3.2) asks of every server: the
+/// request is routed as a `GET` (its handler runs, and the response keeps its status and headers), and the HTTP/1
+/// codec, which saw the request as `HEAD`, sends no body. Load balancers and uptime checks probe `/healthz` this
+/// way. Install it with `App::new().wrap(actix_web::middleware::from_fn(latchkey_http::answer_head))`, innermost.
+///
+/// # Errors
+/// Passes on the error of the wrapped service.
+pub async fn answer_head(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(HeadRequest);
+    }
+    next.call(req).await
+}
 
 /// Middleware function refusing, with 415 `unsupported_content_encoding`, any request whose `Content-Encoding`
 /// names a coding other than `identity`; install it with

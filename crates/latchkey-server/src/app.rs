@@ -119,6 +119,8 @@ impl Application {
         let mut server = HttpServer::new(move || {
             // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
             App::new()
+                // Innermost: a HEAD is routed as the GET it mirrors, but counted and logged as what was sent.
+                .wrap(from_fn(latchkey_http::answer_head))
                 .wrap(from_fn(latchkey_http::refuse_content_encoding))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),

@@ -175,6 +175,10 @@ impl<'c> Router<'c> {
             .filter_map(|(path, methods)| {
                 // Sorted, so the header is the same whatever order the routes were declared in.
                 let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                // `answer_head` serves HEAD wherever GET is.
+                if methods.contains(&Method::GET) {
+                    names.push(Method::HEAD.as_str());
+                }
                 names.sort_unstable();
                 names.dedup();
                 let allow = names.join(", ");
@@ -220,6 +224,20 @@ impl RouteTable {
     }
 }
 
+/// The method the client sent: `HEAD` for one [`crate::answer_head`] routes as `GET`.
+fn sent_method(req: &HttpRequest) -> Method {
+    use actix_web::HttpMessage;
+    if req
+        .extensions()
+        .get::<crate::middleware::HeadRequest>()
+        .is_some()
+    {
+        Method::HEAD
+    } else {
+        req.method().clone()
+    }
+}
+
 /// What answers a request no route took: the JSON 405 with the `Allow` header RFC 9110 asks for when the path is
 /// served with other methods, the JSON 404 otherwise.
 pub(crate) fn fallback(table: RouteTable) -> actix_web::Route {
@@ -231,7 +249,7 @@ pub(crate) fn fallback(table: RouteTable) -> actix_web::Route {
                 Some(allow) => ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
-                    format!("Method {} is not allowed here", req.method()),
+                    format!("Method {} is not allowed here", sent_method(&req)),
                 )
                 .with_header_value(header::ALLOW, allow),
                 None => ApiError::not_found("Not found"),

@@ -266,14 +266,15 @@ async fn wrong_methods_are_a_json_405() {
         TestRequest::post().uri("/healthz"),
         TestRequest::delete().uri("/readyz"),
     ];
+    // HEAD goes with GET (`answer_head`).
     let allowed = [
         "POST",
         "POST",
-        "DELETE, GET, PATCH",
-        "GET",
+        "DELETE, GET, HEAD, PATCH",
+        "GET, HEAD",
         "DELETE",
-        "GET",
-        "GET",
+        "GET, HEAD",
+        "GET, HEAD",
     ];
     for (request, allow) in requests.into_iter().zip(allowed) {
         let reply = app.send(request).await;

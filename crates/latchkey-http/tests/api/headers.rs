@@ -1,7 +1,7 @@
 //! The security headers every response carries, and CORS for the configured origins only.
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use latchkey_http::CorsOrigins;
 use serde_json::json;
@@ -229,4 +229,37 @@ async fn cors_admits_the_configured_origins_only() {
             "{origin}"
         );
     }
+}
+
+/// HEAD is answered wherever GET is, with GET's status (RFC 9110 §9.3.2; load balancers probe this way), and is
+/// refused with 405 where only other methods are served, naming the method sent.
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is() {
+    let app = spawn().await;
+    let health = app
+        .send(TestRequest::default().method(Method::HEAD).uri("/healthz"))
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    let me = app
+        .send(
+            TestRequest::default()
+                .method(Method::HEAD)
+                .uri("/api/v1/auth/me"),
+        )
+        .await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "as a GET without a token"
+    );
+    let login = app
+        .send(
+            TestRequest::default()
+                .method(Method::HEAD)
+                .uri("/api/v1/auth/login"),
+        )
+        .await;
+    login.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(login.header(header::ALLOW), Some("POST"));
+    assert_eq!(login.json()["detail"], "Method HEAD is not allowed here");
 }

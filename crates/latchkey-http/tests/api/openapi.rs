@@ -415,6 +415,13 @@ async fn the_routes_served_are_the_documented_ones() {
             .or_default()
             .push((*method).to_owned());
     }
+    // HEAD is answered wherever GET is (`answer_head`), and listed in `Allow` with it.
+    for methods in allowed.values_mut() {
+        if methods.iter().any(|m| m == "GET") {
+            methods.push("HEAD".to_owned());
+        }
+        methods.sort();
+    }
 
     for (path, methods) in &allowed {
         for method in METHODS {

@@ -293,6 +293,7 @@ async fn spawn_app_wrapped(policies: Policies, config: HttpConfig, wrapping: Wra
     let service = Rc::new(
         test::init_service(
             App::new()
+                .wrap(actix_web::middleware::from_fn(latchkey_http::answer_head))
                 .wrap(actix_web::middleware::from_fn(
                     latchkey_http::refuse_content_encoding,
                 ))
