@@ -203,6 +203,25 @@ impl TestApp {
         self.request_with(method, path, headers, body).await
     }
 
+    /// Sends `request` as raw bytes (HTTP/1.1, ending the connection after the answer) and returns every byte the
+    /// server wrote back: for what a client library hides, such as a body after the answer to a `HEAD`.
+    pub async fn raw_exchange(&self, request: String) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let address = self.address.trim_start_matches("http://").to_owned();
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            answer
+        })
+        .await
+        .unwrap()
+    }
+
     /// `GET path` with an `X-API-Key` header.
     pub async fn get_with_api_key(&self, path: &str, api_key: &str) -> Reply {
         self.request_with("GET", path, vec![("X-API-Key", api_key.to_owned())], None)

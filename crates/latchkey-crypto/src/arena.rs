@@ -25,7 +25,8 @@ impl Arena {
     /// An arena of `blocks` zeroed blocks.
     pub(crate) fn new(blocks: usize) -> Self {
         // One huge page of slack: the kernel backs only 2 MiB ranges aligned to 2 MiB with huge pages, so this lets
-        // the range the blocks end in be whole. Untouched, the slack costs no memory.
+        // the range the blocks end in be whole. It costs at most that one huge page's unused part; the rest of the
+        // slack is never touched.
         let slack = HUGE_PAGE_BYTES / Block::SIZE;
         let mut memory = Vec::with_capacity(blocks.saturating_add(slack));
         advise_huge_pages(&memory);

@@ -287,19 +287,35 @@ impl ChallengeRepository for Store {
             .run("reset password", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
-                        // Deleting is the spend: of concurrent uses, only the first finds the row.
-                        let Some(user_id) = diesel::delete(
+                        let live_reset = || {
                             password_resets::table
                                 .filter(
                                     password_resets::token_hash
                                         .eq(token_hash.as_bytes().as_slice()),
                                 )
-                                .filter(password_resets::expires_at.gt(now)),
-                        )
-                        .returning(password_resets::user_id)
-                        .get_result::<String>(connection)
-                        .await
-                        .optional()?
+                                .filter(password_resets::expires_at.gt(now))
+                        };
+                        // The account's row before its pending reset, the order a password change (which voids
+                        // the reset) takes them in: deleting the reset first deadlocked with one on PostgreSQL.
+                        let Some(owner) = live_reset()
+                            .select(password_resets::user_id)
+                            .get_result::<String>(connection)
+                            .await
+                            .optional()?
+                        else {
+                            return Ok(None);
+                        };
+                        locked!(users::table.find(&owner).select(users::id))
+                            .get_result::<String>(connection)
+                            .await
+                            .optional()?;
+                        // Deleting is the spend: of concurrent uses, only the first finds the row (a change that
+                        // committed while this waited for the account has deleted it too).
+                        let Some(user_id) = diesel::delete(live_reset())
+                            .returning(password_resets::user_id)
+                            .get_result::<String>(connection)
+                            .await
+                            .optional()?
                         else {
                             return Ok(None);
                         };

@@ -409,6 +409,33 @@ pub async fn a_password_change_voids_a_pending_reset<S: Store>(store: &S) {
     assert_eq!(stored.password_hash.as_str(), "$fake$new");
 }
 
+/// A reset link used while the owner changes the password: both finish (neither fails on a lock the other holds:
+/// they take the account's row before its pending reset, in that order), and the password is one of the two.
+pub async fn a_reset_racing_a_password_change_finishes<S: Store>(store: &S) {
+    let jane = user(store, "jane", "jane@example.com", None).await;
+    for round in 0..20 {
+        let token = format!("rst{round}");
+        store.issue_reset(&jane.email, &super::fixtures::reset(&token, t0()), TimeDelta::zero()).await.unwrap();
+        let (by_reset, by_change) = (PasswordHash::new(format!("$fake$reset{round}")), PasswordHash::new(format!("$fake$change{round}")));
+        let (reset, changed) = super::join(
+            store.reset_password(&TokenHash::of(&token), &by_reset, t0() + MINUTE),
+            store.update_password(&jane.id, &by_change, None, t0() + MINUTE),
+        )
+        .await;
+        let reset = reset.unwrap();
+        assert!(changed.unwrap());
+        let stored = store.find_credentials(&UserLookup::Id(jane.id.clone())).await.unwrap().unwrap().password_hash;
+        // Whichever committed last holds the account; a change that came first voided the link.
+        match reset {
+            Some(owner) => {
+                assert_eq!(owner, jane.id);
+                assert!(stored == by_reset || stored == by_change, "round {round}");
+            }
+            None => assert_eq!(stored, by_change, "round {round}"),
+        }
+    }
+}
+
 /// Of two concurrent uses of one email-change link, exactly one applies it.
 pub async fn concurrent_email_change_confirmations_apply_once<S: Store>(store: &S) {
     let jane = user(store, "jane", "jane@example.com", None).await;
