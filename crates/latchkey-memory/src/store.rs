@@ -5,8 +5,8 @@ use crate::credentials::CredentialEntry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_domain::ports::{
-    CreateSessionError, HealthCheck, InsertUserError, NewLogin, RotationOutcome, RotationRequest,
-    SessionRepository, UpdateProfileError, UserLookup, UserQuery, UserRepository,
+    CreateSessionError, CreatedLogin, HealthCheck, InsertUserError, NewLogin, RotationOutcome,
+    RotationRequest, SessionRepository, UpdateProfileError, UserLookup, UserQuery, UserRepository,
 };
 use latchkey_domain::rotation::{self, Decision, PresentedToken};
 use latchkey_domain::{
@@ -57,11 +57,12 @@ impl MemoryStore {
 }
 
 impl State {
-    /// Creates a session with its first refresh token: [`SessionRepository::create`] on the locked state.
+    /// Creates a session with its first refresh token: [`SessionRepository::create`] on the locked state. Also
+    /// returns the live sessions the cap revoked, oldest first.
     fn create_session(
         &mut self,
         new: &latchkey_domain::model::NewSession,
-    ) -> Result<Session, CreateSessionError> {
+    ) -> Result<(Session, Vec<SessionId>), CreateSessionError> {
         if let Some(verified) = &new.verified_password {
             let usable = self
                 .users
@@ -78,6 +79,7 @@ impl State {
                 PortError::new("create session", "duplicate session id or token hash").into(),
             );
         }
+        let mut ended = Vec::new();
         if let Some(max) = new.max_live_sessions {
             let mut live: Vec<&Session> = self
                 .sessions
@@ -90,8 +92,8 @@ impl State {
                     .then_with(|| a.id.cmp(&b.id))
             });
             let excess = (live.len() + 1).saturating_sub(max as usize);
-            let oldest: Vec<SessionId> = live.iter().take(excess).map(|s| s.id.clone()).collect();
-            self.revoke_where(new.created_at, |s| oldest.contains(&s.id));
+            ended = live.iter().take(excess).map(|s| s.id.clone()).collect();
+            self.revoke_where(new.created_at, |s| ended.contains(&s.id));
         }
         let session = Session {
             id: new.id.clone(),
@@ -113,7 +115,7 @@ impl State {
                 successor: None,
             },
         );
-        Ok(session)
+        Ok((session, ended))
     }
 
     /// Whether `session` is an active session of `user_id` at `now`: [`SessionRepository::is_active`] on the
@@ -416,13 +418,13 @@ impl SessionRepository for MemoryStore {
         &self,
         new: &latchkey_domain::model::NewSession,
     ) -> Result<Session, CreateSessionError> {
-        crate::lock(&self.state).create_session(new)
+        Ok(crate::lock(&self.state).create_session(new)?.0)
     }
 
-    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError> {
+    async fn create_login(&self, login: &NewLogin) -> Result<CreatedLogin, CreateSessionError> {
         // One lock for every write: nothing of the login is seen before all of it is.
         let mut state = crate::lock(&self.state);
-        let session = state.create_session(&login.session)?;
+        let (session, ended) = state.create_session(&login.session)?;
         state.record_event(&login.event);
         if let Some(address) = &login.known_address {
             state.remember_address(&session.user_id, address, session.created_at);
@@ -430,7 +432,7 @@ impl SessionRepository for MemoryStore {
         for (key, rate) in &login.forgiven {
             state.limits.release(key, *rate);
         }
-        Ok(session)
+        Ok(CreatedLogin { session, ended })
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {

@@ -6,12 +6,13 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use latchkey_domain::model::NewSession;
 use latchkey_domain::ports::{
-    CreateSessionError, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
+    CreateSessionError, CreatedLogin, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
 };
 use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
+use crate::error::corrupt;
 use crate::pool::Pooled;
 use crate::rows::{EventRow, NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions, users};
@@ -43,12 +44,12 @@ pub(super) async fn is_active_in(
 }
 
 /// Creates a session with its first refresh token inside the caller's write transaction (see
-/// [`SessionRepository::create`]); `None`, with nothing written, when its verified password is no longer the
-/// account's or the account is gone or disabled.
+/// [`SessionRepository::create`]), with the ids of the live sessions its cap revoked; `None`, with nothing written,
+/// when its verified password is no longer the account's or the account is gone or disabled.
 async fn insert_session(
     connection: &mut Connection,
     session: &NewSession,
-) -> QueryResult<Option<SessionRow>> {
+) -> QueryResult<Option<(SessionRow, Vec<String>)>> {
     let user_id = session.user_id.as_str();
     if session.verified_password.is_some() || session.max_live_sessions.is_some() {
         // Locked so that a concurrent password change waits for this transaction (and then
@@ -71,6 +72,7 @@ async fn insert_session(
             }
         }
     }
+    let mut ended = Vec::new();
     if let Some(max) = session.max_live_sessions {
         let now = Timestamp(session.created_at);
         // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`),
@@ -87,14 +89,16 @@ async fn insert_session(
             .load(connection)
             .await?;
         if !beyond_the_cap.is_empty() {
-            // Still live only: a session revoked meanwhile keeps the time it was revoked at.
-            diesel::update(
+            // Still live only: a session revoked meanwhile keeps the time it was revoked at (and is not reported as
+            // ended by this login).
+            ended = diesel::update(
                 sessions::table
                     .filter(sessions::id.eq_any(beyond_the_cap))
                     .filter(sessions::revoked_at.is_null()),
             )
             .set(sessions::revoked_at.eq(now))
-            .execute(connection)
+            .returning(sessions::id)
+            .load(connection)
             .await?;
         }
     }
@@ -113,7 +117,7 @@ async fn insert_session(
         })
         .execute(connection)
         .await?;
-    Ok(Some(row))
+    Ok(Some((row, ended)))
 }
 
 #[async_trait]
@@ -127,11 +131,11 @@ impl SessionRepository for Store {
                 })
             })
             .await?;
-        let row = row.ok_or(CreateSessionError::StaleCredentials)?;
+        let (row, _) = row.ok_or(CreateSessionError::StaleCredentials)?;
         Ok(row.into_session()?)
     }
 
-    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError> {
+    async fn create_login(&self, login: &NewLogin) -> Result<CreatedLogin, CreateSessionError> {
         let login = login.clone();
         let row = self
             .run("create login session", move |connection| {
@@ -162,8 +166,17 @@ impl SessionRepository for Store {
                 })
             })
             .await?;
-        let row = row.ok_or(CreateSessionError::StaleCredentials)?;
-        Ok(row.into_session()?)
+        let (row, ended) = row.ok_or(CreateSessionError::StaleCredentials)?;
+        Ok(CreatedLogin {
+            session: row.into_session()?,
+            ended: ended
+                .iter()
+                .map(|id| {
+                    SessionId::parse(id)
+                        .ok_or_else(|| corrupt("create login session", "malformed session id"))
+                })
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {

@@ -36,7 +36,7 @@ pub use limiter::{Admission, LimitKey, RateLimiter};
 pub use outbox::{MailError, Mailer, Outbox};
 pub use secrets::SecretGenerator;
 pub use sessions::{
-    CreateSessionError, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
+    CreateSessionError, CreatedLogin, NewLogin, RotationOutcome, RotationRequest, SessionRepository,
 };
 pub use tokens::{AccessClaims, AccessTokenCodec, DecodeError};
 pub use users::{InsertUserError, UpdateProfileError, UserLookup, UserQuery, UserRepository};

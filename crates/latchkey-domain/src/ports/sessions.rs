@@ -123,6 +123,17 @@ pub enum CreateSessionError {
     Unavailable(#[from] PortError),
 }
 
+/// A login's session as [`SessionRepository::create_login`] stored it, and the sessions its cap ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedLogin {
+    /// The new session.
+    pub session: Session,
+    /// The user's live sessions the login revoked to stay within [`NewSession::max_live_sessions`] (usually none, one
+    /// at the cap); the use case records a `session_revoked` event for each, so the owner sees why a device was
+    /// logged out.
+    pub ended: Vec<SessionId>,
+}
+
 /// Stores sessions and refresh tokens.
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
@@ -154,7 +165,7 @@ pub trait SessionRepository: Send + Sync {
     /// # Errors
     /// As [`SessionRepository::create`]; with either error nothing of the login is written: no session, no event, no
     /// address, and the attempts stay counted.
-    async fn create_login(&self, login: &NewLogin) -> Result<Session, CreateSessionError>;
+    async fn create_login(&self, login: &NewLogin) -> Result<CreatedLogin, CreateSessionError>;
 
     /// Spends a refresh token and stores its successor, atomically: of two concurrent rotations of one token, one
     /// gets [`RotationOutcome::Rotated`] and the other sees the spent token.

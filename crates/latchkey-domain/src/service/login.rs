@@ -375,7 +375,17 @@ impl Latchkey {
         if let Some(address) = known_address_of(client) {
             login = login.remembering(address);
         }
-        self.ports.sessions.create_login(&login).await?;
+        let created = self.ports.sessions.create_login(&login).await?;
+        for ended in &created.ended {
+            self.record(
+                EventKind::SessionRevoked,
+                EventOutcome::Success,
+                Some(user_id),
+                Some(ended.as_str()),
+                client,
+            )
+            .await;
+        }
         Ok(tokens)
     }
 

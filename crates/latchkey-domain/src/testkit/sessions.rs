@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fixtures::{new_login, new_session, new_user, t0};
 use super::Store;
-use crate::model::{NewSession, PasswordHash, User, UserId};
+use crate::model::{NewSession, PasswordHash, SessionId, User, UserId};
 use crate::ports::{
     Admission, CreateSessionError, EventQuery, LimitKey, RotationOutcome, RotationRequest,
     UserRepository,
@@ -534,8 +534,10 @@ pub async fn a_login_commits_its_session_event_address_and_forgiveness<S: Store>
     let login = new_login("s1", &jane.id, "tok-1", t0(), "$fake$jane", &attempts);
     let (_, rate) = login.forgiven[0];
     assert_eq!(store.acquire(&attempts, rate, t0()).await.unwrap(), Admission::Admitted);
-    let session = store.create_login(&login).await.unwrap();
+    let created = store.create_login(&login).await.unwrap();
+    let session = created.session;
     assert_eq!(session.id, login.session.id);
+    assert!(created.ended.is_empty(), "no cap, nothing ended");
     assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     let events = store.list_events(&EventQuery::newest(10)).await.unwrap();
     assert_eq!(events, vec![login.event.clone()]);
@@ -546,6 +548,25 @@ pub async fn a_login_commits_its_session_event_address_and_forgiveness<S: Store>
         Admission::Admitted,
         "the attempt was given back"
     );
+}
+
+/// A login at the cap on live sessions reports exactly the sessions it revoked: the oldest live ones, not one that
+/// was already revoked, and none of another user's.
+pub async fn a_login_beyond_the_cap_reports_the_sessions_it_ended<S: Store>(store: &S) {
+    let jane = user(store, "jane").await;
+    let bob = user(store, "bob").await;
+    for (id, owner, hours) in [("s1", &jane, 0), ("s2", &jane, 1), ("s3", &jane, 2), ("b1", &bob, 0)] {
+        store.create(&new_session(id, &owner.id, &format!("tok-{id}"), t0() + TimeDelta::hours(hours))).await.unwrap();
+    }
+    store.revoke(&SessionId::from_random("s1"), &jane.id, t0() + TimeDelta::hours(2)).await.unwrap();
+    let attempts = LimitKey::new("login:account", "jane@example.com");
+    let mut login = new_login("s4", &jane.id, "tok-s4", t0() + TimeDelta::hours(3), "$fake$jane", &attempts);
+    login.session.max_live_sessions = Some(2);
+    let created = store.create_login(&login).await.unwrap();
+    assert_eq!(created.ended, vec![SessionId::from_random("s2")], "s3 and s4 make two; s1 was already revoked");
+    let mut next = new_login("s5", &jane.id, "tok-s5", t0() + TimeDelta::hours(4), "$fake$jane", &attempts);
+    next.session.max_live_sessions = Some(5);
+    assert!(store.create_login(&next).await.unwrap().ended.is_empty(), "below the cap");
 }
 
 /// A login refused as stale (its password changed since it was checked) writes nothing of itself: no session, no

@@ -199,6 +199,29 @@ async fn a_login_beyond_the_session_cap_ends_the_oldest_session() {
         .is_err());
     app.principal(&second).await;
     app.principal(&third).await;
+
+    // Each ended session is in the owner's log, so a device logged out by the cap shows why.
+    let jane = app.session(&third).await;
+    let page = app.svc.own_events(&jane, 100, None).await.unwrap();
+    let live = [
+        app.session(&second).await.session_id().as_str().to_owned(),
+        jane.session_id().as_str().to_owned(),
+    ];
+    let ended: Vec<_> = page
+        .events
+        .iter()
+        .filter(|event| event.kind == latchkey_domain::EventKind::SessionRevoked)
+        .map(|event| event.subject.clone())
+        .collect();
+    assert_eq!(
+        ended.len(),
+        2,
+        "the registration's session and the first login's"
+    );
+    assert_ne!(ended[0], ended[1]);
+    assert!(ended
+        .iter()
+        .all(|subject| subject.as_ref().is_some_and(|id| !live.contains(id))));
 }
 
 #[tokio::test]

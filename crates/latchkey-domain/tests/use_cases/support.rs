@@ -258,7 +258,8 @@ impl latchkey_domain::ports::SessionRepository for BrokenSessions {
     async fn create_login(
         &self,
         _: &latchkey_domain::ports::NewLogin,
-    ) -> Result<latchkey_domain::Session, latchkey_domain::ports::CreateSessionError> {
+    ) -> Result<latchkey_domain::ports::CreatedLogin, latchkey_domain::ports::CreateSessionError>
+    {
         Err(latchkey_domain::PortError::new("create login session", "database went away").into())
     }
     async fn rotate(
