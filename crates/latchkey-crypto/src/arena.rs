@@ -17,8 +17,8 @@ const HUGE_PAGE_BYTES: usize = 2 << 20;
 /// changes.
 #[derive(Debug)]
 pub(crate) struct Arena {
+    /// Exactly the blocks, with the slack as spare capacity.
     memory: Vec<Block>,
-    blocks: usize,
 }
 
 impl Arena {
@@ -32,12 +32,12 @@ impl Arena {
         advise_huge_pages(&memory);
         // Zeroing touches the memory for the first time, so the advice above decides which pages back it.
         memory.resize(blocks, Block::default());
-        Self { memory, blocks }
+        Self { memory }
     }
 
     /// The blocks, for argon2 to overwrite.
     pub(crate) fn blocks(&mut self) -> &mut [Block] {
-        &mut self.memory[..self.blocks]
+        &mut self.memory
     }
 }
 

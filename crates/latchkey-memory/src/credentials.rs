@@ -57,11 +57,7 @@ impl CredentialRepository for MemoryStore {
     ) -> Result<IssuedCredential, InsertCredentialError> {
         let mut state = self.state();
         let credential = &new.credential;
-        if new
-            .requested_by
-            .as_ref()
-            .is_some_and(|session| !state.session_is_active(session, &credential.user_id, now))
-        {
+        if state.asker_has_left(new.requested_by.as_ref(), &credential.user_id, now) {
             return Err(InsertCredentialError::SessionEnded);
         }
         let kind = credential.id.kind();
@@ -135,9 +131,11 @@ impl CredentialRepository for MemoryStore {
         rotation: &CredentialRotation,
     ) -> Result<IssuedCredential, RotateCredentialError> {
         let mut state = self.state();
-        if rotation.requested_by.as_ref().is_some_and(|session| {
-            !state.session_is_active(session, &rotation.user_id, rotation.now)
-        }) {
+        if state.asker_has_left(
+            rotation.requested_by.as_ref(),
+            &rotation.user_id,
+            rotation.now,
+        ) {
             return Err(RotateCredentialError::SessionEnded);
         }
         let entry = state

@@ -35,11 +35,7 @@ impl State {
         let Some(current) = self.users.get(user_id).map(|c| c.user.email.clone()) else {
             return IssueOutcome::NoAccount;
         };
-        if change
-            .requested_by
-            .as_ref()
-            .is_some_and(|session| !self.session_is_active(session, user_id, change.created_at))
-        {
+        if self.asker_has_left(change.requested_by.as_ref(), user_id, change.created_at) {
             return IssueOutcome::SessionEnded;
         }
         if self

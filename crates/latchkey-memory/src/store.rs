@@ -131,6 +131,17 @@ impl State {
             .is_some_and(|s| s.is_live_for(user_id, now))
     }
 
+    /// Whether a write asked for by `asked_by` must not happen: that session is no longer an active session of
+    /// `user_id` at `now`. A write no session asked for (`None`) may.
+    pub(crate) fn asker_has_left(
+        &self,
+        asked_by: Option<&SessionId>,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> bool {
+        asked_by.is_some_and(|session| !self.session_is_active(session, user_id, now))
+    }
+
     pub(crate) fn revoke_where(
         &mut self,
         now: DateTime<Utc>,
@@ -255,7 +266,7 @@ impl UserRepository for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
         let mut state = crate::lock(&self.state);
-        if keep.is_some_and(|keep| !state.session_is_active(keep, id, now)) {
+        if state.asker_has_left(keep, id, now) {
             return Ok(false);
         }
         let Some(credentials) = state.users.get_mut(id) else {
@@ -376,7 +387,7 @@ impl UserRepository for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
         let mut state = crate::lock(&self.state);
-        if asked_by.is_some_and(|session| !state.session_is_active(session, id, now)) {
+        if state.asker_has_left(asked_by, id, now) {
             return Ok(false);
         }
         let Some(credentials) = state.users.remove(id) else {

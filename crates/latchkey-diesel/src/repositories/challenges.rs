@@ -305,10 +305,7 @@ impl ChallengeRepository for Store {
                         else {
                             return Ok(None);
                         };
-                        locked!(users::table.find(&owner).select(users::id))
-                            .get_result::<String>(connection)
-                            .await
-                            .optional()?;
+                        super::sessions::lock_account(connection, &owner).await?;
                         // Deleting is the spend: of concurrent uses, only the first finds the row (a change that
                         // committed while this waited for the account has deleted it too).
                         let Some(user_id) = diesel::delete(live_reset())

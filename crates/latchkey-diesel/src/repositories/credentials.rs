@@ -39,19 +39,13 @@ impl CredentialRepository for Store {
                     Box::pin(async move {
                         // The owner's row is the lock that serialises creations for one user, so two of them cannot
                         // both count below the limit (on SQLite the transaction's write lock does it).
-                        let account = locked!(users::table.find(&user_id).select(users::id))
-                            .get_result::<String>(connection)
-                            .await
-                            .optional()?;
                         if let Some(session) = &requested_by {
-                            // A deleted account took its sessions with it.
-                            if account.is_none()
-                                || !session_rows::is_active_in(connection, session, &user_id, now)
-                                    .await?
+                            if !session_rows::lock_account_for(connection, &user_id, session, now)
+                                .await?
                             {
                                 return Ok(Err(InsertCredentialError::SessionEnded));
                             }
-                        } else if account.is_none() {
+                        } else if !session_rows::lock_account(connection, &user_id).await? {
                             return Err(diesel::result::Error::NotFound);
                         }
                         let live: i64 = credentials::table
@@ -154,16 +148,11 @@ impl CredentialRepository for Store {
             .run("rotate credential", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
+                        // The owner's row first, as every writer of an account's rows takes it: a reset or a
+                        // password change that ended the session holds it until its revocations commit.
                         if let Some(session) = &requested_by {
-                            // The owner's row first, as every writer of an account's rows takes it: a reset or a
-                            // password change that ended the session holds it until its revocations commit.
-                            let account = locked!(users::table.find(&user_id).select(users::id))
-                                .get_result::<String>(connection)
-                                .await
-                                .optional()?;
-                            if account.is_none()
-                                || !session_rows::is_active_in(connection, session, &user_id, now)
-                                    .await?
+                            if !session_rows::lock_account_for(connection, &user_id, session, now)
+                                .await?
                             {
                                 return Ok(Err(RotateCredentialError::SessionEnded));
                             }

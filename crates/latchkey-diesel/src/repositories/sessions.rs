@@ -43,6 +43,29 @@ pub(super) async fn is_active_in(
     .await
 }
 
+/// Locks `user_id`'s account row inside the caller's write transaction, the first lock of every writer of an
+/// account's rows (see "Lock order" in `docs/architecture.md`); `false` when there is no such account.
+pub(super) async fn lock_account(connection: &mut Connection, user_id: &str) -> QueryResult<bool> {
+    Ok(locked!(users::table.find(user_id).select(users::id))
+        .get_result::<String>(connection)
+        .await
+        .optional()?
+        .is_some())
+}
+
+/// Locks `user_id`'s account row, then tells whether `session_id` is still one of its active sessions at `now`:
+/// what a write a session asked for checks before writing (see [`is_active_in`]). `false` for an account gone,
+/// which took its sessions with it.
+pub(super) async fn lock_account_for(
+    connection: &mut Connection,
+    user_id: &str,
+    session_id: &str,
+    now: Timestamp,
+) -> QueryResult<bool> {
+    Ok(lock_account(connection, user_id).await?
+        && is_active_in(connection, session_id, user_id, now).await?)
+}
+
 /// Creates a session with its first refresh token inside the caller's write transaction (see
 /// [`SessionRepository::create`]), with the ids of the live sessions its cap revoked; `None`, with nothing written,
 /// when its verified password is no longer the account's or the account is gone or disabled.

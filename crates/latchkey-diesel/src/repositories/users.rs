@@ -154,13 +154,7 @@ impl UserRepository for Store {
             write_transaction(connection, move |connection| {
                 Box::pin(async move {
                     if let Some(keep) = &keep {
-                        let account = locked!(users::table.find(&id).select(users::id))
-                            .get_result::<String>(connection)
-                            .await
-                            .optional()?;
-                        if account.is_none()
-                            || !session_rows::is_active_in(connection, keep, &id, now).await?
-                        {
+                        if !session_rows::lock_account_for(connection, &id, keep, now).await? {
                             return Ok(false);
                         }
                     }

@@ -142,9 +142,10 @@ pub trait UserRepository: Send + Sync {
 
     /// Replaces the password hash and, in the same transaction, revokes every active session of the user except
     /// `keep` (the session that made the change, if any) and drops its pending email change (asked for under the
-    /// old password) and its pending password reset (whoever holds that link would undo the change). Returns `false`, with nothing written, when the user does not exist or `keep` is given and
-    /// is no longer an active session of the user at `now`: a reset, another change or a logout that revoked it
-    /// while this change was checking the old password wins.
+    /// old password) and its pending password reset (whoever holds that link would undo the change). Returns
+    /// `false`, with nothing written, when the user does not exist or `keep` is given and is no longer an active
+    /// session of the user at `now`: a reset, another change or a logout that revoked it while this change was
+    /// checking the old password wins.
     ///
     /// # Errors
     /// [`PortError`] when the store fails; then neither the hash nor any session changed.

@@ -140,8 +140,8 @@ impl Latchkey {
     }
 
     /// Counts one attempt of `action` against its limit: the password-change and email-change limits by `user_id`,
-    /// every other by the client's address. (The login's two limits are built by `Latchkey::login`, which also knows the identifier and
-    /// the exemption.) A refusal is recorded as a `throttled` security event.
+    /// every other by the client's address. (The login's two limits are built by `Latchkey::login`, which also
+    /// knows the identifier and the exemption.) A refusal is recorded as a `throttled` security event.
     ///
     /// # Errors
     /// [`PortError`] when the store fails (the outer error); [`TooManyAttempts`] when a limit refuses.

@@ -8,8 +8,8 @@ use latchkey_domain::ports::{EventLog, EventQuery, SessionRepository};
 use latchkey_domain::service::{LatchkeyBuilder, ResendTarget};
 use latchkey_domain::{
     ChangeEmailError, ChangePasswordError, ClientInfo, EmailRequestError, EventKind, EventOutcome,
-    Latchkey, LoginError, Policies, Rate, RefreshError, RegisterError, ThrottlePolicy,
-    TooManyAttempts, UserId, VerifyEmailError,
+    Latchkey, LoginError, Policies, Rate, RefreshError, RegisterError, SessionPrincipal,
+    ThrottlePolicy, TooManyAttempts, UserId, VerifyEmailError,
 };
 use latchkey_memory::MemoryPorts;
 
@@ -441,28 +441,44 @@ async fn refreshes_are_counted_per_address() {
         .expect("the refused attempt spent nothing");
 }
 
-#[tokio::test]
-async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
+/// A signed-in session of an account whose wrong current passwords are limited to three per 15 minutes.
+async fn session_with_three_password_attempts() -> (TestApp, SessionPrincipal) {
     let app = with_throttle(|throttle| {
         throttle.password_change_per_account = rate(3, TimeDelta::minutes(15));
     });
     let tokens = app.login_fresh("jane@example.com").await;
     let session = app.session(&tokens).await;
+    (app, session)
+}
+
+/// Three wrong current passwords, each refused as wrong.
+async fn three_wrong_passwords(app: &TestApp, session: &SessionPrincipal) {
     for _ in 0..3 {
         assert!(matches!(
             app.svc
-                .change_password(&session, change("not my password", "a brand new password"))
+                .change_password(session, change("not my password", "a brand new password"))
                 .await,
             Err(ChangePasswordError::InvalidCurrentPassword)
         ));
     }
-    let verifies = app.hasher.verifies();
+}
+
+/// The right current password, refused because the limit is spent.
+async fn the_right_password_is_refused_by_the_limit(app: &TestApp, session: &SessionPrincipal) {
     assert!(matches!(
         app.svc
-            .change_password(&session, change(PASSWORD, "a brand new password"))
+            .change_password(session, change(PASSWORD, "a brand new password"))
             .await,
         Err(ChangePasswordError::TooManyAttempts(_))
     ));
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
+    let (app, session) = session_with_three_password_attempts().await;
+    three_wrong_passwords(&app, &session).await;
+    let verifies = app.hasher.verifies();
+    the_right_password_is_refused_by_the_limit(&app, &session).await;
     assert_eq!(app.hasher.verifies(), verifies, "refused before hashing");
 }
 
@@ -471,11 +487,7 @@ async fn wrong_current_passwords_are_counted_per_account_before_hashing() {
 /// otherwise be locked out of their own account for the window.
 #[tokio::test]
 async fn a_confirmation_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
-    let app = with_throttle(|throttle| {
-        throttle.password_change_per_account = rate(3, TimeDelta::minutes(15));
-    });
-    let tokens = app.login_fresh("jane@example.com").await;
-    let session = app.session(&tokens).await;
+    let (app, session) = session_with_three_password_attempts().await;
     let refused_as_overloaded = |result: Result<(), ChangePasswordError>| matches!(result, Err(ChangePasswordError::Unavailable(port)) if port.retry_after().is_some());
     let verifies = app.hasher.verifies();
     for overload in [Overload::Full, Overload::FilledMeanwhile] {
@@ -493,20 +505,8 @@ async fn a_confirmation_refused_for_a_full_hashing_queue_is_not_a_counted_attemp
 
     // None of the ten counted: the account still has its three attempts.
     app.hasher.set_overload(Overload::None);
-    for _ in 0..3 {
-        assert!(matches!(
-            app.svc
-                .change_password(&session, change("not my password", "a brand new password"))
-                .await,
-            Err(ChangePasswordError::InvalidCurrentPassword)
-        ));
-    }
-    assert!(matches!(
-        app.svc
-            .change_password(&session, change(PASSWORD, "a brand new password"))
-            .await,
-        Err(ChangePasswordError::TooManyAttempts(_))
-    ));
+    three_wrong_passwords(&app, &session).await;
+    the_right_password_is_refused_by_the_limit(&app, &session).await;
 }
 
 #[tokio::test]

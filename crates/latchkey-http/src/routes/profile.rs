@@ -18,9 +18,10 @@ use crate::openapi::{
 /// Update the caller's profile.
 ///
 /// Send only the fields to change: `name` (or `full_name`), `username`, `phone` (E.164) and `metadata` (a JSON
-/// object, replaced whole; `{}` empties it); `null` clears `name`, `username` or `phone`. Any other field is refused with 400 naming it: the email address changes through
-/// `POST /auth/change-email`, the password through `POST /auth/change-password`, and the server's own fields
-/// (`id`, `credits`, `is_verified`, …) not at all. `validation_error` lists every rejected field at once.
+/// object, replaced whole; `{}` empties it); `null` clears `name`, `username` or `phone`. Any other field is
+/// refused with 400 naming it: the email address changes through `POST /auth/change-email`, the password through
+/// `POST /auth/change-password`, and the server's own fields (`id`, `credits`, `is_verified`, …) not at all.
+/// `validation_error` lists every rejected field at once.
 #[utoipa::path(
     operation_id = "update_me",
     tag = "account",
