@@ -87,6 +87,10 @@ pub struct HttpConfig {
     /// The metrics [`record_request`] counts into and `GET /metrics` serves, shared by every worker. `None` (the
     /// default) leaves them off: that endpoint answers 404.
     pub metrics: Option<Arc<Metrics>>,
+    /// The JWK Set (RFC 7517 §5) served at `GET /.well-known/jwks.json`: the public keys that verify the access
+    /// tokens, when they are signed with an asymmetric key (`latchkey_crypto::JwtCodec::published_keys`). `None`
+    /// (the default, and HS256) answers that endpoint 404.
+    pub jwks: Option<Arc<serde_json::Value>>,
 }
 
 impl Default for HttpConfig {
@@ -97,6 +101,7 @@ impl Default for HttpConfig {
             introspection_secret: None,
             trusted_proxies: TrustedProxies::default(),
             metrics: None,
+            jwks: None,
         }
     }
 }
@@ -126,6 +131,9 @@ pub fn configure(
             .configure(|cfg| {
                 if let Some(metrics) = config.metrics {
                     cfg.app_data(web::Data::from(metrics));
+                }
+                if let Some(jwks) = config.jwks {
+                    cfg.app_data(web::Data::new(routes::PublishedKeys(jwks)));
                 }
             })
             .default_service(routes::fallback(table));

@@ -34,6 +34,9 @@ pub enum StartupError {
     /// No usable JWT secret.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The JWT key files are unusable.
+    #[error(transparent)]
+    SigningKey(#[from] crate::signing_key::SigningKeyError),
     /// The JWT codec refused its configuration.
     #[error(transparent)]
     Jwt(#[from] latchkey_crypto::JwtError),
@@ -103,7 +106,11 @@ impl Application {
         let https = public_url.to_ascii_lowercase().starts_with("https://");
         let cors_origins = cors_origins(&settings)?;
         let mailer = crate::mail::mailer(&settings.mail)?;
-        let (latchkey, stores) = build_parts(&settings).await?;
+        let Parts {
+            latchkey,
+            stores,
+            jwks,
+        } = build_parts(&settings).await?;
         let latchkey = Arc::new(latchkey);
         let worker = Worker::start(stores.outbox, mailer, Arc::new(SystemClock));
         let purger = Purger::start(latchkey.clone(), purge_interval);
@@ -115,6 +122,7 @@ impl Application {
                 .server
                 .metrics
                 .then(|| Arc::new(latchkey_http::Metrics::new())),
+            jwks,
         };
         let mut server = HttpServer::new(move || {
             // The last wrap is the outermost: the headers reach every response, CORS preflights and refusals too.
@@ -192,19 +200,32 @@ fn cors_origins(settings: &Settings) -> Result<CorsOrigins, StartupError> {
 /// # Errors
 /// [`StartupError`] for any unusable setting or unreachable dependency.
 pub async fn build_service(settings: &Settings) -> Result<Latchkey, StartupError> {
-    Ok(build_parts(settings).await?.0)
+    Ok(build_parts(settings).await?.latchkey)
 }
 
-/// The service and the stores it runs on (the server's email worker needs the outbox).
-async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupError> {
+/// The service, the stores it runs on (the server's email worker needs the outbox), and the public keys of its
+/// access tokens.
+struct Parts {
+    latchkey: Latchkey,
+    stores: Stores,
+    /// The JWK Set of `/.well-known/jwks.json`: with EdDSA only.
+    jwks: Option<Arc<serde_json::Value>>,
+}
+
+async fn build_parts(settings: &Settings) -> Result<Parts, StartupError> {
     let policies = policies(settings)?;
     let database = DatabaseUrl::parse(&settings.database.url)?;
     let secret = crate::secret::resolve(settings.jwt.secret.as_deref(), &database)?;
     let access_tokens = JwtCodec::new(JwtConfig {
-        secret: secret.clone(),
+        key: crate::signing_key::signing_key(&settings.jwt, &secret)?,
         issuer: settings.jwt.issuer.clone(),
         audience: settings.jwt.audience.clone(),
     })?;
+    let jwks = access_tokens
+        .published_keys()
+        .map(|keys| serde_json::to_value(keys).map(Arc::new))
+        .transpose()
+        .map_err(|error| StartupError::Invalid(format!("jwt: the public keys: {error}")))?;
     let hasher = Argon2Hasher::new(Argon2Params {
         memory_kib: settings.argon2.memory_kib,
         iterations: settings.argon2.iterations,
@@ -230,7 +251,11 @@ async fn build_parts(settings: &Settings) -> Result<(Latchkey, Stores), StartupE
         .clock(Arc::new(SystemClock))
         .policies(policies)
         .build()?;
-    Ok((latchkey, stores))
+    Ok(Parts {
+        latchkey,
+        stores,
+        jwks,
+    })
 }
 
 /// Runs the migrations and nothing else (`latchkey migrate`).

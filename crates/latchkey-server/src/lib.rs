@@ -10,6 +10,7 @@ pub mod operators;
 pub mod purge;
 pub mod secret;
 pub mod settings;
+pub mod signing_key;
 
 pub use app::{build_service, migrate, Application, StartupError};
 pub use settings::Settings;

@@ -1,7 +1,7 @@
 //! Typed configuration: built-in defaults, then an optional TOML file, then `LATCHKEY__SECTION__KEY` variables.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use config::builder::DefaultState;
 use config::{Config, ConfigBuilder, Environment, File, FileFormat};
@@ -187,8 +187,16 @@ impl std::fmt::Debug for DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct JwtSettings {
     /// HS256 secret, at least 32 bytes (`LATCHKEY__JWT__SECRET`). Generated and kept beside a SQLite database when
-    /// absent; required with PostgreSQL.
+    /// absent; required with PostgreSQL. It also keys the derivations of [`latchkey_crypto::OsSecrets`], so it is
+    /// needed with EdDSA too.
     pub secret: Option<String>,
+    /// An Ed25519 private key in PKCS#8 PEM (`openssl genpkey -algorithm ed25519 -out jwt.pem`): when set, access
+    /// tokens are signed with EdDSA instead of HS256 and the public key is served at `/.well-known/jwks.json`.
+    pub private_key_file: Option<PathBuf>,
+    /// Public keys in PEM of signing keys replaced in a rotation (`openssl pkey -in old.pem -pubout`): tokens they
+    /// signed are still accepted, and the keys still published, until these are removed (an access token lifetime
+    /// after the rotation).
+    pub retired_public_key_files: Vec<PathBuf>,
     /// `iss` claim.
     pub issuer: String,
     /// `aud` claim.
@@ -201,6 +209,8 @@ impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("private_key_file", &self.private_key_file)
+            .field("retired_public_key_files", &self.retired_public_key_files)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("access_ttl_seconds", &self.access_ttl_seconds)
@@ -392,6 +402,7 @@ url = "sqlite://latchkey.db"
 max_connections = 16
 
 [jwt]
+retired_public_key_files = []
 issuer = "latchkey"
 audience = "latchkey"
 
@@ -427,7 +438,11 @@ const MOVED: &[(&str, &str)] = &[
 /// The settings that are lists. In the environment each takes one variable with its items separated by commas
 /// (`LATCHKEY__SERVER__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example`; empty: an empty list); in a file,
 /// a TOML array.
-const LIST_KEYS: [&str; 2] = ["server.cors_allowed_origins", "server.trusted_proxies"];
+const LIST_KEYS: [&str; 3] = [
+    "server.cors_allowed_origins",
+    "server.trusted_proxies",
+    "jwt.retired_public_key_files",
+];
 
 /// Every built-in default: [`DEFAULTS`], then the domain's policies and the hasher's parameters.
 ///

@@ -13,9 +13,12 @@ mod credits;
 mod email;
 mod events;
 mod health;
+mod keys;
 mod oauth;
 mod profile;
 mod sessions;
+
+pub(crate) use keys::PublishedKeys;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,6 +65,7 @@ pub(crate) fn register(router: &mut Router<'_>) {
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(keys::jwks)
         .service(docs::page)
         // The page's static files are not part of the API.
         .undocumented(Method::GET, docs::ASSET_PATH, docs::asset)

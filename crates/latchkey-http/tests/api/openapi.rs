@@ -21,6 +21,7 @@ const OPERATIONS: &[(&str, &str, &[u16])] = &[
     ("GET", "/healthz", &[200, 415]),
     ("GET", "/readyz", &[200, 415, 503]),
     ("GET", "/metrics", &[200, 404, 415]),
+    ("GET", "/.well-known/jwks.json", &[200, 404, 415]),
     ("GET", "/docs", &[200, 415]),
     ("GET", "/api/v1/openapi.json", &[200, 415]),
     (
