@@ -27,6 +27,10 @@ const SECOND_KEY: &str = "-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIAirI+W1A+2MUw64BoeLwBnYYGLIw7IFX4+vkneeFlve
 -----END PRIVATE KEY-----
 ";
+const SECOND_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAU3fk40LcKPMB34YTw4h2ymGLYXhHsDv6WJNIQyy638Q=
+-----END PUBLIC KEY-----
+";
 
 fn write_key(dir: &Path, name: &str, pem: &str) -> PathBuf {
     let path = dir.join(name);
@@ -103,17 +107,19 @@ async fn eddsa_tokens_name_a_published_key_and_work_as_any_other() {
     assert_eq!(header(&login_access)["kid"], key["kid"]);
 }
 
-/// A rotation as `docs/operations.md` tells it: the new instance signs with the new key and still accepts (and
-/// publishes) the retired one, so tokens issued before the rotation keep working; an instance that only knows the
-/// old key refuses the new tokens, and once the retired key is dropped its tokens are refused.
+/// The rotation of `docs/operations.md`, step by step, with the instances of each step side by side as a rolling
+/// restart has them: the next key is published first; once it signs, tokens of the old key still verify everywhere
+/// and the new ones verify on the instances that published it in advance; an instance that never knew it refuses
+/// them; and once the old key is dropped, its tokens are refused.
 #[actix_web::test]
-async fn a_key_rotation_keeps_earlier_tokens_valid_while_the_retired_key_is_listed() {
+async fn a_key_rotation_publishes_the_next_key_first_and_keeps_earlier_tokens_valid() {
     let keys = tempfile::tempdir().unwrap();
     let first = write_key(keys.path(), "first.pem", FIRST_KEY);
     let second = write_key(keys.path(), "second.pem", SECOND_KEY);
     let first_public = write_key(keys.path(), "first.pub", FIRST_PUBLIC);
+    let second_public = write_key(keys.path(), "second.pub", SECOND_PUBLIC);
     let before = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.jwt.private_key_file = Some(first);
+        settings.jwt.private_key_file = Some(first.clone());
     })
     .await
     .unwrap();
@@ -121,40 +127,64 @@ async fn a_key_rotation_keeps_earlier_tokens_valid_while_the_retired_key_is_list
     let (old_access, _) = tokens(&registered.body["token"]);
     let [first_kid] = published_key_ids(&before).await.try_into().unwrap();
 
+    // Step 1: the next key is published, and the old one still signs.
+    let next_published = before
+        .another_instance_with(|settings| {
+            settings.jwt.private_key_file = Some(first);
+            settings.jwt.verifying_key_files = vec![second_public];
+        })
+        .await;
+    let [signing_kid, second_kid] = published_key_ids(&next_published).await.try_into().unwrap();
+    assert_eq!(signing_kid, first_kid);
+    let (step_one_access, _) = next_published.login("jane@example.com", PASSWORD).await;
+    assert_eq!(header(&step_one_access)["kid"], first_kid.as_str());
+
+    // Step 2: the next key signs, and the old one still verifies.
     let rotated = before
         .another_instance_with(|settings| {
             settings.jwt.private_key_file = Some(second.clone());
-            settings.jwt.retired_public_key_files = vec![first_public];
+            settings.jwt.verifying_key_files = vec![first_public];
         })
         .await;
-    let published = published_key_ids(&rotated).await;
-    assert_eq!(published.len(), 2);
-    assert_eq!(published[1], first_kid);
     assert_eq!(
-        rotated.get("/auth/me", Some(&old_access)).await.status,
+        published_key_ids(&rotated).await,
+        [second_kid.clone(), first_kid]
+    );
+    for access in [&old_access, &step_one_access] {
+        assert_eq!(
+            rotated.get("/auth/me", Some(access)).await.status,
+            StatusCode::OK
+        );
+    }
+    let (new_access, _) = rotated.login("jane@example.com", PASSWORD).await;
+    assert_eq!(header(&new_access)["kid"], second_kid.as_str());
+    assert_eq!(
+        next_published
+            .get("/auth/me", Some(&new_access))
+            .await
+            .status,
         StatusCode::OK
     );
-    let (new_access, _) = rotated.login("jane@example.com", PASSWORD).await;
-    assert_eq!(header(&new_access)["kid"], published[0]);
     assert_eq!(
         before.get("/auth/me", Some(&new_access)).await.status,
         StatusCode::UNAUTHORIZED
     );
 
-    let retired_dropped = before
+    // Step 3: the old key is dropped.
+    let old_key_dropped = before
         .another_instance_with(|settings| {
             settings.jwt.private_key_file = Some(second);
         })
         .await;
     assert_eq!(
-        retired_dropped
+        old_key_dropped
             .get("/auth/me", Some(&old_access))
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        retired_dropped
+        old_key_dropped
             .get("/auth/me", Some(&new_access))
             .await
             .status,

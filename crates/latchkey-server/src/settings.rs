@@ -193,10 +193,10 @@ pub struct JwtSettings {
     /// An Ed25519 private key in PKCS#8 PEM (`openssl genpkey -algorithm ed25519 -out jwt.pem`): when set, access
     /// tokens are signed with EdDSA instead of HS256 and the public key is served at `/.well-known/jwks.json`.
     pub private_key_file: Option<PathBuf>,
-    /// Public keys in PEM of signing keys replaced in a rotation (`openssl pkey -in old.pem -pubout`): tokens they
-    /// signed are still accepted, and the keys still published, until these are removed (an access token lifetime
-    /// after the rotation).
-    pub retired_public_key_files: Vec<PathBuf>,
+    /// Public keys in PEM (`openssl pkey -in key.pem -pubout`) that also verify tokens and are published with the
+    /// signing key's: during a rotation, the next key (before it signs) and then the retired one (until its tokens
+    /// have expired).
+    pub verifying_key_files: Vec<PathBuf>,
     /// `iss` claim.
     pub issuer: String,
     /// `aud` claim.
@@ -210,7 +210,7 @@ impl std::fmt::Debug for JwtSettings {
         f.debug_struct("JwtSettings")
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("private_key_file", &self.private_key_file)
-            .field("retired_public_key_files", &self.retired_public_key_files)
+            .field("verifying_key_files", &self.verifying_key_files)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("access_ttl_seconds", &self.access_ttl_seconds)
@@ -402,7 +402,7 @@ url = "sqlite://latchkey.db"
 max_connections = 16
 
 [jwt]
-retired_public_key_files = []
+verifying_key_files = []
 issuer = "latchkey"
 audience = "latchkey"
 
@@ -441,7 +441,7 @@ const MOVED: &[(&str, &str)] = &[
 const LIST_KEYS: [&str; 3] = [
     "server.cors_allowed_origins",
     "server.trusted_proxies",
-    "jwt.retired_public_key_files",
+    "jwt.verifying_key_files",
 ];
 
 /// Every built-in default: [`DEFAULTS`], then the domain's policies and the hasher's parameters.
@@ -695,6 +695,21 @@ mod tests {
         let settings = Settings::load_from(Some(&path), env(&[])).unwrap();
         assert_eq!(settings.server.trusted_proxies, ["::1"]);
         assert!(Settings::default().server.trusted_proxies.is_empty());
+        let settings = Settings::load_from(
+            None,
+            env(&[(
+                "LATCHKEY__JWT__VERIFYING_KEY_FILES",
+                "/etc/latchkey/next.pub,/etc/latchkey/old.pub",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.jwt.verifying_key_files,
+            [
+                PathBuf::from("/etc/latchkey/next.pub"),
+                PathBuf::from("/etc/latchkey/old.pub")
+            ]
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub enum SigningKeyError {
     },
 }
 
-/// EdDSA with `jwt.private_key_file` and the retired public keys when that is set; HS256 with `secret` otherwise.
+/// EdDSA with `jwt.private_key_file` and the other verifying keys when that is set; HS256 with `secret` otherwise.
 ///
 /// # Errors
 /// [`SigningKeyError`] when a key file is unreadable, not the key expected, or (the private one) open to everybody.
@@ -53,9 +53,9 @@ pub fn signing_key(settings: &JwtSettings, secret: &[u8]) -> Result<SigningKey, 
             source,
         }
     })?;
-    for path in &settings.retired_public_key_files {
+    for path in &settings.verifying_key_files {
         keys = keys
-            .with_retired_public_pem(&read(path)?)
+            .with_verifying_key_pem(&read(path)?)
             .map_err(|source| SigningKeyError::Invalid {
                 path: path.clone(),
                 source,
@@ -127,11 +127,11 @@ mod tests {
     }
 
     #[test]
-    fn a_key_file_signs_with_eddsa_and_retired_keys_are_kept() {
+    fn a_key_file_signs_with_eddsa_and_verifying_keys_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut jwt = settings();
         jwt.private_key_file = Some(write(dir.path(), "jwt.pem", PRIVATE, 0o640));
-        jwt.retired_public_key_files = vec![write(dir.path(), "old.pub", RETIRED_PUBLIC, 0o644)];
+        jwt.verifying_key_files = vec![write(dir.path(), "old.pub", RETIRED_PUBLIC, 0o644)];
         let key = signing_key(&jwt, b"secret").unwrap();
         assert!(matches!(key, SigningKey::Ed25519(_)));
         let codec = latchkey_crypto::JwtCodec::new(latchkey_crypto::JwtConfig {
@@ -171,9 +171,9 @@ mod tests {
         let error = signing_key(&jwt, b"secret").unwrap_err();
         assert!(error.to_string().contains("jwt.pem"), "{error}");
         assert!(matches!(error, SigningKeyError::Invalid { .. }));
-        // A private key where a retired public one belongs.
+        // A private key where a public one belongs.
         jwt.private_key_file = Some(write(dir.path(), "jwt.pem", PRIVATE, 0o600));
-        jwt.retired_public_key_files = vec![write(dir.path(), "old.pub", PRIVATE, 0o600)];
+        jwt.verifying_key_files = vec![write(dir.path(), "old.pub", PRIVATE, 0o600)];
         let error = signing_key(&jwt, b"secret").unwrap_err();
         assert!(error.to_string().contains("old.pub"), "{error}");
         // Never the key itself in the message.

@@ -13,8 +13,9 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use super::JwtError;
 
-/// Ed25519 keys for EdDSA access tokens: the one that signs, and retired ones whose tokens are still accepted, and
-/// whose public halves are still published, so that a key rotation logs nobody out.
+/// Ed25519 keys for EdDSA access tokens: the one that signs, and other public keys that also verify tokens and are
+/// published with it: the key a rotation retired (its tokens stay valid until they expire) or the next one (so that
+/// verifiers know it before the first token names it). A rotation thus logs nobody out.
 ///
 /// ```
 /// # use latchkey_crypto::Ed25519Keys;
@@ -30,7 +31,7 @@ use super::JwtError;
 pub struct Ed25519Keys {
     /// Boxed, so that the secret is not copied whenever the keys move (it is zeroed when dropped).
     signing: Box<SigningKey>,
-    retired: Vec<VerifyingKey>,
+    others: Vec<VerifyingKey>,
 }
 
 impl std::fmt::Debug for Ed25519Keys {
@@ -38,8 +39,8 @@ impl std::fmt::Debug for Ed25519Keys {
         f.debug_struct("Ed25519Keys")
             .field("key_id", &self.key_id())
             .field(
-                "retired",
-                &self.retired.iter().map(key_id).collect::<Vec<_>>(),
+                "others",
+                &self.others.iter().map(key_id).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -59,24 +60,24 @@ impl Ed25519Keys {
         })?;
         Ok(Self {
             signing: Box::new(signing),
-            retired: Vec::new(),
+            others: Vec::new(),
         })
     }
 
-    /// Keeps accepting, and publishing, a retired signing key, given as its public key in PEM
-    /// (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -in old.pem -pubout` writes it): the access tokens it signed
-    /// before the rotation stay valid until they expire. The signing key itself, or a key given twice, is ignored.
+    /// Also accepts, and publishes, tokens signed by another key, given as its public key in PEM
+    /// (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -in old.pem -pubout` writes it): the retired key after a
+    /// rotation, or the next one before it. The signing key itself, or a key given twice, is ignored.
     ///
     /// # Errors
     /// [`JwtError::InvalidKey`] when the text is not an Ed25519 public key in PEM.
-    pub fn with_retired_public_pem(mut self, pem: &str) -> Result<Self, JwtError> {
+    pub fn with_verifying_key_pem(mut self, pem: &str) -> Result<Self, JwtError> {
         let key = VerifyingKey::from_public_key_pem(pem).map_err(|_| {
             JwtError::InvalidKey(
                 "not an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)".into(),
             )
         })?;
-        if key != self.signing.verifying_key() && !self.retired.contains(&key) {
-            self.retired.push(key);
+        if key != self.signing.verifying_key() && !self.others.contains(&key) {
+            self.others.push(key);
         }
         Ok(self)
     }
@@ -96,7 +97,7 @@ impl Ed25519Keys {
         Ok(EncodingKey::from_ed_der(der.as_bytes()))
     }
 
-    /// Every key a token may be signed with, by key id: the signing key first, then the retired ones.
+    /// Every key a token may be signed with, by key id: the signing key first, then the others.
     pub(super) fn verification_keys(&self) -> Vec<(String, DecodingKey)> {
         self.public_keys()
             .map(|key| (key_id(key), DecodingKey::from_ed_der(key.as_bytes())))
@@ -112,7 +113,7 @@ impl Ed25519Keys {
 
     fn public_keys(&self) -> impl Iterator<Item = &VerifyingKey> {
         let signing: &VerifyingKey = (*self.signing).as_ref();
-        std::iter::once(signing).chain(&self.retired)
+        std::iter::once(signing).chain(&self.others)
     }
 }
 
@@ -193,14 +194,14 @@ mod tests {
     }
 
     #[test]
-    fn retired_keys_are_published_after_the_signing_key_once_each() {
+    fn other_keys_are_published_after_the_signing_key_once_each() {
         let keys = Ed25519Keys::from_pkcs8_pem(OTHER_PRIVATE)
             .unwrap()
-            .with_retired_public_pem(&public_pem(RFC_PRIVATE))
+            .with_verifying_key_pem(&public_pem(RFC_PRIVATE))
             .unwrap()
-            .with_retired_public_pem(&public_pem(RFC_PRIVATE))
+            .with_verifying_key_pem(&public_pem(RFC_PRIVATE))
             .unwrap()
-            .with_retired_public_pem(&public_pem(OTHER_PRIVATE))
+            .with_verifying_key_pem(&public_pem(OTHER_PRIVATE))
             .unwrap();
         let ids: Vec<_> = keys
             .jwk_set()
@@ -221,7 +222,7 @@ mod tests {
         }
         let keys = Ed25519Keys::from_pkcs8_pem(RFC_PRIVATE).unwrap();
         assert!(matches!(
-            keys.with_retired_public_pem(RFC_PRIVATE),
+            keys.with_verifying_key_pem(RFC_PRIVATE),
             Err(JwtError::InvalidKey(_))
         ));
     }

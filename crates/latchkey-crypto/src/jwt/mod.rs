@@ -448,7 +448,7 @@ mod tests {
             key: SigningKey::Ed25519(
                 Ed25519Keys::from_pkcs8_pem(ED25519_KEY)
                     .unwrap()
-                    .with_retired_public_pem(ED25519_OLD_PUBLIC)
+                    .with_verifying_key_pem(ED25519_OLD_PUBLIC)
                     .unwrap(),
             ),
             ..config()
