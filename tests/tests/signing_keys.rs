@@ -102,6 +102,15 @@ async fn eddsa_tokens_name_a_published_key_and_work_as_any_other() {
     assert_eq!(header(&access)["kid"], key["kid"]);
     let me = app.get("/auth/me", Some(&access)).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    // Another service verifies the token with what the endpoint served, and nothing else.
+    let served: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.body.clone()).unwrap();
+    let kid = header(&access)["kid"].as_str().unwrap().to_owned();
+    let verifying_key = jsonwebtoken::DecodingKey::from_jwk(served.find(&kid).unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_issuer(&[&app.settings.jwt.issuer]);
+    validation.set_audience(&[&app.settings.jwt.audience]);
+    let verified = jsonwebtoken::decode::<Value>(&access, &verifying_key, &validation).unwrap();
+    assert_eq!(verified.claims["sub"], registered.body["user"]["id"]);
     // Logins sign with the same key.
     let (login_access, _) = app.login("jane@example.com", PASSWORD).await;
     assert_eq!(header(&login_access)["kid"], key["kid"]);
@@ -188,6 +197,38 @@ async fn a_key_rotation_publishes_the_next_key_first_and_keeps_earlier_tokens_va
             .get("/auth/me", Some(&new_access))
             .await
             .status,
+        StatusCode::OK
+    );
+}
+
+/// Switching from HS256 to EdDSA ends the access tokens already issued (the algorithm is pinned), not the sessions:
+/// their refresh tokens, which are opaque, get EdDSA tokens.
+#[actix_web::test]
+async fn switching_to_eddsa_refuses_earlier_access_tokens_and_refresh_gets_new_ones() {
+    let keys = tempfile::tempdir().unwrap();
+    let private_key = write_key(keys.path(), "jwt.pem", FIRST_KEY);
+    let hs256 = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let registered = hs256.register("jane@example.com", PASSWORD).await;
+    let (access, refresh) = tokens(&registered.body["token"]);
+    let eddsa = hs256
+        .another_instance_with(|settings| settings.jwt.private_key_file = Some(private_key))
+        .await;
+    assert_eq!(
+        eddsa.get("/auth/me", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = eddsa
+        .post_json(
+            "/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let new_access = refreshed.body["access_token"].as_str().unwrap();
+    assert_eq!(header(new_access)["alg"], "EdDSA");
+    assert_eq!(
+        eddsa.get("/auth/me", Some(new_access)).await.status,
         StatusCode::OK
     );
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use latchkey_crypto::{Ed25519Keys, JwtError, SigningKey};
+use zeroize::Zeroizing;
 
 use crate::settings::JwtSettings;
 
@@ -17,10 +18,10 @@ pub enum SigningKeyError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The private key file is open to every user of the machine.
+    /// A key file others could read (the private one) or replace.
     #[error(
-        "refusing the JWT private key file {path}: its mode {mode:o} lets every user read or change it (chmod 600 \
-         it, or 640 for a group the server runs in, and replace the key if others may have read it)"
+        "refusing the JWT key file {path}: its mode {mode:o} lets others read or replace it (chmod 600 it, or 640 \
+         for a group the server runs in; replace a private key others may have read)"
     )]
     Insecure {
         /// The file.
@@ -41,21 +42,23 @@ pub enum SigningKeyError {
 /// EdDSA with `jwt.private_key_file` and the other verifying keys when that is set; HS256 with `secret` otherwise.
 ///
 /// # Errors
-/// [`SigningKeyError`] when a key file is unreadable, not the key expected, or (the private one) open to everybody.
+/// [`SigningKeyError`] when a key file is unreadable, not the key expected, or open to others: the private key
+/// must not be readable by every user nor writable by the group, and no key file may be writable by the group or
+/// every user (whoever could replace a verifying key could sign tokens for any account).
 pub fn signing_key(settings: &JwtSettings, secret: &[u8]) -> Result<SigningKey, SigningKeyError> {
     let Some(private_key_file) = &settings.private_key_file else {
         return Ok(SigningKey::Hs256(secret.to_vec()));
     };
-    refuse_if_public(private_key_file)?;
-    let mut keys = Ed25519Keys::from_pkcs8_pem(&read(private_key_file)?).map_err(|source| {
-        SigningKeyError::Invalid {
+    let pem = read_key_file(private_key_file, PRIVATE_KEY_REFUSED_MODE)?;
+    let mut keys =
+        Ed25519Keys::from_pkcs8_pem(&pem).map_err(|source| SigningKeyError::Invalid {
             path: private_key_file.clone(),
             source,
-        }
-    })?;
+        })?;
     for path in &settings.verifying_key_files {
+        let pem = read_key_file(path, PUBLIC_KEY_REFUSED_MODE)?;
         keys = keys
-            .with_verifying_key_pem(&read(path)?)
+            .with_verifying_key_pem(&pem)
             .map_err(|source| SigningKeyError::Invalid {
                 path: path.clone(),
                 source,
@@ -64,36 +67,35 @@ pub fn signing_key(settings: &JwtSettings, secret: &[u8]) -> Result<SigningKey, 
     Ok(SigningKey::Ed25519(keys))
 }
 
-fn read(path: &Path) -> Result<String, SigningKeyError> {
-    std::fs::read_to_string(path).map_err(|source| SigningKeyError::File {
+/// Permission bits refused on the private key: group write, and anything for every user. Group read is allowed,
+/// as orchestrators mount secrets readable by the pod's group (and links are followed, as they mount them).
+const PRIVATE_KEY_REFUSED_MODE: u32 = 0o027;
+/// Permission bits refused on a public key: write by the group or every user.
+const PUBLIC_KEY_REFUSED_MODE: u32 = 0o022;
+
+/// Reads a key file, checking the permissions of the file actually opened; the text is wiped when dropped.
+fn read_key_file(path: &Path, refused_mode: u32) -> Result<Zeroizing<String>, SigningKeyError> {
+    let io_error = |source| SigningKeyError::File {
         path: path.to_owned(),
         source,
-    })
-}
-
-/// A private key every user of the machine can read is no longer private. Group access is allowed, and links
-/// followed: orchestrators mount secrets as links to files readable by the pod's group.
-fn refuse_if_public(path: &Path) -> Result<(), SigningKeyError> {
+    };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|source| SigningKeyError::File {
-                path: path.to_owned(),
-                source,
-            })?
-            .permissions()
-            .mode();
-        if mode & 0o007 != 0 {
+        let mode = file.metadata().map_err(io_error)?.permissions().mode() & 0o777;
+        if mode & refused_mode != 0 {
             return Err(SigningKeyError::Insecure {
                 path: path.to_owned(),
-                mode: mode & 0o777,
+                mode,
             });
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    let _ = refused_mode;
+    let mut pem = Zeroizing::new(String::new());
+    std::io::Read::read_to_string(&mut file, &mut pem).map_err(io_error)?;
+    Ok(pem)
 }
 
 #[cfg(test)]
@@ -105,7 +107,7 @@ mod tests {
     const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\n\
         MC4CAQAwBQYDK2VwBCIEIEDlAHh1iVksaPudJymSGCaosj+gF7IFDQf0kVkw9P0f\n\
         -----END PRIVATE KEY-----\n";
-    const RETIRED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\n\
+    const VERIFYING_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\n\
         MCowBQYDK2VwAyEAlvKK4dQBSE50wVBpk1iVCj+79r0h21K1uX34YQ5k2Zo=\n\
         -----END PUBLIC KEY-----\n";
 
@@ -131,7 +133,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut jwt = settings();
         jwt.private_key_file = Some(write(dir.path(), "jwt.pem", PRIVATE, 0o640));
-        jwt.verifying_key_files = vec![write(dir.path(), "old.pub", RETIRED_PUBLIC, 0o644)];
+        jwt.verifying_key_files = vec![write(dir.path(), "old.pub", VERIFYING_PUBLIC, 0o644)];
         let key = signing_key(&jwt, b"secret").unwrap();
         assert!(matches!(key, SigningKey::Ed25519(_)));
         let codec = latchkey_crypto::JwtCodec::new(latchkey_crypto::JwtConfig {
@@ -144,17 +146,28 @@ mod tests {
     }
 
     #[test]
-    fn a_private_key_others_can_read_is_refused() {
+    fn key_files_others_could_read_or_replace_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut jwt = settings();
-        for mode in [0o604, 0o602, 0o644] {
+        for mode in [0o604, 0o602, 0o601, 0o644, 0o660] {
             jwt.private_key_file = Some(write(dir.path(), "jwt.pem", PRIVATE, mode));
             let error = signing_key(&jwt, b"secret").unwrap_err();
             assert!(
                 matches!(error, SigningKeyError::Insecure { mode: m, .. } if m == mode),
-                "{error}"
+                "{mode:o}: {error}"
             );
         }
+        jwt.private_key_file = Some(write(dir.path(), "jwt.pem", PRIVATE, 0o640));
+        for mode in [0o646, 0o662] {
+            jwt.verifying_key_files = vec![write(dir.path(), "next.pub", VERIFYING_PUBLIC, mode)];
+            let error = signing_key(&jwt, b"secret").unwrap_err();
+            assert!(
+                matches!(&error, SigningKeyError::Insecure { path, .. } if path.ends_with("next.pub")),
+                "{mode:o}: {error}"
+            );
+        }
+        jwt.verifying_key_files = vec![write(dir.path(), "next.pub", VERIFYING_PUBLIC, 0o644)];
+        assert!(signing_key(&jwt, b"secret").is_ok());
     }
 
     #[test]
@@ -167,7 +180,7 @@ mod tests {
             Err(SigningKeyError::File { .. })
         ));
         // A public key where the private one belongs.
-        jwt.private_key_file = Some(write(dir.path(), "jwt.pem", RETIRED_PUBLIC, 0o600));
+        jwt.private_key_file = Some(write(dir.path(), "jwt.pem", VERIFYING_PUBLIC, 0o600));
         let error = signing_key(&jwt, b"secret").unwrap_err();
         assert!(error.to_string().contains("jwt.pem"), "{error}");
         assert!(matches!(error, SigningKeyError::Invalid { .. }));

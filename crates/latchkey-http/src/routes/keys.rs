@@ -5,9 +5,46 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::openapi::NotFound;
+
+/// A JWK Set (RFC 7517 §5) as `/.well-known/jwks.json` serves it.
+#[derive(Debug, ToSchema)]
+#[schema(as = JwkSet)]
+#[allow(dead_code)] // Describes the answer; the set is served as the codec built it.
+pub(crate) struct JwkSetBody {
+    /// The signing key first, then the others that verify tokens (a rotation's next or retired key).
+    keys: Vec<JwkBody>,
+}
+
+/// A public key that verifies access tokens (RFC 8037: an Ed25519 key, for EdDSA).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Jwk)]
+#[allow(dead_code)] // Describes the answer; the set is served as the codec built it.
+pub(crate) struct JwkBody {
+    /// Key type: `OKP`.
+    #[schema(example = "OKP")]
+    kty: String,
+    /// Curve: `Ed25519`.
+    #[schema(example = "Ed25519")]
+    crv: String,
+    /// The public key, base64url without padding.
+    #[schema(example = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")]
+    x: String,
+    /// Key use: `sig`.
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    key_use: String,
+    /// Algorithm: `EdDSA`.
+    #[schema(example = "EdDSA")]
+    alg: String,
+    /// Key id: the key's RFC 7638 thumbprint, which a token's header names in its `kid`.
+    #[schema(example = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")]
+    kid: String,
+}
 
 /// The JWK Set to serve, present when access tokens are signed with an asymmetric key.
 pub(crate) struct PublishedKeys(pub(crate) Arc<serde_json::Value>);
@@ -26,7 +63,8 @@ const CACHE_CONTROL: &str = "public, max-age=300";
         (
             status = OK,
             description = "The JWK Set",
-            body = Object,
+            body = JwkSetBody,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`")),
             example = json!({"keys": [{
                 "kty": "OKP",
                 "crv": "Ed25519",
