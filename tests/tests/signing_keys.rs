@@ -244,8 +244,7 @@ async fn a_private_key_file_every_user_can_read_stops_the_start() {
     settings.jwt.private_key_file = Some(private_key);
     let error = latchkey_server::Application::build(&settings)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(error.to_string().contains("jwt.pem"), "{error}");
     assert!(error.to_string().contains("644"), "{error}");
 }
