@@ -138,8 +138,8 @@ login_target = 0.95 * cores / (hash_ms / 1000)
 rss_target = 100 + 1.5 * cores * int(m_kib) / 1024
 print(f"single-thread hash          {hash_ms:.2f} ms  (before the floods {before:.2f}, after {after:.2f}; "
       f"{cores} / hash time = {cores / (hash_ms / 1000):.1f}/s)")
-# The target assumes the cores scale linearly; what this machine gives with nothing but hashing running, as a share
-# of that, is the most any server reaches here (the target asks for 0.95 of it).
+# The target assumes the cores scale linearly; this is what the machine gave hashing alone, as a share of that: a
+# rough bound on shared vCPUs, noisy from minute to minute (floods have beaten it), not a ceiling.
 print(f"all {cores} cores hashing alone  {all_cores:.1f} hashes/s  "
       f"({all_cores / (cores / (hash_ms / 1000)):.2f} of {cores} / hash time)")
 # What a hash cost its thread during the flood: the hashing threads' CPU time over the hashes done. Above the

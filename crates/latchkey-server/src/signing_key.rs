@@ -19,16 +19,19 @@ pub enum SigningKeyError {
         source: std::io::Error,
     },
     /// A key file others could read (the private one) or replace.
-    #[error(
-        "refusing the JWT key file {path}: its mode {mode:o} lets others read or replace it (chmod 600 it, or 640 \
-         for a group the server runs in; replace a private key others may have read)"
-    )]
+    #[error("refusing the JWT key file {path}: its mode {mode:o} {advice}")]
     Insecure {
         /// The file.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
+        /// What is wrong, and the fix.
+        advice: &'static str,
     },
+    /// Verifying keys are configured but no private key: the server would sign with HS256 and ignore them, which
+    /// during a rotation would go unnoticed.
+    #[error("jwt.verifying_key_files is set but jwt.private_key_file is not: verifying keys need an EdDSA key")]
+    VerifyingKeysWithoutPrivateKey,
     /// A file does not hold the key expected.
     #[error("{path}: {source}")]
     Invalid {
@@ -47,16 +50,19 @@ pub enum SigningKeyError {
 /// every user (whoever could replace a verifying key could sign tokens for any account).
 pub fn signing_key(settings: &JwtSettings, secret: &[u8]) -> Result<SigningKey, SigningKeyError> {
     let Some(private_key_file) = &settings.private_key_file else {
+        if !settings.verifying_key_files.is_empty() {
+            return Err(SigningKeyError::VerifyingKeysWithoutPrivateKey);
+        }
         return Ok(SigningKey::Hs256(secret.to_vec()));
     };
-    let pem = read_key_file(private_key_file, PRIVATE_KEY_REFUSED_MODE)?;
+    let pem = read_key_file(private_key_file, &PRIVATE_KEY)?;
     let mut keys =
         Ed25519Keys::from_pkcs8_pem(&pem).map_err(|source| SigningKeyError::Invalid {
             path: private_key_file.clone(),
             source,
         })?;
     for path in &settings.verifying_key_files {
-        let pem = read_key_file(path, PUBLIC_KEY_REFUSED_MODE)?;
+        let pem = read_key_file(path, &PUBLIC_KEY)?;
         keys = keys
             .with_verifying_key_pem(&pem)
             .map_err(|source| SigningKeyError::Invalid {
@@ -67,14 +73,27 @@ pub fn signing_key(settings: &JwtSettings, secret: &[u8]) -> Result<SigningKey, 
     Ok(SigningKey::Ed25519(keys))
 }
 
-/// Permission bits refused on the private key: group write, and anything for every user. Group read is allowed,
-/// as orchestrators mount secrets readable by the pod's group (and links are followed, as they mount them).
-const PRIVATE_KEY_REFUSED_MODE: u32 = 0o027;
-/// Permission bits refused on a public key: write by the group or every user.
-const PUBLIC_KEY_REFUSED_MODE: u32 = 0o022;
+/// The permission bits refused on a kind of key file, and what to do instead.
+struct KeyFileRule {
+    refused_mode: u32,
+    advice: &'static str,
+}
+
+/// The private key: no group write, nothing for every user. Group read is allowed, as orchestrators mount secrets
+/// readable by the pod's group (and links are followed, as they mount them).
+const PRIVATE_KEY: KeyFileRule = KeyFileRule {
+    refused_mode: 0o027,
+    advice: "lets others read or replace this private key (chmod 600 it, or 640 for a group the server runs in, \
+             and replace the key if others may have read it)",
+};
+/// A public key: no write by the group or every user, since whoever replaced it could sign tokens.
+const PUBLIC_KEY: KeyFileRule = KeyFileRule {
+    refused_mode: 0o022,
+    advice: "lets others replace this verifying key, and so sign tokens (chmod 644 it)",
+};
 
 /// Reads a key file, checking the permissions of the file actually opened; the text is wiped when dropped.
-fn read_key_file(path: &Path, refused_mode: u32) -> Result<Zeroizing<String>, SigningKeyError> {
+fn read_key_file(path: &Path, rule: &KeyFileRule) -> Result<Zeroizing<String>, SigningKeyError> {
     let io_error = |source| SigningKeyError::File {
         path: path.to_owned(),
         source,
@@ -84,15 +103,16 @@ fn read_key_file(path: &Path, refused_mode: u32) -> Result<Zeroizing<String>, Si
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = file.metadata().map_err(io_error)?.permissions().mode() & 0o777;
-        if mode & refused_mode != 0 {
+        if mode & rule.refused_mode != 0 {
             return Err(SigningKeyError::Insecure {
                 path: path.to_owned(),
                 mode,
+                advice: rule.advice,
             });
         }
     }
     #[cfg(not(unix))]
-    let _ = refused_mode;
+    let _ = rule;
     let mut pem = Zeroizing::new(String::new());
     std::io::Read::read_to_string(&mut file, &mut pem).map_err(io_error)?;
     Ok(pem)
@@ -126,6 +146,16 @@ mod tests {
     fn without_a_key_file_the_secret_signs_with_hs256() {
         let key = signing_key(&settings(), b"secret").unwrap();
         assert!(matches!(key, SigningKey::Hs256(secret) if secret == b"secret"));
+    }
+
+    #[test]
+    fn verifying_keys_without_a_private_key_stop_the_start() {
+        let mut jwt = settings();
+        jwt.verifying_key_files = vec![PathBuf::from("/etc/latchkey/next.pub")];
+        assert!(matches!(
+            signing_key(&jwt, b"secret"),
+            Err(SigningKeyError::VerifyingKeysWithoutPrivateKey)
+        ));
     }
 
     #[test]

@@ -29,7 +29,8 @@ use super::JwtError;
 /// ```
 #[derive(Clone)]
 pub struct Ed25519Keys {
-    /// Boxed, so that the secret is not copied whenever the keys move (it is zeroed when dropped).
+    /// Boxed, so that moving the keys copies no secret (it is zeroed when dropped). The codec keeps one more copy,
+    /// the DER that jsonwebtoken's `EncodingKey` signs with, for its lifetime.
     signing: Box<SigningKey>,
     others: Vec<VerifyingKey>,
 }

@@ -473,13 +473,12 @@ mod tests {
         let kid = header(&token)["kid"].as_str().unwrap().to_owned();
 
         // HS256 keyed with the published public key (the classic algorithm confusion), under the right kid.
-        let public_key = Ed25519Keys::from_pkcs8_pem(ED25519_KEY).unwrap();
         let x = serde_json::to_value(codec.published_keys().unwrap()).unwrap()["keys"][0]["x"]
             .as_str()
             .unwrap()
             .to_owned();
         let mut hs256 = Header::new(Algorithm::HS256);
-        hs256.kid = Some(public_key.key_id());
+        hs256.kid = Some(kid.clone());
         let confused = jsonwebtoken::encode(
             &hs256,
             &payload(&token),

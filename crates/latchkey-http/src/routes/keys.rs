@@ -49,12 +49,12 @@ pub(crate) struct JwkBody {
 /// The JWK Set to serve, present when access tokens are signed with an asymmetric key.
 pub(crate) struct PublishedKeys(pub(crate) Arc<serde_json::Value>);
 
-/// How long a verifier may keep the keys: a rotation keeps the retired key published for at least an access
-/// token's lifetime, so a copy this old still verifies every live token once it has fetched again.
+/// How long a verifier may keep the keys: the first step of a rotation (`docs/operations.md`) waits this long after
+/// publishing the next key before it signs, so every cached copy knows it by then. Change both together.
 const CACHE_CONTROL: &str = "public, max-age=300";
 
 /// The public keys that verify access tokens signed with EdDSA, as a JWK Set (RFC 7517): each token names its key
-/// by `kid`; during a key rotation the retired key is listed too. 404 when tokens are signed with HS256, whose
+/// by `kid`; during a key rotation the next or the retired key is listed too. 404 when tokens are signed with HS256, whose
 /// secret is never published.
 #[utoipa::path(
     operation_id = "jwks",
