@@ -1,6 +1,9 @@
 //! Access tokens as JWTs: HS256 with a shared secret, or EdDSA (Ed25519) with public keys anyone can fetch.
 
 mod ed25519;
+mod verified;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::JwkSet;
@@ -10,6 +13,7 @@ use latchkey_domain::{PortError, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub use ed25519::Ed25519Keys;
+use verified::VerifiedTokens;
 
 /// Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: a key at least as long as the hash output).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -83,10 +87,14 @@ enum Keys {
 ///
 /// The algorithm is pinned to the configured key's: tokens whose header names `none`, another algorithm, or (with
 /// EdDSA) a key id that is not one of ours are refused, as are tokens for another issuer, audience or type. Expiry
-/// is left to the domain's clock (see [`AccessTokenCodec`]).
+/// is left to the domain's clock (see [`AccessTokenCodec`]). With EdDSA, tokens already verified are remembered by
+/// their SHA-256 (a bounded number, shared by clones), so a client reusing its token does not pay for the signature
+/// again.
 #[derive(Clone)]
 pub struct JwtCodec {
     keys: Keys,
+    /// With EdDSA only: an HMAC costs about what the lookup would, and the lock would be shared for nothing.
+    verified: Option<Arc<VerifiedTokens>>,
     header: Header,
     validation: Validation,
     issuer: String,
@@ -153,6 +161,7 @@ impl JwtCodec {
         let mut header = Header::new(algorithm);
         header.kid = key_id;
         let codec = Self {
+            verified: matches!(keys, Keys::Ed25519 { .. }).then(Arc::default),
             keys,
             header,
             validation,
@@ -208,7 +217,7 @@ impl JwtCodec {
             .encode(&claims)
             .map_err(|error| JwtError::SelfTest(error.to_string()))?;
         let decoded = self
-            .decode(&token)
+            .verify(&token)
             .map_err(|error| JwtError::SelfTest(error.to_string()))?;
         if decoded.user_id != claims.user_id || decoded.session_id != claims.session_id {
             return Err(JwtError::SelfTest("claims did not round-trip".into()));
@@ -239,6 +248,21 @@ impl AccessTokenCodec for JwtCodec {
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, DecodeError> {
+        let Some(verified) = &self.verified else {
+            return self.verify(token);
+        };
+        if let Some(claims) = verified.get(token) {
+            return Ok(claims);
+        }
+        let claims = self.verify(token)?;
+        verified.insert(token, claims.clone());
+        Ok(claims)
+    }
+}
+
+impl JwtCodec {
+    /// Every check: the signature with the pinned algorithm and key, issuer, audience, type, and the claims' form.
+    fn verify(&self, token: &str) -> Result<AccessClaims, DecodeError> {
         let claims =
             jsonwebtoken::decode::<Claims>(token, self.decoding_key(token)?, &self.validation)
                 .map_err(|_| DecodeError::Invalid)?
@@ -510,6 +534,50 @@ mod tests {
         assert_eq!(
             JwtCodec::new(config()).unwrap().decode(&token),
             Err(DecodeError::Invalid)
+        );
+    }
+    #[test]
+    fn a_verified_token_is_remembered_and_any_other_bytes_are_checked_afresh() {
+        assert!(JwtCodec::new(config()).unwrap().verified.is_none());
+        let codec = ed25519(ED25519_KEY);
+        let kept = |codec: &JwtCodec| codec.verified.as_ref().unwrap().len();
+        assert_eq!(kept(&codec), 0, "the self-test's token is not kept");
+        let token = codec.encode(&claims()).unwrap();
+        let clone = codec.clone();
+        assert_eq!(codec.decode(&token).unwrap(), claims());
+        assert_eq!(kept(&codec), 1);
+        // Shared by clones, and answered from memory.
+        assert_eq!(clone.decode(&token).unwrap(), claims());
+        assert_eq!(kept(&clone), 1);
+
+        // The same token with one byte of its payload changed: its signature no longer matches.
+        let (header_part, rest) = token.split_once('.').unwrap();
+        let (body, signature) = rest.split_once('.').unwrap();
+        let mut tampered_body = body.as_bytes().to_vec();
+        tampered_body[10] = if tampered_body[10] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let tampered = format!(
+            "{header_part}.{}.{signature}",
+            String::from_utf8(tampered_body).unwrap()
+        );
+        assert_eq!(codec.decode(&tampered), Err(DecodeError::Invalid));
+        // Refusals are not kept.
+        assert_eq!(kept(&codec), 1);
+    }
+
+    #[test]
+    fn the_verified_tokens_stay_within_their_bound() {
+        let tokens = verified::VerifiedTokens::default();
+        for n in 0..=verified::CAPACITY {
+            tokens.insert(&format!("token-{n}"), claims());
+        }
+        assert!(tokens.len() <= verified::CAPACITY);
+        assert_eq!(
+            tokens.get(&format!("token-{}", verified::CAPACITY)),
+            Some(claims())
         );
     }
 }
