@@ -45,6 +45,11 @@ fn header(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+/// What the instance answers `GET /auth/me` with this access token.
+async fn me_status(app: &TestApp, access: &str) -> StatusCode {
+    app.get("/auth/me", Some(access)).await.status
+}
+
 /// The key ids the instance publishes, in order.
 async fn published_key_ids(app: &TestApp) -> Vec<String> {
     let jwks = app.get("/.well-known/jwks.json", None).await;
@@ -160,22 +165,16 @@ async fn a_key_rotation_publishes_the_next_key_first_and_keeps_earlier_tokens_va
         [second_kid.clone(), first_kid]
     );
     for access in [&old_access, &step_one_access] {
-        assert_eq!(
-            rotated.get("/auth/me", Some(access)).await.status,
-            StatusCode::OK
-        );
+        assert_eq!(me_status(&rotated, access).await, StatusCode::OK);
     }
     let (new_access, _) = rotated.login("jane@example.com", PASSWORD).await;
     assert_eq!(header(&new_access)["kid"], second_kid.as_str());
     assert_eq!(
-        next_published
-            .get("/auth/me", Some(&new_access))
-            .await
-            .status,
+        me_status(&next_published, &new_access).await,
         StatusCode::OK
     );
     assert_eq!(
-        before.get("/auth/me", Some(&new_access)).await.status,
+        me_status(&before, &new_access).await,
         StatusCode::UNAUTHORIZED
     );
 
@@ -186,17 +185,11 @@ async fn a_key_rotation_publishes_the_next_key_first_and_keeps_earlier_tokens_va
         })
         .await;
     assert_eq!(
-        old_key_dropped
-            .get("/auth/me", Some(&old_access))
-            .await
-            .status,
+        me_status(&old_key_dropped, &old_access).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        old_key_dropped
-            .get("/auth/me", Some(&new_access))
-            .await
-            .status,
+        me_status(&old_key_dropped, &new_access).await,
         StatusCode::OK
     );
 }
@@ -213,10 +206,7 @@ async fn switching_to_eddsa_refuses_earlier_access_tokens_and_refresh_gets_new_o
     let eddsa = hs256
         .another_instance_with(|settings| settings.jwt.private_key_file = Some(private_key))
         .await;
-    assert_eq!(
-        eddsa.get("/auth/me", Some(&access)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me_status(&eddsa, &access).await, StatusCode::UNAUTHORIZED);
     let refreshed = eddsa
         .post_json(
             "/auth/refresh",
@@ -227,10 +217,7 @@ async fn switching_to_eddsa_refuses_earlier_access_tokens_and_refresh_gets_new_o
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     let new_access = refreshed.body["access_token"].as_str().unwrap();
     assert_eq!(header(new_access)["alg"], "EdDSA");
-    assert_eq!(
-        eddsa.get("/auth/me", Some(new_access)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(me_status(&eddsa, new_access).await, StatusCode::OK);
 }
 
 #[actix_web::test]

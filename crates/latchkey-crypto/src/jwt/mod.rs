@@ -75,11 +75,14 @@ enum Keys {
         encoding: EncodingKey,
         decoding: DecodingKey,
     },
-    /// A private key signs; the token's `kid` picks the public key that verifies it.
+    /// A private key signs; the token's `kid` picks the public key that verifies it. Tokens already verified are
+    /// remembered (shared by clones): a signature check costs 30–40 µs, where an HMAC costs about what the lookup
+    /// would, which is why the other variant keeps no such memory.
     Ed25519 {
         encoding: EncodingKey,
         verifying: Vec<(String, DecodingKey)>,
         published: JwkSet,
+        verified: Arc<VerifiedTokens>,
     },
 }
 
@@ -93,8 +96,6 @@ enum Keys {
 #[derive(Clone)]
 pub struct JwtCodec {
     keys: Keys,
-    /// With EdDSA only: an HMAC costs about what the lookup would, and the lock would be shared for nothing.
-    verified: Option<Arc<VerifiedTokens>>,
     header: Header,
     validation: Validation,
     issuer: String,
@@ -147,6 +148,7 @@ impl JwtCodec {
                     encoding: ed25519.encoding_key()?,
                     verifying: ed25519.verification_keys(),
                     published: ed25519.jwk_set(),
+                    verified: Arc::default(),
                 };
                 (Algorithm::EdDSA, Some(ed25519.key_id()), keys)
             }
@@ -161,7 +163,6 @@ impl JwtCodec {
         let mut header = Header::new(algorithm);
         header.kid = key_id;
         let codec = Self {
-            verified: matches!(keys, Keys::Ed25519 { .. }).then(Arc::default),
             keys,
             header,
             validation,
@@ -178,6 +179,14 @@ impl JwtCodec {
         match &self.keys {
             Keys::Hmac { .. } => None,
             Keys::Ed25519 { published, .. } => Some(published),
+        }
+    }
+
+    /// The tokens already verified, with EdDSA.
+    fn verified_tokens(&self) -> Option<&VerifiedTokens> {
+        match &self.keys {
+            Keys::Hmac { .. } => None,
+            Keys::Ed25519 { verified, .. } => Some(verified),
         }
     }
 
@@ -202,6 +211,24 @@ impl JwtCodec {
                     .ok_or(DecodeError::Invalid)
             }
         }
+    }
+
+    /// Every check: the signature with the pinned algorithm and key, issuer, audience, type, and the claims' form.
+    fn verify(&self, token: &str) -> Result<AccessClaims, DecodeError> {
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, self.decoding_key(token)?, &self.validation)
+                .map_err(|_| DecodeError::Invalid)?
+                .claims;
+        if claims.typ != ACCESS_TOKEN_TYPE {
+            return Err(DecodeError::Invalid);
+        }
+        Ok(AccessClaims {
+            user_id: UserId::parse(&claims.sub).ok_or(DecodeError::Invalid)?,
+            session_id: SessionId::parse(&claims.sid).ok_or(DecodeError::Invalid)?,
+            token_id: claims.jti,
+            issued_at: timestamp(claims.nbf.max(claims.iat))?,
+            expires_at: timestamp(claims.exp)?,
+        })
     }
 
     fn self_test(&self) -> Result<(), JwtError> {
@@ -248,7 +275,7 @@ impl AccessTokenCodec for JwtCodec {
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, DecodeError> {
-        let Some(verified) = &self.verified else {
+        let Some(verified) = self.verified_tokens() else {
             return self.verify(token);
         };
         if let Some(claims) = verified.get(token) {
@@ -257,26 +284,6 @@ impl AccessTokenCodec for JwtCodec {
         let claims = self.verify(token)?;
         verified.insert(token, claims.clone());
         Ok(claims)
-    }
-}
-
-impl JwtCodec {
-    /// Every check: the signature with the pinned algorithm and key, issuer, audience, type, and the claims' form.
-    fn verify(&self, token: &str) -> Result<AccessClaims, DecodeError> {
-        let claims =
-            jsonwebtoken::decode::<Claims>(token, self.decoding_key(token)?, &self.validation)
-                .map_err(|_| DecodeError::Invalid)?
-                .claims;
-        if claims.typ != ACCESS_TOKEN_TYPE {
-            return Err(DecodeError::Invalid);
-        }
-        Ok(AccessClaims {
-            user_id: UserId::parse(&claims.sub).ok_or(DecodeError::Invalid)?,
-            session_id: SessionId::parse(&claims.sid).ok_or(DecodeError::Invalid)?,
-            token_id: claims.jti,
-            issued_at: timestamp(claims.nbf.max(claims.iat))?,
-            expires_at: timestamp(claims.exp)?,
-        })
     }
 }
 
@@ -538,9 +545,9 @@ mod tests {
     }
     #[test]
     fn a_verified_token_is_remembered_and_any_other_bytes_are_checked_afresh() {
-        assert!(JwtCodec::new(config()).unwrap().verified.is_none());
+        assert!(JwtCodec::new(config()).unwrap().verified_tokens().is_none());
         let codec = ed25519(ED25519_KEY);
-        let kept = |codec: &JwtCodec| codec.verified.as_ref().unwrap().len();
+        let kept = |codec: &JwtCodec| codec.verified_tokens().unwrap().len();
         assert_eq!(kept(&codec), 0, "the self-test's token is not kept");
         let token = codec.encode(&claims()).unwrap();
         let clone = codec.clone();

@@ -54,8 +54,8 @@ pub(crate) struct PublishedKeys(pub(crate) Arc<serde_json::Value>);
 const CACHE_CONTROL: &str = "public, max-age=300";
 
 /// The public keys that verify access tokens signed with EdDSA, as a JWK Set (RFC 7517): each token names its key
-/// by `kid`; during a key rotation the next or the retired key is listed too. 404 when tokens are signed with HS256, whose
-/// secret is never published.
+/// by `kid`; during a key rotation the next or the retired key is listed too. 404 when tokens are signed with
+/// HS256, whose secret is never published.
 #[utoipa::path(
     operation_id = "jwks",
     tag = "service",
