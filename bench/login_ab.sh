@@ -13,7 +13,8 @@
 #
 # The login limits are on, as deployed (every login here is right, so none is refused, but each counts its
 # attempts and gives them back); LIMITS=off turns them off. Prints logins/s and median latency per round
-# (wrk -t1 -c16, DURATION per run, default 8s).
+# (wrk -t1 -c16, DURATION per run, default 8s). PERF=1 adds the server's CPU time and context switches per login
+# (perf stat on its process; needs Debian's linux-perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/server.sh
@@ -26,7 +27,7 @@ if [ "${LIMITS:-on}" = off ]; then
 fi
 
 one_run() {
-  local binary="$1" port="$2" dir pid api url name=""
+  local binary="$1" port="$2" dir pid api url name="" perf_pid=""
   dir="$(mktemp -d)"
   case "$DATABASE" in
     sqlite) url="sqlite://$dir/bench.db" ;;
@@ -47,9 +48,22 @@ one_run() {
     curl -fsS -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
       -d "{\"email\":\"bench${i}@example.com\",\"password\":\"${BENCH_PASSWORD}\"}"
   done
-  ACCOUNTS="$ACCOUNTS" wrk -t1 -c16 -d"${DURATION:-8s}" --latency -s bench/logins_many.lua "$api/auth/login" |
-    awk '/Requests\/sec/ {rps = $2} $1 == "50%" {p50 = $2} /Non-2xx/ {bad = $NF}
-         END {printf "%s logins/s, p50 %s%s", rps, p50, bad ? ", non-2xx " bad : ""}'
+  if [ "${PERF:-0}" = 1 ]; then
+    # The server's CPU time and context switches over the run, divided by the logins it answered below.
+    perf stat -x, -e task-clock,context-switches -p "$pid" -o "$dir/perf.csv" -- sleep "${DURATION:-8s}" &
+    perf_pid=$!
+  fi
+  ACCOUNTS="$ACCOUNTS" wrk -t1 -c16 -d"${DURATION:-8s}" --latency -s bench/logins_many.lua "$api/auth/login" \
+    >"$dir/wrk.txt"
+  if [ -n "${perf_pid:-}" ]; then wait "$perf_pid"; fi
+  awk '/Requests\/sec/ {rps = $2} $1 == "50%" {p50 = $2} /Non-2xx/ {bad = $NF}
+       END {printf "%s logins/s, p50 %s%s", rps, p50, bad ? ", non-2xx " bad : ""}' "$dir/wrk.txt"
+  if [ "${PERF:-0}" = 1 ]; then
+    awk -F, 'FNR == NR && / requests in / {n = $1} FNR != NR && $3 == "task-clock" {ms = $1}
+             FNR != NR && $3 == "context-switches" {cs = $1}
+             END {printf ", %.2f ms CPU and %.1f context switches a login", ms / n, cs / n}' \
+      "$dir/wrk.txt" "$dir/perf.csv"
+  fi
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   if [ -n "$name" ]; then

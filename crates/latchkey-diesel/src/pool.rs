@@ -8,6 +8,7 @@
 //! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::ops::DerefMut;
 use std::pin::Pin;
@@ -155,13 +156,89 @@ pub(crate) trait Pooled {
     }
 }
 
-/// How `SyncConnectionWrapper` runs SQLite's blocking calls: on tokio's blocking pool, like its default, but safe
+/// Runs `work` on the connection `checkout` yields, all of it in one call on tokio's blocking pool, leaving its
+/// diesel error to the caller: for SQLite, whose every statement is a blocking call.
+///
+/// `SyncConnectionWrapper` would otherwise send each statement to the blocking pool on its own, a round trip of
+/// thread wake-ups per statement (BEGIN and COMMIT included): about 40 context switches and most of a login's own
+/// CPU, in the kernel (docs/benchmarks.md). Here the whole unit of work is driven on one blocking thread, on which
+/// [`BlockingCalls`] runs each statement in place. The only waits left inside are for SQLite itself and for the
+/// process's write queue, neither of which needs the runtime's timers or I/O.
+///
+/// Like [`detached`], the work finishes (commits or rolls back) whether or not the caller still waits: a blocking
+/// call cannot be cancelled, and the connection moves into it with no await in between. The checkout, which can
+/// wait, stays on the async side.
+pub(crate) async fn run_raw_in_one_blocking_call<O, E, R, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) -> Result<QueryResult<R>, PortError>
+where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    let mut connection = acquire(context, checkout).await?;
+    let runtime = tokio::runtime::Handle::current();
+    let call = tokio::task::spawn_blocking(move || {
+        let _in_place = InPlaceCalls::begin();
+        runtime.block_on(work(&mut connection))
+    });
+    call.await.map_err(|join_error| PortError::new(context, join_error))
+}
+
+/// As [`run_in_background`], with the work in one blocking call (see [`run_raw_in_one_blocking_call`]).
+pub(crate) fn run_in_background_in_one_blocking_call<O, E, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let outcome = match run_raw_in_one_blocking_call(context, checkout, work).await {
+            Ok(result) => result.map_err(|error| PortError::new(context, error)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(error = %error, "background database write failed");
+        }
+    });
+}
+
+thread_local! {
+    /// Whether this thread is driving a unit of work of [`run_raw_in_one_blocking_call`], so that its blocking calls
+    /// run in place.
+    static IN_PLACE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current (blocking) thread as running its blocking calls in place, until dropped; a blocking thread
+/// goes back to tokio's pool for other work afterwards, panic or not.
+struct InPlaceCalls;
+
+impl InPlaceCalls {
+    fn begin() -> Self {
+        IN_PLACE.set(true);
+        Self
+    }
+}
+
+impl Drop for InPlaceCalls {
+    fn drop(&mut self) {
+        IN_PLACE.set(false);
+    }
+}
+
+/// How `SyncConnectionWrapper` runs SQLite's blocking calls: in place when already on a blocking thread driving a
+/// unit of work ([`run_raw_in_one_blocking_call`]); otherwise on tokio's blocking pool, like its default, but safe
 /// to drop on any runtime.
 ///
 /// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded
 /// runtime. Waiting is still required (the wrapper's next call needs the connection back, and reads the transaction
 /// state without locking), so this one waits on a plain channel instead, which works on every runtime flavour.
-/// With [`detached`] work that wait only happens when a runtime shuts down mid-call.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct BlockingCalls;
 
@@ -173,6 +250,12 @@ impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingCalls {
     where
         R: Send + 'static,
     {
+        if IN_PLACE.get() {
+            // Run now, as a spawned call would start now: the wrapper awaits it next, and nothing else holds the
+            // connection meanwhile.
+            let result = task();
+            return Box::pin(std::future::ready(Ok(result)));
+        }
         // The sender is dropped when the task ends, however it ends; that is what `Drop` waits for.
         let (finished, on_finish) = mpsc::sync_channel::<()>(0);
         let handle = tokio::task::spawn_blocking(move || {

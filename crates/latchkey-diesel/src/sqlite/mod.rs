@@ -1,8 +1,9 @@
 //! The SQLite store: the zero-setup backend, one file in WAL mode.
 //!
-//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool; each query runs on tokio's blocking
-//! pool, so SQLite's synchronous calls never stall the async workers, and each port method's work is detached from
-//! its caller (see `crate::pool`), so a cancelled request cannot leave a connection mid-call. Every connection is set up with
+//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool. Each port method's work, every statement
+//! of it, runs in one call on tokio's blocking pool (`crate::pool::run_raw_in_one_blocking_call`), so SQLite's
+//! synchronous calls never stall the async workers, a transaction costs one hop to another thread rather than one
+//! per statement, and a cancelled request cannot leave a connection mid-call. Every connection is set up with
 //! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
 //! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
 //! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
@@ -216,6 +217,26 @@ impl crate::pool::Pooled for SqliteStore {
         let pool = self.pool.clone();
         async move { pool.get().await }
     }
+
+    /// Each port method's statements, BEGIN and COMMIT included, run in one blocking call rather than one each.
+    fn run_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), work)
+    }
+
+    fn run_in_background<F>(&self, context: &'static str, work: F)
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
+    {
+        crate::pool::run_in_background_in_one_blocking_call(context, self.checkout(), work);
+    }
 }
 
 /// Where this process's write transactions queue for their turn before `BEGIN IMMEDIATE`.
@@ -304,6 +325,32 @@ mod tests {
         synchronous: i32,
         #[diesel(sql_type = Integer)]
         foreign_keys: i32,
+    }
+
+    #[tokio::test]
+    async fn a_port_methods_statements_run_in_one_blocking_call_off_the_async_thread() {
+        use crate::pool::Pooled;
+
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("latchkey.db"), 1)
+            .await
+            .unwrap();
+        let caller = std::thread::current().id();
+        let (driver, statement) = store
+            .run("test", |connection| {
+                Box::pin(async move {
+                    let driver = std::thread::current().id();
+                    let statement = connection
+                        .spawn_blocking(|_| Ok(std::thread::current().id()))
+                        .await?;
+                    Ok((driver, statement))
+                })
+            })
+            .await
+            .unwrap();
+        // Off the async worker, so SQLite's waits never stall it; and in place, not a hop per statement.
+        assert_ne!(driver, caller);
+        assert_eq!(statement, driver);
     }
 
     #[tokio::test]
