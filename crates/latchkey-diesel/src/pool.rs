@@ -7,6 +7,8 @@
 //! between statements leaves its connection with an open transaction. So every port method runs its connection work
 //! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
+//! SQLite's store runs each unit of work in one blocking call instead ([`run_raw_in_one_blocking_call`]), which is
+//! detached from its caller the same way.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -185,7 +187,8 @@ where
         let _in_place = InPlaceCalls::begin();
         runtime.block_on(work(&mut connection))
     });
-    call.await.map_err(|join_error| PortError::new(context, join_error))
+    call.await
+        .map_err(|join_error| PortError::new(context, join_error))
 }
 
 /// As [`run_in_background`], with the work in one blocking call (see [`run_raw_in_one_blocking_call`]).
