@@ -23,6 +23,9 @@
 //!   over instead of waited for (outbox workers on several instances claim different rows at once; a retried
 //!   refresh never waits for its successor's lock); nothing on SQLite.
 //!
+//! A body awaits only its connection's calls: on SQLite the whole of it runs in one blocking call, driven by
+//! `Handle::block_on`, where no timer, socket or other task could wake it.
+//!
 //! Only that locking and the connection setup differ per backend. A new table costs a migration per backend, its
 //! `table!` and rows here, and one repository file.
 //!

@@ -7,12 +7,12 @@
 //! between statements leaves its connection with an open transaction. So every port method runs its connection work
 //! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
-//! SQLite's store runs each unit of work in one blocking call instead ([`run_raw_in_one_blocking_call`]), which is
-//! detached from its caller the same way.
+//! SQLite's store runs each unit of work in one blocking call on top of that ([`run_raw_in_one_blocking_call`]).
 
 use std::cell::Cell;
 use std::future::Future;
 use std::ops::DerefMut;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
@@ -108,8 +108,8 @@ pub(crate) fn run_in_background<O, E, F>(
 }
 
 /// A store whose port methods run their connection work detached, on connections from its pool: what the shared
-/// repository bodies call (`self.run(…)`), implemented by each backend's store with the one thing that differs, how
-/// a connection is checked out.
+/// repository bodies call (`self.run(…)`), implemented by each backend's store with what differs, how a connection
+/// is checked out (and, for SQLite, how the work is driven: [`run_raw_in_one_blocking_call`]).
 pub(crate) trait Pooled {
     /// The connection the repository bodies run on.
     type Connection: Send + 'static;
@@ -121,8 +121,9 @@ pub(crate) trait Pooled {
     /// Checks a connection out; the future owns what it needs, so it can run on another task.
     fn checkout(&self) -> impl Future<Output = Result<Self::Object, Self::Error>> + Send + 'static;
 
-    /// Runs `work` with a pooled connection, [`detached`], leaving its diesel error to the caller: it finishes
-    /// (commits or rolls back) before its connection returns to the pool, even if the caller stops waiting.
+    /// Runs `work` with a pooled connection, [`detached`] (by default; SQLite in one blocking call), leaving its
+    /// diesel error to the caller: it finishes (commits or rolls back) before its connection returns to the pool,
+    /// even if the caller stops waiting.
     fn run_raw<R, F>(
         &self,
         context: &'static str,
@@ -164,15 +165,20 @@ pub(crate) trait Pooled {
 /// `SyncConnectionWrapper` would otherwise send each statement to the blocking pool on its own, a round trip of
 /// thread wake-ups per statement (BEGIN and COMMIT included): about 40 context switches and most of a login's own
 /// CPU, in the kernel (docs/benchmarks.md). Here the whole unit of work is driven on one blocking thread, on which
-/// [`BlockingCalls`] runs each statement in place. The only waits left inside are for SQLite itself and for the
-/// process's write queue, neither of which needs the runtime's timers or I/O.
+/// [`BlockingCalls`] runs each statement in place.
 ///
-/// Like [`detached`], the work finishes (commits or rolls back) whether or not the caller still waits: a blocking
-/// call cannot be cancelled, and the connection moves into it with no await in between. The checkout, which can
-/// wait, stays on the async side.
+/// The unit of work is driven by `Handle::block_on`, which on a current-thread runtime cannot drive the runtime's
+/// timers or I/O: it may await the connection's calls and the process's write queue (a `tokio::sync::Mutex`), never
+/// a timer, a socket or another task's result. The repository bodies keep to that (see the crate documentation).
+///
+/// Like [`detached`], the checkout and the work run apart from the caller and finish (commit or roll back) whether
+/// or not it still waits. A panic in the work reaches the caller as a [`PortError`]; the connection it panicked on
+/// may still be inside a transaction, holding SQLite's write lock, so it goes to `discard` (which closes it, rolling
+/// back) instead of back to the pool.
 pub(crate) async fn run_raw_in_one_blocking_call<O, E, R, F>(
     context: &'static str,
     checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    discard: fn(O),
     work: F,
 ) -> Result<QueryResult<R>, PortError>
 where
@@ -181,28 +187,39 @@ where
     F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
     R: Send + 'static,
 {
-    let mut connection = acquire(context, checkout).await?;
-    let runtime = tokio::runtime::Handle::current();
-    let call = tokio::task::spawn_blocking(move || {
-        let _in_place = InPlaceCalls::begin();
-        runtime.block_on(work(&mut connection))
-    });
-    call.await
-        .map_err(|join_error| PortError::new(context, join_error))
+    detached(context, async move {
+        let mut connection = acquire(context, checkout).await?;
+        let runtime = tokio::runtime::Handle::current();
+        let call = tokio::task::spawn_blocking(move || {
+            let in_place = InPlaceCalls::begin();
+            let outcome =
+                panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work(&mut connection))));
+            drop(in_place);
+            outcome.unwrap_or_else(|payload| {
+                discard(connection);
+                panic::resume_unwind(payload)
+            })
+        });
+        call.await
+            .map_err(|join_error| PortError::new(context, join_error))
+    })
+    .await
 }
 
 /// As [`run_in_background`], with the work in one blocking call (see [`run_raw_in_one_blocking_call`]).
 pub(crate) fn run_in_background_in_one_blocking_call<O, E, F>(
     context: &'static str,
     checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    discard: fn(O),
     work: F,
 ) where
     O: DerefMut + Send + 'static,
     E: std::error::Error + Send + Sync + 'static,
     F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
 {
+    let call = run_raw_in_one_blocking_call(context, checkout, discard, work);
     tokio::spawn(async move {
-        let outcome = match run_raw_in_one_blocking_call(context, checkout, work).await {
+        let outcome = match call.await {
             Ok(result) => result.map_err(|error| PortError::new(context, error)),
             Err(error) => Err(error),
         };
@@ -218,20 +235,39 @@ thread_local! {
     static IN_PLACE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks the current (blocking) thread as running its blocking calls in place, until dropped; a blocking thread
-/// goes back to tokio's pool for other work afterwards, panic or not.
-struct InPlaceCalls;
+/// Marks the current (blocking) thread as running its blocking calls in place until dropped, then puts back what
+/// was there before: a blocking thread goes back to tokio's pool for other work afterwards, panic or not.
+struct InPlaceCalls {
+    before: bool,
+}
 
 impl InPlaceCalls {
     fn begin() -> Self {
-        IN_PLACE.set(true);
-        Self
+        Self {
+            before: IN_PLACE.replace(true),
+        }
     }
 }
 
 impl Drop for InPlaceCalls {
     fn drop(&mut self) {
-        IN_PLACE.set(false);
+        IN_PLACE.set(self.before);
+    }
+}
+
+/// A blocking call that panicked while running in place: what a spawned call's `JoinError` would have said.
+#[derive(Debug, thiserror::Error)]
+#[error("a blocking database call panicked: {0}")]
+struct CallPanicked(String);
+
+impl CallPanicked {
+    fn from_payload(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|message| (*message).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Self(message)
     }
 }
 
@@ -242,6 +278,8 @@ impl Drop for InPlaceCalls {
 /// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded
 /// runtime. Waiting is still required (the wrapper's next call needs the connection back, and reads the transaction
 /// state without locking), so this one waits on a plain channel instead, which works on every runtime flavour.
+/// Outside a unit of work the calls are a connection's set-up and the migrations, both run apart from any request,
+/// so that wait only happens when a runtime shuts down mid-call.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct BlockingCalls;
 
@@ -255,9 +293,11 @@ impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingCalls {
     {
         if IN_PLACE.get() {
             // Run now, as a spawned call would start now: the wrapper awaits it next, and nothing else holds the
-            // connection meanwhile.
-            let result = task();
-            return Box::pin(std::future::ready(Ok(result)));
+            // connection meanwhile. A panic becomes an error, as a spawned call's would, so the wrapper's caller
+            // still rolls back its transaction (the wrapper's lock, poisoned by the panic, is cleared on next use).
+            let result = panic::catch_unwind(AssertUnwindSafe(task))
+                .map_err(|payload| Box::from(CallPanicked::from_payload(&*payload)));
+            return Box::pin(std::future::ready(result));
         }
         // The sender is dropped when the task ends, however it ends; that is what `Drop` waits for.
         let (finished, on_finish) = mpsc::sync_channel::<()>(0);

@@ -228,15 +228,26 @@ impl crate::pool::Pooled for SqliteStore {
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), work)
+        crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), discard, work)
     }
 
     fn run_in_background<F>(&self, context: &'static str, work: F)
     where
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
     {
-        crate::pool::run_in_background_in_one_blocking_call(context, self.checkout(), work);
+        crate::pool::run_in_background_in_one_blocking_call(
+            context,
+            self.checkout(),
+            discard,
+            work,
+        );
     }
+}
+
+/// Closes a connection instead of returning it to the pool: one whose unit of work panicked, perhaps inside a
+/// transaction, which closing rolls back (releasing SQLite's write lock).
+fn discard(connection: Object<Connection>) {
+    drop(Object::take(connection));
 }
 
 /// Where this process's write transactions queue for their turn before `BEGIN IMMEDIATE`.
@@ -254,7 +265,10 @@ static WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// upgrading it (which SQLite reports as `SQLITE_BUSY` at once, without waiting for the busy timeout); it also makes
 /// each write transaction serialisable, so `rotate` may decide on what it read. The transaction is begun through
 /// diesel's transaction manager, so a connection abandoned mid-transaction is known to be in one and is discarded
-/// by the pool rather than reused.
+/// by the pool rather than reused; a body that panics mid-transaction loses its connection (see `discard`).
+///
+/// The transaction runs in one blocking call (`crate::pool::run_raw_in_one_blocking_call`): `body` may await its
+/// connection's calls, nothing else.
 fn write_transaction<'c, R, F>(connection: &'c mut Connection, body: F) -> Work<'c, QueryResult<R>>
 where
     F: for<'t> FnOnce(&'t mut Connection) -> Work<'t, QueryResult<R>> + Send + 'c,
@@ -312,10 +326,12 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use diesel::sql_types::{Integer, Text};
-    use diesel::QueryableByName;
+    use diesel::{Connection as _, QueryResult, QueryableByName};
     use diesel_async::RunQueryDsl;
+    use latchkey_domain::PortError;
 
-    use super::SqliteStore;
+    use super::{write_transaction, SqliteStore};
+    use crate::pool::Pooled;
 
     #[derive(QueryableByName)]
     struct Pragmas {
@@ -329,8 +345,6 @@ mod tests {
 
     #[tokio::test]
     async fn a_port_methods_statements_run_in_one_blocking_call_off_the_async_thread() {
-        use crate::pool::Pooled;
-
         let directory = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&directory.path().join("latchkey.db"), 1)
             .await
@@ -351,6 +365,92 @@ mod tests {
         // Off the async worker, so SQLite's waits never stall it; and in place, not a hop per statement.
         assert_ne!(driver, caller);
         assert_eq!(statement, driver);
+    }
+
+    /// A write transaction on `store` that creates table `name`, through the same path as every port method.
+    async fn create_table(store: &SqliteStore, name: &'static str) -> Result<(), PortError> {
+        store
+            .run("test", move |connection| {
+                write_transaction(connection, move |connection| {
+                    Box::pin(async move {
+                        diesel::sql_query(format!("CREATE TABLE {name} (x INTEGER)"))
+                            .execute(connection)
+                            .await
+                            .map(drop)
+                    })
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_panics_rolls_its_transaction_back_and_leaves_the_connection_usable() {
+        let directory = tempfile::tempdir().unwrap();
+        // One connection: the write after the panic runs on the connection that panicked.
+        let store = SqliteStore::open(&directory.path().join("latchkey.db"), 1)
+            .await
+            .unwrap();
+        let panicked = store
+            .run_raw("test", |connection| {
+                write_transaction(connection, |connection| {
+                    Box::pin(async move {
+                        diesel::sql_query("CREATE TABLE lost (x INTEGER)")
+                            .execute(connection)
+                            .await?;
+                        connection
+                            .spawn_blocking(|_| -> QueryResult<()> { panic!("a statement panics") })
+                            .await
+                    })
+                })
+            })
+            .await;
+        // The statement's error, as a call spawned on the blocking pool would report it; so the transaction was
+        // rolled back on the connection, which stays in the pool.
+        assert!(matches!(panicked, Ok(Err(_))), "{panicked:?}");
+        create_table(&store, "kept").await.unwrap();
+        let tables: Vec<Name> = diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE name IN ('lost', 'kept') ORDER BY name",
+        )
+        .load(&mut *store.connection("test").await.unwrap())
+        .await
+        .unwrap();
+        let names: Vec<_> = tables.into_iter().map(|table| table.name).collect();
+        assert_eq!(names, ["kept"]);
+    }
+
+    #[tokio::test]
+    async fn a_unit_of_work_that_panics_mid_transaction_closes_its_connection_releasing_the_write_lock(
+    ) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("latchkey.db");
+        let store = SqliteStore::open(&path, 2).await.unwrap();
+        let panicked: Result<(), PortError> = store
+            .run("test", |connection| {
+                write_transaction(connection, |connection| {
+                    Box::pin(async move {
+                        diesel::sql_query("CREATE TABLE lost (x INTEGER)")
+                            .execute(connection)
+                            .await?;
+                        panic!("the body panics between statements");
+                    })
+                })
+            })
+            .await;
+        assert!(panicked.is_err());
+        // Another connection, outside the pool and without a busy timeout, takes the write lock at once: the
+        // connection that panicked in its transaction is closed, not idle in the pool holding the lock.
+        let mut other = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut other,
+            "BEGIN IMMEDIATE; CREATE TABLE kept (x INTEGER); COMMIT;",
+        )
+        .unwrap();
+    }
+
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
     }
 
     #[tokio::test]
