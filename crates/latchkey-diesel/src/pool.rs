@@ -83,30 +83,6 @@ where
     .await
 }
 
-/// Starts `work` on a connection `checkout` yields, without waiting for it; a failure is logged with `context`.
-/// For writes a request must not wait for (recording a credential's use).
-pub(crate) fn run_in_background<O, E, F>(
-    context: &'static str,
-    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
-    work: F,
-) where
-    O: DerefMut + Send + 'static,
-    E: std::error::Error + Send + Sync + 'static,
-    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let outcome = match acquire(context, checkout).await {
-            Ok(mut connection) => work(&mut connection)
-                .await
-                .map_err(|error| PortError::new(context, error)),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(error = %error, "background database write failed");
-        }
-    });
-}
-
 /// A store whose port methods run their connection work detached, on connections from its pool: what the shared
 /// repository bodies call (`self.run(…)`), implemented by each backend's store with what differs, how a connection
 /// is checked out (and, for SQLite, how the work is driven: [`run_raw_in_one_blocking_call`]).
@@ -128,7 +104,7 @@ pub(crate) trait Pooled {
         &self,
         context: &'static str,
         work: F,
-    ) -> impl Future<Output = Result<QueryResult<R>, PortError>> + Send
+    ) -> impl Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
     where
         F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
@@ -150,12 +126,21 @@ pub(crate) trait Pooled {
         async move { raw.await?.map_err(|e| PortError::new(context, e)) }
     }
 
-    /// Starts `work` with a pooled connection without waiting for it (see [`run_in_background`]).
+    /// Starts `work` as [`Pooled::run`] would, without waiting for it; a failure is logged with `context`. For
+    /// writes a request must not wait for (recording a credential's use).
     fn run_in_background<F>(&self, context: &'static str, work: F)
     where
         F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
     {
-        run_in_background(context, self.checkout(), work);
+        let raw = self.run_raw(context, work);
+        tokio::spawn(async move {
+            let outcome = raw
+                .await
+                .and_then(|result| result.map_err(|e| PortError::new(context, e)));
+            if let Err(error) = outcome {
+                tracing::warn!(error = %error, "background database write failed");
+            }
+        });
     }
 }
 
@@ -204,29 +189,6 @@ where
             .map_err(|join_error| PortError::new(context, join_error))
     })
     .await
-}
-
-/// As [`run_in_background`], with the work in one blocking call (see [`run_raw_in_one_blocking_call`]).
-pub(crate) fn run_in_background_in_one_blocking_call<O, E, F>(
-    context: &'static str,
-    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
-    discard: fn(O),
-    work: F,
-) where
-    O: DerefMut + Send + 'static,
-    E: std::error::Error + Send + Sync + 'static,
-    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<()>> + Send + 'static,
-{
-    let call = run_raw_in_one_blocking_call(context, checkout, discard, work);
-    tokio::spawn(async move {
-        let outcome = match call.await {
-            Ok(result) => result.map_err(|error| PortError::new(context, error)),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(error = %error, "background database write failed");
-        }
-    });
 }
 
 thread_local! {

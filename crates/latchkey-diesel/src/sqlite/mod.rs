@@ -223,24 +223,12 @@ impl crate::pool::Pooled for SqliteStore {
         &self,
         context: &'static str,
         work: F,
-    ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send
+    ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
     where
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
         crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), discard, work)
-    }
-
-    fn run_in_background<F>(&self, context: &'static str, work: F)
-    where
-        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<()>> + Send + 'static,
-    {
-        crate::pool::run_in_background_in_one_blocking_call(
-            context,
-            self.checkout(),
-            discard,
-            work,
-        );
     }
 }
 
@@ -343,12 +331,19 @@ mod tests {
         foreign_keys: i32,
     }
 
-    #[tokio::test]
-    async fn a_port_methods_statements_run_in_one_blocking_call_off_the_async_thread() {
+    /// A store on a fresh file in a directory of its own (deleted when the directory is dropped), with a pool of
+    /// `connections`.
+    async fn fresh_store(connections: usize) -> (tempfile::TempDir, SqliteStore) {
         let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&directory.path().join("latchkey.db"), 1)
+        let store = SqliteStore::open(&directory.path().join("latchkey.db"), connections)
             .await
             .unwrap();
+        (directory, store)
+    }
+
+    #[tokio::test]
+    async fn a_port_methods_statements_run_in_one_blocking_call_off_the_async_thread() {
+        let (_directory, store) = fresh_store(1).await;
         let caller = std::thread::current().id();
         let (driver, statement) = store
             .run("test", |connection| {
@@ -385,11 +380,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_statement_that_panics_rolls_its_transaction_back_and_leaves_the_connection_usable() {
-        let directory = tempfile::tempdir().unwrap();
         // One connection: the write after the panic runs on the connection that panicked.
-        let store = SqliteStore::open(&directory.path().join("latchkey.db"), 1)
-            .await
-            .unwrap();
+        let (_directory, store) = fresh_store(1).await;
         let panicked = store
             .run_raw("test", |connection| {
                 write_transaction(connection, |connection| {
@@ -421,9 +413,8 @@ mod tests {
     #[tokio::test]
     async fn a_unit_of_work_that_panics_mid_transaction_closes_its_connection_releasing_the_write_lock(
     ) {
-        let directory = tempfile::tempdir().unwrap();
+        let (directory, store) = fresh_store(2).await;
         let path = directory.path().join("latchkey.db");
-        let store = SqliteStore::open(&path, 2).await.unwrap();
         let panicked: Result<(), PortError> = store
             .run("test", |connection| {
                 write_transaction(connection, |connection| {
@@ -455,10 +446,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_connection_is_in_wal_mode_syncs_each_commit_and_enforces_foreign_keys() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&directory.path().join("latchkey.db"), 2)
-            .await
-            .unwrap();
+        let (_directory, store) = fresh_store(2).await;
         // Both connections of the pool, each set up on its own.
         let mut first = store.connection("test").await.unwrap();
         let mut second = store.connection("test").await.unwrap();
