@@ -437,6 +437,9 @@ impl SessionRepository for MemoryStore {
         let mut state = crate::lock(&self.state);
         let (session, ended) = state.create_session(&login.session)?;
         state.record_event(&login.event);
+        for (index, id) in ended.iter().enumerate() {
+            state.record_event(&login.ended_session_event(index, id));
+        }
         if let Some(address) = &login.known_address {
             state.remember_address(&session.user_id, address, session.created_at);
         }

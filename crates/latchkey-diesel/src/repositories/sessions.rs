@@ -12,7 +12,6 @@ use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
-use crate::error::corrupt;
 use crate::pool::Pooled;
 use crate::rows::{EventRow, NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions, users};
@@ -72,7 +71,7 @@ pub(super) async fn lock_account_for(
 async fn insert_session(
     connection: &mut Connection,
     session: &NewSession,
-) -> QueryResult<Option<(SessionRow, Vec<String>)>> {
+) -> QueryResult<Option<(SessionRow, Vec<SessionId>)>> {
     let user_id = session.user_id.as_str();
     if session.verified_password.is_some() || session.max_live_sessions.is_some() {
         // Locked so that a concurrent password change waits for this transaction (and then
@@ -114,7 +113,7 @@ async fn insert_session(
         if !beyond_the_cap.is_empty() {
             // Still live only: a session revoked meanwhile keeps the time it was revoked at (and is not reported as
             // ended by this login).
-            ended = diesel::update(
+            let revoked: Vec<String> = diesel::update(
                 sessions::table
                     .filter(sessions::id.eq_any(beyond_the_cap))
                     .filter(sessions::revoked_at.is_null()),
@@ -123,6 +122,14 @@ async fn insert_session(
             .returning(sessions::id)
             .load(connection)
             .await?;
+            ended = revoked
+                .iter()
+                .map(|id| {
+                    SessionId::parse(id).ok_or_else(|| {
+                        diesel::result::Error::DeserializationError("malformed session id".into())
+                    })
+                })
+                .collect::<QueryResult<_>>()?;
         }
     }
     let token = &session.refresh_token;
@@ -171,6 +178,10 @@ impl SessionRepository for Store {
                         // it), so neither the event nor the address can miss it: no fallback for a deleted account
                         // is needed here, unlike the ports' own methods.
                         super::events::insert(connection, EventRow::new(&login.event)).await?;
+                        for (index, ended) in row.1.iter().enumerate() {
+                            let event = login.ended_session_event(index, ended);
+                            super::events::insert(connection, EventRow::new(&event)).await?;
+                        }
                         if let Some(address) = &login.known_address {
                             let seen_at = login.session.created_at;
                             super::limiter::remember(
@@ -192,13 +203,7 @@ impl SessionRepository for Store {
         let (row, ended) = row.ok_or(CreateSessionError::StaleCredentials)?;
         Ok(CreatedLogin {
             session: row.into_session()?,
-            ended: ended
-                .iter()
-                .map(|id| {
-                    SessionId::parse(id)
-                        .ok_or_else(|| corrupt("create login session", "malformed session id"))
-                })
-                .collect::<Result<_, _>>()?,
+            ended,
         })
     }
 

@@ -2,13 +2,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::PortError;
-use crate::model::{NewSession, SecurityEvent, Session, SessionId, UserId};
+use crate::model::{
+    EventId, EventKind, EventOutcome, NewSession, SecurityEvent, Session, SessionId, UserId,
+};
 use crate::policy::Rate;
 use crate::ports::LimitKey;
 use crate::secret::TokenHash;
 
 /// A successful login's writes, which the store commits in one transaction: the new session, the login's security
-/// event, the client address the account logged in from, and the counted attempts the right password gives back.
+/// event (and a `session_revoked` event for each session its cap ends), the client address the account logged in
+/// from, and the counted attempts the right password gives back.
 ///
 /// One commit instead of one per write (up to five with both login limits on): logins are the writes a deployment
 /// makes most, and each commit is a WAL flush on PostgreSQL and a turn of the write lock on SQLite. Committed together,
@@ -53,6 +56,22 @@ impl NewLogin {
     pub fn forgiving(mut self, attempts: Vec<(LimitKey, Rate)>) -> Self {
         self.forgiven = attempts;
         self
+    }
+
+    /// The `session_revoked` event the store records, in the login's own commit, for `ended`: the `index`-th (from
+    /// 0) of the live sessions the login's cap revoked (see [`NewSession::max_live_sessions`]). It has the login
+    /// event's account, client and time, `ended` as its subject, and an id of its own derived from the login
+    /// event's, so the store needs no id generator and each ended session gets a distinct event.
+    pub fn ended_session_event(&self, index: usize, ended: &SessionId) -> SecurityEvent {
+        let login_id = self.event.id.as_str();
+        let body = login_id.strip_prefix(EventId::PREFIX).unwrap_or(login_id);
+        SecurityEvent {
+            id: EventId::from_random(&format!("{body}_{index}")),
+            kind: EventKind::SessionRevoked,
+            outcome: EventOutcome::Success,
+            subject: Some(ended.as_str().to_owned()),
+            ..self.event.clone()
+        }
     }
 }
 
@@ -129,8 +148,8 @@ pub struct CreatedLogin {
     /// The new session.
     pub session: Session,
     /// The user's live sessions the login revoked to stay within [`NewSession::max_live_sessions`] (usually none, one
-    /// at the cap); the use case records a `session_revoked` event for each, so the owner sees why a device was
-    /// logged out.
+    /// at the cap). The store recorded a `session_revoked` event for each ([`NewLogin::ended_session_event`]) in the
+    /// login's commit, so the owner sees why a device was logged out, and no crash between two commits can hide it.
     pub ended: Vec<SessionId>,
 }
 
@@ -157,7 +176,8 @@ pub trait SessionRepository: Send + Sync {
     async fn create(&self, session: &NewSession) -> Result<Session, CreateSessionError>;
 
     /// Creates the login's session exactly as [`SessionRepository::create`] does and, in the same transaction,
-    /// records its event, remembers its address and gives back its forgiven attempts (see [`NewLogin`]).
+    /// records its event and a [`NewLogin::ended_session_event`] for each session its cap revoked, remembers its
+    /// address and gives back its forgiven attempts (see [`NewLogin`]).
     ///
     /// Required rather than provided: a default made of separate writes would let an implementation that forgot it
     /// lose events silently.
@@ -242,4 +262,66 @@ pub trait SessionRepository: Send + Sync {
     /// # Errors
     /// [`PortError`] when the store fails; then none was revoked.
     async fn revoke_all(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<u64, PortError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClientInfo;
+
+    fn login() -> NewLogin {
+        let at = DateTime::UNIX_EPOCH;
+        let user_id = UserId::from_random("jane");
+        let session = NewSession {
+            id: SessionId::from_random("new"),
+            user_id: user_id.clone(),
+            created_at: at,
+            client: ClientInfo::default(),
+            ends_at: at,
+            refresh_token: crate::model::NewRefreshToken {
+                hash: TokenHash::of("token"),
+                issued_at: at,
+                expires_at: at,
+            },
+            verified_password: None,
+            max_live_sessions: Some(1),
+        };
+        let event = SecurityEvent {
+            id: EventId::from_random("login"),
+            user_id: Some(user_id),
+            kind: EventKind::Login,
+            outcome: EventOutcome::Success,
+            subject: None,
+            client: ClientInfo::default(),
+            at,
+        };
+        NewLogin::new(session, event)
+    }
+
+    #[test]
+    fn each_ended_session_gets_its_own_revocation_event_of_the_login() {
+        let login = login();
+        let (first, second) = (SessionId::from_random("a"), SessionId::from_random("b"));
+        let events = [
+            login.ended_session_event(0, &first),
+            login.ended_session_event(1, &second),
+        ];
+        for (event, ended) in events.iter().zip([&first, &second]) {
+            assert_eq!(event.kind, EventKind::SessionRevoked);
+            assert_eq!(event.outcome, EventOutcome::Success);
+            assert_eq!(event.subject.as_deref(), Some(ended.as_str()));
+            assert_eq!(
+                (&event.user_id, &event.client, event.at),
+                (&login.event.user_id, &login.event.client, login.event.at)
+            );
+            assert_ne!(event.id, login.event.id);
+            assert!(EventId::parse(event.id.as_str()).is_some());
+        }
+        assert_ne!(events[0].id, events[1].id);
+        assert_eq!(
+            events[0].id,
+            login.ended_session_event(0, &first).id,
+            "derived, not random"
+        );
+    }
 }

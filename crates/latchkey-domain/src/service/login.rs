@@ -354,7 +354,8 @@ impl Latchkey {
     }
 
     /// Starts a login's session while `verified` is still the account's password hash, and in the same commit
-    /// records the `login` event, remembers the client's address and gives back the `forgiven` attempts (see
+    /// records the `login` event (and the `session_revoked` events of the sessions its cap ends), remembers the
+    /// client's address and gives back the `forgiven` attempts (see
     /// [`crate::ports::SessionRepository::create_login`]); returns the session's token pair.
     async fn commit_login(
         &self,
@@ -375,17 +376,7 @@ impl Latchkey {
         if let Some(address) = known_address_of(client) {
             login = login.remembering(address);
         }
-        let created = self.ports.sessions.create_login(&login).await?;
-        for ended in &created.ended {
-            self.record(
-                EventKind::SessionRevoked,
-                EventOutcome::Success,
-                Some(user_id),
-                Some(ended.as_str()),
-                client,
-            )
-            .await;
-        }
+        self.ports.sessions.create_login(&login).await?;
         Ok(tokens)
     }
 

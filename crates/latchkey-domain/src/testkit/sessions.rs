@@ -550,8 +550,8 @@ pub async fn a_login_commits_its_session_event_address_and_forgiveness<S: Store>
     );
 }
 
-/// A login at the cap on live sessions reports exactly the sessions it revoked: the oldest live ones, not one that
-/// was already revoked, and none of another user's.
+/// A login at the cap on live sessions reports exactly the sessions it revoked (the oldest live ones, not one that
+/// was already revoked, and none of another user's) and records a `session_revoked` event for each with its own.
 pub async fn a_login_beyond_the_cap_reports_the_sessions_it_ended<S: Store>(store: &S) {
     let jane = user(store, "jane").await;
     let bob = user(store, "bob").await;
@@ -563,10 +563,18 @@ pub async fn a_login_beyond_the_cap_reports_the_sessions_it_ended<S: Store>(stor
     let mut login = new_login("s4", &jane.id, "tok-s4", t0() + TimeDelta::hours(3), "$fake$jane", &attempts);
     login.session.max_live_sessions = Some(2);
     let created = store.create_login(&login).await.unwrap();
-    assert_eq!(created.ended, vec![SessionId::from_random("s2")], "s3 and s4 make two; s1 was already revoked");
+    let s2 = SessionId::from_random("s2");
+    assert_eq!(created.ended, vec![s2.clone()], "s3 and s4 make two; s1 was already revoked");
+    let mut events = store.list_events(&EventQuery::newest(10)).await.unwrap();
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = vec![login.event.clone(), login.ended_session_event(0, &s2)];
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(events, expected, "the login's event and the ended session's, in the login's commit");
+
     let mut next = new_login("s5", &jane.id, "tok-s5", t0() + TimeDelta::hours(4), "$fake$jane", &attempts);
     next.session.max_live_sessions = Some(5);
     assert!(store.create_login(&next).await.unwrap().ended.is_empty(), "below the cap");
+    assert_eq!(store.list_events(&EventQuery::newest(10)).await.unwrap().len(), 3, "only the login's own event");
 }
 
 /// A login refused as stale (its password changed since it was checked) writes nothing of itself: no session, no
