@@ -5,6 +5,7 @@
 #   bench/login_flood.sh                    # SQLite, 256 connections, 10 s
 #   DATABASE=postgres bench/login_flood.sh  # a fresh PostgreSQL database at 127.0.0.1:5432 (user postgres)
 #   CONNECTIONS=512 DURATION=20s bench/login_flood.sh
+#   LATCHKEY_BIN=/tmp/before/latchkey bench/login_flood.sh   # another build of the server, for a before/after
 #
 # Prints the single-thread hash time (measured in the same run, before and after the floods), the rate of every core
 # hashing alone, what one hash cost its thread during the flood, the login rate and its target
@@ -26,7 +27,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --quiet -p latchkey-server
+if [ -z "${LATCHKEY_BIN:-}" ]; then
+  cargo build --release --quiet -p latchkey-server
+fi
+binary="${LATCHKEY_BIN:-target/release/latchkey}"
 cargo build --release --quiet -p latchkey-crypto --example hash_time
 
 . bench/database.sh
@@ -44,7 +48,7 @@ all_cores_rate="$(target/release/examples/hash_time 20 "$(nproc)")"
 # flood measures the hashing pool; the limits are tested, not benchmarked.
 LATCHKEY__SERVER__BIND="127.0.0.1:${PORT}" LATCHKEY__DATABASE__URL="$database_url" LATCHKEY__LOG__FILTER=warn \
   LATCHKEY__THROTTLE__LOGIN_PER_ADDRESS=off LATCHKEY__THROTTLE__LOGIN_PER_ACCOUNT=off \
-  target/release/latchkey serve &
+  "$binary" serve &
 pid=$!
 pids+=("$pid")
 wait_ready "$PORT"
