@@ -437,8 +437,13 @@ impl SessionRepository for MemoryStore {
         let mut state = crate::lock(&self.state);
         let (session, ended) = state.create_session(&login.session)?;
         state.record_event(&login.event);
-        for (index, id) in ended.iter().enumerate() {
-            state.record_event(&login.ended_session_event(index, id));
+        let revocations: Vec<_> = ended
+            .iter()
+            .enumerate()
+            .map(|(index, id)| login.ended_session_event(index, id))
+            .collect();
+        for revocation in &revocations {
+            state.record_event(revocation);
         }
         if let Some(address) = &login.known_address {
             state.remember_address(&session.user_id, address, session.created_at);
@@ -446,7 +451,10 @@ impl SessionRepository for MemoryStore {
         for (key, rate) in &login.forgiven {
             state.limits.release(key, *rate);
         }
-        Ok(CreatedLogin { session, ended })
+        Ok(CreatedLogin {
+            session,
+            revocations,
+        })
     }
 
     async fn rotate(&self, request: &RotationRequest) -> Result<RotationOutcome, PortError> {

@@ -178,9 +178,12 @@ impl SessionRepository for Store {
                         // it), so neither the event nor the address can miss it: no fallback for a deleted account
                         // is needed here, unlike the ports' own methods.
                         super::events::insert(connection, EventRow::new(&login.event)).await?;
-                        for (index, ended) in row.1.iter().enumerate() {
-                            let event = login.ended_session_event(index, ended);
-                            super::events::insert(connection, EventRow::new(&event)).await?;
+                        let (row, ended) = row;
+                        let mut revocations = Vec::with_capacity(ended.len());
+                        for (index, ended) in ended.iter().enumerate() {
+                            let revocation = login.ended_session_event(index, ended);
+                            super::events::insert(connection, EventRow::new(&revocation)).await?;
+                            revocations.push(revocation);
                         }
                         if let Some(address) = &login.known_address {
                             let seen_at = login.session.created_at;
@@ -195,15 +198,15 @@ impl SessionRepository for Store {
                         for (key, rate) in &login.forgiven {
                             super::limiter::give_back(connection, key, *rate).await?;
                         }
-                        Ok(Some(row))
+                        Ok(Some((row, revocations)))
                     })
                 })
             })
             .await?;
-        let (row, ended) = row.ok_or(CreateSessionError::StaleCredentials)?;
+        let (row, revocations) = row.ok_or(CreateSessionError::StaleCredentials)?;
         Ok(CreatedLogin {
             session: row.into_session()?,
-            ended,
+            revocations,
         })
     }
 

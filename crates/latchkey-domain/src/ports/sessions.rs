@@ -142,15 +142,18 @@ pub enum CreateSessionError {
     Unavailable(#[from] PortError),
 }
 
-/// A login's session as [`SessionRepository::create_login`] stored it, and the sessions its cap ended.
+/// A login's session as [`SessionRepository::create_login`] stored it, and the revocations of the sessions its cap
+/// ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedLogin {
     /// The new session.
     pub session: Session,
-    /// The user's live sessions the login revoked to stay within [`NewSession::max_live_sessions`] (usually none, one
-    /// at the cap). The store recorded a `session_revoked` event for each ([`NewLogin::ended_session_event`]) in the
-    /// login's commit, so the owner sees why a device was logged out, and no crash between two commits can hide it.
-    pub ended: Vec<SessionId>,
+    /// The `session_revoked` events the store recorded in the login's commit, one for each live session the login
+    /// revoked to stay within [`NewSession::max_live_sessions`] (usually none, one at the cap), each built by
+    /// [`NewLogin::ended_session_event`] with the ended session as its subject: the owner sees why a device was
+    /// logged out, and no crash between two commits can hide it. (Events rather than bare session ids, so an
+    /// adapter written before the store recorded them fails to compile instead of silently recording none.)
+    pub revocations: Vec<SecurityEvent>,
 }
 
 /// Stores sessions and refresh tokens.
@@ -317,11 +320,27 @@ mod tests {
             assert_ne!(event.id, login.event.id);
             assert!(EventId::parse(event.id.as_str()).is_some());
         }
-        assert_ne!(events[0].id, events[1].id);
         assert_eq!(
-            events[0].id,
-            login.ended_session_event(0, &first).id,
-            "derived, not random"
+            events[0].id.as_str(),
+            "evt_login_0",
+            "derived from the login's, not random"
         );
+        assert_eq!(events[1].id.as_str(), "evt_login_1");
+    }
+
+    #[test]
+    fn a_login_id_too_long_to_extend_still_gives_distinct_revocation_ids() {
+        let mut login = login();
+        // A generator's body of the longest an id takes: `_0` would pass the limit, so the id is a digest instead.
+        login.event.id = EventId::from_random(&"a".repeat(64));
+        let (first, second) = (
+            login.ended_session_event(0, &SessionId::from_random("a")),
+            login.ended_session_event(1, &SessionId::from_random("b")),
+        );
+        for event in [&first, &second] {
+            assert!(EventId::parse(event.id.as_str()).is_some());
+            assert_ne!(event.id, login.event.id);
+        }
+        assert_ne!(first.id, second.id);
     }
 }

@@ -537,7 +537,7 @@ pub async fn a_login_commits_its_session_event_address_and_forgiveness<S: Store>
     let created = store.create_login(&login).await.unwrap();
     let session = created.session;
     assert_eq!(session.id, login.session.id);
-    assert!(created.ended.is_empty(), "no cap, nothing ended");
+    assert!(created.revocations.is_empty(), "no cap, nothing ended");
     assert!(store.is_active(&session.id, &jane.id, t0()).await.unwrap());
     let events = store.list_events(&EventQuery::newest(10)).await.unwrap();
     assert_eq!(events, vec![login.event.clone()]);
@@ -563,17 +563,17 @@ pub async fn a_login_beyond_the_cap_reports_the_sessions_it_ended<S: Store>(stor
     let mut login = new_login("s4", &jane.id, "tok-s4", t0() + TimeDelta::hours(3), "$fake$jane", &attempts);
     login.session.max_live_sessions = Some(2);
     let created = store.create_login(&login).await.unwrap();
-    let s2 = SessionId::from_random("s2");
-    assert_eq!(created.ended, vec![s2.clone()], "s3 and s4 make two; s1 was already revoked");
+    let revoked_s2 = login.ended_session_event(0, &SessionId::from_random("s2"));
+    assert_eq!(created.revocations, vec![revoked_s2.clone()], "s3 and s4 make two; s1 was already revoked");
     let mut events = store.list_events(&EventQuery::newest(10)).await.unwrap();
     events.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut expected = vec![login.event.clone(), login.ended_session_event(0, &s2)];
+    let mut expected = vec![login.event.clone(), revoked_s2];
     expected.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(events, expected, "the login's event and the ended session's, in the login's commit");
 
     let mut next = new_login("s5", &jane.id, "tok-s5", t0() + TimeDelta::hours(4), "$fake$jane", &attempts);
     next.session.max_live_sessions = Some(5);
-    assert!(store.create_login(&next).await.unwrap().ended.is_empty(), "below the cap");
+    assert!(store.create_login(&next).await.unwrap().revocations.is_empty(), "below the cap");
     assert_eq!(store.list_events(&EventQuery::newest(10)).await.unwrap().len(), 3, "only the login's own event");
 }
 
