@@ -16,7 +16,8 @@
 //! backend (`sql_types.rs`), so the rows need no twin. Each `repositories/*.rs` file is compiled twice, as a child
 //! module of `pg` and of `sqlite` (`#[path]`), against the names its backend module provides:
 //!
-//! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work);
+//! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work) and `read`
+//!   (a lookup by key outside any transaction, which SQLite runs in place on the calling thread);
 //! - `write_transaction`: READ COMMITTED on PostgreSQL, `BEGIN IMMEDIATE` on SQLite;
 //! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock);
 //! - `locked_or_skipped!`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, where a row another transaction holds is passed

@@ -7,7 +7,8 @@
 //! between statements leaves its connection with an open transaction. So every port method runs its connection work
 //! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
-//! SQLite's store runs each unit of work in one blocking call on top of that ([`run_raw_in_one_blocking_call`]).
+//! SQLite's store runs each unit of work in one blocking call on top of that ([`run_raw_in_one_blocking_call`]), and
+//! each read by key in place on the calling thread ([`run_raw_in_place`]).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -112,6 +113,35 @@ pub(crate) trait Pooled {
         run_raw(context, self.checkout(), work)
     }
 
+    /// As [`Pooled::run_raw`], for `work` that only reads, by unique or indexed key, outside any transaction: the
+    /// lookups every request makes (the session and account behind a token, the account a login names). A store
+    /// may run it more cheaply; SQLite runs it in place on the calling thread ([`run_raw_in_place`]).
+    fn read_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
+    where
+        F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run_raw(context, work)
+    }
+
+    /// As [`Pooled::read_raw`], reporting a diesel error as a [`PortError`] with `context`.
+    fn read<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<R, PortError>> + Send
+    where
+        F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let raw = self.read_raw(context, work);
+        async move { raw.await?.map_err(|e| PortError::new(context, e)) }
+    }
+
     /// As [`Pooled::run_raw`], reporting a diesel error as a [`PortError`] with `context`.
     fn run<R, F>(
         &self,
@@ -191,10 +221,80 @@ where
     .await
 }
 
+/// Runs `work` on the connection `checkout` yields, its blocking calls in place on the thread that polls it,
+/// leaving its diesel error to the caller: for SQLite's reads by key (see [`Pooled::read_raw`]).
+///
+/// Such a read is one statement on pages SQLite or the kernel has cached, and in WAL mode a reader never waits for a
+/// writer's lock: tens of microseconds, less than the two thread wake-ups a blocking call costs (there and back),
+/// which on a loaded machine also take a core from whatever runs there. So it runs on the async worker itself. Only
+/// reads may: a write waits for SQLite's write lock and syncs its commit, and [`InPlace`] makes
+/// `write_transaction` refuse to begin (in debug builds, a panic; see `reading_in_place`).
+///
+/// The checkout still runs [`detached`], as it may set up a new connection (a blocking call, not run in place) that
+/// must not be abandoned half-way; the work itself completes within one poll, so no caller can drop it mid-statement.
+pub(crate) async fn run_raw_in_place<O, E, R, F>(
+    context: &'static str,
+    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    work: F,
+) -> Result<QueryResult<R>, PortError>
+where
+    O: DerefMut + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    detached(context, async move {
+        let mut connection = acquire(context, checkout).await?;
+        Ok(InPlace(work(&mut connection)).await)
+    })
+    .await
+}
+
+/// A read whose blocking calls run in place while it is being polled, and only then: between polls the thread runs
+/// other tasks, whose calls must not.
+struct InPlace<F>(F);
+
+impl<F: Future + Unpin> Future for InPlace<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _in_place = InPlaceCalls::begin();
+        let _reading = Reading::begin();
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Whether the current thread is polling a read of [`run_raw_in_place`]: what a write transaction checks, so a read
+/// body that began one would not hold an async worker through SQLite's write lock and a synced commit.
+pub(crate) fn reading_in_place() -> bool {
+    READING.get()
+}
+
 thread_local! {
-    /// Whether this thread is driving a unit of work of [`run_raw_in_one_blocking_call`], so that its blocking calls
-    /// run in place.
+    /// Whether this thread is driving a unit of work of [`run_raw_in_one_blocking_call`] or polling one of
+    /// [`run_raw_in_place`], so that its blocking calls run in place.
     static IN_PLACE: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is polling a read of [`run_raw_in_place`].
+    static READING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as polling a read of [`run_raw_in_place`] until dropped, then puts back what was there.
+struct Reading {
+    before: bool,
+}
+
+impl Reading {
+    fn begin() -> Self {
+        Self {
+            before: READING.replace(true),
+        }
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        READING.set(self.before);
+    }
 }
 
 /// Marks the current (blocking) thread as running its blocking calls in place until dropped, then puts back what

@@ -108,7 +108,7 @@ impl CredentialRepository for Store {
     ) -> Result<Option<CredentialMatch>, PortError> {
         let secret_hash = *secret_hash;
         let found = self
-            .run("find credential", move |connection| {
+            .read("find credential", move |connection| {
                 Box::pin(async move {
                     credentials::table
                         .inner_join(users::table)

@@ -336,7 +336,7 @@ impl SessionRepository for Store {
     ) -> Result<bool, PortError> {
         let (id, user_id) = (id.as_str().to_owned(), user_id.as_str().to_owned());
         let now = Timestamp(now);
-        self.run("check session", move |connection| {
+        self.read("check session", move |connection| {
             Box::pin(async move { is_active_in(connection, &id, &user_id, now).await })
         })
         .await

@@ -96,7 +96,7 @@ impl UserRepository for Store {
         let (session_id, user_id) = (session_id.as_str().to_owned(), user_id.as_str().to_owned());
         let now = Timestamp(now);
         let row = self
-            .run("find user of session", move |connection| {
+            .read("find user of session", move |connection| {
                 Box::pin(async move {
                     users::table
                         .inner_join(sessions::table)
@@ -123,7 +123,7 @@ impl UserRepository for Store {
     ) -> Result<Option<UserCredentials>, PortError> {
         let lookup = lookup.clone();
         let row = self
-            .run("find user", move |connection| {
+            .read("find user", move |connection| {
                 Box::pin(async move {
                     let query = users::table.select(UserRow::as_select()).into_boxed();
                     let query = match &lookup {

@@ -235,6 +235,19 @@ impl crate::pool::Pooled for SqliteStore {
     {
         crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), discard, work)
     }
+
+    /// A read by key runs in place on the calling thread: cheaper than the two thread wake-ups of a blocking call.
+    fn read_raw<R, F>(
+        &self,
+        context: &'static str,
+        work: F,
+    ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::pool::run_raw_in_place(context, self.checkout(), work)
+    }
 }
 
 /// Closes a connection instead of returning it to the pool: one whose unit of work panicked, perhaps inside a
@@ -269,6 +282,11 @@ where
 {
     type Manager = <Connection as AsyncConnection>::TransactionManager;
     Box::pin(async move {
+        // A read run in place holds an async worker; a write would hold it through the write lock and the sync.
+        debug_assert!(
+            !crate::pool::reading_in_place(),
+            "a write transaction inside a read run in place"
+        );
         let _turn = WRITERS.lock().await;
         connection
             .spawn_blocking(|connection| {
@@ -365,6 +383,47 @@ mod tests {
         // Off the async worker, so SQLite's waits never stall it; and in place, not a hop per statement.
         assert_ne!(driver, caller);
         assert_eq!(statement, driver);
+    }
+
+    #[tokio::test]
+    async fn a_read_runs_in_place_on_the_calling_thread_and_leaves_other_calls_spawned() {
+        let (_directory, store) = fresh_store(1).await;
+        let caller = std::thread::current().id();
+        let statement = store
+            .read("test", |connection| {
+                Box::pin(async move {
+                    connection
+                        .spawn_blocking(|_| Ok(std::thread::current().id()))
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        // No hop to a blocking thread and back for a read by key.
+        assert_eq!(statement, caller);
+        // Only while the read is polled: a call outside it (a connection's set-up, say) still goes to the pool.
+        let mut outside = store.connection("test").await.unwrap();
+        let elsewhere = outside
+            .spawn_blocking(|_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        assert_ne!(elsewhere, caller);
+    }
+
+    #[tokio::test]
+    #[cfg(debug_assertions)]
+    async fn a_read_that_begins_a_write_transaction_is_refused() {
+        let (_directory, store) = fresh_store(1).await;
+        let result = store
+            .read_raw("test", |connection| {
+                write_transaction(connection, |_| Box::pin(async { Ok(()) }))
+            })
+            .await;
+        // The read's task panicked (in debug builds), which its caller sees as an error.
+        assert!(
+            result.is_err(),
+            "the write ran on the async worker: {result:?}"
+        );
     }
 
     /// A write transaction on `store` that creates table `name`, through the same path as every port method.
