@@ -105,9 +105,10 @@ fn profile_update(body: Map<String, Value>) -> Result<ProfileUpdate, ApiError> {
 /// Change the email address.
 ///
 /// Needs the account's password. Sends a link and a 6-digit code to the new address and a notice to the current
-/// one; the address changes only when the new one is verified (`GET /auth/verify-email?token=…` or
-/// `POST /auth/verify-email` with the new address and the code), and then every other session is revoked. A newer
-/// request replaces a pending one. Wrong passwords count towards the same limit as password changes.
+/// one; the address changes only when the new one is verified (the link's page `/verify-email?token=…`, or
+/// `POST /auth/verify-email` with its token, or with the new address and the code), and then every other session is
+/// revoked. A newer request replaces a pending one. Wrong passwords count towards the same limit as password
+/// changes.
 #[utoipa::path(
     operation_id = "change_email",
     tag = "account",
