@@ -334,8 +334,8 @@ impl CallPanicked {
 }
 
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: in place when already on a blocking thread driving a
-/// unit of work ([`run_raw_in_one_blocking_call`]); otherwise on tokio's blocking pool, like its default, but safe
-/// to drop on any runtime.
+/// unit of work ([`run_raw_in_one_blocking_call`]) or while a read of [`run_raw_in_place`] is polled; otherwise on
+/// tokio's blocking pool, like its default, but safe to drop on any runtime.
 ///
 /// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded
 /// runtime. Waiting is still required (the wrapper's next call needs the connection back, and reads the transaction

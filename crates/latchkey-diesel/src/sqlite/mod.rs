@@ -1,9 +1,11 @@
 //! The SQLite store: the zero-setup backend, one file in WAL mode.
 //!
-//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool. Each port method's work, every statement
-//! of it, runs in one call on tokio's blocking pool (`crate::pool::run_raw_in_one_blocking_call`), so SQLite's
-//! synchronous calls never stall the async workers, a transaction costs one hop to another thread rather than one
-//! per statement, and a cancelled request cannot leave a connection mid-call. Every connection is set up with
+//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool, handed out most recently used first. Each
+//! port method's work, every statement of it, runs in one call on tokio's blocking pool
+//! (`crate::pool::run_raw_in_one_blocking_call`), so SQLite's waits (the write lock, a synced commit) never stall
+//! the async workers, a transaction costs one hop to another thread rather than one per statement, and a cancelled
+//! request cannot leave a connection mid-call. The reads by key every request makes are the exception: they run in
+//! place on the calling thread (`crate::pool::run_raw_in_place`), where one read costs less than the hop. Every connection is set up with
 //! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
 //! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
 //! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
