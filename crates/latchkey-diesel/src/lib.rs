@@ -17,7 +17,8 @@
 //! module of `pg` and of `sqlite` (`#[path]`), against the names its backend module provides:
 //!
 //! - `Store`, the type the ports are implemented for, with `run` / `run_raw` (detached connection work) and `read`
-//!   (a lookup by key outside any transaction, which SQLite runs in place on the calling thread);
+//!   (one lookup by key outside any transaction, which SQLite runs in place on the async worker: its body must be
+//!   that one statement, built inside the body's async block, and never a write transaction, which is refused);
 //! - `write_transaction`: READ COMMITTED on PostgreSQL, `BEGIN IMMEDIATE` on SQLite;
 //! - `locked!`: `FOR UPDATE` on PostgreSQL, nothing on SQLite (the transaction already holds the write lock);
 //! - `locked_or_skipped!`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, where a row another transaction holds is passed

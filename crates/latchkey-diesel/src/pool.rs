@@ -210,10 +210,16 @@ where
             let outcome =
                 panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work(&mut connection))));
             drop(in_place);
-            outcome.unwrap_or_else(|payload| {
-                discard(connection);
-                panic::resume_unwind(payload)
-            })
+            match outcome {
+                Ok(result) => {
+                    release(connection, &result, discard);
+                    result
+                }
+                Err(payload) => {
+                    discard(connection);
+                    panic::resume_unwind(payload)
+                }
+            }
         });
         call.await
             .map_err(|join_error| PortError::new(context, join_error))
@@ -224,17 +230,20 @@ where
 /// Runs `work` on the connection `checkout` yields, its blocking calls in place on the thread that polls it,
 /// leaving its diesel error to the caller: for SQLite's reads by key (see [`Pooled::read_raw`]).
 ///
-/// Such a read is one statement on pages SQLite or the kernel has cached, and in WAL mode a reader never waits for a
-/// writer's lock: tens of microseconds, less than the two thread wake-ups a blocking call costs (there and back),
-/// which on a loaded machine also take a core from whatever runs there. So it runs on the async worker itself. Only
-/// reads may: a write waits for SQLite's write lock and syncs its commit, and [`InPlace`] makes
-/// `write_transaction` refuse to begin (in debug builds, a panic; see `reading_in_place`).
+/// Such a read is one statement, usually on pages SQLite or the kernel has cached: tens of microseconds, less than
+/// the two thread wake-ups a blocking call costs (there and back), which on a loaded machine also take a core from
+/// whatever runs there. So it runs on the async worker itself. In WAL mode a reader does not wait for this process's
+/// writers (they queue in the process, and readers take no lock they hold); it can still stall its worker on a page
+/// read from disk, or in SQLite's busy handler (up to `busy_timeout`) while another process that shares the file
+/// recovers from a crash mid-commit. Only reads may run so: a write waits for SQLite's write lock and syncs its
+/// commit, and `write_transaction` refuses to begin inside a read (see [`reading_in_place`]).
 ///
 /// The checkout still runs [`detached`], as it may set up a new connection (a blocking call, not run in place) that
 /// must not be abandoned half-way; the work itself completes within one poll, so no caller can drop it mid-statement.
 pub(crate) async fn run_raw_in_place<O, E, R, F>(
     context: &'static str,
     checkout: impl Future<Output = Result<O, E>> + Send + 'static,
+    discard: fn(O),
     work: F,
 ) -> Result<QueryResult<R>, PortError>
 where
@@ -245,9 +254,32 @@ where
 {
     detached(context, async move {
         let mut connection = acquire(context, checkout).await?;
-        Ok(InPlace(work(&mut connection)).await)
+        // Built in place too: a body that sends its statement as it is built, not when first polled, stays here.
+        let read = {
+            let _in_place = InPlaceCalls::begin();
+            let _reading = Reading::begin();
+            work(&mut connection)
+        };
+        let result = InPlace(read).await;
+        release(connection, &result, discard);
+        Ok(result)
     })
     .await
+}
+
+/// Returns `connection` to its pool when it is dropped, unless one of its blocking calls panicked (which
+/// `SyncConnectionWrapper` reports as `UnableToSendCommand`): its lock is then poisoned, and the pool's next check of
+/// it would panic in another request, so it goes to `discard` (which closes it) instead.
+fn release<O, R>(connection: O, result: &QueryResult<R>, discard: fn(O)) {
+    if matches!(
+        result,
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UnableToSendCommand,
+            _
+        ))
+    ) {
+        discard(connection);
+    }
 }
 
 /// A read whose blocking calls run in place while it is being polled, and only then: between polls the thread runs

@@ -248,7 +248,7 @@ impl crate::pool::Pooled for SqliteStore {
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        crate::pool::run_raw_in_place(context, self.checkout(), work)
+        crate::pool::run_raw_in_place(context, self.checkout(), discard, work)
     }
 }
 
@@ -285,10 +285,11 @@ where
     type Manager = <Connection as AsyncConnection>::TransactionManager;
     Box::pin(async move {
         // A read run in place holds an async worker; a write would hold it through the write lock and the sync.
-        debug_assert!(
-            !crate::pool::reading_in_place(),
-            "a write transaction inside a read run in place"
-        );
+        if crate::pool::reading_in_place() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a write transaction inside a read run in place".into(),
+            ));
+        }
         let _turn = WRITERS.lock().await;
         connection
             .spawn_blocking(|connection| {
@@ -403,6 +404,21 @@ mod tests {
             .unwrap();
         // No hop to a blocking thread and back for a read by key.
         assert_eq!(statement, caller);
+        // Not while the read waits: a task that runs meanwhile on the same thread calls as usual.
+        let meanwhile = store
+            .read("test", |_| {
+                Box::pin(async move {
+                    let sibling = tokio::spawn(async { crate::pool::reading_in_place() });
+                    tokio::task::yield_now().await;
+                    Ok(sibling.await.unwrap())
+                })
+            })
+            .await
+            .unwrap();
+        assert!(
+            !meanwhile,
+            "a task run while the read waited saw itself reading"
+        );
         // Only while the read is polled: a call outside it (a connection's set-up, say) still goes to the pool.
         let mut outside = store.connection("test").await.unwrap();
         let elsewhere = outside
@@ -413,19 +429,43 @@ mod tests {
     }
 
     #[tokio::test]
-    #[cfg(debug_assertions)]
     async fn a_read_that_begins_a_write_transaction_is_refused() {
         let (_directory, store) = fresh_store(1).await;
         let result = store
             .read_raw("test", |connection| {
                 write_transaction(connection, |_| Box::pin(async { Ok(()) }))
             })
-            .await;
-        // The read's task panicked (in debug builds), which its caller sees as an error.
+            .await
+            .unwrap();
+        let error = result.expect_err("the write ran on the async worker");
         assert!(
-            result.is_err(),
-            "the write ran on the async worker: {result:?}"
+            error
+                .to_string()
+                .contains("a write transaction inside a read run in place"),
+            "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_panics_in_a_read_closes_its_connection_and_the_next_read_works() {
+        // One connection: the next read would get the one whose call panicked, its lock poisoned.
+        let (_directory, store) = fresh_store(1).await;
+        let panicked = store
+            .read_raw("test", |connection| {
+                Box::pin(async move {
+                    connection
+                        .spawn_blocking(|_| -> QueryResult<()> { panic!("a statement panics") })
+                        .await
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Ok(Err(_))), "{panicked:?}");
+        let next = store
+            .read("test", |connection| {
+                Box::pin(async move { diesel::sql_query("SELECT 1").execute(connection).await })
+            })
+            .await;
+        assert!(next.is_ok(), "{next:?}");
     }
 
     /// A write transaction on `store` that creates table `name`, through the same path as every port method.
