@@ -7,8 +7,8 @@
 //! between statements leaves its connection with an open transaction. So every port method runs its connection work
 //! through [`detached`]: on a task of its own that owns the connection and finishes (commits or rolls back) whether
 //! or not anyone still waits for the answer. The connection then goes back to the pool only after the work is done.
-//! SQLite's store runs each unit of work in one blocking call on top of that ([`run_raw_in_one_blocking_call`]), and
-//! each read by key in place on the calling thread ([`run_raw_in_place`]).
+//! SQLite's store drives the work itself on top of that ([`run_raw_on_sqlite`]): each unit of work in one blocking
+//! call, each read by key in place on the calling thread.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -17,6 +17,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
+use std::thread::LocalKey;
 use std::time::Duration;
 
 use diesel::QueryResult;
@@ -84,9 +85,20 @@ where
     .await
 }
 
+/// What a unit of connection work does, which decides how a store may run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anything: reads, writes, transactions.
+    Any,
+    /// One lookup by unique or indexed key, outside any transaction, built inside the work's async block: the
+    /// lookups every request makes (the session and account behind a token, the account a login names, an API key
+    /// or personal token). SQLite runs it in place on the calling thread (see [`run_raw_on_sqlite`]).
+    ReadByKey,
+}
+
 /// A store whose port methods run their connection work detached, on connections from its pool: what the shared
 /// repository bodies call (`self.run(…)`), implemented by each backend's store with what differs, how a connection
-/// is checked out (and, for SQLite, how the work is driven: [`run_raw_in_one_blocking_call`]).
+/// is checked out (and, for SQLite, how the work is driven: [`run_raw_on_sqlite`]).
 pub(crate) trait Pooled {
     /// The connection the repository bodies run on.
     type Connection: Send + 'static;
@@ -98,11 +110,13 @@ pub(crate) trait Pooled {
     /// Checks a connection out; the future owns what it needs, so it can run on another task.
     fn checkout(&self) -> impl Future<Output = Result<Self::Object, Self::Error>> + Send + 'static;
 
-    /// Runs `work` with a pooled connection, [`detached`] (by default; SQLite in one blocking call), leaving its
-    /// diesel error to the caller: it finishes (commits or rolls back) before its connection returns to the pool,
-    /// even if the caller stops waiting.
-    fn run_raw<R, F>(
+    /// Runs `work`, of the given [`Access`], with a pooled connection, [`detached`] (by default; SQLite drives it
+    /// itself, [`run_raw_on_sqlite`]), leaving its diesel error to the caller: it finishes (commits or rolls back)
+    /// before its connection returns to the pool, even if the caller stops waiting. The one method a store
+    /// overrides to change how its work runs; the others call it.
+    fn run_raw_as<R, F>(
         &self,
+        _access: Access,
         context: &'static str,
         work: F,
     ) -> impl Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
@@ -113,10 +127,8 @@ pub(crate) trait Pooled {
         run_raw(context, self.checkout(), work)
     }
 
-    /// As [`Pooled::run_raw`], for `work` that only reads, by unique or indexed key, outside any transaction: the
-    /// lookups every request makes (the session and account behind a token, the account a login names). A store
-    /// may run it more cheaply; SQLite runs it in place on the calling thread ([`run_raw_in_place`]).
-    fn read_raw<R, F>(
+    /// [`Pooled::run_raw_as`] for any unit of work ([`Access::Any`]).
+    fn run_raw<R, F>(
         &self,
         context: &'static str,
         work: F,
@@ -125,10 +137,11 @@ pub(crate) trait Pooled {
         F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        self.run_raw(context, work)
+        self.run_raw_as(Access::Any, context, work)
     }
 
-    /// As [`Pooled::read_raw`], reporting a diesel error as a [`PortError`] with `context`.
+    /// [`Pooled::run_raw_as`] for one read by key ([`Access::ReadByKey`]), reporting a diesel error as a
+    /// [`PortError`] with `context`.
     fn read<R, F>(
         &self,
         context: &'static str,
@@ -138,7 +151,7 @@ pub(crate) trait Pooled {
         F: for<'c> FnOnce(&'c mut Self::Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        let raw = self.read_raw(context, work);
+        let raw = self.run_raw_as(Access::ReadByKey, context, work);
         async move { raw.await?.map_err(|e| PortError::new(context, e)) }
     }
 
@@ -174,23 +187,32 @@ pub(crate) trait Pooled {
     }
 }
 
-/// Runs `work` on the connection `checkout` yields, all of it in one call on tokio's blocking pool, leaving its
-/// diesel error to the caller: for SQLite, whose every statement is a blocking call.
+/// Runs `work` on the connection `checkout` yields, as SQLite needs, leaving its diesel error to the caller.
 ///
-/// `SyncConnectionWrapper` would otherwise send each statement to the blocking pool on its own, a round trip of
-/// thread wake-ups per statement (BEGIN and COMMIT included): about 40 context switches and most of a login's own
-/// CPU, in the kernel (docs/benchmarks.md). Here the whole unit of work is driven on one blocking thread, on which
-/// [`BlockingCalls`] runs each statement in place.
+/// [`Access::Any`]: all of it in one call on tokio's blocking pool. `SyncConnectionWrapper` would otherwise send
+/// each statement to the blocking pool on its own, a round trip of thread wake-ups per statement (BEGIN and COMMIT
+/// included): about 40 context switches and most of a login's own CPU, in the kernel (docs/benchmarks.md). Here the
+/// whole unit of work is driven on one blocking thread, on which [`BlockingCalls`] runs each statement in place. It
+/// is driven by `Handle::block_on`, which on a current-thread runtime cannot drive the runtime's timers or I/O: it
+/// may await the connection's calls and the process's write queue (a `tokio::sync::Mutex`), never a timer, a socket
+/// or another task's result. The repository bodies keep to that (see the crate documentation).
 ///
-/// The unit of work is driven by `Handle::block_on`, which on a current-thread runtime cannot drive the runtime's
-/// timers or I/O: it may await the connection's calls and the process's write queue (a `tokio::sync::Mutex`), never
-/// a timer, a socket or another task's result. The repository bodies keep to that (see the crate documentation).
+/// [`Access::ReadByKey`]: in place on the thread that polls it, the async worker. Such a read is one statement,
+/// usually on pages SQLite or the kernel has cached: tens of microseconds, less than the two thread wake-ups a
+/// blocking call costs (there and back), which on a loaded machine also take a core from whatever runs there. In
+/// WAL mode a reader does not wait for this process's writers (they queue in the process, and readers take no lock
+/// they hold); it can still stall its worker on a page read from disk, or in SQLite's busy handler (up to
+/// `busy_timeout`) while another process that shares the file recovers from a crash mid-commit. Only reads may run
+/// so: a write waits for SQLite's write lock and syncs its commit, and `write_transaction` refuses to begin inside a
+/// read (see [`reading_in_place`]).
 ///
 /// Like [`detached`], the checkout and the work run apart from the caller and finish (commit or roll back) whether
-/// or not it still waits. A panic in the work reaches the caller as a [`PortError`]; the connection it panicked on
-/// may still be inside a transaction, holding SQLite's write lock, so it goes to `discard` (which closes it, rolling
-/// back) instead of back to the pool.
-pub(crate) async fn run_raw_in_one_blocking_call<O, E, R, F>(
+/// or not it still waits; the checkout may set up a new connection (a blocking call, never run in place) that must
+/// not be abandoned half-way. A panic in the work reaches the caller as a [`PortError`]; the connection it panicked
+/// on may still be inside a transaction, holding SQLite's write lock, so it goes to `discard` (which closes it,
+/// rolling back) instead of back to the pool, as does one whose call panicked ([`release`]).
+pub(crate) async fn run_raw_on_sqlite<O, E, R, F>(
+    access: Access,
     context: &'static str,
     checkout: impl Future<Output = Result<O, E>> + Send + 'static,
     discard: fn(O),
@@ -204,9 +226,20 @@ where
 {
     detached(context, async move {
         let mut connection = acquire(context, checkout).await?;
+        if access == Access::ReadByKey {
+            // Built in place too: a body that sends its statement as it is built, not when first polled, stays here.
+            let read = {
+                let _in_place = ThreadFlag::raise(&IN_PLACE);
+                let _reading = ThreadFlag::raise(&READING);
+                work(&mut connection)
+            };
+            let result = InPlace(read).await;
+            release(connection, &result, discard);
+            return Ok(result);
+        }
         let runtime = tokio::runtime::Handle::current();
         let call = tokio::task::spawn_blocking(move || {
-            let in_place = InPlaceCalls::begin();
+            let in_place = ThreadFlag::raise(&IN_PLACE);
             let outcome =
                 panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work(&mut connection))));
             drop(in_place);
@@ -223,46 +256,6 @@ where
         });
         call.await
             .map_err(|join_error| PortError::new(context, join_error))
-    })
-    .await
-}
-
-/// Runs `work` on the connection `checkout` yields, its blocking calls in place on the thread that polls it,
-/// leaving its diesel error to the caller: for SQLite's reads by key (see [`Pooled::read_raw`]).
-///
-/// Such a read is one statement, usually on pages SQLite or the kernel has cached: tens of microseconds, less than
-/// the two thread wake-ups a blocking call costs (there and back), which on a loaded machine also take a core from
-/// whatever runs there. So it runs on the async worker itself. In WAL mode a reader does not wait for this process's
-/// writers (they queue in the process, and readers take no lock they hold); it can still stall its worker on a page
-/// read from disk, or in SQLite's busy handler (up to `busy_timeout`) while another process that shares the file
-/// recovers from a crash mid-commit. Only reads may run so: a write waits for SQLite's write lock and syncs its
-/// commit, and `write_transaction` refuses to begin inside a read (see [`reading_in_place`]).
-///
-/// The checkout still runs [`detached`], as it may set up a new connection (a blocking call, not run in place) that
-/// must not be abandoned half-way; the work itself completes within one poll, so no caller can drop it mid-statement.
-pub(crate) async fn run_raw_in_place<O, E, R, F>(
-    context: &'static str,
-    checkout: impl Future<Output = Result<O, E>> + Send + 'static,
-    discard: fn(O),
-    work: F,
-) -> Result<QueryResult<R>, PortError>
-where
-    O: DerefMut + Send + 'static,
-    E: std::error::Error + Send + Sync + 'static,
-    F: for<'c> FnOnce(&'c mut O::Target) -> Work<'c, QueryResult<R>> + Send + 'static,
-    R: Send + 'static,
-{
-    detached(context, async move {
-        let mut connection = acquire(context, checkout).await?;
-        // Built in place too: a body that sends its statement as it is built, not when first polled, stays here.
-        let read = {
-            let _in_place = InPlaceCalls::begin();
-            let _reading = Reading::begin();
-            work(&mut connection)
-        };
-        let result = InPlace(read).await;
-        release(connection, &result, discard);
-        Ok(result)
     })
     .await
 }
@@ -290,62 +283,45 @@ impl<F: Future + Unpin> Future for InPlace<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _in_place = InPlaceCalls::begin();
-        let _reading = Reading::begin();
+        let _in_place = ThreadFlag::raise(&IN_PLACE);
+        let _reading = ThreadFlag::raise(&READING);
         Pin::new(&mut self.0).poll(cx)
     }
 }
 
-/// Whether the current thread is polling a read of [`run_raw_in_place`]: what a write transaction checks, so a read
+/// Whether the current thread is polling a read of [`run_raw_on_sqlite`]: what a write transaction checks, so a read
 /// body that began one would not hold an async worker through SQLite's write lock and a synced commit.
 pub(crate) fn reading_in_place() -> bool {
     READING.get()
 }
 
 thread_local! {
-    /// Whether this thread is driving a unit of work of [`run_raw_in_one_blocking_call`] or polling one of
-    /// [`run_raw_in_place`], so that its blocking calls run in place.
+    /// Whether this thread is driving a unit of work of [`run_raw_on_sqlite`] or polling one of
+    /// [`run_raw_on_sqlite`], so that its blocking calls run in place.
     static IN_PLACE: Cell<bool> = const { Cell::new(false) };
-    /// Whether this thread is polling a read of [`run_raw_in_place`].
+    /// Whether this thread is polling a read of [`run_raw_on_sqlite`].
     static READING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks the current thread as polling a read of [`run_raw_in_place`] until dropped, then puts back what was there.
-struct Reading {
+/// Raises one of this module's thread-local flags until dropped, then puts back what was there: the thread goes on to
+/// other work afterwards (a blocking thread back to tokio's pool, an async worker to its next task), panic or not.
+struct ThreadFlag {
+    flag: &'static LocalKey<Cell<bool>>,
     before: bool,
 }
 
-impl Reading {
-    fn begin() -> Self {
+impl ThreadFlag {
+    fn raise(flag: &'static LocalKey<Cell<bool>>) -> Self {
         Self {
-            before: READING.replace(true),
+            flag,
+            before: flag.replace(true),
         }
     }
 }
 
-impl Drop for Reading {
+impl Drop for ThreadFlag {
     fn drop(&mut self) {
-        READING.set(self.before);
-    }
-}
-
-/// Marks the current (blocking) thread as running its blocking calls in place until dropped, then puts back what
-/// was there before: a blocking thread goes back to tokio's pool for other work afterwards, panic or not.
-struct InPlaceCalls {
-    before: bool,
-}
-
-impl InPlaceCalls {
-    fn begin() -> Self {
-        Self {
-            before: IN_PLACE.replace(true),
-        }
-    }
-}
-
-impl Drop for InPlaceCalls {
-    fn drop(&mut self) {
-        IN_PLACE.set(self.before);
+        self.flag.set(self.before);
     }
 }
 
@@ -366,7 +342,7 @@ impl CallPanicked {
 }
 
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: in place when already on a blocking thread driving a
-/// unit of work ([`run_raw_in_one_blocking_call`]) or while a read of [`run_raw_in_place`] is polled; otherwise on
+/// unit of work ([`run_raw_on_sqlite`]) or while a read of [`run_raw_on_sqlite`] is polled; otherwise on
 /// tokio's blocking pool, like its default, but safe to drop on any runtime.
 ///
 /// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded

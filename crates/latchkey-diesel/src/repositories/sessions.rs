@@ -171,14 +171,14 @@ impl SessionRepository for Store {
             .run("create login session", move |connection| {
                 write_transaction(connection, move |connection| {
                     Box::pin(async move {
-                        let Some(row) = insert_session(connection, &login.session).await? else {
+                        let Some((row, ended)) = insert_session(connection, &login.session).await?
+                        else {
                             return Ok(None);
                         };
                         // The session's insert proved the account exists (and, with a verified password, locked
                         // it), so neither the event nor the address can miss it: no fallback for a deleted account
                         // is needed here, unlike the ports' own methods.
                         super::events::insert(connection, EventRow::new(&login.event)).await?;
-                        let (row, ended) = row;
                         let mut revocations = Vec::with_capacity(ended.len());
                         for (index, ended) in ended.iter().enumerate() {
                             let revocation = login.ended_session_event(index, ended);

@@ -1,11 +1,11 @@
 //! The SQLite store: the zero-setup backend, one file in WAL mode.
 //!
-//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool, handed out most recently used first. Each
-//! port method's work, every statement of it, runs in one call on tokio's blocking pool
-//! (`crate::pool::run_raw_in_one_blocking_call`), so SQLite's waits (the write lock, a synced commit) never stall
-//! the async workers, a transaction costs one hop to another thread rather than one per statement, and a cancelled
-//! request cannot leave a connection mid-call. The reads by key every request makes are the exception: they run in
-//! place on the calling thread (`crate::pool::run_raw_in_place`), where one read costs less than the hop. Every connection is set up with
+//! Connections are [`SyncConnectionWrapper`]s in a bounded deadpool pool, handed out most recently used first.
+//! Each port method's work, every statement of it, runs in one call on tokio's blocking pool, so SQLite's waits
+//! (the write lock, a synced commit) never stall the async workers, a transaction costs one hop to another thread
+//! rather than one per statement, and a cancelled request cannot leave a connection mid-call. The reads by key every
+//! request makes are the exception: they run in place on the calling thread, where one read costs less than the hop
+//! (both in `crate::pool::run_raw_on_sqlite`). Every connection is set up with
 //! [`CONNECTION_PRAGMAS`]. Port methods that write run inside `BEGIN IMMEDIATE` transactions: they take SQLite's
 //! single write lock up front, so two connections never both read under a shared lock and then deadlock trying to
 //! upgrade it (which SQLite reports as `SQLITE_BUSY` without waiting for the busy timeout). That also makes each
@@ -225,9 +225,11 @@ impl crate::pool::Pooled for SqliteStore {
         async move { pool.get().await }
     }
 
-    /// Each port method's statements, BEGIN and COMMIT included, run in one blocking call rather than one each.
-    fn run_raw<R, F>(
+    /// Each port method's statements, BEGIN and COMMIT included, run in one blocking call rather than one each; a
+    /// read by key runs in place on the calling thread, cheaper than the two thread wake-ups of a blocking call.
+    fn run_raw_as<R, F>(
         &self,
+        access: crate::pool::Access,
         context: &'static str,
         work: F,
     ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
@@ -235,25 +237,13 @@ impl crate::pool::Pooled for SqliteStore {
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
         R: Send + 'static,
     {
-        crate::pool::run_raw_in_one_blocking_call(context, self.checkout(), discard, work)
-    }
-
-    /// A read by key runs in place on the calling thread: cheaper than the two thread wake-ups of a blocking call.
-    fn read_raw<R, F>(
-        &self,
-        context: &'static str,
-        work: F,
-    ) -> impl std::future::Future<Output = Result<QueryResult<R>, PortError>> + Send + 'static
-    where
-        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, QueryResult<R>> + Send + 'static,
-        R: Send + 'static,
-    {
-        crate::pool::run_raw_in_place(context, self.checkout(), discard, work)
+        crate::pool::run_raw_on_sqlite(access, context, self.checkout(), discard, work)
     }
 }
 
 /// Closes a connection instead of returning it to the pool: one whose unit of work panicked, perhaps inside a
-/// transaction, which closing rolls back (releasing SQLite's write lock).
+/// transaction, which closing rolls back (releasing SQLite's write lock), or one whose call panicked, leaving its lock
+/// poisoned.
 fn discard(connection: Object<Connection>) {
     drop(Object::take(connection));
 }
@@ -275,7 +265,7 @@ static WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// diesel's transaction manager, so a connection abandoned mid-transaction is known to be in one and is discarded
 /// by the pool rather than reused; a body that panics mid-transaction loses its connection (see `discard`).
 ///
-/// The transaction runs in one blocking call (`crate::pool::run_raw_in_one_blocking_call`): `body` may await its
+/// The transaction runs in one blocking call (`crate::pool::run_raw_on_sqlite`): `body` may await its
 /// connection's calls, nothing else.
 fn write_transaction<'c, R, F>(connection: &'c mut Connection, body: F) -> Work<'c, QueryResult<R>>
 where
@@ -432,7 +422,7 @@ mod tests {
     async fn a_read_that_begins_a_write_transaction_is_refused() {
         let (_directory, store) = fresh_store(1).await;
         let result = store
-            .read_raw("test", |connection| {
+            .run_raw_as(crate::pool::Access::ReadByKey, "test", |connection| {
                 write_transaction(connection, |_| Box::pin(async { Ok(()) }))
             })
             .await
@@ -451,7 +441,7 @@ mod tests {
         // One connection: the next read would get the one whose call panicked, its lock poisoned.
         let (_directory, store) = fresh_store(1).await;
         let panicked = store
-            .read_raw("test", |connection| {
+            .run_raw_as(crate::pool::Access::ReadByKey, "test", |connection| {
                 Box::pin(async move {
                     connection
                         .spawn_blocking(|_| -> QueryResult<()> { panic!("a statement panics") })
