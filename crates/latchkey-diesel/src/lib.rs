@@ -39,10 +39,20 @@
 //! reason an API key measured 0.8 of a JWT on SQLite (`docs/benchmarks.md`). Every lookup here is by a primary or
 //! unique key, so `get_result` (no LIMIT) returns the same row; `clippy.toml` refuses `first`. A list that needs a
 //! limit (the paginated ones) still binds one and pays the re-prepare: it is not on a hot path.
+//!
+//! # Writes are kept prepared: `.cached()`
+//!
+//! diesel keeps a connection's prepared statements, but never an `INSERT`, an `UPDATE` or an upsert's `DO UPDATE`
+//! (their SQL could take too many shapes). Unkept, every login, refresh and charge parsed and planned each of its
+//! writes again: on PostgreSQL a `Parse` round trip more per statement. Every write here whose SQL takes few shapes
+//! ends in `.cached()` (`cached.rs`), which keeps it keyed by its SQL text; a write whose SQL grows with
+//! its input (an `IN` list of bound values) does not. A test per backend (`repositories/prepared_tests.rs`) fails
+//! when a statement of a login, refresh or charge is prepared again on its second use.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cached;
 mod error;
 pub mod pg;
 mod pool;

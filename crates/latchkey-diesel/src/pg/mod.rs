@@ -42,6 +42,10 @@ mod limiter;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/outbox.rs"]
 mod outbox;
+#[cfg(test)]
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/prepared_tests.rs"]
+mod prepared_tests;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/revoke.rs"]
 mod revoke;
@@ -246,4 +250,13 @@ impl HealthCheck for PgStore {
         })
         .await
     }
+}
+/// A migrated store with `connections` connections on a fresh database, for the tests the backends share; the
+/// database guard drops it. `None` when no server answers, outside CI (see [`crate::test_support`]).
+#[cfg(test)]
+async fn store_for_tests(connections: usize) -> Option<(Box<dyn std::any::Any + Send>, PgStore)> {
+    let database = crate::test_support::fresh_postgres_database().await?;
+    let store = PgStore::connect(database.url(), connections).await.ok()?;
+    store.run_migrations().await.ok()?;
+    Some((Box::new(database), store))
 }

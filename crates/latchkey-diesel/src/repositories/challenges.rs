@@ -15,6 +15,7 @@ use latchkey_domain::ports::{
 use latchkey_domain::{Email, PasswordHash, PortError, TokenHash, UserId};
 
 use super::{revoke, write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::{NewOutboxRow, NewResetRow, NewVerificationRow};
 use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};
@@ -96,10 +97,12 @@ impl ChallengeRepository for Store {
                             attempts: 0,
                             created_at: Timestamp(challenge.created_at),
                         })
+                        .cached()
                         .execute(connection)
                         .await?;
                     diesel::insert_into(outbox::table)
                         .values(NewOutboxRow::new(&challenge.email, &email))
+                        .cached()
                         .execute(connection)
                         .await?;
                     Ok(IssueOutcome::Issued)
@@ -187,6 +190,7 @@ impl ChallengeRepository for Store {
                                     verification_challenges::attempts
                                         .eq(verification_challenges::attempts + 1),
                                 )
+                                .cached()
                                 .execute(connection)
                                 .await?;
                             return Ok(Some(Err(())));
@@ -240,10 +244,12 @@ impl ChallengeRepository for Store {
                             expires_at: Timestamp(reset.expires_at),
                             created_at: Timestamp(reset.created_at),
                         })
+                        .cached()
                         .execute(connection)
                         .await?;
                     diesel::insert_into(outbox::table)
                         .values(NewOutboxRow::new(&reset.email, &email))
+                        .cached()
                         .execute(connection)
                         .await?;
                     Ok(IssueOutcome::Issued)
@@ -322,6 +328,7 @@ impl ChallengeRepository for Store {
                                 users::is_verified.eq(true),
                                 users::updated_at.eq(now),
                             ))
+                            .cached()
                             .execute(connection)
                             .await?;
                         revoke::sessions_of(connection, &user_id, None, now).await?;
@@ -433,6 +440,7 @@ macro_rules! mark_verified {
                 .filter(users::is_verified.eq(false)),
         )
         .set((users::is_verified.eq(true), users::updated_at.eq($now)))
+        .cached()
         .execute($connection)
         .await?
     };

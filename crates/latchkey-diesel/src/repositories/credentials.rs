@@ -14,6 +14,7 @@ use latchkey_domain::{
 };
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::{CredentialRow, NewCredentialRow, PresentedCredentialRow, UserRow};
 use crate::schema::{credentials, users};
@@ -67,6 +68,7 @@ impl CredentialRepository for Store {
                         diesel::insert_into(credentials::table)
                             .values(row)
                             .returning(CredentialRow::as_returning())
+                            .cached()
                             .get_result(connection)
                             .await
                             .map(Ok)
@@ -175,6 +177,7 @@ impl CredentialRepository for Store {
                             credentials::hint.eq(&hint),
                         ))
                         .returning(CredentialRow::as_returning())
+                        .cached()
                         .get_result(connection)
                         .await
                         .optional()?;
@@ -204,6 +207,7 @@ impl CredentialRepository for Store {
                             .filter(credentials::revoked_at.is_null()),
                     )
                     .set(credentials::revoked_at.eq(now))
+                    .cached()
                     .execute(connection)
                     .await
                 })
@@ -246,6 +250,7 @@ impl CredentialRepository for Store {
                     ),
                 )
                 .set(credentials::last_used_at.eq(at))
+                .cached()
                 .execute(connection)
                 .await
                 .map(drop)

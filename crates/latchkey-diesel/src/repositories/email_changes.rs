@@ -9,6 +9,7 @@ use latchkey_domain::ports::{EmailChangeCheck, IssueOutcome, NewEmailChange};
 use latchkey_domain::{Email, PortError, TokenHash, UserId};
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::NewOutboxRow;
 use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};
@@ -81,6 +82,7 @@ impl Store {
                                 .eq(change.requested_by.as_ref().map(|id| id.as_str())),
                             email_changes::created_at.eq(Timestamp(change.created_at)),
                         ))
+                        .cached()
                         .execute(connection)
                         .await?;
                     for (email, recipient) in [
@@ -89,6 +91,7 @@ impl Store {
                     ] {
                         diesel::insert_into(outbox::table)
                             .values(NewOutboxRow::new(email, recipient))
+                            .cached()
                             .execute(connection)
                             .await?;
                     }
@@ -293,6 +296,7 @@ async fn apply(connection: &mut Connection, spent: Spent, now: Timestamp) -> Que
                     users::is_verified.eq(true),
                     users::updated_at.eq(now),
                 ))
+                .cached()
                 .execute(connection)
                 .await
         })

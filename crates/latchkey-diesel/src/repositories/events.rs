@@ -9,6 +9,7 @@ use latchkey_domain::ports::{EventLog, EventQuery};
 use latchkey_domain::{PortError, SecurityEvent};
 
 use super::Store;
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::EventRow;
 use crate::schema::security_events;
@@ -21,6 +22,7 @@ type Connection = <Store as Pooled>::Connection;
 pub(super) async fn insert(connection: &mut Connection, row: EventRow) -> QueryResult<usize> {
     diesel::insert_into(security_events::table)
         .values(row)
+        .cached()
         .execute(connection)
         .await
 }

@@ -20,6 +20,7 @@ use latchkey_domain::ports::{
 use latchkey_domain::{LedgerEntry, PortError, UserId, MAX_BALANCE};
 
 use super::{write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::{IdempotencyKeyRow, LedgerRow, NewLedgerRow};
 use crate::schema::{credit_ledger, idempotency_keys, users};
@@ -141,6 +142,7 @@ impl CreditLedger for Store {
                                 )
                                 .set(users::credits.eq(users::credits - price))
                                 .returning(users::credits)
+                                .cached()
                                 .get_result(connection)
                                 .await
                                 .optional()?;
@@ -164,6 +166,7 @@ impl CreditLedger for Store {
                                     .values(&key_row)
                                     .on_conflict((idempotency_keys::user_id, idempotency_keys::key))
                                     .do_nothing()
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                                 if inserted == 0 {
@@ -177,6 +180,7 @@ impl CreditLedger for Store {
                                 let sequence: i64 = diesel::insert_into(credit_ledger::table)
                                     .values(&entry)
                                     .returning(credit_ledger::sequence)
+                                    .cached()
                                     .get_result(connection)
                                     .await?;
                                 Ok(Ok(entry.stored(sequence)))
@@ -243,6 +247,7 @@ impl CreditLedger for Store {
                         let after: i64 = diesel::update(users::table.find(user_id.as_str()))
                             .set(users::credits.eq(users::credits + amount))
                             .returning(users::credits)
+                            .cached()
                             .get_result(connection)
                             .await?;
                         let mut entry = NewLedgerRow::new(
@@ -260,6 +265,7 @@ impl CreditLedger for Store {
                         let sequence: i64 = diesel::insert_into(credit_ledger::table)
                             .values(&entry)
                             .returning(credit_ledger::sequence)
+                            .cached()
                             .get_result(connection)
                             .await?;
                         Ok(Some(entry.stored(sequence)))
@@ -319,6 +325,7 @@ impl CreditLedger for Store {
                         )
                         .set(users::credits.eq(users::credits + amount))
                         .returning(users::credits)
+                        .cached()
                         .get_result(connection)
                         .await
                         .optional()?;
@@ -336,6 +343,7 @@ impl CreditLedger for Store {
                         let sequence: i64 = diesel::insert_into(credit_ledger::table)
                             .values(&entry)
                             .returning(credit_ledger::sequence)
+                            .cached()
                             .get_result(connection)
                             .await?;
                         Ok(Ok(entry.stored(sequence)))

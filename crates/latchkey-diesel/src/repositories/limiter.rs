@@ -11,6 +11,7 @@ use latchkey_domain::ports::{Admission, LimitKey, RateLimiter};
 use latchkey_domain::{PortError, Rate, UserId};
 
 use super::Store;
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::schema::{known_addresses, rate_limits};
 use crate::sql_types::Timestamp;
@@ -31,6 +32,7 @@ pub(super) async fn give_back(
 ) -> QueryResult<usize> {
     diesel::update(rate_limits::table.find(key.hash().as_bytes().as_slice()))
         .set(rate_limits::arrival_us.eq(rate_limits::arrival_us - micros(rate.interval())))
+        .cached()
         .execute(connection)
         .await
 }
@@ -55,6 +57,7 @@ pub(super) async fn remember(
         .do_update()
         .set(known_addresses::seen_at.eq(excluded(known_addresses::seen_at)));
     diesel::query_dsl::methods::FilterDsl::filter(upsert, known_addresses::seen_at.lt(now))
+        .cached()
         .execute(connection)
         .await
 }
@@ -100,6 +103,7 @@ impl RateLimiter for Store {
                         rate_limits::arrival_us.le(now + period - interval),
                     )
                     .returning(rate_limits::arrival_us)
+                    .cached()
                     .get_result::<i64>(connection)
                     .await
                     .optional()?;

@@ -13,6 +13,7 @@ use latchkey_domain::ports::Outbox;
 use latchkey_domain::{ClaimedEmail, EmailId, PortError};
 
 use super::{write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::{outbox_status, OutboxRow};
 use crate::schema::outbox;
@@ -60,6 +61,7 @@ impl Outbox for Store {
                                         outbox::attempts.eq(outbox::attempts + 1),
                                         outbox::due_at.eq(lease_until),
                                     ))
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                                 claimed.push(email);
@@ -73,6 +75,7 @@ impl Outbox for Store {
                                         outbox::finished_at.eq(Some(now)),
                                         outbox::last_error.eq("unreadable content"),
                                     ))
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                             }
@@ -99,6 +102,7 @@ impl Outbox for Store {
                     outbox::payload.eq(None::<Metadata>),
                     outbox::finished_at.eq(Some(now)),
                 ))
+                .cached()
                 .execute(connection)
                 .await
                 .map(drop)
@@ -130,6 +134,7 @@ impl Outbox for Store {
                     outbox::due_at.eq(retry_at),
                     outbox::last_error.eq(Some(error)),
                 ))
+                .cached()
                 .execute(connection)
                 .await
                 .map(drop)
@@ -158,6 +163,7 @@ impl Outbox for Store {
                     outbox::finished_at.eq(Some(now)),
                     outbox::last_error.eq(Some(error)),
                 ))
+                .cached()
                 .execute(connection)
                 .await
                 .map(drop)

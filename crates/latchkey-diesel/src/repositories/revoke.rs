@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::Store;
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::schema::{credentials, sessions};
 use crate::sql_types::Timestamp;
@@ -25,12 +26,14 @@ pub(super) async fn sessions_of(
         Some(keep) => {
             diesel::update(live.filter(sessions::id.ne(keep)))
                 .set(sessions::revoked_at.eq(now))
+                .cached()
                 .execute(connection)
                 .await
         }
         None => {
             diesel::update(live)
                 .set(sessions::revoked_at.eq(now))
+                .cached()
                 .execute(connection)
                 .await
         }
@@ -49,6 +52,7 @@ pub(super) async fn credentials_of(
             .filter(credentials::revoked_at.is_null()),
     )
     .set(credentials::revoked_at.eq(now))
+    .cached()
     .execute(connection)
     .await
 }

@@ -12,6 +12,7 @@ use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::pool::Pooled;
 use crate::rows::{EventRow, NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions, users};
@@ -97,45 +98,46 @@ async fn insert_session(
     let mut ended = Vec::new();
     if let Some(max) = session.max_live_sessions {
         let now = Timestamp(session.created_at);
-        // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`),
-        // picked in the database in one statement: a user at the cap sends back only those,
-        // not all of its live sessions, and on PostgreSQL the choice is made on one snapshot,
-        // so a logout committing meanwhile cannot make it revoke one session too many.
-        let beyond_the_cap: Vec<String> = sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .order((sessions::created_at.desc(), sessions::id.desc()))
-            .select(sessions::id)
-            .offset(i64::from(max.saturating_sub(1)))
-            .load(connection)
-            .await?;
-        if !beyond_the_cap.is_empty() {
-            // Still live only: a session revoked meanwhile keeps the time it was revoked at (and is not reported as
-            // ended by this login).
-            let revoked: Vec<String> = diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq_any(beyond_the_cap))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .returning(sessions::id)
-            .load(connection)
-            .await?;
-            ended = revoked
-                .iter()
-                .map(|id| {
-                    SessionId::parse(id).ok_or_else(|| {
-                        diesel::result::Error::DeserializationError("malformed session id".into())
-                    })
+        // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`), picked and revoked in
+        // one statement: a user at the cap sends back only those, not all of its live sessions, and on PostgreSQL
+        // the choice is made on the statement's snapshot. A session revoked meanwhile is re-checked by the outer
+        // filter once its row lock is released: it keeps the time it was revoked at, and is not reported as ended.
+        // The subquery reads the table the update writes, so it names it by an alias.
+        let live = diesel::alias!(sessions as live);
+        let beyond_the_cap = live
+            .filter(live.field(sessions::user_id).eq(user_id))
+            .filter(live.field(sessions::revoked_at).is_null())
+            .filter(live.field(sessions::expires_at).gt(now))
+            .order((
+                live.field(sessions::created_at).desc(),
+                live.field(sessions::id).desc(),
+            ))
+            .select(live.field(sessions::id))
+            .offset(i64::from(max.saturating_sub(1)));
+        let revoked: Vec<String> = diesel::update(
+            sessions::table
+                .filter(sessions::id.eq_any(beyond_the_cap))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now))
+        .returning(sessions::id)
+        .cached()
+        .load(connection)
+        .await?;
+        ended = revoked
+            .iter()
+            .map(|id| {
+                SessionId::parse(id).ok_or_else(|| {
+                    diesel::result::Error::DeserializationError("malformed session id".into())
                 })
-                .collect::<QueryResult<_>>()?;
-        }
+            })
+            .collect::<QueryResult<_>>()?;
     }
     let token = &session.refresh_token;
     let row = diesel::insert_into(sessions::table)
         .values(SessionRow::new(session))
         .returning(SessionRow::as_returning())
+        .cached()
         .get_result(connection)
         .await?;
     diesel::insert_into(refresh_tokens::table)
@@ -145,6 +147,7 @@ async fn insert_session(
             issued_at: Timestamp(token.issued_at),
             expires_at: Timestamp(token.expires_at),
         })
+        .cached()
         .execute(connection)
         .await?;
     Ok(Some((row, ended)))
@@ -285,6 +288,7 @@ impl SessionRepository for Store {
                                     sessions::last_used_at.eq(now),
                                     sessions::expires_at.eq(expires_at),
                                 ))
+                                .cached()
                                 .execute(connection)
                                 .await?;
                                 if extended == 0 {
@@ -296,6 +300,7 @@ impl SessionRepository for Store {
                                         refresh_tokens::used_at.eq(now),
                                         refresh_tokens::successor_hash.eq(successor),
                                     ))
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                                 diesel::insert_into(refresh_tokens::table)
@@ -305,6 +310,7 @@ impl SessionRepository for Store {
                                         issued_at: now,
                                         expires_at,
                                     })
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                             }
@@ -315,6 +321,7 @@ impl SessionRepository for Store {
                                         .filter(sessions::revoked_at.is_null()),
                                 )
                                 .set(sessions::revoked_at.eq(now))
+                                .cached()
                                 .execute(connection)
                                 .await?;
                             }
@@ -384,6 +391,7 @@ impl SessionRepository for Store {
                             .filter(sessions::revoked_at.is_null()),
                     )
                     .set(sessions::revoked_at.eq(now))
+                    .cached()
                     .execute(connection)
                     .await
                 })
@@ -415,6 +423,7 @@ impl SessionRepository for Store {
                     )
                     .set(sessions::revoked_at.eq(now))
                     .returning(SessionRow::as_returning())
+                    .cached()
                     .get_result(connection)
                     .await
                     .optional()
@@ -469,6 +478,7 @@ impl SessionRepository for Store {
                             .filter(sessions::revoked_at.is_null()),
                     )
                     .set(sessions::revoked_at.eq(now))
+                    .cached()
                     .execute(connection)
                     .await
                 })

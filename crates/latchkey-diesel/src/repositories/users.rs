@@ -13,6 +13,7 @@ use latchkey_domain::{
 };
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
+use crate::cached::KeepPrepared;
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};
@@ -46,11 +47,13 @@ impl UserRepository for Store {
                             let row = diesel::insert_into(users::table)
                                 .values(row)
                                 .returning(UserRow::as_returning())
+                                .cached()
                                 .get_result(connection)
                                 .await?;
                             if let Some(welcome) = welcome {
                                 diesel::insert_into(credit_ledger::table)
                                     .values(welcome)
+                                    .cached()
                                     .execute(connection)
                                     .await?;
                             }
@@ -160,6 +163,7 @@ impl UserRepository for Store {
                     }
                     let updated = diesel::update(users::table.find(&id))
                         .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
+                        .cached()
                         .execute(connection)
                         .await?;
                     if updated == 0 {
@@ -205,6 +209,7 @@ impl UserRepository for Store {
                             .filter(users::password_hash.eq(&current)),
                     )
                     .set(users::password_hash.eq(&upgraded))
+                    .cached()
                     .execute(connection)
                     .await
                 })
@@ -228,6 +233,7 @@ impl UserRepository for Store {
                     match diesel::update(users::table.find(&id))
                         .set(changeset)
                         .returning(UserRow::as_returning())
+                        .cached()
                         .get_result(connection)
                         .await
                         .optional()
@@ -299,6 +305,7 @@ impl UserRepository for Store {
                                     users::updated_at.eq(now),
                                 ))
                                 .returning(UserRow::as_returning())
+                                .cached()
                                 .get_result(connection)
                                 .await
                                 .map(Some);
@@ -310,6 +317,7 @@ impl UserRepository for Store {
                                 users::updated_at.eq(now),
                             ))
                             .returning(UserRow::as_returning())
+                            .cached()
                             .get_result(connection)
                             .await?;
                         revoke::sessions_of(connection, &id, None, now).await?;
@@ -366,6 +374,7 @@ impl UserRepository for Store {
                             security_events::ip.eq(None::<String>),
                             security_events::user_agent.eq(None::<String>),
                         ))
+                        .cached()
                         .execute(connection)
                         .await?;
                     // The refresh tokens before their sessions, the order a rotation locks them in: left to the

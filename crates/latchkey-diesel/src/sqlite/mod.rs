@@ -48,6 +48,10 @@ mod limiter;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/outbox.rs"]
 mod outbox;
+#[cfg(test)]
+#[allow(clippy::duplicate_mod)]
+#[path = "../repositories/prepared_tests.rs"]
+mod prepared_tests;
 #[allow(clippy::duplicate_mod)]
 #[path = "../repositories/revoke.rs"]
 mod revoke;
@@ -323,6 +327,20 @@ impl HealthCheck for SqliteStore {
         })
         .await
     }
+}
+
+/// A migrated store with `connections` connections on a fresh file, for the tests the backends share; the directory guard
+/// deletes the file when dropped. Always `Some` (the other backend's may find no server).
+#[cfg(test)]
+async fn store_for_tests(
+    connections: usize,
+) -> Option<(Box<dyn std::any::Any + Send>, SqliteStore)> {
+    let directory = tempfile::tempdir().ok()?;
+    let store = SqliteStore::open(&directory.path().join("latchkey.db"), connections)
+        .await
+        .ok()?;
+    store.run_migrations().await.ok()?;
+    Some((Box::new(directory), store))
 }
 
 #[cfg(test)]

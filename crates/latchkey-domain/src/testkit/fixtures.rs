@@ -3,9 +3,10 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::model::{
-    ClientInfo, DisplayName, Email, NewRefreshToken, NewSession, NewUser, PasswordHash, SessionId,
-    UserId, Username,
+    charge_fingerprint, ChargeId, ClientInfo, DisplayName, Email, IdempotencyKey, LedgerEntryId,
+    NewRefreshToken, NewSession, NewUser, PasswordHash, SessionId, UserId, Username,
 };
+use crate::ports::{ChargeRequest, RotationRequest};
 use crate::secret::TokenHash;
 
 /// A fixed instant the suite counts from (stores must round-trip times to the microsecond).
@@ -151,4 +152,43 @@ pub fn new_credential(
         secret_hash: TokenHash::of(secret),
         requested_by: None,
     }
+}
+
+/// How long a rotated refresh token may be presented again (a client's retry) in [`rotation`].
+pub const GRACE: TimeDelta = TimeDelta::seconds(10);
+
+/// A rotation of the refresh token `presented` to `successor` at `now`, its successor kept 30 days.
+pub fn rotation(presented: &str, successor: &str, now: DateTime<Utc>) -> RotationRequest {
+    RotationRequest {
+        presented: TokenHash::of(presented),
+        successor: TokenHash::of(successor),
+        successor_ttl: TimeDelta::days(30),
+        now,
+        grace: GRACE,
+    }
+}
+
+/// A charge of `quantity` photos at `price` credits in all, under `key`, at `at`, its key kept an hour.
+pub fn charge(
+    user: &UserId,
+    n: &str,
+    key: &str,
+    quantity: i64,
+    price: i64,
+    at: DateTime<Utc>,
+) -> ChargeRequest {
+    ChargeRequest::new(
+        user.clone(),
+        (
+            ChargeId::from_random(&format!("c{n}")),
+            LedgerEntryId::from_random(&format!("e{n}")),
+        ),
+        ("photo".to_owned(), quantity, price),
+        (
+            IdempotencyKey::parse(key).unwrap(),
+            charge_fingerprint("photo", quantity),
+        ),
+        at,
+        at + TimeDelta::hours(1),
+    )
 }

@@ -1,47 +1,18 @@
 //! Rules of [`CreditLedger`](crate::ports::CreditLedger): balances that never go below zero and always equal the
 //! sum of the ledger, exactly one charge per idempotency key, refunds once, welcome credits once.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
-use super::fixtures::{new_user, t0};
+use super::fixtures::{charge, new_user, t0};
 use super::{join, join_all, Store};
-use crate::model::{
-    charge_fingerprint, ChargeId, IdempotencyKey, LedgerEntryId, LedgerKind, User, UserId,
-};
-use crate::ports::{
-    ChargeOutcome, ChargeRequest, GrantOutcome, GrantRequest, RefundOutcome, RefundRequest,
-};
+use crate::model::{ChargeId, LedgerEntryId, LedgerKind, User, UserId};
+use crate::ports::{ChargeOutcome, GrantOutcome, GrantRequest, RefundOutcome, RefundRequest};
 
 async fn account<S: Store>(store: &S, id: &str) -> User {
     store
         .insert(&new_user(id, &format!("{id}@example.com"), None))
         .await
         .unwrap()
-}
-
-/// A charge of `quantity` photos at `price` credits in all, under `key`, at `at`, its key kept an hour.
-fn charge(
-    user: &UserId,
-    n: &str,
-    key: &str,
-    quantity: i64,
-    price: i64,
-    at: DateTime<Utc>,
-) -> ChargeRequest {
-    ChargeRequest::new(
-        user.clone(),
-        (
-            ChargeId::from_random(&format!("c{n}")),
-            LedgerEntryId::from_random(&format!("e{n}")),
-        ),
-        ("photo".to_owned(), quantity, price),
-        (
-            IdempotencyKey::parse(key).unwrap(),
-            charge_fingerprint("photo", quantity),
-        ),
-        at,
-        at + TimeDelta::hours(1),
-    )
 }
 
 async fn balance<S: Store>(store: &S, user: &UserId) -> i64 {

@@ -460,7 +460,7 @@ pub async fn a_deletion_racing_a_refresh_finishes<S: Store>(store: &S) {
         let jane = user(store, &format!("jane{round}"), &format!("jane{round}@example.com"), None).await;
         let (token, successor) = (format!("tok-{round}"), format!("next-{round}"));
         store.create(&new_session(&format!("s{round}"), &jane.id, &token, t0())).await.unwrap();
-        let rotation = super::sessions::rotation(&token, &successor, t0() + MINUTE);
+        let rotation = super::fixtures::rotation(&token, &successor, t0() + MINUTE);
         let (rotated, deleted) = super::join(store.rotate(&rotation), store.delete_user(&jane.id, None, t0() + MINUTE)).await;
         rotated.unwrap();
         assert!(deleted.unwrap());
@@ -478,7 +478,7 @@ pub async fn a_deletion_racing_a_retried_refresh_finishes<S: Store>(store: &S) {
         let jane = user(store, &format!("jane{round}"), &format!("jane{round}@example.com"), None).await;
         let (token, successor) = (format!("tok-{round}"), format!("next-{round}"));
         store.create(&new_session(&format!("s{round}"), &jane.id, &token, t0())).await.unwrap();
-        let rotation = super::sessions::rotation(&token, &successor, t0() + MINUTE);
+        let rotation = super::fixtures::rotation(&token, &successor, t0() + MINUTE);
         store.rotate(&rotation).await.unwrap();
         let (retried, deleted) = super::join(store.rotate(&rotation), store.delete_user(&jane.id, None, t0() + MINUTE)).await;
         retried.unwrap();

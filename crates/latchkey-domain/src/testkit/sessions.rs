@@ -1,27 +1,14 @@
 //! Rules of [`SessionRepository`](crate::ports::SessionRepository).
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
-use super::fixtures::{new_login, new_session, new_user, t0};
+use super::fixtures::{new_login, new_session, new_user, rotation, t0, GRACE};
 use super::Store;
 use crate::model::{NewSession, PasswordHash, SessionId, User, UserId};
 use crate::ports::{
-    Admission, CreateSessionError, EventQuery, LimitKey, RotationOutcome, RotationRequest,
-    UserRepository,
+    Admission, CreateSessionError, EventQuery, LimitKey, RotationOutcome, UserRepository,
 };
 use crate::secret::TokenHash;
-
-const GRACE: TimeDelta = TimeDelta::seconds(10);
-
-pub(super) fn rotation(presented: &str, successor: &str, now: DateTime<Utc>) -> RotationRequest {
-    RotationRequest {
-        presented: TokenHash::of(presented),
-        successor: TokenHash::of(successor),
-        successor_ttl: TimeDelta::days(30),
-        now,
-        grace: GRACE,
-    }
-}
 
 async fn user<S: UserRepository>(store: &S, id: &str) -> User {
     store
