@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
-use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::ports::{HashPlace, PasswordHasher};
 use latchkey_domain::{Password, PasswordHash, PortError};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::hash_pool::HashPool;
 use crate::secrets::random_bytes;
@@ -187,18 +187,32 @@ impl Argon2Hasher {
         PortError::overloaded("queue for password hashing", self.retry_after)
     }
 
+    /// A place in the queue, taken now without waiting: a full queue refuses at once instead of growing.
+    fn admit(&self) -> Result<OwnedSemaphorePermit, PortError> {
+        Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|_| self.overloaded())
+    }
+
+    /// The place `place` holds, when [`PasswordHasher::reserve`] of this hasher took it; otherwise one taken now.
+    fn admitted_by(&self, place: HashPlace) -> Result<OwnedSemaphorePermit, PortError> {
+        match place.into_held::<Admitted>() {
+            Some(Admitted(permit)) if Arc::ptr_eq(permit.semaphore(), &self.admission) => {
+                Ok(permit)
+            }
+            _ => self.admit(),
+        }
+    }
+
     /// Runs `work` on a hashing thread, with its arena, once it reaches the front of the queue.
     ///
     /// The admission goes into the job: a queued or running hash counts against the bound until it is done, even if
     /// its caller has gone meanwhile (a client gone, a timeout). A job whose caller has gone is dropped unrun.
     async fn run<T: Send + 'static>(
         &self,
+        admitted: OwnedSemaphorePermit,
         work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, PortError> {
-        // Admission first, without waiting: a full queue refuses at once instead of growing.
-        let admitted = Arc::clone(&self.admission)
-            .try_acquire_owned()
-            .map_err(|_| self.overloaded())?;
         self.pool
             .run(move |argon2, arena| {
                 let _admitted = admitted;
@@ -208,6 +222,10 @@ impl Argon2Hasher {
             .ok_or_else(|| PortError::new("run password hashing", "the hash did not complete"))
     }
 }
+
+/// A place in an [`Argon2Hasher`]'s queue, as [`PasswordHasher::reserve`] hands it out inside a [`HashPlace`]:
+/// private, so no other code can make one.
+struct Admitted(OwnedSemaphorePermit);
 
 /// About how long a full queue takes to drain: `max_waiting` hashes of `hash_time` each, `max_concurrent` at a
 /// time. The client told to come back after this finds room, unless the flood goes on.
@@ -277,35 +295,59 @@ fn verify_with(arena: &mut [Block], password: &[u8], phc: &str) -> bool {
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError> {
         let password = password.clone();
-        self.run(move |argon2, arena| hash_with(argon2, arena, password.expose().as_bytes()))
-            .await?
-            .map(PasswordHash::new)
-            .map_err(|error| PortError::new("hash password", error.to_string()))
+        self.run(self.admit()?, move |argon2, arena| {
+            hash_with(argon2, arena, password.expose().as_bytes())
+        })
+        .await?
+        .map(PasswordHash::new)
+        .map_err(|error| PortError::new("hash password", error.to_string()))
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
-        let password = password.clone();
-        let phc = hash.as_str().to_owned();
-        self.run(move |_, arena| verify_with(arena, password.expose().as_bytes(), &phc))
+        self.verify_reserved(HashPlace::unbounded(), password, hash)
             .await
     }
 
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
-        let password = password.clone();
-        let decoy = Arc::clone(&self.decoy);
-        self.run(move |_, arena| verify_with(arena, password.expose().as_bytes(), &decoy))
-            .await?;
-        Ok(())
+        self.verify_nothing_reserved(HashPlace::unbounded(), password)
+            .await
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
         made_otherwise(&self.argon2, hash.as_str())
     }
 
-    fn check_room(&self) -> Result<(), PortError> {
-        if self.admission.available_permits() == 0 {
-            return Err(self.overloaded());
-        }
+    fn reserve(&self) -> Result<HashPlace, PortError> {
+        Ok(HashPlace::holding(Admitted(self.admit()?)))
+    }
+
+    async fn verify_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        let admitted = self.admitted_by(place)?;
+        let password = password.clone();
+        let phc = hash.as_str().to_owned();
+        self.run(admitted, move |_, arena| {
+            verify_with(arena, password.expose().as_bytes(), &phc)
+        })
+        .await
+    }
+
+    async fn verify_nothing_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+    ) -> Result<(), PortError> {
+        let admitted = self.admitted_by(place)?;
+        let password = password.clone();
+        let decoy = Arc::clone(&self.decoy);
+        self.run(admitted, move |_, arena| {
+            verify_with(arena, password.expose().as_bytes(), &decoy)
+        })
+        .await?;
         Ok(())
     }
 }
@@ -437,7 +479,7 @@ mod tests {
         let (job, busy, open) = crate::hash_pool::gated_job();
         let occupied = tokio::spawn({
             let hasher = hasher.clone();
-            async move { hasher.run(job).await.unwrap() }
+            async move { hasher.run(hasher.admit().unwrap(), job).await.unwrap() }
         });
         busy.await.unwrap();
         (open, occupied)
@@ -468,10 +510,10 @@ mod tests {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
             .unwrap()
             .with_max_waiting(1);
-        hasher.check_room().expect("room while nothing runs");
+        drop(hasher.reserve().expect("room while nothing runs"));
         // Admission counts the running hash and the waiting one: the room is 1 + 1.
         let (gate, occupied) = occupy(&hasher).await;
-        hasher.check_room().expect("room for one waiting hash");
+        drop(hasher.reserve().expect("room for one waiting hash"));
         let waiting = tokio::spawn({
             let hasher = hasher.clone();
             async move { hasher.hash(&password("pw")).await }
@@ -481,9 +523,9 @@ mod tests {
         let refused = hasher.verify_nothing(&password("pw")).await.unwrap_err();
         let retry_after = refused.retry_after().expect("an overload");
         assert!(retry_after > Duration::ZERO);
-        // The hint refuses alike, with the same wait, without queueing anything.
-        let hinted = hasher.check_room().unwrap_err();
-        assert_eq!(hinted.retry_after(), Some(retry_after));
+        // A reservation refuses alike, with the same wait, without queueing anything.
+        let reserved = hasher.reserve().unwrap_err();
+        assert_eq!(reserved.retry_after(), Some(retry_after));
         assert!(hasher
             .hash(&password("pw"))
             .await
@@ -497,7 +539,76 @@ mod tests {
         waiting.await.unwrap().unwrap();
         hasher.hash(&password("pw")).await.unwrap();
         assert_eq!(hasher.admission.available_permits(), 2);
-        hasher.check_room().expect("room once the queue drained");
+        drop(hasher.reserve().expect("room once the queue drained"));
+    }
+
+    #[tokio::test]
+    async fn a_reserved_place_is_kept_for_its_hash_and_given_back_when_dropped() {
+        let hasher = Argon2Hasher::with_concurrency(cheap(), 1)
+            .unwrap()
+            .with_max_waiting(1);
+        let stored = hasher.hash(&password("correct horse")).await.unwrap();
+        let (gate, occupied) = occupy(&hasher).await;
+        // The last place, taken before the lookup a login makes: the queue is then full for everyone else...
+        let place = hasher.reserve().unwrap();
+        assert!(hasher.reserve().unwrap_err().retry_after().is_some());
+        assert!(hasher.verify(&password("x"), &stored).await.is_err());
+        // ...but not for the hash it was taken for, which waits its turn instead of being refused.
+        let verifying = tokio::spawn({
+            let (hasher, stored) = (hasher.clone(), stored.clone());
+            async move {
+                hasher
+                    .verify_reserved(place, &password("correct horse"), &stored)
+                    .await
+            }
+        });
+        drop(gate);
+        occupied.await.unwrap();
+        assert!(verifying.await.unwrap().unwrap());
+        assert_eq!(
+            hasher.admission.available_permits(),
+            2,
+            "spent places come back"
+        );
+
+        // A place dropped unspent (a lookup that failed) is given back at once.
+        let unspent = hasher.reserve().unwrap();
+        assert_eq!(hasher.admission.available_permits(), 1);
+        drop(unspent);
+        assert_eq!(hasher.admission.available_permits(), 2);
+        // A decoy verification spends a place the same way.
+        let place = hasher.reserve().unwrap();
+        hasher
+            .verify_nothing_reserved(place, &password("nobody"))
+            .await
+            .unwrap();
+        assert_eq!(hasher.admission.available_permits(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_place_another_hasher_reserved_counts_for_nothing_here() {
+        let full = Argon2Hasher::with_concurrency(cheap(), 1)
+            .unwrap()
+            .with_max_waiting(0);
+        let other = Argon2Hasher::with_concurrency(cheap(), 1).unwrap();
+        let stored = full.hash(&password("pw")).await.unwrap();
+        let (gate, occupied) = occupy(&full).await;
+        // `full` has no room; a place from `other` does not make any, and `other` keeps its place until the
+        // refusal drops it.
+        let foreign = other.reserve().unwrap();
+        let before = other.admission.available_permits();
+        let refused = full
+            .verify_reserved(foreign, &password("pw"), &stored)
+            .await;
+        assert!(refused.unwrap_err().retry_after().is_some());
+        assert_eq!(other.admission.available_permits(), before + 1);
+        drop(gate);
+        occupied.await.unwrap();
+        // An unbounded place (a hasher without a queue) takes one here like a plain verification.
+        assert!(full
+            .verify_reserved(HashPlace::unbounded(), &password("pw"), &stored)
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -568,7 +679,11 @@ mod tests {
     #[tokio::test]
     async fn every_hash_of_a_thread_uses_the_same_arena() {
         let hasher = Argon2Hasher::with_concurrency(cheap(), 1).unwrap();
-        let arena = || hasher.run(|_, arena| (arena.as_ptr() as usize, arena.len()));
+        let arena = || {
+            hasher.run(hasher.admit().unwrap(), |_, arena| {
+                (arena.as_ptr() as usize, arena.len())
+            })
+        };
         let (first, blocks) = arena().await.unwrap();
         assert_eq!(blocks, 64, "one block per KiB of memory_kib");
         for _ in 0..3 {

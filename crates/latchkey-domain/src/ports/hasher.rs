@@ -1,3 +1,6 @@
+use std::any::Any;
+use std::fmt;
+
 use async_trait::async_trait;
 
 use crate::error::PortError;
@@ -41,15 +44,79 @@ pub trait PasswordHasher: Send + Sync {
         false
     }
 
-    /// Refuses at once, with the [`PortError::overloaded`] a hash asked for now would fail with, when the queue is
-    /// already full; `Ok` otherwise. A cheap, racy hint (a hash asked for a moment later may still be refused), so
-    /// that a use case under a flood can refuse before spending database work on a request that cannot be hashed.
+    /// Takes a place in the queue now, for a hash the caller will ask for after some other work (a login's lookup
+    /// and attempt count), or refuses at once with [`PortError::overloaded`] when the queue is full. The place is
+    /// spent by [`PasswordHasher::verify_reserved`] or [`PasswordHasher::verify_nothing_reserved`]; dropped unspent,
+    /// it is given back. So a use case under a flood refuses before any database work, and a request that got past
+    /// this point is never refused later for want of room.
     ///
-    /// The default always has room, for hashers without a queue.
+    /// The default holds nothing, for hashers without a queue.
     ///
     /// # Errors
     /// [`PortError::overloaded`] when the queue is full.
-    fn check_room(&self) -> Result<(), PortError> {
-        Ok(())
+    fn reserve(&self) -> Result<HashPlace, PortError> {
+        Ok(HashPlace::unbounded())
+    }
+
+    /// [`PasswordHasher::verify`] in a place [`PasswordHasher::reserve`] took. The default gives the place back and
+    /// verifies as [`PasswordHasher::verify`] does.
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::verify`]; a hasher that reserves refuses no reserved verification for want of room.
+    async fn verify_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        drop(place);
+        self.verify(password, hash).await
+    }
+
+    /// [`PasswordHasher::verify_nothing`] in a place [`PasswordHasher::reserve`] took. The default gives the place
+    /// back and spends the work as [`PasswordHasher::verify_nothing`] does.
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::verify_nothing`]; a hasher that reserves refuses no reserved verification for want of
+    /// room.
+    async fn verify_nothing_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+    ) -> Result<(), PortError> {
+        drop(place);
+        self.verify_nothing(password).await
+    }
+}
+
+/// A place in a [`PasswordHasher`]'s queue, taken by [`PasswordHasher::reserve`]: what the hasher put in it, opaque
+/// to everyone else. Dropping it gives the place back.
+#[must_use = "a place is given back when dropped; spend it on the hash it was taken for"]
+pub struct HashPlace(Option<Box<dyn Any + Send + Sync>>);
+
+impl HashPlace {
+    /// A place that holds nothing: what a hasher without a queue reserves.
+    pub fn unbounded() -> Self {
+        Self(None)
+    }
+
+    /// A place holding `held`, which the hasher that made it takes back with [`HashPlace::into_held`].
+    pub fn holding<T: Any + Send + Sync>(held: T) -> Self {
+        Self(Some(Box::new(held)))
+    }
+
+    /// What the place holds, when it is a `T`; `None` for an unbounded place or one holding something else.
+    pub fn into_held<T: Any>(self) -> Option<T> {
+        self.0?.downcast::<T>().ok().map(|held| *held)
+    }
+}
+
+impl fmt::Debug for HashPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "HashPlace(held)"
+        } else {
+            "HashPlace(unbounded)"
+        })
     }
 }

@@ -26,7 +26,7 @@ pub use credentials::{
     RotateCredentialError,
 };
 pub use events::{EventLog, EventQuery};
-pub use hasher::PasswordHasher;
+pub use hasher::{HashPlace, PasswordHasher};
 pub use health::HealthCheck;
 pub use ledger::{
     ChargeOutcome, ChargeRequest, CreditLedger, GrantOutcome, GrantRequest, RefundOutcome,

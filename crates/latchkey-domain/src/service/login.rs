@@ -109,8 +109,9 @@ impl Latchkey {
             return Err(LoginError::InvalidCredentials);
         };
         // A login the hashing queue has no room for is refused before any lookup: under a flood most logins are
-        // refused, and each refusal should cost no more than the answer.
-        self.ports.hasher.check_room()?;
+        // refused, and each refusal should cost no more than the answer. The place is held from here to the hash,
+        // so a login that got past this point is not refused for want of room after its lookup and count.
+        let place = self.ports.hasher.reserve()?;
         // What the account's limit counts when no account has this identifier: the identifier as parsed, so the
         // limit answers for unknown accounts exactly as for known ones.
         let (lookup, typed) = if identifier.contains('@') {
@@ -140,7 +141,12 @@ impl Latchkey {
             )
             .await??;
         let Some(credentials) = credentials else {
-            if let Err(error) = self.ports.hasher.verify_nothing(&password).await {
+            if let Err(error) = self
+                .ports
+                .hasher
+                .verify_nothing_reserved(place, &password)
+                .await
+            {
                 self.forgive_if_refused(counted, &error).await;
                 return Err(error.into());
             }
@@ -152,7 +158,7 @@ impl Latchkey {
         let matched = match self
             .ports
             .hasher
-            .verify(&password, &credentials.password_hash)
+            .verify_reserved(place, &password, &credentials.password_hash)
             .await
         {
             Ok(matched) => matched,

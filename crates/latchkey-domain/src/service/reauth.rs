@@ -31,8 +31,9 @@ impl Latchkey {
         event: EventKind,
     ) -> Result<Result<(), Refusal>, PortError> {
         let (user_id, client) = (principal.user_id(), principal.client());
-        // A full hashing queue refuses before anything is counted: no password gets checked, so none is wrong.
-        self.ports.hasher.check_room()?;
+        // A full hashing queue refuses before anything is counted: no password gets checked, so none is wrong. The
+        // place is held until the hash, so a counted attempt is not refused for want of room afterwards.
+        let place = self.ports.hasher.reserve()?;
         let counted = match self
             .count_attempt(Action::PasswordChange, Some(user_id), client)
             .await?
@@ -43,12 +44,12 @@ impl Latchkey {
         let matches = match self
             .ports
             .hasher
-            .verify(password, &account.password_hash)
+            .verify_reserved(place, password, &account.password_hash)
             .await
         {
             Ok(matches) => matches,
             Err(error) => {
-                // Filled between the check above and the hash: refused unhashed, so the attempt is given back.
+                // Refused unhashed (the pool gone, or a hasher that does not reserve): the attempt is given back.
                 self.forgive_if_refused(counted, &error).await;
                 return Err(error);
             }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::ports::{HashPlace, PasswordHasher};
 use latchkey_domain::service::{
     ChangePasswordInput, LoginInput, LoginOutcome, RegisterInput, RegisterOutcome,
 };
@@ -26,6 +26,7 @@ pub struct CountingHasher {
     hashes: AtomicUsize,
     verifies: AtomicUsize,
     verify_nothings: AtomicUsize,
+    places_spent: AtomicUsize,
     overload: AtomicU8,
     held_verify: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
@@ -36,10 +37,10 @@ pub struct CountingHasher {
 pub enum Overload {
     /// Room for every hash.
     None,
-    /// Full: `check_room` and every hash refuse.
+    /// Full: `reserve` and every hash refuse.
     Full,
-    /// Filled between `check_room` (which still finds room) and the hash (which is refused): the race the hint
-    /// cannot close.
+    /// `reserve` finds room but the hash is refused: what a hasher that reserves nothing (the port's default) does
+    /// when its queue fills meanwhile.
     FilledMeanwhile,
     /// Not an overload: every hash fails otherwise (a broken hasher, which might have compared before failing).
     Failing,
@@ -84,7 +85,21 @@ impl CountingHasher {
     pub fn verify_nothings(&self) -> usize {
         self.verify_nothings.load(Ordering::SeqCst)
     }
+
+    /// Verifications (real or decoy) made in a place this hasher reserved.
+    pub fn places_spent(&self) -> usize {
+        self.places_spent.load(Ordering::SeqCst)
+    }
+
+    fn spend(&self, place: HashPlace) {
+        if place.into_held::<Reserved>().is_some() {
+            self.places_spent.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
+
+/// What [`CountingHasher::reserve`] puts in a place.
+struct Reserved;
 
 #[async_trait]
 impl PasswordHasher for CountingHasher {
@@ -115,11 +130,30 @@ impl PasswordHasher for CountingHasher {
         FastTestHasher.needs_rehash(hash)
     }
 
-    fn check_room(&self) -> Result<(), PortError> {
+    fn reserve(&self) -> Result<HashPlace, PortError> {
         if self.overload.load(Ordering::SeqCst) == Overload::Full as u8 {
-            return self.refused();
+            self.refused()?;
         }
-        Ok(())
+        Ok(HashPlace::holding(Reserved))
+    }
+
+    async fn verify_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        self.spend(place);
+        self.verify(password, hash).await
+    }
+
+    async fn verify_nothing_reserved(
+        &self,
+        place: HashPlace,
+        password: &Password,
+    ) -> Result<(), PortError> {
+        self.spend(place);
+        self.verify_nothing(password).await
     }
 }
 

@@ -503,9 +503,11 @@ async fn a_confirmation_refused_for_a_full_hashing_queue_is_not_a_counted_attemp
     // Full refused before the hash, filled meanwhile by the hash itself.
     assert_eq!(app.hasher.verifies(), verifies + 5);
 
-    // None of the ten counted: the account still has its three attempts.
+    // None of the ten counted: the account still has its three attempts, each hashed in the place it reserved.
     app.hasher.set_overload(Overload::None);
+    let spent = app.hasher.places_spent();
     three_wrong_passwords(&app, &session).await;
+    assert_eq!(app.hasher.places_spent(), spent + 3);
     the_right_password_is_refused_by_the_limit(&app, &session).await;
 }
 
@@ -622,6 +624,30 @@ async fn a_login_refused_for_a_full_hashing_queue_is_not_a_counted_attempt() {
             .login(credentials("jane@example.com", PASSWORD), attacker)
             .await,
         login_throttled,
+    );
+}
+
+/// A login takes its place in the hashing queue before the lookup and hashes in it, whether the account exists (a
+/// real verification) or not (the decoy): a login that got past the queue is not refused for want of room later.
+#[tokio::test]
+async fn a_login_hashes_in_the_place_it_reserved() {
+    let app = with_throttle(|_| {});
+    app.register("jane@example.com", None).await;
+    let client = from("198.51.100.9");
+    app.svc
+        .login(credentials("jane@example.com", PASSWORD), client.clone())
+        .await
+        .unwrap();
+    fail_login(&app, "jane@example.com", client.clone()).await;
+    fail_login(&app, "nobody@example.com", client).await;
+    assert_eq!(
+        (app.hasher.verifies(), app.hasher.verify_nothings()),
+        (2, 1)
+    );
+    assert_eq!(
+        app.hasher.places_spent(),
+        3,
+        "every verification in its place"
     );
 }
 

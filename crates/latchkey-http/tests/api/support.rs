@@ -13,7 +13,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use actix_web::App;
 use chrono::TimeDelta;
-use latchkey_domain::ports::PasswordHasher;
+use latchkey_domain::ports::{HashPlace, PasswordHasher};
 use latchkey_domain::{Delivered, EmailContent, OutboxDelivery, Policies};
 use latchkey_domain::{Password, PasswordHash, PortError};
 use latchkey_http::HttpConfig;
@@ -107,14 +107,14 @@ impl PasswordHasher for CountingHasher {
         self.inner.verify_nothing(password)
     }
 
-    fn check_room(&self) -> Result<(), PortError> {
+    fn reserve(&self) -> Result<HashPlace, PortError> {
         if self.overloaded.load(Ordering::SeqCst) {
             return Err(PortError::overloaded(
                 "queue for password hashing",
                 OVERLOAD_RETRY_AFTER,
             ));
         }
-        Ok(())
+        Ok(HashPlace::unbounded())
     }
 }
 
