@@ -304,12 +304,12 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
-        self.verify_reserved(HashPlace::unbounded(), password, hash)
+        self.verify_reserved(HashPlace::none(), password, hash)
             .await
     }
 
     async fn verify_nothing(&self, password: &Password) -> Result<(), PortError> {
-        self.verify_nothing_reserved(HashPlace::unbounded(), password)
+        self.verify_nothing_reserved(HashPlace::none(), password)
             .await
     }
 
@@ -604,9 +604,9 @@ mod tests {
         assert_eq!(other.admission.available_permits(), before + 1);
         drop(gate);
         occupied.await.unwrap();
-        // An unbounded place (a hasher without a queue) takes one here like a plain verification.
+        // A place that holds nothing (from a hasher without a queue) takes one here like a plain verification.
         assert!(full
-            .verify_reserved(HashPlace::unbounded(), &password("pw"), &stored)
+            .verify_reserved(HashPlace::none(), &password("pw"), &stored)
             .await
             .unwrap());
     }

@@ -21,14 +21,14 @@ use diesel::QueryResult;
 pub(crate) struct Cached<Q>(Q);
 
 /// `.cached()` on any statement: keep it prepared (see [`Cached`]).
-pub(crate) trait KeepPrepared: Sized {
+pub(crate) trait CacheStatement: Sized {
     /// Wraps the statement so the connection keeps it prepared.
     fn cached(self) -> Cached<Self> {
         Cached(self)
     }
 }
 
-impl<Q> KeepPrepared for Q {}
+impl<Q> CacheStatement for Q {}
 
 impl<Q, DB> QueryFragment<DB> for Cached<Q>
 where
@@ -73,6 +73,7 @@ pub(crate) mod statement_log {
     struct Seen {
         ran: BTreeSet<String>,
         kept: BTreeSet<String>,
+        prepared_and_kept: usize,
     }
 
     impl StatementLog {
@@ -80,6 +81,14 @@ pub(crate) mod statement_log {
         pub(crate) fn not_kept(&self) -> Vec<String> {
             let seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             seen.ran.difference(&seen.kept).cloned().collect()
+        }
+
+        /// How many times a statement was prepared and kept (the same one twice counts twice).
+        pub(crate) fn prepared_and_kept(&self) -> usize {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .prepared_and_kept
         }
 
         /// How many different statements ran.
@@ -110,6 +119,7 @@ pub(crate) mod statement_log {
                     }
                 }
                 InstrumentationEvent::CacheQuery { sql, .. } => {
+                    seen.prepared_and_kept += 1;
                     seen.kept.insert(sql.to_owned());
                 }
                 _ => {}

@@ -47,7 +47,7 @@
 //! writes again: on PostgreSQL a `Parse` round trip more per statement. Every write here whose SQL takes few shapes
 //! ends in `.cached()` (`cached.rs`), which keeps it keyed by its SQL text; a write whose SQL grows with
 //! its input (an `IN` list of bound values) does not. A test per backend (`repositories/prepared_tests.rs`) fails
-//! when a statement of a login, refresh or charge is prepared again on its second use.
+//! when a statement of a login, refresh or charge is prepared again on a later use.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -251,6 +251,7 @@ impl HealthCheck for PgStore {
         .await
     }
 }
+
 /// A migrated store with `connections` connections on a fresh database, for the tests the backends share; the
 /// database guard drops it. `None` when no server answers, outside CI (see [`crate::test_support`]).
 #[cfg(test)]

@@ -15,7 +15,7 @@ use latchkey_domain::ports::{
 use latchkey_domain::{Email, PasswordHash, PortError, TokenHash, UserId};
 
 use super::{revoke, write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::{NewOutboxRow, NewResetRow, NewVerificationRow};
 use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};

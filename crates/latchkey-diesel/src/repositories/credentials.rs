@@ -14,7 +14,7 @@ use latchkey_domain::{
 };
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::{CredentialRow, NewCredentialRow, PresentedCredentialRow, UserRow};
 use crate::schema::{credentials, users};

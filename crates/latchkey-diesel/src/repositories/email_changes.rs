@@ -9,7 +9,7 @@ use latchkey_domain::ports::{EmailChangeCheck, IssueOutcome, NewEmailChange};
 use latchkey_domain::{Email, PortError, TokenHash, UserId};
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::NewOutboxRow;
 use crate::schema::{email_changes, outbox, password_resets, users, verification_challenges};

@@ -9,7 +9,7 @@ use latchkey_domain::ports::{EventLog, EventQuery};
 use latchkey_domain::{PortError, SecurityEvent};
 
 use super::Store;
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::EventRow;
 use crate::schema::security_events;

@@ -20,7 +20,7 @@ use latchkey_domain::ports::{
 use latchkey_domain::{LedgerEntry, PortError, UserId, MAX_BALANCE};
 
 use super::{write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::{IdempotencyKeyRow, LedgerRow, NewLedgerRow};
 use crate::schema::{credit_ledger, idempotency_keys, users};

@@ -11,7 +11,7 @@ use latchkey_domain::ports::{Admission, LimitKey, RateLimiter};
 use latchkey_domain::{PortError, Rate, UserId};
 
 use super::Store;
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::schema::{known_addresses, rate_limits};
 use crate::sql_types::Timestamp;

@@ -13,7 +13,7 @@ use latchkey_domain::ports::Outbox;
 use latchkey_domain::{ClaimedEmail, EmailId, PortError};
 
 use super::{write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::{outbox_status, OutboxRow};
 use crate::schema::outbox;

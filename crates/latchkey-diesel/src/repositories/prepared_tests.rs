@@ -42,8 +42,11 @@ async fn logins_refreshes_and_charges_keep_their_statements_prepared() {
     let attempts = LimitKey::new("login:account", "jane@example.com");
     let rate = Rate::new(10, TimeDelta::minutes(1)).unwrap();
     let email = UserLookup::Email(Email::parse("jane@example.com").unwrap());
-    // Twice each: a statement kept the first time is found the second; one that is not is prepared again.
-    for n in 1..=2 {
+    // Three rounds: the first below the cap, the next two at it (their login also ends a session and records its
+    // event), so the third runs exactly the statements of the second. A statement kept is found again; one that is
+    // not is prepared again, and so is one whose SQL changes from call to call.
+    let mut after_second = 0;
+    for n in 1..=3 {
         let at = t0() + TimeDelta::minutes(n);
         assert_eq!(
             store.acquire(&attempts, rate, at).await.unwrap(),
@@ -75,11 +78,21 @@ async fn logins_refreshes_and_charges_keep_their_statements_prepared() {
             ))
             .await
             .unwrap();
+        if n == 2 {
+            after_second = log.prepared_and_kept();
+        }
     }
-    assert!(log.ran() >= 12, "the log saw {} statements", log.ran());
+    // The statements of these paths, less transaction control: a count, a lookup, the login's five writes and its
+    // account lock, a session check, a rotation's reads and writes, a charge's.
+    assert!(log.ran() >= 15, "the log saw {} statements", log.ran());
     assert_eq!(
         log.not_kept(),
         Vec::<String>::new(),
         "prepared again on every use"
+    );
+    assert_eq!(
+        log.prepared_and_kept(),
+        after_second,
+        "the third round prepared a statement again (new SQL each time?)"
     );
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::Store;
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::schema::{credentials, sessions};
 use crate::sql_types::Timestamp;

@@ -12,7 +12,7 @@ use latchkey_domain::rotation::{self, Decision};
 use latchkey_domain::{PortError, Session, SessionId, TokenHash, UserId};
 
 use super::{write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::pool::Pooled;
 use crate::rows::{EventRow, NewTokenRow, SessionRow, TokenRow};
 use crate::schema::{refresh_tokens, sessions, users};

@@ -13,7 +13,7 @@ use latchkey_domain::{
 };
 
 use super::{revoke, sessions as session_rows, write_transaction, Store};
-use crate::cached::KeepPrepared;
+use crate::cached::CacheStatement;
 use crate::error::{insert_user_error, update_profile_error};
 use crate::pool::Pooled;
 use crate::rows::{NewLedgerRow, ProfileChangeset, UserRow};

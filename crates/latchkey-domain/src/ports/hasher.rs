@@ -47,15 +47,17 @@ pub trait PasswordHasher: Send + Sync {
     /// Takes a place in the queue now, for a hash the caller will ask for after some other work (a login's lookup
     /// and attempt count), or refuses at once with [`PortError::overloaded`] when the queue is full. The place is
     /// spent by [`PasswordHasher::verify_reserved`] or [`PasswordHasher::verify_nothing_reserved`]; dropped unspent,
-    /// it is given back. So a use case under a flood refuses before any database work, and a request that got past
-    /// this point is never refused later for want of room.
+    /// it is given back. So a use case under a flood refuses before any database work, and the verification it
+    /// reserved for is never refused for want of room. The place counts against the queue from now on, through
+    /// the caller's other work: a wrapper around a hasher that reserves must forward this method and both
+    /// `_reserved` methods together, or its callers lose the guarantee.
     ///
     /// The default holds nothing, for hashers without a queue.
     ///
     /// # Errors
     /// [`PortError::overloaded`] when the queue is full.
     fn reserve(&self) -> Result<HashPlace, PortError> {
-        Ok(HashPlace::unbounded())
+        Ok(HashPlace::none())
     }
 
     /// [`PasswordHasher::verify`] in a place [`PasswordHasher::reserve`] took. The default gives the place back and
@@ -96,7 +98,7 @@ pub struct HashPlace(Option<Box<dyn Any + Send + Sync>>);
 
 impl HashPlace {
     /// A place that holds nothing: what a hasher without a queue reserves.
-    pub fn unbounded() -> Self {
+    pub fn none() -> Self {
         Self(None)
     }
 
@@ -105,7 +107,7 @@ impl HashPlace {
         Self(Some(Box::new(held)))
     }
 
-    /// What the place holds, when it is a `T`; `None` for an unbounded place or one holding something else.
+    /// What the place holds, when it is a `T`; `None` for a place that holds nothing or something else.
     pub fn into_held<T: Any>(self) -> Option<T> {
         self.0?.downcast::<T>().ok().map(|held| *held)
     }
@@ -116,7 +118,7 @@ impl fmt::Debug for HashPlace {
         f.write_str(if self.0.is_some() {
             "HashPlace(held)"
         } else {
-            "HashPlace(unbounded)"
+            "HashPlace(none)"
         })
     }
 }

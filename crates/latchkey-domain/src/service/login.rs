@@ -110,7 +110,7 @@ impl Latchkey {
         };
         // A login the hashing queue has no room for is refused before any lookup: under a flood most logins are
         // refused, and each refusal should cost no more than the answer. The place is held from here to the hash,
-        // so a login that got past this point is not refused for want of room after its lookup and count.
+        // so the verification below is not refused for want of room after the lookup and count.
         let place = self.ports.hasher.reserve()?;
         // What the account's limit counts when no account has this identifier: the identifier as parsed, so the
         // limit answers for unknown accounts exactly as for known ones.

@@ -49,7 +49,8 @@ impl Latchkey {
         {
             Ok(matches) => matches,
             Err(error) => {
-                // Refused unhashed (the pool gone, or a hasher that does not reserve): the attempt is given back.
+                // An overload refusal (from a hasher that does not reserve) checked no password: the attempt is given
+                // back. Any other failure keeps it counted.
                 self.forgive_if_refused(counted, &error).await;
                 return Err(error);
             }

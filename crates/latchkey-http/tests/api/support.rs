@@ -114,7 +114,7 @@ impl PasswordHasher for CountingHasher {
                 OVERLOAD_RETRY_AFTER,
             ));
         }
-        Ok(HashPlace::unbounded())
+        Ok(HashPlace::none())
     }
 }
 
