@@ -296,8 +296,8 @@ pub(crate) fn reading_in_place() -> bool {
 }
 
 thread_local! {
-    /// Whether this thread is driving a unit of work of [`run_raw_on_sqlite`] or polling one of
-    /// [`run_raw_on_sqlite`], so that its blocking calls run in place.
+    /// Whether this thread is running SQLite's blocking calls in place: a blocking thread driving a unit of work of
+    /// [`run_raw_on_sqlite`], or an async worker polling one of its reads by key.
     static IN_PLACE: Cell<bool> = const { Cell::new(false) };
     /// Whether this thread is polling a read of [`run_raw_on_sqlite`].
     static READING: Cell<bool> = const { Cell::new(false) };
@@ -342,7 +342,7 @@ impl CallPanicked {
 }
 
 /// How `SyncConnectionWrapper` runs SQLite's blocking calls: in place when already on a blocking thread driving a
-/// unit of work ([`run_raw_on_sqlite`]) or while a read of [`run_raw_on_sqlite`] is polled; otherwise on
+/// unit of work of [`run_raw_on_sqlite`] or while one of its reads by key is polled; otherwise on
 /// tokio's blocking pool, like its default, but safe to drop on any runtime.
 ///
 /// The default waits for an unfinished call in `Drop` with `block_in_place`, which panics outside a multi-threaded

@@ -95,44 +95,46 @@ async fn insert_session(
             }
         }
     }
-    let mut ended = Vec::new();
-    if let Some(max) = session.max_live_sessions {
-        let now = Timestamp(session.created_at);
-        // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`), picked and revoked in
-        // one statement: a user at the cap sends back only those, not all of its live sessions, and on PostgreSQL
-        // the choice is made on the statement's snapshot. A session revoked meanwhile is re-checked by the outer
-        // filter once its row lock is released: it keeps the time it was revoked at, and is not reported as ended.
-        // The subquery reads the table the update writes, so it names it by an alias.
-        let live = diesel::alias!(sessions as live);
-        let beyond_the_cap = live
-            .filter(live.field(sessions::user_id).eq(user_id))
-            .filter(live.field(sessions::revoked_at).is_null())
-            .filter(live.field(sessions::expires_at).gt(now))
-            .order((
-                live.field(sessions::created_at).desc(),
-                live.field(sessions::id).desc(),
-            ))
-            .select(live.field(sessions::id))
-            .offset(i64::from(max.saturating_sub(1)));
-        let revoked: Vec<String> = diesel::update(
-            sessions::table
-                .filter(sessions::id.eq_any(beyond_the_cap))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .returning(sessions::id)
-        .cached()
-        .load(connection)
-        .await?;
-        ended = revoked
-            .iter()
-            .map(|id| {
-                SessionId::parse(id).ok_or_else(|| {
-                    diesel::result::Error::DeserializationError("malformed session id".into())
+    let ended = match session.max_live_sessions {
+        None => Vec::new(),
+        Some(max) => {
+            let now = Timestamp(session.created_at);
+            // The live sessions beyond the newest `max - 1` (which, with the new one, make `max`), picked and
+            // revoked in one statement: a user at the cap sends back only those, not all of its live sessions, and
+            // on PostgreSQL the choice is made on the statement's snapshot. A session revoked meanwhile is re-checked
+            // by the outer filter once its row lock is released: it keeps the time it was revoked at, and is not
+            // reported as ended. The subquery reads the table the update writes, so it names it by an alias.
+            let live = diesel::alias!(sessions as live);
+            let beyond_the_cap = live
+                .filter(live.field(sessions::user_id).eq(user_id))
+                .filter(live.field(sessions::revoked_at).is_null())
+                .filter(live.field(sessions::expires_at).gt(now))
+                .order((
+                    live.field(sessions::created_at).desc(),
+                    live.field(sessions::id).desc(),
+                ))
+                .select(live.field(sessions::id))
+                .offset(i64::from(max.saturating_sub(1)));
+            let revoked: Vec<String> = diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq_any(beyond_the_cap))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .returning(sessions::id)
+            .cached()
+            .load(connection)
+            .await?;
+            revoked
+                .iter()
+                .map(|id| {
+                    SessionId::parse(id).ok_or_else(|| {
+                        diesel::result::Error::DeserializationError("malformed session id".into())
+                    })
                 })
-            })
-            .collect::<QueryResult<_>>()?;
-    }
+                .collect::<QueryResult<_>>()?
+        }
+    };
     let token = &session.refresh_token;
     let row = diesel::insert_into(sessions::table)
         .values(SessionRow::new(session))

@@ -329,16 +329,13 @@ impl HealthCheck for SqliteStore {
     }
 }
 
-/// A migrated store with `connections` connections on a fresh file, for the tests the backends share; the directory guard
-/// deletes the file when dropped. Always `Some` (the other backend's may find no server).
+/// A migrated store with `connections` connections on a fresh file, for the tests the backends share; the directory
+/// guard deletes the file when dropped. `Some` unless the migrations fail (the other backend's may find no server).
 #[cfg(test)]
 async fn store_for_tests(
     connections: usize,
 ) -> Option<(Box<dyn std::any::Any + Send>, SqliteStore)> {
-    let directory = tempfile::tempdir().ok()?;
-    let store = SqliteStore::open(&directory.path().join("latchkey.db"), connections)
-        .await
-        .ok()?;
+    let (directory, store) = tests::fresh_store(connections).await;
     store.run_migrations().await.ok()?;
     Some((Box::new(directory), store))
 }
@@ -367,7 +364,7 @@ mod tests {
 
     /// A store on a fresh file in a directory of its own (deleted when the directory is dropped), with a pool of
     /// `connections`.
-    async fn fresh_store(connections: usize) -> (tempfile::TempDir, SqliteStore) {
+    pub(super) async fn fresh_store(connections: usize) -> (tempfile::TempDir, SqliteStore) {
         let directory = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&directory.path().join("latchkey.db"), connections)
             .await
